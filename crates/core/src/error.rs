@@ -1,0 +1,574 @@
+//! The one error type of the core, with stable codes (SPEC.md section 8).
+//!
+//! Every variant is documented and carries what a user interface or a log needs. `code()` is the
+//! stable string interfaces translate; `Display` is an English sentence for logs and the CLI.
+//! The full list of codes, with the stage each belongs to, is in `docs/error-codes.md`; a test
+//! keeps that document and this file in step.
+
+use core::fmt;
+
+/// Which verification stage an error belongs to (SPEC.md section 7).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// URL, fragment, numeric, base64url, inflate, JSON.
+    Decode,
+    /// JWS profile (alg, typ, critical headers) and strict Ed25519.
+    Signature,
+    /// Issuer, key window, role, trust path, list freshness.
+    Trust,
+    /// `sub` against the scanned URL.
+    Binding,
+    /// Expiry and issue time.
+    Time,
+    /// Revocation, suspension, refresh.
+    Status,
+    /// Digest of the full passport, when fetched.
+    Passport,
+    /// Supplier and material attestations.
+    Attestations,
+}
+
+impl Stage {
+    /// All stages in the order SPEC.md section 7 runs them.
+    pub const ALL: [Stage; 8] = [
+        Stage::Decode,
+        Stage::Signature,
+        Stage::Trust,
+        Stage::Binding,
+        Stage::Time,
+        Stage::Status,
+        Stage::Passport,
+        Stage::Attestations,
+    ];
+
+    /// The stage's stable name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Decode => "decode",
+            Stage::Signature => "signature",
+            Stage::Trust => "trust",
+            Stage::Binding => "binding",
+            Stage::Time => "time",
+            Stage::Status => "status",
+            Stage::Passport => "passport",
+            Stage::Attestations => "attestations",
+        }
+    }
+}
+
+/// Whether a failure says the credential is bad, or that the verifier lacks what it needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Class {
+    /// A check on the credential (or artifact) itself failed.
+    Invalid,
+    /// The verifier lacks fresh data to decide (SPEC.md section 7).
+    Unverifiable,
+}
+
+/// Everything that can go wrong in the core. Codes are stable; see `docs/error-codes.md`.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Error {
+    // ---- decode ----
+    /// The input is larger than the limit for its kind.
+    InputTooLarge {
+        /// What was being read.
+        what: &'static str,
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The input is neither an `https://` URL nor a compact JWS.
+    UrlInvalid {
+        /// Why.
+        reason: &'static str,
+    },
+    /// The URL has no `#fragment`, so there is no credential to check.
+    UrlNoFragment,
+    /// The URL path is not a GS1 Digital Link `/01/{gtin}/21/{serial}`.
+    DigitalLinkInvalid {
+        /// Why.
+        reason: &'static str,
+    },
+    /// The GTIN is not 14 digits with a correct check digit.
+    GtinInvalid,
+    /// The serial is empty, too long, badly percent-encoded or outside the GS1 character set.
+    SerialInvalid,
+    /// A numeric fragment holds a digit pair that names no base64url or `.` character.
+    FragmentNotNumeric {
+        /// Position of the offending pair, in characters of the fragment.
+        position: usize,
+    },
+    /// The JWS does not have three dot-separated parts.
+    JwsMalformed,
+    /// A JWS part is not minimal-form base64url without padding.
+    Base64urlInvalid {
+        /// Which part: `header`, `payload` or `signature`.
+        part: &'static str,
+    },
+    /// The DEFLATE stream is corrupt.
+    InflateFailed,
+    /// The inflated payload exceeds the limit (SPEC.md section 1: 16 KiB).
+    InflateTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The JSON is not UTF-8.
+    JsonNotUtf8,
+    /// The JSON is malformed.
+    JsonInvalid {
+        /// Parser message.
+        detail: String,
+    },
+    /// The JSON has the same member name twice in one object.
+    JsonDuplicateMember {
+        /// The repeated name.
+        name: String,
+    },
+    /// The JSON top level is not an object.
+    JsonNotObject,
+    /// A claim or member is missing or has the wrong type or value.
+    ClaimInvalid {
+        /// The member, as a path such as `bp.cat`.
+        field: String,
+        /// Why.
+        reason: &'static str,
+    },
+    // ---- signature (JWS profile and crypto) ----
+    /// `alg` is not `EdDSA` or `Ed25519` (this includes `none`).
+    AlgUnsupported {
+        /// The header's alg.
+        alg: String,
+    },
+    /// `typ` is not the one expected here (RFC 8725 explicit typing).
+    TypUnexpected {
+        /// Expected typ.
+        expected: &'static str,
+        /// Found typ, or empty when missing.
+        found: String,
+    },
+    /// The header has no `kid`.
+    KidMissing,
+    /// The header has a forbidden member (`crit`, `jku`, `jwk`, `x5u`, `x5c`).
+    HeaderForbidden {
+        /// The member.
+        name: String,
+    },
+    /// `zip` is present where not allowed, or not `DEF`.
+    ZipUnsupported,
+    /// The signature fails strict Ed25519 verification.
+    SignatureInvalid {
+        /// Why, for logs.
+        reason: &'static str,
+    },
+    /// A public key is not a valid Ed25519 JWK (or is weak or non-canonical).
+    KeyInvalid {
+        /// Why.
+        reason: &'static str,
+    },
+    // ---- trust ----
+    /// The credential's issuer is in no accepted trust list.
+    IssuerUnknown {
+        /// The issuer DID.
+        iss: String,
+    },
+    /// The issuer is known but has no key with the header's `kid` listed now.
+    KeyUnknown {
+        /// The kid.
+        kid: String,
+    },
+    /// The credential's `iat` is outside the signing key's `nbf`..`exp`.
+    KeyNotValidAtIat {
+        /// The credential's issue time.
+        iat: u64,
+        /// The key's not-before, if any.
+        nbf: Option<u64>,
+        /// The key's expiry, if any.
+        exp: Option<u64>,
+    },
+    /// The issuer does not hold a role that may sign this artifact.
+    RoleMissing {
+        /// The role needed.
+        needed: &'static str,
+    },
+    /// The issuer's ecosystem is recognised, but not for the role needed.
+    RecognitionScope {
+        /// The issuer's ecosystem.
+        eco: String,
+        /// The recognising ecosystem.
+        by: String,
+    },
+    /// The recognition of the issuer's ecosystem has passed its `until`.
+    RecognitionExpired {
+        /// The issuer's ecosystem.
+        eco: String,
+        /// The recognising ecosystem.
+        by: String,
+    },
+    /// A trust list on the path has passed its `exp`.
+    TrustListStale {
+        /// The ecosystem.
+        eco: String,
+        /// Seconds since it expired.
+        expired_for: u64,
+    },
+    /// A trust list's `seq` is below the one held for its ecosystem.
+    TrustListRollback {
+        /// The ecosystem.
+        eco: String,
+        /// The seq held.
+        held: u64,
+        /// The seq offered.
+        offered: u64,
+    },
+    /// A trust list is signed by no pinned root and no recognised root.
+    TrustListUntrusted {
+        /// The ecosystem it claims.
+        eco: String,
+    },
+    // ---- binding ----
+    /// `sub` differs from the Digital Link path the credential was scanned from.
+    SubMismatch {
+        /// The credential's sub.
+        sub: String,
+        /// The scanned path.
+        path: String,
+    },
+    // ---- time ----
+    /// The credential's `exp` has passed.
+    Expired {
+        /// The expiry.
+        exp: u64,
+        /// The time used as now.
+        now: u64,
+    },
+    /// The credential's `iat` is in the future (beyond the allowed clock skew).
+    NotYetValid {
+        /// The issue time.
+        iat: u64,
+        /// The time used as now.
+        now: u64,
+    },
+    // ---- status ----
+    /// The revocation bit is set.
+    Revoked,
+    /// The suspension bit is set.
+    Suspended,
+    /// The refresh bit is set: a newer passport exists (a notice, not a failure).
+    Superseded,
+    /// The revocation list the credential points at is not available.
+    StatusUnknown {
+        /// The list URL.
+        list: String,
+    },
+    /// The status list is past its `validUntil`.
+    StatusStale {
+        /// The list URL.
+        list: String,
+        /// Seconds since `validFrom`.
+        age: u64,
+    },
+    /// The status list has fewer than the minimum 131,072 entries.
+    StatusListTooShort {
+        /// Entries present.
+        entries: u64,
+    },
+    /// The credential's status index is past the end of the list.
+    StatusIndexOutOfRange {
+        /// The index.
+        index: u64,
+        /// Entries in the list.
+        entries: u64,
+    },
+    /// A newer status list with this id is already held (compare `validFrom`).
+    StatusListRollback {
+        /// The list URL.
+        list: String,
+    },
+    /// The status list is signed by no status authority of an accepted trust list.
+    StatusListUntrusted {
+        /// The list's issuer.
+        issuer: String,
+    },
+    /// The status list credential is malformed.
+    StatusListInvalid {
+        /// Why.
+        reason: &'static str,
+    },
+    // ---- passport ----
+    /// The full passport's digest differs from `bp.dig`.
+    DigestMismatch,
+}
+
+impl Error {
+    /// The stable code user interfaces translate (SPEC.md section 8).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::InputTooLarge { .. } => "input_too_large",
+            Error::UrlInvalid { .. } => "url_invalid",
+            Error::UrlNoFragment => "url_no_fragment",
+            Error::DigitalLinkInvalid { .. } => "digital_link_invalid",
+            Error::GtinInvalid => "gtin_invalid",
+            Error::SerialInvalid => "serial_invalid",
+            Error::FragmentNotNumeric { .. } => "fragment_not_numeric",
+            Error::JwsMalformed => "jws_malformed",
+            Error::Base64urlInvalid { .. } => "base64url_invalid",
+            Error::InflateFailed => "inflate_failed",
+            Error::InflateTooLarge { .. } => "inflate_too_large",
+            Error::JsonNotUtf8 => "json_not_utf8",
+            Error::JsonInvalid { .. } => "json_invalid",
+            Error::JsonDuplicateMember { .. } => "json_duplicate_member",
+            Error::JsonNotObject => "json_not_object",
+            Error::ClaimInvalid { .. } => "claim_invalid",
+            Error::AlgUnsupported { .. } => "alg_unsupported",
+            Error::TypUnexpected { .. } => "typ_unexpected",
+            Error::KidMissing => "kid_missing",
+            Error::HeaderForbidden { .. } => "header_forbidden",
+            Error::ZipUnsupported => "zip_unsupported",
+            Error::SignatureInvalid { .. } => "signature_invalid",
+            Error::KeyInvalid { .. } => "key_invalid",
+            Error::IssuerUnknown { .. } => "issuer_unknown",
+            Error::KeyUnknown { .. } => "key_unknown",
+            Error::KeyNotValidAtIat { .. } => "key_not_valid_at_iat",
+            Error::RoleMissing { .. } => "role_missing",
+            Error::RecognitionScope { .. } => "recognition_scope",
+            Error::RecognitionExpired { .. } => "recognition_expired",
+            Error::TrustListStale { .. } => "trust_list_stale",
+            Error::TrustListRollback { .. } => "trust_list_rollback",
+            Error::TrustListUntrusted { .. } => "trust_list_untrusted",
+            Error::SubMismatch { .. } => "sub_mismatch",
+            Error::Expired { .. } => "expired",
+            Error::NotYetValid { .. } => "not_yet_valid",
+            Error::Revoked => "revoked",
+            Error::Suspended => "suspended",
+            Error::Superseded => "superseded",
+            Error::StatusUnknown { .. } => "status_unknown",
+            Error::StatusStale { .. } => "status_stale",
+            Error::StatusListTooShort { .. } => "status_list_too_short",
+            Error::StatusIndexOutOfRange { .. } => "status_index_out_of_range",
+            Error::StatusListRollback { .. } => "status_list_rollback",
+            Error::StatusListUntrusted { .. } => "status_list_untrusted",
+            Error::StatusListInvalid { .. } => "status_list_invalid",
+            Error::DigestMismatch => "digest_mismatch",
+        }
+    }
+
+    /// Whether this error makes a verdict `invalid` or `unverifiable` (SPEC.md section 7).
+    pub fn class(&self) -> Class {
+        match self {
+            Error::IssuerUnknown { .. }
+            | Error::KeyUnknown { .. }
+            | Error::RecognitionScope { .. }
+            | Error::RecognitionExpired { .. }
+            | Error::TrustListStale { .. }
+            | Error::TrustListUntrusted { .. }
+            | Error::StatusUnknown { .. }
+            | Error::StatusStale { .. } => Class::Unverifiable,
+            _ => Class::Invalid,
+        }
+    }
+
+    /// The stage this error belongs to (from [`CODES`]).
+    pub fn stage(&self) -> Stage {
+        let code = self.code();
+        CODES
+            .iter()
+            .find(|(c, _, _)| *c == code)
+            .map_or(Stage::Decode, |(_, s, _)| *s)
+    }
+
+    /// How specific the error is, for choosing among several failed trust paths
+    /// (webpki's `Error::rank`): a key-window failure on a known issuer says more than
+    /// "issuer unknown" in another ecosystem.
+    pub(crate) fn rank(&self) -> u8 {
+        match self {
+            Error::IssuerUnknown { .. } => 0,
+            Error::TrustListUntrusted { .. } => 1,
+            Error::RecognitionScope { .. } | Error::RecognitionExpired { .. } => 2,
+            Error::KeyUnknown { .. } => 3,
+            Error::TrustListStale { .. } => 4,
+            Error::RoleMissing { .. } => 5,
+            Error::KeyNotValidAtIat { .. } => 6,
+            _ => 7,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::InputTooLarge { what, limit } => {
+                write!(f, "the {what} is larger than the {limit}-byte limit")
+            }
+            Error::UrlInvalid { reason } => write!(f, "the input is not a usable URL: {reason}"),
+            Error::UrlNoFragment => f.write_str("the URL has no #fragment holding a credential"),
+            Error::DigitalLinkInvalid { reason } => {
+                write!(f, "the URL path is not a GS1 Digital Link /01/{{gtin}}/21/{{serial}}: {reason}")
+            }
+            Error::GtinInvalid => f.write_str("the GTIN is not 14 digits with a correct check digit"),
+            Error::SerialInvalid => {
+                f.write_str("the serial number is empty, too long or has characters GS1 does not allow")
+            }
+            Error::FragmentNotNumeric { position } => write!(
+                f,
+                "the numeric fragment has a digit pair at position {position} that encodes no JWS character"
+            ),
+            Error::JwsMalformed => f.write_str("the credential is not a compact JWS with three parts"),
+            Error::Base64urlInvalid { part } => {
+                write!(f, "the JWS {part} is not minimal base64url without padding")
+            }
+            Error::InflateFailed => f.write_str("the compressed payload is corrupt"),
+            Error::InflateTooLarge { limit } => {
+                write!(f, "the compressed payload inflates past the {limit}-byte limit")
+            }
+            Error::JsonNotUtf8 => f.write_str("the JSON is not valid UTF-8"),
+            Error::JsonInvalid { detail } => write!(f, "the JSON is malformed: {detail}"),
+            Error::JsonDuplicateMember { name } => {
+                write!(f, "the JSON has the member \"{name}\" more than once")
+            }
+            Error::JsonNotObject => f.write_str("the JSON top level is not an object"),
+            Error::ClaimInvalid { field, reason } => write!(f, "the member `{field}` {reason}"),
+            Error::AlgUnsupported { alg } => {
+                write!(f, "the signature algorithm \"{alg}\" is not allowed (only EdDSA/Ed25519)")
+            }
+            Error::TypUnexpected { expected, found } => {
+                write!(f, "the JWS typ is \"{found}\" where \"{expected}\" is required")
+            }
+            Error::KidMissing => f.write_str("the JWS header has no kid"),
+            Error::HeaderForbidden { name } => {
+                write!(f, "the JWS header carries the forbidden member \"{name}\"")
+            }
+            Error::ZipUnsupported => {
+                f.write_str("the JWS header asks for compression that is not allowed here")
+            }
+            Error::SignatureInvalid { reason } => {
+                write!(f, "the signature does not verify: {reason}")
+            }
+            Error::KeyInvalid { reason } => write!(f, "the public key is not usable: {reason}"),
+            Error::IssuerUnknown { iss } => {
+                write!(f, "the issuer {iss} is in no trust list this verifier accepts")
+            }
+            Error::KeyUnknown { kid } => {
+                write!(f, "the issuer lists no key \"{kid}\" in its current trust list")
+            }
+            Error::KeyNotValidAtIat { iat, nbf, exp } => write!(
+                f,
+                "the credential was signed at {iat}, outside its key's validity ({} to {})",
+                opt(*nbf),
+                opt(*exp)
+            ),
+            Error::RoleMissing { needed } => {
+                write!(f, "the issuer does not hold the role \"{needed}\"")
+            }
+            Error::RecognitionScope { eco, by } => {
+                write!(f, "{by} recognises {eco}, but not for this role")
+            }
+            Error::RecognitionExpired { eco, by } => {
+                write!(f, "{by}'s recognition of {eco} has ended")
+            }
+            Error::TrustListStale { eco, expired_for } => {
+                write!(f, "the {eco} trust list expired {expired_for} seconds ago")
+            }
+            Error::TrustListRollback { eco, held, offered } => write!(
+                f,
+                "the {eco} trust list offered has seq {offered}, older than the seq {held} held"
+            ),
+            Error::TrustListUntrusted { eco } => {
+                write!(f, "the {eco} trust list is signed by no pinned or recognised root")
+            }
+            Error::SubMismatch { sub, path } => write!(
+                f,
+                "the credential is for {sub} but was scanned from {path}"
+            ),
+            Error::Expired { exp, now } => write!(f, "the credential expired at {exp} (now {now})"),
+            Error::NotYetValid { iat, now } => {
+                write!(f, "the credential is issued at {iat}, in the future (now {now})")
+            }
+            Error::Revoked => f.write_str("the issuer has revoked this credential"),
+            Error::Suspended => f.write_str("the issuer has suspended this credential"),
+            Error::Superseded => f.write_str("a newer passport exists for this battery"),
+            Error::StatusUnknown { list } => {
+                write!(f, "the status list {list} is not available, so revocation is unknown")
+            }
+            Error::StatusStale { list, age } => {
+                write!(f, "the status list {list} is out of date ({age} seconds old)")
+            }
+            Error::StatusListTooShort { entries } => {
+                write!(f, "the status list has {entries} entries, fewer than the minimum 131072")
+            }
+            Error::StatusIndexOutOfRange { index, entries } => {
+                write!(f, "status index {index} is past the end of a list of {entries}")
+            }
+            Error::StatusListRollback { list } => {
+                write!(f, "a newer version of the status list {list} is already held")
+            }
+            Error::StatusListUntrusted { issuer } => write!(
+                f,
+                "the status list issuer {issuer} is no status authority of an accepted trust list"
+            ),
+            Error::StatusListInvalid { reason } => {
+                write!(f, "the status list credential is malformed: {reason}")
+            }
+            Error::DigestMismatch => {
+                f.write_str("the full passport does not match the digest in the credential")
+            }
+        }
+    }
+}
+
+fn opt(v: Option<u64>) -> String {
+    v.map_or_else(|| "-".to_owned(), |v| v.to_string())
+}
+
+impl std::error::Error for Error {}
+
+/// Every code with the variant's class, in one table (used by the docs tidy test and UIs).
+pub const CODES: &[(&str, Stage, Class)] = &[
+    ("input_too_large", Stage::Decode, Class::Invalid),
+    ("url_invalid", Stage::Decode, Class::Invalid),
+    ("url_no_fragment", Stage::Decode, Class::Invalid),
+    ("digital_link_invalid", Stage::Decode, Class::Invalid),
+    ("gtin_invalid", Stage::Decode, Class::Invalid),
+    ("serial_invalid", Stage::Decode, Class::Invalid),
+    ("fragment_not_numeric", Stage::Decode, Class::Invalid),
+    ("jws_malformed", Stage::Decode, Class::Invalid),
+    ("base64url_invalid", Stage::Decode, Class::Invalid),
+    ("inflate_failed", Stage::Decode, Class::Invalid),
+    ("inflate_too_large", Stage::Decode, Class::Invalid),
+    ("json_not_utf8", Stage::Decode, Class::Invalid),
+    ("json_invalid", Stage::Decode, Class::Invalid),
+    ("json_duplicate_member", Stage::Decode, Class::Invalid),
+    ("json_not_object", Stage::Decode, Class::Invalid),
+    ("claim_invalid", Stage::Decode, Class::Invalid),
+    ("alg_unsupported", Stage::Signature, Class::Invalid),
+    ("typ_unexpected", Stage::Signature, Class::Invalid),
+    ("kid_missing", Stage::Signature, Class::Invalid),
+    ("header_forbidden", Stage::Signature, Class::Invalid),
+    ("zip_unsupported", Stage::Signature, Class::Invalid),
+    ("signature_invalid", Stage::Signature, Class::Invalid),
+    ("key_invalid", Stage::Trust, Class::Invalid),
+    ("issuer_unknown", Stage::Trust, Class::Unverifiable),
+    ("key_unknown", Stage::Trust, Class::Unverifiable),
+    ("key_not_valid_at_iat", Stage::Trust, Class::Invalid),
+    ("role_missing", Stage::Trust, Class::Invalid),
+    ("recognition_scope", Stage::Trust, Class::Unverifiable),
+    ("recognition_expired", Stage::Trust, Class::Unverifiable),
+    ("trust_list_stale", Stage::Trust, Class::Unverifiable),
+    ("trust_list_rollback", Stage::Trust, Class::Invalid),
+    ("trust_list_untrusted", Stage::Trust, Class::Unverifiable),
+    ("sub_mismatch", Stage::Binding, Class::Invalid),
+    ("expired", Stage::Time, Class::Invalid),
+    ("not_yet_valid", Stage::Time, Class::Invalid),
+    ("revoked", Stage::Status, Class::Invalid),
+    ("suspended", Stage::Status, Class::Invalid),
+    ("superseded", Stage::Status, Class::Invalid),
+    ("status_unknown", Stage::Status, Class::Unverifiable),
+    ("status_stale", Stage::Status, Class::Unverifiable),
+    ("status_list_too_short", Stage::Status, Class::Invalid),
+    ("status_index_out_of_range", Stage::Status, Class::Invalid),
+    ("status_list_rollback", Stage::Status, Class::Invalid),
+    ("status_list_untrusted", Stage::Status, Class::Unverifiable),
+    ("status_list_invalid", Stage::Status, Class::Invalid),
+    ("digest_mismatch", Stage::Passport, Class::Invalid),
+];

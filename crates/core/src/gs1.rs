@@ -1,0 +1,186 @@
+//! GS1 Digital Link paths for serialised items, `01/{gtin14}/21/{serial}` (SPEC.md section 2).
+//!
+//! Only the strict form the spec names is accepted: a 14-digit GTIN with a correct check digit
+//! and a serial of 1 to 20 characters from GS1's AI encodable character set 82, percent-decoded.
+
+use crate::Error;
+
+/// Longest AI 21 serial (GS1 General Specifications, AI 21: X..20).
+pub const MAX_SERIAL: usize = 20;
+
+/// A battery's identifier: GTIN-14 plus serial number (EU 2023/1542 Art. 77(3)).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct DigitalLink {
+    /// 14 digits, check digit verified.
+    pub gtin: String,
+    /// The serial, percent-decoded.
+    pub serial: String,
+}
+
+impl DigitalLink {
+    /// Parses the four path segments `01`, gtin, `21`, serial.
+    pub fn from_segments(segs: [&str; 4]) -> Result<Self, Error> {
+        let [ai01, gtin, ai21, serial] = segs;
+        if ai01 != "01" || ai21 != "21" {
+            return Err(Error::DigitalLinkInvalid {
+                reason: "expected /01/{gtin}/21/{serial}",
+            });
+        }
+        check_gtin(gtin)?;
+        Ok(DigitalLink {
+            gtin: gtin.to_owned(),
+            serial: decode_serial(serial)?,
+        })
+    }
+
+    /// Parses `01/{gtin14}/21/{serial}` (the form of the `sub` claim), with or without a
+    /// leading slash.
+    pub fn parse_path(path: &str) -> Result<Self, Error> {
+        let path = path.strip_prefix('/').unwrap_or(path);
+        let mut it = path.split('/');
+        match (it.next(), it.next(), it.next(), it.next(), it.next()) {
+            (Some(a), Some(b), Some(c), Some(d), None) => Self::from_segments([a, b, c, d]),
+            _ => Err(Error::DigitalLinkInvalid {
+                reason: "expected /01/{gtin}/21/{serial}",
+            }),
+        }
+    }
+
+    /// The canonical path `01/{gtin}/21/{serial}`, serial percent-encoded where GS1 requires.
+    pub fn path(&self) -> String {
+        format!("01/{}/21/{}", self.gtin, encode_serial(&self.serial))
+    }
+}
+
+/// GS1 check digit: weights 3 and 1 alternating from the right, excluding the check digit.
+pub fn check_gtin(gtin: &str) -> Result<(), Error> {
+    if gtin.len() != 14 || !gtin.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Error::GtinInvalid);
+    }
+    let digits: Vec<u32> = gtin.bytes().map(|b| u32::from(b - b'0')).collect();
+    let (body, check) = digits.split_at(13);
+    let sum: u32 = body
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, d)| if i % 2 == 0 { d * 3 } else { *d })
+        .sum();
+    if check.first() == Some(&((10 - sum % 10) % 10)) {
+        Ok(())
+    } else {
+        Err(Error::GtinInvalid)
+    }
+}
+
+/// Computes the check digit for 13 digits (for issuers and tests).
+pub fn gtin_with_check_digit(first13: &str) -> Option<String> {
+    if first13.len() != 13 || !first13.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let sum: u32 = first13
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, b)| u32::from(b - b'0') * if i % 2 == 0 { 3 } else { 1 })
+        .sum();
+    Some(format!("{first13}{}", (10 - sum % 10) % 10))
+}
+
+/// GS1 AI encodable character set 82.
+fn is_cset82(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || b"!\"%&'()*+,-./:;<=>?_".contains(&c)
+}
+
+/// Characters of set 82 that must be percent-encoded in a URI path segment.
+fn must_escape(c: u8) -> bool {
+    b"\"%&/<>?#".contains(&c)
+}
+
+fn decode_serial(s: &str) -> Result<String, Error> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b == b'%' {
+            let hex = s.get(i + 1..i + 3).ok_or(Error::SerialInvalid)?;
+            let v = u8::from_str_radix(hex, 16).map_err(|_| Error::SerialInvalid)?;
+            if !hex.bytes().all(|h| h.is_ascii_hexdigit()) {
+                return Err(Error::SerialInvalid);
+            }
+            out.push(v);
+            i += 3;
+        } else {
+            out.push(b);
+            i += 1;
+        }
+    }
+    if out.is_empty() || out.len() > MAX_SERIAL || !out.iter().all(|&c| is_cset82(c)) {
+        return Err(Error::SerialInvalid);
+    }
+    String::from_utf8(out).map_err(|_| Error::SerialInvalid)
+}
+
+fn encode_serial(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if must_escape(b) {
+            out.push_str(&format!("%{b:02X}"));
+        } else {
+            out.push(char::from(b));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_reference_path() {
+        let dl = DigitalLink::parse_path("01/04012345000016/21/SN2026A000123").unwrap();
+        assert_eq!(dl.gtin, "04012345000016");
+        assert_eq!(dl.serial, "SN2026A000123");
+        assert_eq!(dl.path(), "01/04012345000016/21/SN2026A000123");
+        assert_eq!(
+            gtin_with_check_digit("0401234500001").as_deref(),
+            Some("04012345000016")
+        );
+    }
+
+    #[test]
+    fn percent_encoding_round_trips_and_compares_decoded() {
+        let a = DigitalLink::parse_path("01/04012345000016/21/A%2FB").unwrap();
+        assert_eq!(a.serial, "A/B");
+        assert_eq!(a.path(), "01/04012345000016/21/A%2FB");
+        // Lower-case hex names the same serial.
+        assert_eq!(
+            DigitalLink::parse_path("01/04012345000016/21/A%2fB").unwrap(),
+            a
+        );
+    }
+
+    #[test]
+    fn refuses_bad_paths() {
+        let cases = [
+            ("01/04012345000017/21/X", "gtin_invalid"),
+            ("01/4012345000016/21/X", "gtin_invalid"),
+            ("01/0401234500001a/21/X", "gtin_invalid"),
+            ("01/04012345000016/21/", "serial_invalid"),
+            (
+                "01/04012345000016/21/ABCDEFGHIJKLMNOPQRSTU",
+                "serial_invalid",
+            ),
+            ("01/04012345000016/21/A%2", "serial_invalid"),
+            ("01/04012345000016/21/A%ZZ", "serial_invalid"),
+            ("01/04012345000016/21/A%20", "serial_invalid"),
+            ("01/04012345000016/21/%C3%A9", "serial_invalid"),
+            ("01/04012345000016/10/X", "digital_link_invalid"),
+            ("01/04012345000016", "digital_link_invalid"),
+            ("01/04012345000016/21/X/Y", "digital_link_invalid"),
+        ];
+        for (p, code) in cases {
+            assert_eq!(DigitalLink::parse_path(p).unwrap_err().code(), code, "{p}");
+        }
+    }
+}

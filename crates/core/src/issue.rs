@@ -1,0 +1,220 @@
+//! Issuing: signing credentials, trust lists, status lists and status updates, and composing
+//! the QR URL. Pure like the rest of the core: keys and times come in as parameters.
+//!
+//! Issuers (CLI, registry demo, test-vector generator) all go through these functions, so what
+//! they sign is exactly what the verifier reads.
+
+use ed25519_dalek::SigningKey;
+use serde_json::{Map, Value};
+
+use crate::credential::{numeric_encode, Credential};
+use crate::json::Obj;
+use crate::jws::{b64_decode, b64_encode, sign, Typ};
+use crate::trust::{PublicKey, TrustList};
+use crate::Error;
+
+/// A private Ed25519 key with its key id.
+#[derive(Clone, Debug)]
+pub struct KeyPair {
+    /// Key id.
+    pub kid: String,
+    /// The signing key.
+    pub signing: SigningKey,
+}
+
+impl KeyPair {
+    /// A key from 32 secret bytes (callers bring the randomness; the core has none).
+    pub fn from_secret(kid: &str, secret: &[u8; 32]) -> Self {
+        KeyPair {
+            kid: kid.to_owned(),
+            signing: SigningKey::from_bytes(secret),
+        }
+    }
+
+    /// The public key (no validity window).
+    pub fn public(&self) -> PublicKey {
+        PublicKey {
+            kid: Some(self.kid.clone()),
+            x: self.signing.verifying_key().to_bytes(),
+            nbf: None,
+            exp: None,
+        }
+    }
+
+    /// The private JWK (`d` included).
+    pub fn to_private_jwk(&self) -> Value {
+        let mut jwk = self.public().to_jwk();
+        if let Some(m) = jwk.as_object_mut() {
+            m.insert("d".into(), b64_encode(self.signing.as_bytes()).into());
+        }
+        jwk
+    }
+
+    /// Reads a private JWK.
+    pub fn from_private_jwk(v: &Value) -> Result<Self, Error> {
+        let map = v.as_object().ok_or(Error::KeyInvalid {
+            reason: "a JWK must be an object",
+        })?;
+        let o = Obj::new(map, "jwk");
+        if o.opt_str("kty")? != Some("OKP") || o.opt_str("crv")? != Some("Ed25519") {
+            return Err(Error::KeyInvalid {
+                reason: "only OKP Ed25519 keys are accepted",
+            });
+        }
+        let d = b64_decode(o.str("d")?, "payload").map_err(|_| Error::KeyInvalid {
+            reason: "d is not base64url",
+        })?;
+        let d: [u8; 32] = d.try_into().map_err(|_| Error::KeyInvalid {
+            reason: "d is not 32 bytes",
+        })?;
+        let kp = KeyPair::from_secret(o.opt_str("kid")?.unwrap_or_default(), &d);
+        if let Some(x) = o.opt_str("x")? {
+            if x != b64_encode(&kp.public().x) {
+                return Err(Error::KeyInvalid {
+                    reason: "x does not match d",
+                });
+            }
+        }
+        if kp.kid.is_empty() {
+            return Err(Error::KeyInvalid {
+                reason: "the key has no kid",
+            });
+        }
+        Ok(kp)
+    }
+}
+
+/// A signed credential and the QR content for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IssuedCredential {
+    /// The compact `bp+jwt`.
+    pub jws: String,
+    /// The URL up to and including `#` (the QR's byte segment).
+    pub url_prefix: String,
+    /// The numeric fragment (the QR's numeric segment).
+    pub fragment: String,
+}
+
+impl IssuedCredential {
+    /// The full QR URL.
+    pub fn url(&self) -> String {
+        format!("{}{}", self.url_prefix, self.fragment)
+    }
+}
+
+/// Signs a credential from claims shaped like `reference-claims.json` (the claims plus a `url`
+/// member: the QR URL up to the fragment). `iat` is set here; `url` is not signed. The claims
+/// are checked with the verifier's own reader first, so an issuer cannot sign what verifiers
+/// would refuse.
+pub fn issue_credential(
+    claims: &Map<String, Value>,
+    iat: u64,
+    key: &KeyPair,
+) -> Result<IssuedCredential, Error> {
+    let mut payload = claims.clone();
+    let url = match payload.remove("url") {
+        Some(Value::String(u)) => u,
+        Some(_) => {
+            return Err(Error::ClaimInvalid {
+                field: "url".into(),
+                reason: "must be a string",
+            })
+        }
+        None => {
+            return Err(Error::ClaimInvalid {
+                field: "url".into(),
+                reason: "is missing",
+            })
+        }
+    };
+    payload.insert("iat".into(), iat.into());
+    let cred = Credential::from_payload(&payload)?;
+    // SPEC.md section 2: the URL's Digital Link must be the credential's sub.
+    let probe = format!("{url}#0");
+    let link = match crate::credential::Scan::parse(&probe) {
+        Err(Error::JwsMalformed) => url_link(&url)?,
+        Err(e) => return Err(e),
+        Ok(s) => s.link.ok_or(Error::UrlInvalid {
+            reason: "no Digital Link",
+        })?,
+    };
+    if link != cred.sub {
+        return Err(Error::SubMismatch {
+            sub: cred.sub.path(),
+            path: link.path(),
+        });
+    }
+    let jws = sign(
+        Typ::Credential,
+        &key.kid,
+        Value::Object(ordered(payload)).to_string().as_bytes(),
+        &key.signing,
+        true,
+    );
+    Ok(IssuedCredential {
+        fragment: numeric_encode(&jws),
+        url_prefix: format!("{url}#"),
+        jws,
+    })
+}
+
+fn url_link(url: &str) -> Result<crate::gs1::DigitalLink, Error> {
+    let path = url
+        .split_once("://")
+        .and_then(|(_, r)| r.split_once('/'))
+        .map(|(_, p)| p)
+        .unwrap_or_default();
+    let segs: Vec<&str> = path.split('/').collect();
+    match segs.get(segs.len().saturating_sub(4)..) {
+        Some([a, b, c, d]) => crate::gs1::DigitalLink::from_segments([a, b, c, d]),
+        _ => Err(Error::DigitalLinkInvalid {
+            reason: "expected /01/{gtin}/21/{serial}",
+        }),
+    }
+}
+
+/// Puts the claims in a fixed order (iss, iat, exp, sub, st, bp, then the rest), so the
+/// signed bytes do not depend on how the input file was ordered.
+fn ordered(mut m: Map<String, Value>) -> Map<String, Value> {
+    let mut out = Map::new();
+    for k in ["iss", "iat", "exp", "sub", "st", "bp"] {
+        if let Some(v) = m.remove(k) {
+            out.insert(k.to_owned(), v);
+        }
+    }
+    out.extend(m);
+    out
+}
+
+/// Signs a trust list with an ecosystem root key.
+pub fn sign_trust_list(list: &TrustList, root: &KeyPair) -> String {
+    sign(
+        Typ::TrustList,
+        &root.kid,
+        list.to_payload().to_string().as_bytes(),
+        &root.signing,
+        false,
+    )
+}
+
+/// Signs a status list payload (see [`crate::status::status_list_payload`]) with an authority key.
+pub fn sign_status_list(payload: &Value, authority: &KeyPair) -> String {
+    sign(
+        Typ::Vc,
+        &authority.kid,
+        payload.to_string().as_bytes(),
+        &authority.signing,
+        false,
+    )
+}
+
+/// Signs any JSON payload with the given `typ` (status updates, allocation requests).
+pub fn sign_json(typ: Typ, payload: &Value, key: &KeyPair) -> String {
+    sign(
+        typ,
+        &key.kid,
+        payload.to_string().as_bytes(),
+        &key.signing,
+        false,
+    )
+}

@@ -1,0 +1,469 @@
+//! Compact JWS (RFC 7515) with the Cellproof profile: EdDSA/Ed25519 only, explicit `typ`,
+//! no `crit`/`jku`/`jwk`/`x5u`/`x5c`, minimal base64url, strict Ed25519 (SPEC.md section 1).
+//!
+//! States as types: [`Jws::parse`] checks form and header profile and yields an unverified
+//! [`Jws`]; only [`Jws::verify`] (or the batch path in `verify.rs`) turns it into
+//! [`VerifiedJws`], whose payload callers may trust.
+
+use base64::alphabet::URL_SAFE;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use base64::engine::DecodePaddingMode;
+use base64::Engine as _;
+use curve25519_dalek::edwards::CompressedEdwardsY;
+use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
+use serde_json::{Map, Value};
+
+use crate::json::{self, Obj};
+use crate::Error;
+
+/// Base64url without padding; decoding refuses padding and non-zero trailing bits, so every
+/// byte string has exactly one accepted encoding ("minimal form").
+pub(crate) const B64: GeneralPurpose = GeneralPurpose::new(
+    &URL_SAFE,
+    GeneralPurposeConfig::new()
+        .with_encode_padding(false)
+        .with_decode_padding_mode(DecodePaddingMode::RequireNone)
+        .with_decode_allow_trailing_bits(false),
+);
+
+/// Largest inflated `bp+jwt` payload (SPEC.md section 1).
+pub const MAX_INFLATED: usize = 16 * 1024;
+
+/// Encodes bytes as base64url without padding.
+pub fn b64_encode(bytes: &[u8]) -> String {
+    B64.encode(bytes)
+}
+
+/// Decodes minimal-form base64url without padding.
+pub fn b64_decode(text: &str, part: &'static str) -> Result<Vec<u8>, Error> {
+    B64.decode(text)
+        .map_err(|_| Error::Base64urlInvalid { part })
+}
+
+/// The artifact types of SPEC.md section 1, each with its `typ`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Typ {
+    /// Battery credential in the QR code.
+    Credential,
+    /// Full passport or attestation (VC 2.0), and status lists.
+    Vc,
+    /// Ecosystem trust list.
+    TrustList,
+    /// Status update request to the registry.
+    StatusUpdate,
+}
+
+impl Typ {
+    /// The `typ` header value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Typ::Credential => "bp+jwt",
+            Typ::Vc => "vc+jwt",
+            Typ::TrustList => "trust-list+jwt",
+            Typ::StatusUpdate => "status-update+jwt",
+        }
+    }
+}
+
+/// The protected header after the profile checks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Header {
+    /// `EdDSA` or `Ed25519`.
+    pub alg: String,
+    /// Key id.
+    pub kid: String,
+    /// Explicit type.
+    pub typ: Typ,
+    /// Whether the payload is raw DEFLATE (`zip: "DEF"`).
+    pub deflated: bool,
+}
+
+/// A compact JWS whose form and header are checked but whose signature is not.
+#[derive(Clone, Debug)]
+pub struct Jws {
+    header: Header,
+    /// `header.payload` in ASCII: the bytes the signature covers.
+    signing_input: String,
+    payload: Map<String, Value>,
+    signature: [u8; 64],
+}
+
+/// A JWS whose signature verified under the key given; only reachable through verification.
+#[derive(Clone, Debug)]
+pub struct VerifiedJws {
+    jws: Jws,
+}
+
+impl VerifiedJws {
+    /// The checked header.
+    pub fn header(&self) -> &Header {
+        &self.jws.header
+    }
+    /// The signed payload.
+    pub fn payload(&self) -> &Map<String, Value> {
+        &self.jws.payload
+    }
+}
+
+/// Header members that would let an attacker steer key selection or semantics (SPEC.md s. 1).
+const FORBIDDEN_HEADERS: [&str; 5] = ["crit", "jku", "jwk", "x5u", "x5c"];
+
+impl Jws {
+    /// Parses a compact JWS, checking base64url form, the header profile against the `typ`
+    /// expected here, inflating a `zip: "DEF"` payload (credentials only) and parsing the
+    /// payload as strict JSON. `limit` bounds the compact text.
+    pub fn parse(compact: &str, expected: Typ, limit: usize) -> Result<Jws, Error> {
+        if compact.len() > limit {
+            return Err(Error::InputTooLarge { what: "JWS", limit });
+        }
+        let mut parts = compact.split('.');
+        let (Some(h), Some(p), Some(s), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(Error::JwsMalformed);
+        };
+        let header_bytes = b64_decode(h, "header")?;
+        let payload_bytes = b64_decode(p, "payload")?;
+        let sig_bytes = b64_decode(s, "signature")?;
+        let header = check_header(&json::parse_object(&header_bytes)?, expected)?;
+        let payload_json = if header.deflated {
+            inflate(&payload_bytes)?
+        } else {
+            payload_bytes
+        };
+        let payload = json::parse_object(&payload_json)?;
+        let signature: [u8; 64] =
+            sig_bytes
+                .as_slice()
+                .try_into()
+                .map_err(|_| Error::SignatureInvalid {
+                    reason: "signature is not 64 bytes",
+                })?;
+        let signing_input = compact
+            .get(..h.len() + 1 + p.len())
+            .unwrap_or_default()
+            .to_owned();
+        Ok(Jws {
+            header,
+            signing_input,
+            payload,
+            signature,
+        })
+    }
+
+    /// The checked header.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// The payload, not yet authenticated: use it only to find the key.
+    pub fn unverified_payload(&self) -> &Map<String, Value> {
+        &self.payload
+    }
+
+    /// The bytes the signature covers.
+    pub fn signing_input(&self) -> &[u8] {
+        self.signing_input.as_bytes()
+    }
+
+    /// The raw signature.
+    pub fn signature(&self) -> &[u8; 64] {
+        &self.signature
+    }
+
+    /// Verifies the signature with strict Ed25519 under `key`.
+    pub fn verify(self, key: &[u8; 32]) -> Result<VerifiedJws, Error> {
+        verify_ed25519_strict(key, self.signing_input.as_bytes(), &self.signature)?;
+        Ok(VerifiedJws { jws: self })
+    }
+}
+
+fn check_header(h: &Map<String, Value>, expected: Typ) -> Result<Header, Error> {
+    let obj = Obj::new(h, "header");
+    for name in FORBIDDEN_HEADERS {
+        if h.contains_key(name) {
+            return Err(Error::HeaderForbidden {
+                name: name.to_owned(),
+            });
+        }
+    }
+    let alg = obj.opt_str("alg")?.unwrap_or_default();
+    if alg != "EdDSA" && alg != "Ed25519" {
+        return Err(Error::AlgUnsupported {
+            alg: alg.to_owned(),
+        });
+    }
+    let typ = obj.opt_str("typ")?.unwrap_or_default();
+    if typ != expected.as_str() {
+        return Err(Error::TypUnexpected {
+            expected: expected.as_str(),
+            found: typ.to_owned(),
+        });
+    }
+    let kid = match obj.opt_str("kid")? {
+        Some(k) if !k.is_empty() => k.to_owned(),
+        _ => return Err(Error::KidMissing),
+    };
+    let deflated = match h.get("zip") {
+        None => false,
+        // SPEC.md section 1: only bp+jwt may be compressed.
+        Some(Value::String(z)) if z == "DEF" && expected == Typ::Credential => true,
+        Some(_) => return Err(Error::ZipUnsupported),
+    };
+    Ok(Header {
+        alg: alg.to_owned(),
+        kid,
+        typ: expected,
+        deflated,
+    })
+}
+
+/// Inflates raw DEFLATE with the 16 KiB limit of SPEC.md section 1.
+pub fn inflate(bytes: &[u8]) -> Result<Vec<u8>, Error> {
+    use miniz_oxide::inflate::{decompress_to_vec_with_limit, TINFLStatus};
+    decompress_to_vec_with_limit(bytes, MAX_INFLATED).map_err(|e| match e.status {
+        TINFLStatus::HasMoreOutput => Error::InflateTooLarge {
+            limit: MAX_INFLATED,
+        },
+        _ => Error::InflateFailed,
+    })
+}
+
+/// Raw DEFLATE at the strongest level, for issuers.
+pub fn deflate(bytes: &[u8]) -> Vec<u8> {
+    miniz_oxide::deflate::compress_to_vec(bytes, 10)
+}
+
+/// Signs `payload` (JSON bytes) as a compact JWS with the given `typ` and `kid`.
+/// `deflate_payload` is honoured for credentials only (SPEC.md section 1).
+pub fn sign(
+    typ: Typ,
+    kid: &str,
+    payload: &[u8],
+    key: &SigningKey,
+    deflate_payload: bool,
+) -> String {
+    let zip = deflate_payload && typ == Typ::Credential;
+    let mut header = Map::new();
+    header.insert("alg".into(), "EdDSA".into());
+    header.insert("kid".into(), kid.into());
+    header.insert("typ".into(), typ.as_str().into());
+    if zip {
+        header.insert("zip".into(), "DEF".into());
+    }
+    let header = Value::Object(header).to_string();
+    let body = if zip {
+        deflate(payload)
+    } else {
+        payload.to_vec()
+    };
+    let input = format!("{}.{}", b64_encode(header.as_bytes()), b64_encode(&body));
+    let sig = key.sign(input.as_bytes());
+    format!("{input}.{}", b64_encode(&sig.to_bytes()))
+}
+
+/// Checks that 32 bytes are the canonical encoding of a curve point that is not of small order.
+fn canonical_point(bytes: &[u8; 32]) -> Result<curve25519_dalek::EdwardsPoint, &'static str> {
+    let point = CompressedEdwardsY(*bytes)
+        .decompress()
+        .ok_or("not a curve point")?;
+    if point.compress().as_bytes() != bytes {
+        return Err("non-canonical point encoding");
+    }
+    if point.is_small_order() {
+        return Err("small-order point");
+    }
+    Ok(point)
+}
+
+/// Checks a public key: canonical encoding of a point not of small order.
+pub fn check_public_key(x: &[u8; 32]) -> Result<(), Error> {
+    canonical_point(x)
+        .map(|_| ())
+        .map_err(|reason| Error::KeyInvalid { reason })
+}
+
+/// Strict Ed25519 verification, the one function every signature in Cellproof goes through
+/// (JWS, trust lists, status lists, and the Wycheproof suite in `tests/wycheproof.rs`).
+///
+/// On top of ed25519-dalek's `verify_strict` (canonical S, small-order A and R refused) it
+/// refuses a non-canonical encoding of A, which `verify_strict` would hash as given.
+pub fn verify_ed25519_strict(
+    public_key: &[u8],
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), Error> {
+    let pk: &[u8; 32] = public_key.try_into().map_err(|_| Error::KeyInvalid {
+        reason: "public key is not 32 bytes",
+    })?;
+    let sig: &[u8; 64] = signature.try_into().map_err(|_| Error::SignatureInvalid {
+        reason: "signature is not 64 bytes",
+    })?;
+    canonical_point(pk).map_err(|reason| Error::KeyInvalid { reason })?;
+    let key = VerifyingKey::from_bytes(pk).map_err(|_| Error::KeyInvalid {
+        reason: "not a curve point",
+    })?;
+    key.verify_strict(message, &Signature::from_bytes(sig))
+        .map_err(|_| Error::SignatureInvalid {
+            reason: "strict Ed25519 verification failed",
+        })
+}
+
+/// Whether a (key, signature) pair may go into a batch: everything strict verification would
+/// refuse on form is refused here, and so are points with a torsion component, on which the
+/// cofactorless batch equation could accept what single verification rejects. Pairs that fail
+/// this still get verified, one by one.
+pub(crate) fn batchable(
+    public_key: &[u8; 32],
+    signature: &[u8; 64],
+) -> Option<(VerifyingKey, Signature)> {
+    let a = canonical_point(public_key).ok()?;
+    let r_bytes: [u8; 32] = signature.get(..32)?.try_into().ok()?;
+    let r = canonical_point(&r_bytes).ok()?;
+    if !a.is_torsion_free() || !r.is_torsion_free() {
+        return None;
+    }
+    let s_bytes: [u8; 32] = signature.get(32..)?.try_into().ok()?;
+    Option::<curve25519_dalek::Scalar>::from(curve25519_dalek::Scalar::from_canonical_bytes(
+        s_bytes,
+    ))?;
+    let key = VerifyingKey::from_bytes(public_key).ok()?;
+    Some((key, Signature::from_bytes(signature)))
+}
+
+/// Verifies prepared pairs together; `false` means at least one failed (callers then go one by one).
+pub(crate) fn verify_batch(messages: &[&[u8]], sigs: &[Signature], keys: &[VerifyingKey]) -> bool {
+    ed25519_dalek::verify_batch(messages, sigs, keys).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> SigningKey {
+        SigningKey::from_bytes(&[7; 32])
+    }
+
+    fn craft(header: &str, payload: &str) -> String {
+        let input = format!(
+            "{}.{}",
+            b64_encode(header.as_bytes()),
+            b64_encode(payload.as_bytes())
+        );
+        let sig = key().sign(input.as_bytes());
+        format!("{input}.{}", b64_encode(&sig.to_bytes()))
+    }
+
+    #[test]
+    fn signs_and_verifies_with_and_without_deflate() {
+        let pk = key().verifying_key().to_bytes();
+        for zip in [false, true] {
+            let jws = sign(Typ::Credential, "k1", br#"{"iss":"x"}"#, &key(), zip);
+            let v = Jws::parse(&jws, Typ::Credential, 8192)
+                .unwrap()
+                .verify(&pk)
+                .unwrap();
+            assert_eq!(v.payload()["iss"], "x");
+            assert_eq!(v.header().deflated, zip);
+        }
+    }
+
+    #[test]
+    fn refuses_header_profile_violations() {
+        let cases = [
+            (
+                r#"{"alg":"none","kid":"k","typ":"bp+jwt"}"#,
+                "alg_unsupported",
+            ),
+            (
+                r#"{"alg":"ES256","kid":"k","typ":"bp+jwt"}"#,
+                "alg_unsupported",
+            ),
+            (
+                r#"{"alg":"EdDSA","kid":"k","typ":"vc+jwt"}"#,
+                "typ_unexpected",
+            ),
+            (r#"{"alg":"EdDSA","kid":"k"}"#, "typ_unexpected"),
+            (r#"{"alg":"EdDSA","typ":"bp+jwt"}"#, "kid_missing"),
+            (
+                r#"{"alg":"EdDSA","kid":"k","typ":"bp+jwt","crit":["b64"]}"#,
+                "header_forbidden",
+            ),
+            (
+                r#"{"alg":"EdDSA","kid":"k","typ":"bp+jwt","jwk":{}}"#,
+                "header_forbidden",
+            ),
+            (
+                r#"{"alg":"EdDSA","kid":"k","typ":"bp+jwt","zip":"GZ"}"#,
+                "zip_unsupported",
+            ),
+            (
+                r#"{"alg":"EdDSA","kid":"k","typ":"bp+jwt","alg":"EdDSA"}"#,
+                "json_duplicate_member",
+            ),
+        ];
+        for (h, code) in cases {
+            let e = Jws::parse(&craft(h, "{}"), Typ::Credential, 8192).unwrap_err();
+            assert_eq!(e.code(), code, "{h}");
+        }
+        // zip is allowed only on credentials.
+        let h = r#"{"alg":"EdDSA","kid":"k","typ":"vc+jwt","zip":"DEF"}"#;
+        assert_eq!(
+            Jws::parse(&craft(h, "{}"), Typ::Vc, 8192)
+                .unwrap_err()
+                .code(),
+            "zip_unsupported"
+        );
+    }
+
+    #[test]
+    fn refuses_non_minimal_base64url() {
+        let good = sign(Typ::Credential, "k1", b"{}", &key(), false);
+        let (h, rest) = good.split_once('.').unwrap();
+        for bad in [
+            format!("{h}=.{rest}"),
+            format!("{h}+.{rest}"),
+            format!("{h}/.{rest}"),
+        ] {
+            let e = Jws::parse(&bad, Typ::Credential, 8192).unwrap_err();
+            assert_eq!(e.code(), "base64url_invalid", "{bad}");
+        }
+        // Non-zero trailing bits: "e30" is "{}"; "e31" decodes to the same bytes non-minimally.
+        assert_eq!(b64_decode("e30", "payload").unwrap(), b"{}");
+        assert!(b64_decode("e31", "payload").is_err());
+        assert_eq!(
+            Jws::parse("a.b", Typ::Credential, 8192).unwrap_err().code(),
+            "jws_malformed"
+        );
+        assert_eq!(
+            Jws::parse("a.b.c.d", Typ::Credential, 8192)
+                .unwrap_err()
+                .code(),
+            "jws_malformed"
+        );
+    }
+
+    #[test]
+    fn refuses_oversized_inflate() {
+        let big = format!("{{\"a\":\"{}\"}}", "x".repeat(MAX_INFLATED));
+        let jws = sign(Typ::Credential, "k1", big.as_bytes(), &key(), true);
+        assert!(jws.len() < 1000, "compresses well");
+        assert_eq!(
+            Jws::parse(&jws, Typ::Credential, 8192).unwrap_err().code(),
+            "inflate_too_large"
+        );
+    }
+
+    #[test]
+    fn tampered_payload_fails_signature() {
+        let pk = key().verifying_key().to_bytes();
+        let jws = sign(Typ::Credential, "k1", br#"{"a":1}"#, &key(), false);
+        let parts: Vec<&str> = jws.split('.').collect();
+        let forged = format!("{}.{}.{}", parts[0], b64_encode(br#"{"a":2}"#), parts[2]);
+        let e = Jws::parse(&forged, Typ::Credential, 8192)
+            .unwrap()
+            .verify(&pk)
+            .unwrap_err();
+        assert_eq!(e.code(), "signature_invalid");
+    }
+}

@@ -1,0 +1,66 @@
+//! Cellproof's verification core: battery credentials (`bp+jwt`) from QR codes, trust lists
+//! with mutual recognition, W3C Bitstring status lists, and the verdict (SPEC.md sections 1,
+//! 2, 4, 5, 7, 8).
+//!
+//! The core is pure: no I/O, no clock, no threads, no randomness. Time, pinned roots, trust
+//! lists and status lists come in as parameters, so the same code runs natively, in the
+//! registry server and in the browser as WebAssembly.
+//!
+//! ```
+//! use cellproof_core::{verify, Context, StatusStore, TrustStore, UnixTime};
+//! let trust = TrustStore::new();
+//! let status = StatusStore::new();
+//! let v = verify("not a credential", &Context::new(&trust, &status, UnixTime(0)));
+//! assert_eq!(v.code, Some("jws_malformed"));
+//! ```
+
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::as_conversions
+    )
+)]
+
+mod credential;
+mod error;
+mod gs1;
+mod issue;
+mod json;
+mod jws;
+mod status;
+mod time;
+mod trust;
+mod verdict;
+mod verify;
+
+pub use credential::{
+    numeric_decode, numeric_encode, Credential, Scan, StatusRef, CATEGORIES, MAX_SCAN,
+    RECYCLED_MINIMUMS,
+};
+pub use error::{Class, Error, Stage, CODES};
+pub use gs1::{check_gtin, gtin_with_check_digit, DigitalLink};
+pub use issue::{
+    issue_credential, sign_json, sign_status_list, sign_trust_list, IssuedCredential, KeyPair,
+};
+pub use json::parse_object;
+pub use jws::{
+    b64_decode, b64_encode, inflate, verify_ed25519_strict, Header, Jws, Typ, VerifiedJws,
+    MAX_INFLATED,
+};
+pub use status::{
+    decode_encoded_list, encode_list, status_list_payload, Bitstring, Purpose, StatusList,
+    StatusListSpec, StatusStore, MIN_ENTRIES, VC_CONTEXT,
+};
+pub use time::{format_rfc3339, parse_rfc3339, UnixTime};
+pub use trust::{
+    Accepted, Authority, Entity, IssuerMatch, ListAge, PublicKey, Recognition, Resolution,
+    TrustList, TrustStore, Via, CREDENTIAL_ROLES,
+};
+pub use verdict::{
+    IssuerInfo, Notice, Outcome, Overall, StageResult, StatusCheck, StatusState, Verdict,
+};
+pub use verify::{finish, passport_digest, prepare, verify, verify_many, Context, Prepared};

@@ -1,0 +1,541 @@
+//! W3C Bitstring Status List v1.0 lists secured as `vc+jwt` (SPEC.md section 5).
+//!
+//! `encodedList` is multibase `u` + base64url(GZIP(bitstring)); index 0 is the most significant
+//! bit of byte 0; a list has at least 131,072 entries. A [`StatusStore`] keeps the newest list
+//! per id (by `validFrom`) and refuses older ones, so a replayed list cannot undo a revocation.
+
+use std::collections::BTreeMap;
+use std::io::Read as _;
+
+use serde_json::{Map, Value};
+
+use crate::json::Obj;
+use crate::jws::{b64_decode, b64_encode, Jws, Typ};
+use crate::time::{format_rfc3339, parse_rfc3339};
+use crate::trust::{ListAge, TrustStore};
+use crate::Error;
+
+/// Minimum number of entries (W3C Bitstring Status List: 16 KiB of bits, for herd privacy).
+pub const MIN_ENTRIES: u64 = 131_072;
+
+/// Largest inflated bitstring accepted (a GZIP bomb stops here).
+pub const MAX_BITSTRING: usize = 16 * 1024 * 1024;
+
+/// Largest status list credential accepted, as compact JWS text.
+pub const MAX_STATUS_LIST: usize = 24 * 1024 * 1024;
+
+/// VC 2.0 base context, first in every `@context`.
+pub const VC_CONTEXT: &str = "https://www.w3.org/ns/credentials/v2";
+
+/// A list's purpose; one list has one purpose.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Purpose {
+    /// Permanent.
+    Revocation,
+    /// Reversible.
+    Suspension,
+    /// A newer passport exists (repurposed or remanufactured battery).
+    Refresh,
+}
+
+impl Purpose {
+    /// All purposes in the order the status stage checks them.
+    pub const ALL: [Purpose; 3] = [Purpose::Revocation, Purpose::Suspension, Purpose::Refresh];
+
+    /// The W3C `statusPurpose` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Revocation => "revocation",
+            Purpose::Suspension => "suspension",
+            Purpose::Refresh => "refresh",
+        }
+    }
+
+    /// Parses a `statusPurpose` value.
+    pub fn parse(s: &str) -> Option<Self> {
+        Purpose::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+
+    /// The suffix after `{statusBase}{listId}` (SPEC.md section 5).
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Purpose::Revocation => "",
+            Purpose::Suspension => "-suspension",
+            Purpose::Refresh => "-refresh",
+        }
+    }
+
+    /// The list URL for a status base and list id.
+    pub fn list_url(self, status_base: &str, list_id: &str) -> String {
+        format!("{status_base}{list_id}{}", self.suffix())
+    }
+}
+
+/// Decodes an `encodedList` into the bitstring bytes.
+pub fn decode_encoded_list(encoded: &str) -> Result<Vec<u8>, Error> {
+    let b64 = encoded.strip_prefix('u').ok_or(Error::StatusListInvalid {
+        reason: "encodedList is not multibase base64url ('u')",
+    })?;
+    let gz = b64_decode(b64, "payload").map_err(|_| Error::StatusListInvalid {
+        reason: "encodedList is not base64url",
+    })?;
+    let mut out = Vec::new();
+    let limit = u64::try_from(MAX_BITSTRING).unwrap_or(u64::MAX) + 1;
+    flate2::read::GzDecoder::new(gz.as_slice())
+        .take(limit)
+        .read_to_end(&mut out)
+        .map_err(|_| Error::StatusListInvalid {
+            reason: "encodedList is not valid GZIP",
+        })?;
+    if out.len() > MAX_BITSTRING {
+        return Err(Error::StatusListInvalid {
+            reason: "bitstring is larger than the limit",
+        });
+    }
+    Ok(out)
+}
+
+/// Encodes bitstring bytes as an `encodedList` (GZIP with a zero mtime, so output is stable).
+pub fn encode_list(bits: &[u8]) -> String {
+    use std::io::Write as _;
+    let mut gz = flate2::GzBuilder::new()
+        .mtime(0)
+        .write(Vec::new(), flate2::Compression::best());
+    // Writing into a Vec cannot fail.
+    let _ = gz.write_all(bits);
+    let bytes = gz.finish().unwrap_or_default();
+    format!("u{}", b64_encode(&bytes))
+}
+
+/// A bitstring with its entry size.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Bitstring {
+    bytes: Vec<u8>,
+    status_size: u8,
+}
+
+impl Bitstring {
+    /// Wraps bytes; checks the minimum length (SPEC.md section 5).
+    pub fn new(bytes: Vec<u8>, status_size: u8) -> Result<Self, Error> {
+        if !(1..=8).contains(&status_size) {
+            return Err(Error::StatusListInvalid {
+                reason: "statusSize must be 1 to 8",
+            });
+        }
+        let b = Bitstring { bytes, status_size };
+        if b.entries() < MIN_ENTRIES {
+            return Err(Error::StatusListTooShort {
+                entries: b.entries(),
+            });
+        }
+        Ok(b)
+    }
+
+    /// An all-zero list of `entries` entries of one bit.
+    pub fn zeroed(entries: u64) -> Self {
+        let n = usize::try_from(entries.div_ceil(8)).unwrap_or(0);
+        Bitstring {
+            bytes: vec![0; n],
+            status_size: 1,
+        }
+    }
+
+    /// Number of entries.
+    pub fn entries(&self) -> u64 {
+        let bits = u64::try_from(self.bytes.len()).unwrap_or(0) * 8;
+        bits / u64::from(self.status_size)
+    }
+
+    /// The raw bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// Bits per entry.
+    pub fn status_size(&self) -> u8 {
+        self.status_size
+    }
+
+    /// The value at `index`; index 0 starts at the most significant bit of byte 0.
+    pub fn get(&self, index: u64) -> Result<u8, Error> {
+        let entries = self.entries();
+        if index >= entries {
+            return Err(Error::StatusIndexOutOfRange { index, entries });
+        }
+        let size = u64::from(self.status_size);
+        let mut v = 0u8;
+        for bit in index * size..(index + 1) * size {
+            v = (v << 1) | self.bit(bit);
+        }
+        Ok(v)
+    }
+
+    fn bit(&self, bit: u64) -> u8 {
+        let byte = usize::try_from(bit / 8)
+            .ok()
+            .and_then(|i| self.bytes.get(i))
+            .copied()
+            .unwrap_or(0);
+        (byte >> (7 - bit % 8)) & 1
+    }
+
+    /// Sets a one-bit entry.
+    pub fn set(&mut self, index: u64, on: bool) -> Result<(), Error> {
+        let entries = self.entries();
+        if self.status_size != 1 || index >= entries {
+            return Err(Error::StatusIndexOutOfRange { index, entries });
+        }
+        let mask = 1u8 << (7 - index % 8);
+        if let Some(b) = usize::try_from(index / 8)
+            .ok()
+            .and_then(|i| self.bytes.get_mut(i))
+        {
+            if on {
+                *b |= mask;
+            } else {
+                *b &= !mask;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A verified status list.
+#[derive(Clone, Debug)]
+pub struct StatusList {
+    /// The list URL (the credential's `id`).
+    pub id: String,
+    /// The status authority DID.
+    pub issuer: String,
+    /// The purpose.
+    pub purpose: Purpose,
+    /// `validFrom`, Unix seconds.
+    pub valid_from: u64,
+    /// `validUntil`, Unix seconds.
+    pub valid_until: Option<u64>,
+    /// `credentialSubject.ttl` in milliseconds.
+    pub ttl_ms: Option<u64>,
+    /// The bits.
+    pub bits: Bitstring,
+    /// Ecosystems whose trust lists name the signing authority.
+    pub ecosystems: Vec<String>,
+    raw: String,
+}
+
+impl StatusList {
+    /// The compact JWS it was read from.
+    pub fn raw(&self) -> &str {
+        &self.raw
+    }
+
+    /// Data age at `now`.
+    pub fn age(&self, now: u64) -> ListAge {
+        ListAge {
+            kind: "status_list",
+            id: self.id.clone(),
+            issued: self.valid_from,
+            age: now.saturating_sub(self.valid_from),
+            expires: self.valid_until,
+            stale: self.valid_until.is_some_and(|u| now > u),
+        }
+    }
+}
+
+/// The fields of a status list credential, for issuing.
+#[derive(Clone, Debug)]
+pub struct StatusListSpec<'a> {
+    /// The list URL.
+    pub id: &'a str,
+    /// The authority DID.
+    pub issuer: &'a str,
+    /// Purpose.
+    pub purpose: Purpose,
+    /// Issue time.
+    pub valid_from: u64,
+    /// End of freshness.
+    pub valid_until: u64,
+    /// Cache lifetime in milliseconds.
+    pub ttl_ms: u64,
+}
+
+/// Builds the payload of a `BitstringStatusListCredential` (W3C Bitstring Status List v1.0
+/// section 2.2, VC 2.0).
+pub fn status_list_payload(spec: &StatusListSpec<'_>, bits: &Bitstring) -> Value {
+    let mut subject = serde_json::json!({
+        "id": format!("{}#list", spec.id),
+        "type": "BitstringStatusList",
+        "statusPurpose": spec.purpose.as_str(),
+        "encodedList": encode_list(bits.bytes()),
+        "ttl": spec.ttl_ms,
+    });
+    if bits.status_size() != 1 {
+        if let Some(m) = subject.as_object_mut() {
+            m.insert("statusSize".into(), bits.status_size().into());
+        }
+    }
+    serde_json::json!({
+        "@context": [VC_CONTEXT],
+        "id": spec.id,
+        "type": ["VerifiableCredential", "BitstringStatusListCredential"],
+        "issuer": spec.issuer,
+        "validFrom": format_rfc3339(spec.valid_from),
+        "validUntil": format_rfc3339(spec.valid_until),
+        "credentialSubject": subject,
+    })
+}
+
+fn invalid(reason: &'static str) -> Error {
+    Error::StatusListInvalid { reason }
+}
+
+fn has_type(v: Option<&Value>, t: &str) -> bool {
+    match v {
+        Some(Value::String(s)) => s == t,
+        Some(Value::Array(a)) => a.iter().any(|x| x.as_str() == Some(t)),
+        _ => false,
+    }
+}
+
+/// Reads a status list payload (unverified) into its parts.
+fn read_payload(
+    p: &Map<String, Value>,
+) -> Result<
+    (
+        String,
+        String,
+        Purpose,
+        u64,
+        Option<u64>,
+        Option<u64>,
+        Bitstring,
+    ),
+    Error,
+> {
+    let o = Obj::new(p, "");
+    let ctx_ok = match p.get("@context") {
+        Some(Value::Array(a)) => a.first().and_then(Value::as_str) == Some(VC_CONTEXT),
+        _ => false,
+    };
+    if !ctx_ok {
+        return Err(invalid("@context must start with the VC 2.0 context"));
+    }
+    if !has_type(p.get("type"), "BitstringStatusListCredential") {
+        return Err(invalid("type must include BitstringStatusListCredential"));
+    }
+    let id = o
+        .str("id")
+        .map_err(|_| invalid("id is missing"))?
+        .to_owned();
+    let issuer = match p.get("issuer") {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Object(m)) => m
+            .get("id")
+            .and_then(Value::as_str)
+            .ok_or_else(|| invalid("issuer has no id"))?
+            .to_owned(),
+        _ => return Err(invalid("issuer is missing")),
+    };
+    let valid_from = parse_rfc3339(
+        o.str("validFrom")
+            .map_err(|_| invalid("validFrom is missing"))?,
+    )
+    .map_err(|_| invalid("validFrom is not an RFC 3339 date-time"))?;
+    let valid_until = o
+        .opt_str("validUntil")
+        .map_err(|_| invalid("validUntil must be a string"))?
+        .map(parse_rfc3339)
+        .transpose()
+        .map_err(|_| invalid("validUntil is not an RFC 3339 date-time"))?;
+    let cs = o
+        .obj("credentialSubject")
+        .map_err(|_| invalid("credentialSubject is missing"))?;
+    let cs_o = Obj::new(cs, "credentialSubject");
+    if !has_type(cs.get("type"), "BitstringStatusList") {
+        return Err(invalid(
+            "credentialSubject.type must be BitstringStatusList",
+        ));
+    }
+    let purpose = cs_o
+        .opt_str("statusPurpose")
+        .ok()
+        .flatten()
+        .and_then(Purpose::parse)
+        .ok_or_else(|| invalid("statusPurpose must be revocation, suspension or refresh"))?;
+    let ttl = cs_o
+        .opt_u64("ttl")
+        .map_err(|_| invalid("ttl must be a non-negative integer"))?;
+    let size = cs_o
+        .opt_u64("statusSize")
+        .map_err(|_| invalid("statusSize must be an integer"))?
+        .unwrap_or(1);
+    let size = u8::try_from(size).map_err(|_| invalid("statusSize must be 1 to 8"))?;
+    let encoded = cs_o
+        .str("encodedList")
+        .map_err(|_| invalid("encodedList is missing"))?;
+    let bits = Bitstring::new(decode_encoded_list(encoded)?, size)?;
+    // SPEC.md section 5: the id's suffix names the purpose.
+    let suffix_purpose = if id.ends_with("-suspension") {
+        Purpose::Suspension
+    } else if id.ends_with("-refresh") {
+        Purpose::Refresh
+    } else {
+        Purpose::Revocation
+    };
+    if suffix_purpose != purpose {
+        return Err(invalid("statusPurpose does not match the list id's suffix"));
+    }
+    Ok((id, issuer, purpose, valid_from, valid_until, ttl, bits))
+}
+
+/// Verified status lists by id, newest kept.
+#[derive(Clone, Debug, Default)]
+pub struct StatusStore {
+    lists: BTreeMap<String, StatusList>,
+}
+
+impl StatusStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Verifies a status list against the status authorities of `trust` and keeps it if it is
+    /// newer than the one held for its id. Returns the list now held for that id.
+    pub fn insert(&mut self, compact: &str, trust: &TrustStore) -> Result<&StatusList, Error> {
+        let jws = Jws::parse(compact, Typ::Vc, MAX_STATUS_LIST)?;
+        let (id, issuer, purpose, valid_from, valid_until, ttl_ms, bits) =
+            read_payload(jws.unverified_payload())?;
+        let candidates = trust.authority_keys(&issuer, &jws.header().kid);
+        if candidates.is_empty() {
+            return Err(Error::StatusListUntrusted { issuer });
+        }
+        let mut ecosystems = Vec::new();
+        let mut last = None;
+        for (eco, key) in candidates {
+            match crate::jws::verify_ed25519_strict(&key, jws.signing_input(), jws.signature()) {
+                Ok(()) => ecosystems.push(eco),
+                Err(e) => last = Some(e),
+            }
+        }
+        if ecosystems.is_empty() {
+            return Err(last.unwrap_or(Error::StatusListUntrusted { issuer }));
+        }
+        if let Some(held) = self.lists.get(&id) {
+            // SPEC.md section 5: keep the newest list; an older (or same-time, different) one
+            // would be a rollback.
+            if held.raw == compact || valid_from <= held.valid_from {
+                if held.raw == compact {
+                    return self
+                        .lists
+                        .get(&id)
+                        .ok_or(Error::StatusListRollback { list: id });
+                }
+                return Err(Error::StatusListRollback { list: id });
+            }
+        }
+        let list = StatusList {
+            id: id.clone(),
+            issuer,
+            purpose,
+            valid_from,
+            valid_until,
+            ttl_ms,
+            bits,
+            ecosystems,
+            raw: compact.to_owned(),
+        };
+        self.lists.insert(id.clone(), list);
+        self.lists
+            .get(&id)
+            .ok_or(Error::StatusListRollback { list: id })
+    }
+
+    /// The list held for a URL.
+    pub fn get(&self, id: &str) -> Option<&StatusList> {
+        self.lists.get(id)
+    }
+
+    /// All held lists.
+    pub fn lists(&self) -> impl Iterator<Item = &StatusList> {
+        self.lists.values()
+    }
+
+    /// Newest `validFrom` held: part of the clock floor (SPEC.md section 5).
+    pub fn newest_valid_from(&self) -> u64 {
+        self.lists.values().map(|l| l.valid_from).max().unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The example `encodedList` of W3C Bitstring Status List v1.0: 16,384 zero bytes.
+    const W3C_EXAMPLE: &str =
+        "uH4sIAAAAAAAAA-3BMQEAAADCoPVPbQwfoAAAAAAAAAAAAAAAAAAAAIC3AYbSVKsAQAAA";
+
+    #[test]
+    fn decodes_w3c_spec_example() {
+        let bytes = decode_encoded_list(W3C_EXAMPLE).unwrap();
+        assert_eq!(bytes.len(), 16_384);
+        assert!(bytes.iter().all(|&b| b == 0));
+        let bits = Bitstring::new(bytes, 1).unwrap();
+        assert_eq!(bits.entries(), MIN_ENTRIES);
+        assert_eq!(bits.get(0), Ok(0));
+        assert_eq!(bits.get(MIN_ENTRIES - 1), Ok(0));
+        assert_eq!(
+            bits.get(MIN_ENTRIES).unwrap_err().code(),
+            "status_index_out_of_range"
+        );
+    }
+
+    #[test]
+    fn msb_first_and_status_size() {
+        let mut bytes = vec![0u8; 16_384];
+        bytes[0] = 0b1000_0000;
+        bytes[1] = 0b0000_0001;
+        let bits = Bitstring::new(bytes.clone(), 1).unwrap();
+        assert_eq!(bits.get(0), Ok(1));
+        assert_eq!(bits.get(1), Ok(0));
+        assert_eq!(bits.get(15), Ok(1));
+        // Two bits per entry: entry 0 is bits 0-1 ("10"), entry 7 is bits 14-15 ("01").
+        let two = Bitstring::new([bytes, vec![0; 16_384]].concat(), 2).unwrap();
+        assert_eq!(two.get(0), Ok(2));
+        assert_eq!(two.get(7), Ok(1));
+    }
+
+    #[test]
+    fn round_trips_and_refuses_short_lists() {
+        let mut bits = Bitstring::zeroed(MIN_ENTRIES);
+        bits.set(94_567, true).unwrap();
+        let back =
+            Bitstring::new(decode_encoded_list(&encode_list(bits.bytes())).unwrap(), 1).unwrap();
+        assert_eq!(back.get(94_567), Ok(1));
+        assert_eq!(back.get(94_566), Ok(0));
+        let e = Bitstring::new(vec![0; 16_383], 1).unwrap_err();
+        assert_eq!(e, Error::StatusListTooShort { entries: 131_064 });
+    }
+
+    #[test]
+    fn refuses_bad_encodings_and_bombs() {
+        assert_eq!(
+            decode_encoded_list("zabc").unwrap_err().code(),
+            "status_list_invalid"
+        );
+        assert_eq!(
+            decode_encoded_list("u!!!").unwrap_err().code(),
+            "status_list_invalid"
+        );
+        assert_eq!(
+            decode_encoded_list("uAAAA").unwrap_err().code(),
+            "status_list_invalid"
+        );
+        let bomb = encode_list(&vec![0u8; MAX_BITSTRING + 1]);
+        assert!(bomb.len() < 40_000);
+        assert_eq!(
+            decode_encoded_list(&bomb).unwrap_err().code(),
+            "status_list_invalid"
+        );
+    }
+}

@@ -1,0 +1,408 @@
+//! Verification of a scan into a [`Verdict`]: decode, signature, trust, binding, time, status,
+//! passport, attestations (SPEC.md section 7), one at a time or as a batch.
+//!
+//! Verification is split in two so a batch can share the expensive part: [`prepare`] runs
+//! every stage except the signature arithmetic; [`finish`] takes the signature result. The
+//! batch path only puts pairs into an Ed25519 batch that strict single verification would
+//! also accept on form, and falls back to one by one when a batch fails.
+
+use crate::credential::{Credential, Scan};
+use crate::error::{Error, Stage};
+use crate::jws::Jws;
+use crate::status::{Purpose, StatusStore};
+use crate::time::UnixTime;
+use crate::trust::{IssuerMatch, ListAge, Resolution, TrustStore, CREDENTIAL_ROLES};
+use crate::verdict::{overall_of, IssuerInfo, Notice, Stages, StatusCheck, StatusState, Verdict};
+
+/// Clock skew tolerated on a credential's `iat` before it counts as issued in the future.
+pub const MAX_CLOCK_SKEW: u64 = 300;
+
+/// Everything a verification needs besides the scan: trust, status, the time.
+#[derive(Clone, Copy, Debug)]
+pub struct Context<'a> {
+    /// Pinned roots and accepted trust lists.
+    pub trust: &'a TrustStore,
+    /// Verified status lists.
+    pub status: &'a StatusStore,
+    /// The device clock.
+    pub now: UnixTime,
+    /// The full passport's compact JWS, when the caller fetched it (SPEC.md section 3).
+    pub passport: Option<&'a str>,
+}
+
+impl<'a> Context<'a> {
+    /// A context without a fetched passport.
+    pub fn new(trust: &'a TrustStore, status: &'a StatusStore, now: UnixTime) -> Self {
+        Context {
+            trust,
+            status,
+            now,
+            passport: None,
+        }
+    }
+
+    /// The time used as now: the device clock, raised to the newest `iat` or `validFrom`
+    /// verified, so a clock set backwards cannot revive an expired credential (SPEC.md s. 5).
+    pub fn effective_now(&self) -> u64 {
+        self.now
+            .secs()
+            .max(self.trust.newest_iat())
+            .max(self.status.newest_valid_from())
+    }
+}
+
+/// A scan with every stage but the signature arithmetic done.
+#[derive(Debug)]
+pub struct Prepared {
+    stages: Stages,
+    scan: Option<Scan>,
+    credential: Option<Credential>,
+    resolution: Option<Resolution>,
+    now: u64,
+    device_now: u64,
+}
+
+impl Prepared {
+    /// The public key and JWS to check, when the signature stage can run.
+    fn signature_job(&self) -> Option<(&Jws, [u8; 32])> {
+        let jws = &self.scan.as_ref()?.jws;
+        let key = self.resolution.as_ref()?.key?;
+        Some((jws, key))
+    }
+}
+
+/// Runs the decode stage and looks the issuer up; the signature is checked by [`finish`].
+pub fn prepare(input: &str, ctx: &Context<'_>) -> Prepared {
+    let now = ctx.effective_now();
+    let mut p = Prepared {
+        stages: Stages::default(),
+        scan: None,
+        credential: None,
+        resolution: None,
+        now,
+        device_now: ctx.now.secs(),
+    };
+    let scan = match Scan::parse(input) {
+        Ok(s) => s,
+        Err(e) => {
+            // Header-profile errors (alg, typ, crit) belong to the signature stage.
+            if e.stage() == Stage::Signature {
+                p.stages.pass(Stage::Decode);
+                p.stages.fail(Stage::Signature, e);
+            } else {
+                p.stages.fail(Stage::Decode, e);
+            }
+            return p;
+        }
+    };
+    match Credential::from_payload(scan.jws.unverified_payload()) {
+        Ok(c) => {
+            p.stages.pass(Stage::Decode);
+            let kid = scan.jws.header().kid.clone();
+            p.resolution = Some(
+                ctx.trust
+                    .resolve(&c.iss, &kid, c.iat, &CREDENTIAL_ROLES, now),
+            );
+            p.credential = Some(c);
+        }
+        Err(e) => p.stages.fail(Stage::Decode, e),
+    }
+    p.scan = Some(scan);
+    p
+}
+
+/// Verifies one scan.
+pub fn verify(input: &str, ctx: &Context<'_>) -> Verdict {
+    let p = prepare(input, ctx);
+    let sig = p.signature_job().map(|(jws, key)| {
+        crate::jws::verify_ed25519_strict(&key, jws.signing_input(), jws.signature())
+    });
+    finish(p, sig, ctx)
+}
+
+/// Verifies many scans, sharing one Ed25519 batch verification among those whose keys and
+/// signatures are batch-safe. The verdicts equal those of [`verify`] one by one.
+pub fn verify_many(inputs: &[&str], ctx: &Context<'_>) -> Vec<Verdict> {
+    let prepared: Vec<Prepared> = inputs.iter().map(|i| prepare(i, ctx)).collect();
+    let mut results: Vec<Option<Result<(), Error>>> = vec![None; prepared.len()];
+    let mut batch: Vec<(
+        usize,
+        &[u8],
+        ed25519_dalek::Signature,
+        ed25519_dalek::VerifyingKey,
+    )> = Vec::new();
+    for (i, p) in prepared.iter().enumerate() {
+        if let Some((jws, key)) = p.signature_job() {
+            match crate::jws::batchable(&key, jws.signature()) {
+                Some((vk, sig)) => batch.push((i, jws.signing_input(), sig, vk)),
+                None => {
+                    if let Some(slot) = results.get_mut(i) {
+                        *slot = Some(crate::jws::verify_ed25519_strict(
+                            &key,
+                            jws.signing_input(),
+                            jws.signature(),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    let msgs: Vec<&[u8]> = batch.iter().map(|b| b.1).collect();
+    let sigs: Vec<_> = batch.iter().map(|b| b.2).collect();
+    let keys: Vec<_> = batch.iter().map(|b| b.3).collect();
+    let all_ok = !batch.is_empty() && crate::jws::verify_batch(&msgs, &sigs, &keys);
+    for (i, msg, sig, vk) in &batch {
+        let r = if all_ok {
+            Ok(())
+        } else {
+            // A failed batch says only that one of them is bad: find which, one by one.
+            crate::jws::verify_ed25519_strict(vk.as_bytes(), msg, &sig.to_bytes())
+        };
+        if let Some(slot) = results.get_mut(*i) {
+            *slot = Some(r);
+        }
+    }
+    prepared
+        .into_iter()
+        .zip(results)
+        .map(|(p, r)| finish(p, r, ctx))
+        .collect()
+}
+
+/// Completes a prepared verification with the signature result (`None`: could not run).
+pub fn finish(p: Prepared, signature: Option<Result<(), Error>>, ctx: &Context<'_>) -> Verdict {
+    let Prepared {
+        mut stages,
+        scan,
+        credential,
+        resolution,
+        now,
+        device_now,
+    } = p;
+    let mut notices = Vec::new();
+    if now > device_now {
+        notices.push(Notice {
+            code: "clock_floor",
+            message: format!(
+                "the device clock ({device_now}) is behind data already verified; using {now}"
+            ),
+        });
+    }
+    let mut status = Vec::new();
+    let mut data: Vec<ListAge> = Vec::new();
+    let mut issuer = None;
+    if let (Some(scan), Some(cred), Some(res)) = (&scan, &credential, &resolution) {
+        // Signature.
+        match signature {
+            Some(r) => stages.record(Stage::Signature, r),
+            None => stages.not_checked(
+                Stage::Signature,
+                Some("no key: the issuer or key is not in an accepted trust list".into()),
+            ),
+        }
+        // Trust.
+        data.extend(res.ages.iter().cloned());
+        match &res.result {
+            Ok(m) => {
+                stages.pass(Stage::Trust);
+                issuer = Some(IssuerInfo::new(
+                    &m.entity,
+                    &m.eco,
+                    m.recognized_by.clone(),
+                    m.path.clone(),
+                    &scan.jws.header().kid,
+                ));
+            }
+            Err(e) => stages.fail(Stage::Trust, e.clone()),
+        }
+        // Binding (SPEC.md section 2): sub must equal the scanned URL's path.
+        match &scan.link {
+            Some(link) if *link == cred.sub => stages.pass(Stage::Binding),
+            Some(link) => stages.fail(
+                Stage::Binding,
+                Error::SubMismatch {
+                    sub: cred.sub.path(),
+                    path: link.path(),
+                },
+            ),
+            None => stages.not_checked(Stage::Binding, Some("scanned without a URL".into())),
+        }
+        // Time.
+        let time = if let Some(exp) = cred.exp.filter(|&exp| now >= exp) {
+            Err(Error::Expired { exp, now })
+        } else if cred.iat > now.saturating_add(MAX_CLOCK_SKEW) {
+            Err(Error::NotYetValid { iat: cred.iat, now })
+        } else {
+            Ok(())
+        };
+        stages.record(Stage::Time, time);
+        // Status.
+        match (&cred.st, &res.result) {
+            (None, _) => stages.not_checked(
+                Stage::Status,
+                Some("the credential has no status entry".into()),
+            ),
+            (Some(_), Err(_)) => stages.skip(Stage::Status),
+            (Some(st), Ok(m)) => check_status(
+                m,
+                &st.list,
+                st.index,
+                ctx.status,
+                now,
+                &mut stages,
+                &mut status,
+                &mut notices,
+                &mut data,
+            ),
+        }
+        // Passport (SPEC.md section 3): the digest, when the caller fetched the passport.
+        match (ctx.passport, cred.bp_str("dig")) {
+            (Some(passport), Some(dig)) => {
+                let r = if passport_digest(passport) == dig {
+                    Ok(())
+                } else {
+                    Err(Error::DigestMismatch)
+                };
+                stages.record(Stage::Passport, r);
+            }
+            _ => stages.not_checked(
+                Stage::Passport,
+                Some("the full passport was not fetched".into()),
+            ),
+        }
+        stages.not_checked(
+            Stage::Attestations,
+            Some("attestations are checked with the full passport".into()),
+        );
+    }
+    let (stages, deciding) = stages.finish();
+    Verdict {
+        overall: overall_of(deciding.as_ref()),
+        code: deciding.as_ref().map(Error::code),
+        message: deciding.as_ref().map(ToString::to_string),
+        stages,
+        credential,
+        scanned: scan.and_then(|s| s.link),
+        issuer,
+        status,
+        notices,
+        data,
+        now,
+    }
+}
+
+/// `bp.dig`: the first 16 bytes of SHA-256 over the ASCII of the full passport's compact JWS,
+/// base64url (SPEC.md section 2).
+pub fn passport_digest(compact: &str) -> String {
+    use sha2::Digest as _;
+    let hash = sha2::Sha256::digest(compact.trim().as_bytes());
+    crate::jws::b64_encode(hash.get(..16).unwrap_or_default())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn check_status(
+    m: &IssuerMatch,
+    list_id: &str,
+    index: u64,
+    store: &StatusStore,
+    now: u64,
+    stages: &mut Stages,
+    out: &mut Vec<StatusCheck>,
+    notices: &mut Vec<Notice>,
+    data: &mut Vec<ListAge>,
+) {
+    let Some(base) = &m.entity.status_base else {
+        let e = Error::StatusUnknown {
+            list: format!("(no statusBase)/{list_id}"),
+        };
+        stages.fail(Stage::Status, e);
+        return;
+    };
+    let mut failure: Option<Error> = None;
+    let mut superseded = false;
+    for purpose in Purpose::ALL {
+        let url = purpose.list_url(base, list_id);
+        // A list signed by an authority of another ecosystem says nothing about this issuer.
+        let list = store.get(&url).filter(|l| l.ecosystems.contains(&m.eco));
+        let (state, age) = match list {
+            None => {
+                // SPEC.md section 5: the revocation list is required, the others optional.
+                if purpose == Purpose::Revocation {
+                    failure.get_or_insert(Error::StatusUnknown { list: url.clone() });
+                    (StatusState::Unknown, None)
+                } else {
+                    (StatusState::NotChecked, None)
+                }
+            }
+            Some(l) => {
+                let age = l.age(now);
+                data.push(age.clone());
+                match l.bits.get(index) {
+                    Err(e) => {
+                        failure.get_or_insert(e);
+                        (StatusState::Unknown, Some(age.age))
+                    }
+                    Ok(v) if v != 0 => match purpose {
+                        // A set revocation bit is final even on an expired list.
+                        Purpose::Revocation => {
+                            failure.get_or_insert(Error::Revoked);
+                            (StatusState::Revoked, Some(age.age))
+                        }
+                        Purpose::Suspension if !age.stale => {
+                            failure.get_or_insert(Error::Suspended);
+                            (StatusState::Suspended, Some(age.age))
+                        }
+                        Purpose::Suspension => {
+                            failure.get_or_insert(Error::StatusStale {
+                                list: url.clone(),
+                                age: age.age,
+                            });
+                            (StatusState::Stale, Some(age.age))
+                        }
+                        Purpose::Refresh => {
+                            superseded = true;
+                            (StatusState::Superseded, Some(age.age))
+                        }
+                    },
+                    Ok(_) if age.stale => {
+                        if purpose == Purpose::Revocation {
+                            failure.get_or_insert(Error::StatusStale {
+                                list: url.clone(),
+                                age: age.age,
+                            });
+                        } else {
+                            notices.push(Notice {
+                                code: "status_stale",
+                                message: Error::StatusStale {
+                                    list: url.clone(),
+                                    age: age.age,
+                                }
+                                .to_string(),
+                            });
+                        }
+                        (StatusState::Stale, Some(age.age))
+                    }
+                    Ok(_) => (StatusState::Ok, Some(age.age)),
+                }
+            }
+        };
+        out.push(StatusCheck {
+            purpose,
+            list: url,
+            index,
+            state,
+            age,
+        });
+    }
+    match failure {
+        Some(e) => stages.fail(Stage::Status, e),
+        None if superseded => {
+            stages.notice(Stage::Status, &Error::Superseded);
+            notices.push(Notice {
+                code: "superseded",
+                message: Error::Superseded.to_string(),
+            });
+        }
+        None => stages.pass(Stage::Status),
+    }
+}
