@@ -1,1 +1,88 @@
-fn main() {}
+//! Project chores: `cargo xtask vectors|test|demo` (rust-analyzer's xtask pattern).
+//!
+//! Every multi-step chore lives here so the README's two commands and `.ci/run` stay one line.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context as _, Result};
+
+mod test;
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("xtask: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(cmd) = args.first() else {
+        bail!("usage: cargo xtask <vectors|test|demo|qr-compare>")
+    };
+    let rest = &args[1..];
+    match cmd.as_str() {
+        "vectors" => vectors(),
+        "test" => test::run(rest),
+        "demo" => demo(rest),
+        "qr-compare" => test::qr_compare(),
+        other => bail!("unknown task {other:?}; tasks: vectors, test, demo, qr-compare"),
+    }
+}
+
+/// The repository root.
+pub(crate) fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+/// Runs a command from the repository root, failing on a non-zero exit.
+pub(crate) fn sh(program: &str, args: &[&str]) -> Result<()> {
+    eprintln!("$ {program} {}", args.join(" "));
+    let status = Command::new(program)
+        .args(args)
+        .current_dir(root())
+        .status()
+        .with_context(|| format!("starting {program}"))?;
+    if !status.success() {
+        bail!("{program} {} failed with {status}", args.join(" "));
+    }
+    Ok(())
+}
+
+/// Writes `tests/vectors/` from the generator.
+fn vectors() -> Result<()> {
+    let dir = root().join("tests/vectors");
+    let mut written = 0;
+    for f in cellproof_world::generate_vectors()? {
+        let path = dir.join(&f.path);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        if std::fs::read_to_string(&path).ok().as_deref() != Some(f.content.as_str()) {
+            std::fs::write(&path, &f.content)
+                .with_context(|| format!("writing {}", path.display()))?;
+            written += 1;
+        }
+    }
+    eprintln!("tests/vectors: {written} file(s) updated");
+    Ok(())
+}
+
+/// Runs the product: for now the CLI's demo (make a world, issue, print the QR, verify).
+fn demo(rest: &[String]) -> Result<()> {
+    let mut args = vec![
+        "run",
+        "--quiet",
+        "--release",
+        "--package",
+        "cellproof-cli",
+        "--",
+        "demo",
+    ];
+    args.extend(rest.iter().map(String::as_str));
+    sh("cargo", &args)
+}

@@ -147,7 +147,7 @@ pub fn issue_credential(
     let jws = sign(
         Typ::Credential,
         &key.kid,
-        Value::Object(ordered(payload)).to_string().as_bytes(),
+        Value::Object(payload).to_string().as_bytes(),
         &key.signing,
         true,
     );
@@ -171,19 +171,6 @@ fn url_link(url: &str) -> Result<crate::gs1::DigitalLink, Error> {
             reason: "expected /01/{gtin}/21/{serial}",
         }),
     }
-}
-
-/// Puts the claims in a fixed order (iss, iat, exp, sub, st, bp, then the rest), so the
-/// signed bytes do not depend on how the input file was ordered.
-fn ordered(mut m: Map<String, Value>) -> Map<String, Value> {
-    let mut out = Map::new();
-    for k in ["iss", "iat", "exp", "sub", "st", "bp"] {
-        if let Some(v) = m.remove(k) {
-            out.insert(k.to_owned(), v);
-        }
-    }
-    out.extend(m);
-    out
 }
 
 /// Signs a trust list with an ecosystem root key.

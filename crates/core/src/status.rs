@@ -297,21 +297,7 @@ fn has_type(v: Option<&Value>, t: &str) -> bool {
     }
 }
 
-/// Reads a status list payload (unverified) into its parts.
-fn read_payload(
-    p: &Map<String, Value>,
-) -> Result<
-    (
-        String,
-        String,
-        Purpose,
-        u64,
-        Option<u64>,
-        Option<u64>,
-        Bitstring,
-    ),
-    Error,
-> {
+fn read_payload(p: &Map<String, Value>) -> Result<StatusList, Error> {
     let o = Obj::new(p, "");
     let ctx_ok = match p.get("@context") {
         Some(Value::Array(a)) => a.first().and_then(Value::as_str) == Some(VC_CONTEXT),
@@ -385,7 +371,17 @@ fn read_payload(
     if suffix_purpose != purpose {
         return Err(invalid("statusPurpose does not match the list id's suffix"));
     }
-    Ok((id, issuer, purpose, valid_from, valid_until, ttl, bits))
+    Ok(StatusList {
+        id,
+        issuer,
+        purpose,
+        valid_from,
+        valid_until,
+        ttl_ms: ttl,
+        bits,
+        ecosystems: Vec::new(),
+        raw: String::new(),
+    })
 }
 
 /// Verified status lists by id, newest kept.
@@ -404,11 +400,12 @@ impl StatusStore {
     /// newer than the one held for its id. Returns the list now held for that id.
     pub fn insert(&mut self, compact: &str, trust: &TrustStore) -> Result<&StatusList, Error> {
         let jws = Jws::parse(compact, Typ::Vc, MAX_STATUS_LIST)?;
-        let (id, issuer, purpose, valid_from, valid_until, ttl_ms, bits) =
-            read_payload(jws.unverified_payload())?;
-        let candidates = trust.authority_keys(&issuer, &jws.header().kid);
+        let mut list = read_payload(jws.unverified_payload())?;
+        let candidates = trust.authority_keys(&list.issuer, &jws.header().kid);
         if candidates.is_empty() {
-            return Err(Error::StatusListUntrusted { issuer });
+            return Err(Error::StatusListUntrusted {
+                issuer: list.issuer,
+            });
         }
         let mut ecosystems = Vec::new();
         let mut last = None;
@@ -419,12 +416,15 @@ impl StatusStore {
             }
         }
         if ecosystems.is_empty() {
-            return Err(last.unwrap_or(Error::StatusListUntrusted { issuer }));
+            return Err(last.unwrap_or(Error::StatusListUntrusted {
+                issuer: list.issuer,
+            }));
         }
+        let id = list.id.clone();
         if let Some(held) = self.lists.get(&id) {
             // SPEC.md section 5: keep the newest list; an older (or same-time, different) one
             // would be a rollback.
-            if held.raw == compact || valid_from <= held.valid_from {
+            if held.raw == compact || list.valid_from <= held.valid_from {
                 if held.raw == compact {
                     return self
                         .lists
@@ -434,17 +434,8 @@ impl StatusStore {
                 return Err(Error::StatusListRollback { list: id });
             }
         }
-        let list = StatusList {
-            id: id.clone(),
-            issuer,
-            purpose,
-            valid_from,
-            valid_until,
-            ttl_ms,
-            bits,
-            ecosystems,
-            raw: compact.to_owned(),
-        };
+        list.ecosystems = ecosystems;
+        list.raw = compact.to_owned();
         self.lists.insert(id.clone(), list);
         self.lists
             .get(&id)

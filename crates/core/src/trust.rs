@@ -503,7 +503,7 @@ impl TrustStore {
             .held
             .iter()
             .filter(|(_, h)| match &h.via {
-                Via::Pinned => self.roots.get(&h.list.eco).is_none(),
+                Via::Pinned => !self.roots.contains_key(&h.list.eco),
                 Via::Recognized { by } => {
                     !self.held.get(by).is_some_and(|r| {
                         r.via == Via::Pinned

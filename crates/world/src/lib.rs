@@ -1,0 +1,301 @@
+//! Deterministic Cellproof ecosystems for demos, test vectors and benchmarks.
+//!
+//! Every secret is SHA-256 of a public seed and a name, so the same seed always gives the same
+//! keys and, with the same times, the same signed bytes (Ed25519 signatures are deterministic).
+//! Never use these keys for anything real.
+
+use cellproof_core::{
+    gtin_with_check_digit, issue_credential, sign_status_list, sign_trust_list,
+    status_list_payload, Authority, Bitstring, Entity, Error, IssuedCredential, KeyPair, PublicKey,
+    Purpose, Recognition, StatusListSpec, TrustList, MIN_ENTRIES,
+};
+use serde_json::{json, Map, Value};
+use sha2::{Digest as _, Sha256};
+
+mod vectors;
+pub use vectors::{generate_vectors, VectorFile, VECTOR_SEED};
+
+/// One year in seconds.
+pub const YEAR: u64 = 365 * 86_400;
+/// One day in seconds.
+pub const DAY: u64 = 86_400;
+
+/// The reference claims of `shared/vectors/reference-claims.json` (SPEC.md section 2), kept
+/// here verbatim so builds do not depend on files outside the repository.
+pub const REFERENCE_CLAIMS: &str = include_str!("reference-claims.json");
+
+/// Derives a key from the seed and a name.
+pub fn derive_key(seed: &str, name: &str, kid: &str) -> KeyPair {
+    let secret: [u8; 32] = Sha256::digest(format!("cellproof/{seed}/{name}")).into();
+    KeyPair::from_secret(kid, &secret)
+}
+
+/// An issuer of the world.
+#[derive(Clone, Debug)]
+pub struct Issuer {
+    /// DID.
+    pub did: String,
+    /// Display name.
+    pub name: String,
+    /// Ecosystem.
+    pub eco: String,
+    /// Signing key.
+    pub key: KeyPair,
+    /// Registration id (BPNL or a Japanese corporate number).
+    pub reg: (String, String),
+    /// Roles.
+    pub roles: Vec<String>,
+    /// Short name used in status URLs.
+    pub slug: String,
+}
+
+/// A whole demo world.
+#[derive(Clone, Debug)]
+pub struct World {
+    /// Seed of every key.
+    pub seed: String,
+    /// Base URL of the registry, e.g. `https://registry.cellproof.example` (no trailing slash).
+    pub registry: String,
+    /// Reference time: lists are issued here.
+    pub t0: u64,
+    /// Catena-X root.
+    pub catena_root: KeyPair,
+    /// Ouranos root.
+    pub ouranos_root: KeyPair,
+    /// The status authority (listed in both ecosystems).
+    pub authority: KeyPair,
+    /// Status authority DID.
+    pub authority_did: String,
+    /// ACME Cells GmbH (catena-x manufacturer).
+    pub acme: Issuer,
+    /// Nippon Denchi KK (ouranos manufacturer).
+    pub denchi: Issuer,
+    /// A catena-x certifier (holds no manufacturer role).
+    pub certifier: Issuer,
+}
+
+impl World {
+    /// Builds the world for a seed, registry URL and reference time.
+    pub fn new(seed: &str, registry: &str, t0: u64) -> World {
+        let registry = registry.trim_end_matches('/').to_owned();
+        let host = registry
+            .split("://")
+            .nth(1)
+            .unwrap_or("registry.example")
+            .split(['/', ':'])
+            .next()
+            .unwrap_or("registry.example")
+            .to_owned();
+        let issuer =
+            |slug: &str, did: &str, name: &str, eco: &str, reg: (&str, &str), roles: &[&str]| {
+                let key = derive_key(seed, slug, "k1");
+                Issuer {
+                    did: did.into(),
+                    name: name.into(),
+                    eco: eco.into(),
+                    key,
+                    reg: (reg.0.into(), reg.1.into()),
+                    roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+                    slug: slug.into(),
+                }
+            };
+        World {
+            seed: seed.into(),
+            t0,
+            catena_root: derive_key(seed, "root/catena-x", "catena-x-root-1"),
+            ouranos_root: derive_key(seed, "root/ouranos", "ouranos-root-1"),
+            authority: derive_key(seed, "status-authority", "sa1"),
+            authority_did: format!("did:web:{host}"),
+            acme: issuer(
+                "acme",
+                "did:web:cells.acme.example",
+                "ACME Cells GmbH",
+                "catena-x",
+                ("BPNL", "BPNL000000000001"),
+                &["manufacturer"],
+            ),
+            denchi: issuer(
+                "denchi",
+                "did:web:denchi.example.jp",
+                "Nippon Denchi KK",
+                "ouranos",
+                ("JCN", "1234567890123"),
+                &["manufacturer"],
+            ),
+            certifier: issuer(
+                "certifier",
+                "did:web:audit.example",
+                "Example Audit GmbH",
+                "catena-x",
+                ("BPNL", "BPNL000000000009"),
+                &["certifier"],
+            ),
+            registry,
+        }
+    }
+
+    /// The status base URL of an issuer (SPEC.md section 6: on the registry itself).
+    pub fn status_base(&self, issuer: &Issuer) -> String {
+        format!("{}/v1/status/{}/", self.registry, issuer.slug)
+    }
+
+    /// The root key of an ecosystem.
+    pub fn root(&self, eco: &str) -> &KeyPair {
+        if eco == "ouranos" {
+            &self.ouranos_root
+        } else {
+            &self.catena_root
+        }
+    }
+
+    fn entity(&self, i: &Issuer, window: (Option<u64>, Option<u64>)) -> Entity {
+        let mut key = i.key.public();
+        key.nbf = window.0;
+        key.exp = window.1;
+        Entity {
+            id: i.did.clone(),
+            name: i.name.clone(),
+            roles: i.roles.clone(),
+            reg: Some(i.reg.clone()),
+            keys: vec![key],
+            status_base: Some(self.status_base(i)),
+        }
+    }
+
+    fn authorities(&self) -> Vec<Authority> {
+        vec![Authority {
+            id: self.authority_did.clone(),
+            keys: vec![self.authority.public()],
+        }]
+    }
+
+    /// The unsigned trust list of an ecosystem with default settings.
+    pub fn trust_list(&self, eco: &str) -> TrustList {
+        let key_window = (Some(self.t0 - 2 * YEAR), Some(self.t0 + 3 * YEAR));
+        let (entities, recognizes) = if eco == "ouranos" {
+            (
+                vec![self.entity(&self.denchi, key_window)],
+                vec![Recognition {
+                    eco: "catena-x".into(),
+                    root: root_pk(&self.catena_root),
+                    roles: vec!["manufacturer".into(), "certifier".into()],
+                    until: Some(self.t0 + 2 * YEAR),
+                }],
+            )
+        } else {
+            (
+                vec![
+                    self.entity(&self.acme, key_window),
+                    self.entity(&self.certifier, key_window),
+                ],
+                vec![Recognition {
+                    eco: "ouranos".into(),
+                    root: root_pk(&self.ouranos_root),
+                    roles: vec!["manufacturer".into()],
+                    until: Some(self.t0 + 2 * YEAR),
+                }],
+            )
+        };
+        TrustList {
+            iss: format!("did:web:{eco}.trust.example"),
+            eco: eco.into(),
+            seq: 1,
+            iat: self.t0,
+            exp: self.t0 + 30 * DAY,
+            entities,
+            authorities: self.authorities(),
+            recognizes,
+        }
+    }
+
+    /// Signs a trust list with its ecosystem's root.
+    pub fn sign_trust_list(&self, list: &TrustList) -> String {
+        sign_trust_list(list, self.root(&list.eco))
+    }
+
+    /// Signs a status list of an issuer for `list_id` and `purpose`, with the given set bits.
+    pub fn status_list(
+        &self,
+        issuer: &Issuer,
+        list_id: &str,
+        purpose: Purpose,
+        set: &[u64],
+        valid_from: u64,
+        valid_until: u64,
+    ) -> String {
+        let mut bits = Bitstring::zeroed(MIN_ENTRIES);
+        for &i in set {
+            // Indexes come from the world's own constants, all below MIN_ENTRIES.
+            let _ = bits.set(i, true);
+        }
+        let id = purpose.list_url(&self.status_base(issuer), list_id);
+        let spec = StatusListSpec {
+            id: &id,
+            issuer: &self.authority_did,
+            purpose,
+            valid_from,
+            valid_until,
+            ttl_ms: 300_000,
+        };
+        sign_status_list(&status_list_payload(&spec, &bits), &self.authority)
+    }
+
+    /// The reference claims as a map (with the `url` member).
+    pub fn reference_claims(&self) -> Map<String, Value> {
+        match serde_json::from_str(REFERENCE_CLAIMS) {
+            Ok(Value::Object(m)) => m,
+            _ => Map::new(),
+        }
+    }
+
+    /// Claims for a sample battery of an issuer: serial, status index and optional overrides.
+    pub fn sample_claims(
+        &self,
+        issuer: &Issuer,
+        serial: &str,
+        st: Option<&str>,
+        host: &str,
+    ) -> Map<String, Value> {
+        let mut m = self.reference_claims();
+        let gtin = gtin_with_check_digit(if issuer.eco == "ouranos" {
+            "0458901234567"
+        } else {
+            "0401234500001"
+        })
+        .unwrap_or_default();
+        m.insert("iss".into(), issuer.did.clone().into());
+        m.insert("sub".into(), format!("01/{gtin}/21/{serial}").into());
+        match st {
+            Some(st) => m.insert("st".into(), st.into()),
+            None => m.remove("st"),
+        };
+        m.insert("url".into(), format!("{host}/01/{gtin}/21/{serial}").into());
+        if let Some(Value::Object(bp)) = m.get_mut("bp") {
+            bp.insert("mfr".into(), issuer.reg.1.clone().into());
+            if issuer.eco == "ouranos" {
+                bp.insert("mpl".into(), "JP".into());
+                bp.insert("chem".into(), "LFP".into());
+                bp.insert("cat".into(), "lmt".into());
+                bp.insert("kg".into(), json!(12.4));
+                bp.insert("kwh".into(), json!(1.5));
+            }
+        }
+        m
+    }
+
+    /// Issues a credential from claims.
+    pub fn issue(
+        &self,
+        issuer: &Issuer,
+        claims: &Map<String, Value>,
+        iat: u64,
+    ) -> Result<IssuedCredential, Error> {
+        issue_credential(claims, iat, &issuer.key)
+    }
+}
+
+fn root_pk(k: &KeyPair) -> PublicKey {
+    let mut pk = k.public();
+    pk.kid = None;
+    pk
+}
