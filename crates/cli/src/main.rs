@@ -1,1 +1,25 @@
-fn main() {}
+//! `cellproof`: keys, trust lists, status lists, issuing, verifying and QR decoding.
+//!
+//! `main` only parses arguments and maps the outcome to an exit code (ripgrep's habit):
+//! 0 valid or success, 1 invalid or unverifiable, 2 usage or I/O error.
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+mod args;
+mod cmd;
+mod inputs;
+mod output;
+
+fn main() -> ExitCode {
+    let cli = args::Cli::parse();
+    match cmd::run(cli) {
+        Ok(cmd::Outcome::Success) => ExitCode::SUCCESS,
+        Ok(cmd::Outcome::NotValid) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("cellproof: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -313,10 +313,7 @@ pub fn verify_ed25519_strict(
 /// refuse on form is refused here, and so are points with a torsion component, on which the
 /// cofactorless batch equation could accept what single verification rejects. Pairs that fail
 /// this still get verified, one by one.
-pub(crate) fn batchable(
-    public_key: &[u8; 32],
-    signature: &[u8; 64],
-) -> Option<(VerifyingKey, Signature)> {
+fn batchable(public_key: &[u8; 32], signature: &[u8; 64]) -> Option<(VerifyingKey, Signature)> {
     let a = canonical_point(public_key).ok()?;
     let r_bytes: [u8; 32] = signature.get(..32)?.try_into().ok()?;
     let r = canonical_point(&r_bytes).ok()?;
@@ -331,9 +328,51 @@ pub(crate) fn batchable(
     Some((key, Signature::from_bytes(signature)))
 }
 
-/// Verifies prepared pairs together; `false` means at least one failed (callers then go one by one).
-pub(crate) fn verify_batch(messages: &[&[u8]], sigs: &[Signature], keys: &[VerifyingKey]) -> bool {
-    ed25519_dalek::verify_batch(messages, sigs, keys).is_ok()
+/// Verifies many signatures, sharing one Ed25519 batch verification among the batch-safe ones.
+/// Returns exactly what [`verify_ed25519_strict`] would return for each item: pairs that are
+/// not batch-safe are verified alone, and a failed batch falls back to one by one.
+pub fn verify_ed25519_many(items: &[(&[u8], &[u8], &[u8])]) -> Vec<Result<(), Error>> {
+    let mut results: Vec<Option<Result<(), Error>>> = vec![None; items.len()];
+    let mut idx = Vec::new();
+    let (mut msgs, mut sigs, mut keys) = (Vec::new(), Vec::new(), Vec::new());
+    for (i, (pk, msg, sig)) in items.iter().enumerate() {
+        let pair = <&[u8; 32]>::try_from(*pk)
+            .ok()
+            .zip(<&[u8; 64]>::try_from(*sig).ok())
+            .and_then(|(pk, sig)| batchable(pk, sig));
+        match pair {
+            Some((vk, s)) => {
+                idx.push(i);
+                msgs.push(*msg);
+                sigs.push(s);
+                keys.push(vk);
+            }
+            None => {
+                if let Some(slot) = results.get_mut(i) {
+                    *slot = Some(verify_ed25519_strict(pk, msg, sig));
+                }
+            }
+        }
+    }
+    // A batch of one costs more than a single verification.
+    let batch_ok = idx.len() > 1 && ed25519_dalek::verify_batch(&msgs, &sigs, &keys).is_ok();
+    for i in idx {
+        if let (Some(slot), Some((pk, msg, sig))) = (results.get_mut(i), items.get(i)) {
+            *slot = Some(if batch_ok {
+                Ok(())
+            } else {
+                verify_ed25519_strict(pk, msg, sig)
+            });
+        }
+    }
+    results
+        .into_iter()
+        .map(|r| {
+            r.unwrap_or(Err(Error::SignatureInvalid {
+                reason: "not verified",
+            }))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -465,5 +504,40 @@ mod tests {
             .verify(&pk)
             .unwrap_err();
         assert_eq!(e.code(), "signature_invalid");
+    }
+
+    #[test]
+    fn mixed_order_keys_stay_out_of_batches() {
+        use curve25519_dalek::constants::EIGHT_TORSION;
+        let a = CompressedEdwardsY(key().verifying_key().to_bytes())
+            .decompress()
+            .unwrap();
+        // A + T for T of order 8: canonical and not small-order, but not torsion-free.
+        let mixed = (a + EIGHT_TORSION[1]).compress().to_bytes();
+        assert!(check_public_key(&mixed).is_ok());
+        let sig = key().sign(b"m").to_bytes();
+        assert!(batchable(&key().verifying_key().to_bytes(), &sig).is_some());
+        assert!(batchable(&mixed, &sig).is_none());
+    }
+
+    #[test]
+    fn many_equals_one_by_one() {
+        let pk = key().verifying_key().to_bytes();
+        let good = key().sign(b"a").to_bytes();
+        let mut bad = good;
+        bad[0] ^= 1;
+        let items: Vec<(&[u8], &[u8], &[u8])> = vec![
+            (&pk, b"a", &good),
+            (&pk, b"b", &good),
+            (&pk, b"a", &bad),
+            (&pk, b"a", &good[..63]),
+        ];
+        let many = verify_ed25519_many(&items);
+        let single: Vec<_> = items
+            .iter()
+            .map(|(p, m, s)| verify_ed25519_strict(p, m, s))
+            .collect();
+        assert_eq!(many, single);
+        assert!(many[0].is_ok() && many[1].is_err());
     }
 }

@@ -124,40 +124,23 @@ pub fn verify(input: &str, ctx: &Context<'_>) -> Verdict {
 /// signatures are batch-safe. The verdicts equal those of [`verify`] one by one.
 pub fn verify_many(inputs: &[&str], ctx: &Context<'_>) -> Vec<Verdict> {
     let prepared: Vec<Prepared> = inputs.iter().map(|i| prepare(i, ctx)).collect();
+    let jobs: Vec<(usize, &Jws, [u8; 32])> = prepared
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| p.signature_job().map(|(jws, key)| (i, jws, key)))
+        .collect();
+    let items: Vec<(&[u8], &[u8], &[u8])> = jobs
+        .iter()
+        .map(|(_, jws, key)| {
+            (
+                key.as_slice(),
+                jws.signing_input(),
+                jws.signature().as_slice(),
+            )
+        })
+        .collect();
     let mut results: Vec<Option<Result<(), Error>>> = vec![None; prepared.len()];
-    let mut batch: Vec<(
-        usize,
-        &[u8],
-        ed25519_dalek::Signature,
-        ed25519_dalek::VerifyingKey,
-    )> = Vec::new();
-    for (i, p) in prepared.iter().enumerate() {
-        if let Some((jws, key)) = p.signature_job() {
-            match crate::jws::batchable(&key, jws.signature()) {
-                Some((vk, sig)) => batch.push((i, jws.signing_input(), sig, vk)),
-                None => {
-                    if let Some(slot) = results.get_mut(i) {
-                        *slot = Some(crate::jws::verify_ed25519_strict(
-                            &key,
-                            jws.signing_input(),
-                            jws.signature(),
-                        ));
-                    }
-                }
-            }
-        }
-    }
-    let msgs: Vec<&[u8]> = batch.iter().map(|b| b.1).collect();
-    let sigs: Vec<_> = batch.iter().map(|b| b.2).collect();
-    let keys: Vec<_> = batch.iter().map(|b| b.3).collect();
-    let all_ok = !batch.is_empty() && crate::jws::verify_batch(&msgs, &sigs, &keys);
-    for (i, msg, sig, vk) in &batch {
-        let r = if all_ok {
-            Ok(())
-        } else {
-            // A failed batch says only that one of them is bad: find which, one by one.
-            crate::jws::verify_ed25519_strict(vk.as_bytes(), msg, &sig.to_bytes())
-        };
+    for ((i, _, _), r) in jobs.iter().zip(crate::jws::verify_ed25519_many(&items)) {
         if let Some(slot) = results.get_mut(*i) {
             *slot = Some(r);
         }

@@ -1,0 +1,183 @@
+//! Command-line arguments (clap derive).
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Cellproof: issue and verify EU battery passport credentials.
+#[derive(Debug, Parser)]
+#[command(name = "cellproof", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Generate an Ed25519 key: private JWK to --out, public JWK to stdout.
+    Keygen {
+        /// Key id.
+        #[arg(long)]
+        kid: String,
+        /// Where to write the private JWK (created with mode 0600).
+        #[arg(long)]
+        out: PathBuf,
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Trust lists (SPEC.md section 4).
+    #[command(subcommand)]
+    TrustList(TrustListCmd),
+    /// Build and sign a W3C Bitstring status list from a set of indexes (SPEC.md section 5).
+    StatusList(StatusListArgs),
+    /// Sign a battery credential and render its QR code (SPEC.md section 2).
+    Issue(IssueArgs),
+    /// Verify a credential: a QR URL, a plain JWS, an image, or a batch.
+    Verify(VerifyArgs),
+    /// Print every QR code found in each image, with its corner points.
+    Decode {
+        /// One JSON line per image.
+        #[arg(long)]
+        json: bool,
+        /// Images (PNG, JPEG, WebP).
+        #[arg(required = true)]
+        images: Vec<PathBuf>,
+    },
+    /// Make a demo ecosystem, issue a sample credential, show its QR and verify it.
+    Demo {
+        /// Also write the demo's keys, lists and QR image to this directory.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TrustListCmd {
+    /// Sign a trust-list payload (JSON) with an ecosystem root key.
+    Sign {
+        /// The root's private JWK.
+        #[arg(long)]
+        key: PathBuf,
+        /// The payload: {"iss", "eco", "seq", "iat", "exp", "entities", "authorities", "recognizes"}.
+        #[arg(long)]
+        input: PathBuf,
+        /// Write the compact JWS here instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct StatusListArgs {
+    /// The status authority's private JWK.
+    #[arg(long)]
+    pub key: PathBuf,
+    /// The list URL (`{statusBase}{listId}` plus `-suspension` or `-refresh`).
+    #[arg(long)]
+    pub id: String,
+    /// The status authority DID.
+    #[arg(long)]
+    pub issuer: String,
+    /// The list's purpose.
+    #[arg(long, value_enum, default_value_t = PurposeArg::Revocation)]
+    pub purpose: PurposeArg,
+    /// Indexes to set, comma separated.
+    #[arg(long, value_delimiter = ',')]
+    pub set: Vec<u64>,
+    /// A file of indexes to set, one per line.
+    #[arg(long)]
+    pub set_file: Option<PathBuf>,
+    /// Number of entries (at least 131072).
+    #[arg(long, default_value_t = 131_072)]
+    pub entries: u64,
+    /// Issue time (Unix seconds or RFC 3339); default now.
+    #[arg(long)]
+    pub at: Option<String>,
+    /// Seconds until validUntil.
+    #[arg(long, default_value_t = 86_400)]
+    pub valid_for: u64,
+    /// Cache lifetime in milliseconds.
+    #[arg(long, default_value_t = 300_000)]
+    pub ttl: u64,
+    /// Write the compact JWS here instead of stdout.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum PurposeArg {
+    Revocation,
+    Suspension,
+    Refresh,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct IssueArgs {
+    /// The issuer's private JWK.
+    #[arg(long)]
+    pub key: PathBuf,
+    /// Claims file shaped like reference-claims.json (claims plus `url`).
+    #[arg(long)]
+    pub claims: PathBuf,
+    /// Write the QR code here (.svg or .png).
+    #[arg(long)]
+    pub qr: Option<PathBuf>,
+    /// Error-correction level.
+    #[arg(long, value_enum, default_value_t = EccArg::M)]
+    pub ecc: EccArg,
+    /// Signing time (Unix seconds or RFC 3339); default now.
+    #[arg(long)]
+    pub at: Option<String>,
+    /// Print JSON with the URL, JWS, QR version and ECC level.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum EccArg {
+    L,
+    M,
+    Q,
+    H,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    /// A QR URL, a plain compact JWS, or a numeric fragment.
+    #[arg(conflicts_with_all = ["image", "batch"], required_unless_present_any = ["image", "batch"])]
+    pub input: Option<String>,
+    /// Decode the QR code from an image (PNG, JPEG, WebP) and verify it.
+    #[arg(long, conflicts_with = "batch")]
+    pub image: Option<PathBuf>,
+    /// Verify every line of FILE (`-` for stdin) with batch signature verification.
+    #[arg(long)]
+    pub batch: Option<PathBuf>,
+    /// Pinned ecosystem root, ECO=JWKFILE (repeatable).
+    #[arg(long = "root", value_name = "ECO=JWKFILE")]
+    pub roots: Vec<String>,
+    /// A trust list (compact JWS file; repeatable).
+    #[arg(long = "trust-list")]
+    pub trust_lists: Vec<PathBuf>,
+    /// A status list (compact JWS file; repeatable).
+    #[arg(long = "status-list")]
+    pub status_lists: Vec<PathBuf>,
+    /// Validation time (Unix seconds or RFC 3339); default now.
+    #[arg(long)]
+    pub at: Option<String>,
+    /// Print the verdict as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Batch output format.
+    #[arg(long, value_enum, default_value_t = BatchFormat::Jsonl)]
+    pub format: BatchFormat,
+    /// Batch output file (default stdout).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum BatchFormat {
+    Jsonl,
+    Csv,
+}

@@ -1,0 +1,494 @@
+//! The subcommands. Each returns an [`Outcome`] or an error (exit code 2).
+
+use std::io::{BufRead as _, Write as _};
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{bail, Context as _, Result};
+use cellproof_core::{
+    issue_credential, sign_status_list, sign_trust_list, status_list_payload, verify, verify_many,
+    Bitstring, Context, KeyPair, Overall, Purpose, StatusListSpec, TrustList,
+};
+use cellproof_qr::encode::{encode_url_numeric, Ecc, Encoded};
+use serde_json::{json, Value};
+
+use crate::args::{
+    BatchFormat, Cli, Command, EccArg, IssueArgs, PurposeArg, StatusListArgs, TrustListCmd,
+    VerifyArgs,
+};
+use crate::inputs::{self, read_json, read_private_key, read_text};
+use crate::output;
+
+/// How a successful run ended.
+pub enum Outcome {
+    /// Exit 0.
+    Success,
+    /// Exit 1: a verdict was invalid or unverifiable.
+    NotValid,
+}
+
+pub fn run(cli: Cli) -> Result<Outcome> {
+    match cli.command {
+        Command::Keygen { kid, out, force } => keygen(&kid, &out, force),
+        Command::TrustList(TrustListCmd::Sign { key, input, out }) => {
+            trust_list_sign(&key, &input, out.as_deref())
+        }
+        Command::StatusList(a) => status_list(&a),
+        Command::Issue(a) => issue(&a),
+        Command::Verify(a) => verify_cmd(&a),
+        Command::Decode { json, images } => decode(json, &images),
+        Command::Demo { out } => crate::cmd::demo(out.as_deref()),
+    }
+}
+
+fn write_out(out: Option<&Path>, text: &str) -> Result<()> {
+    match out {
+        Some(p) => std::fs::write(p, format!("{text}\n"))
+            .with_context(|| format!("writing {}", p.display())),
+        None => {
+            println!("{text}");
+            Ok(())
+        }
+    }
+}
+
+/// Writes a private key file readable by its owner only.
+fn write_secret(path: &Path, text: &str, force: bool) -> Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true);
+    if force {
+        opts.create(true).truncate(true);
+    } else {
+        opts.create_new(true);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path).with_context(|| {
+        format!(
+            "creating {} (it may exist already; --force overwrites)",
+            path.display()
+        )
+    })?;
+    f.write_all(text.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+fn keygen(kid: &str, out: &Path, force: bool) -> Result<Outcome> {
+    if kid.is_empty() {
+        bail!("--kid must not be empty");
+    }
+    let mut secret = [0u8; 32];
+    getrandom::getrandom(&mut secret)
+        .map_err(|e| anyhow::anyhow!("the system random source failed: {e}"))?;
+    let key = KeyPair::from_secret(kid, &secret);
+    write_secret(out, &format!("{}\n", key.to_private_jwk()), force)?;
+    println!("{}", key.public().to_jwk());
+    Ok(Outcome::Success)
+}
+
+fn trust_list_sign(key: &Path, input: &Path, out: Option<&Path>) -> Result<Outcome> {
+    let root = read_private_key(key)?;
+    let payload = read_json(input)?;
+    let map = payload
+        .as_object()
+        .context("the trust-list payload must be a JSON object")?;
+    let list = TrustList::from_payload(map)
+        .map_err(|e| anyhow::anyhow!("{}: {e} ({})", input.display(), e.code()))?;
+    write_out(out, &sign_trust_list(&list, &root))?;
+    Ok(Outcome::Success)
+}
+
+fn status_list(a: &StatusListArgs) -> Result<Outcome> {
+    let key = read_private_key(&a.key)?;
+    let purpose = match a.purpose {
+        PurposeArg::Revocation => Purpose::Revocation,
+        PurposeArg::Suspension => Purpose::Suspension,
+        PurposeArg::Refresh => Purpose::Refresh,
+    };
+    if a.entries < cellproof_core::MIN_ENTRIES || a.entries % 8 != 0 {
+        bail!(
+            "--entries must be a multiple of 8 and at least {}",
+            cellproof_core::MIN_ENTRIES
+        );
+    }
+    let mut indexes = a.set.clone();
+    if let Some(f) = &a.set_file {
+        for (n, line) in read_text(f)?.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            indexes.push(
+                line.parse().with_context(|| {
+                    format!("{}:{}: {line:?} is not an index", f.display(), n + 1)
+                })?,
+            );
+        }
+    }
+    let mut bits = Bitstring::zeroed(a.entries);
+    for i in indexes {
+        bits.set(i, true)
+            .map_err(|e| anyhow::anyhow!("{e} ({})", e.code()))?;
+    }
+    let from = inputs::time(a.at.as_deref())?.secs();
+    let spec = StatusListSpec {
+        id: &a.id,
+        issuer: &a.issuer,
+        purpose,
+        valid_from: from,
+        valid_until: from + a.valid_for,
+        ttl_ms: a.ttl,
+    };
+    write_out(
+        a.out.as_deref(),
+        &sign_status_list(&status_list_payload(&spec, &bits), &key),
+    )?;
+    Ok(Outcome::Success)
+}
+
+fn ecc(e: EccArg) -> Ecc {
+    match e {
+        EccArg::L => Ecc::L,
+        EccArg::M => Ecc::M,
+        EccArg::Q => Ecc::Q,
+        EccArg::H => Ecc::H,
+    }
+}
+
+fn ecc_name(e: Ecc) -> &'static str {
+    match e {
+        Ecc::L => "L",
+        Ecc::M => "M",
+        Ecc::Q => "Q",
+        Ecc::H => "H",
+    }
+}
+
+/// Writes a QR code as SVG or PNG, by the file's extension.
+pub fn write_qr(code: &Encoded, path: &Path) -> Result<()> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    match ext.as_str() {
+        "svg" => std::fs::write(path, code.to_svg())
+            .with_context(|| format!("writing {}", path.display())),
+        "png" => {
+            let (w, h, luma) = code.to_luma(8);
+            image::GrayImage::from_raw(w, h, luma)
+                .context("rendering the QR code")?
+                .save(path)
+                .with_context(|| format!("writing {}", path.display()))
+        }
+        _ => bail!("--qr {} must end in .svg or .png", path.display()),
+    }
+}
+
+fn issue(a: &IssueArgs) -> Result<Outcome> {
+    let key = read_private_key(&a.key)?;
+    let claims = read_json(&a.claims)?;
+    let claims = claims
+        .as_object()
+        .context("the claims file must be a JSON object")?;
+    let iat = inputs::time(a.at.as_deref())?.secs();
+    let issued = issue_credential(claims, iat, &key)
+        .map_err(|e| anyhow::anyhow!("{}: {e} ({})", a.claims.display(), e.code()))?;
+    let code = encode_url_numeric(&issued.url_prefix, &issued.fragment, ecc(a.ecc))
+        .map_err(|e| anyhow::anyhow!("the credential does not fit a QR code: {e}"))?;
+    if let Some(path) = &a.qr {
+        write_qr(&code, path)?;
+    }
+    if a.json {
+        let j = json!({
+            "url": issued.url(),
+            "jws": issued.jws,
+            "jws_chars": issued.jws.len(),
+            "fragment_digits": issued.fragment.len(),
+            "qr": {
+                "file": a.qr.as_ref().map(|p| p.display().to_string()),
+                "version": code.version,
+                "ecc": ecc_name(code.ecc),
+                "modules": code.modules(),
+            },
+        });
+        println!("{j}");
+    } else {
+        println!("{}", issued.url());
+        eprintln!(
+            "QR version {} at ECC {} ({} modules wide)",
+            code.version,
+            ecc_name(code.ecc),
+            code.modules()
+        );
+    }
+    Ok(Outcome::Success)
+}
+
+fn verify_cmd(a: &VerifyArgs) -> Result<Outcome> {
+    let stores = inputs::stores(&a.roots, &a.trust_lists, &a.status_lists)?;
+    for w in &stores.warnings {
+        eprintln!("cellproof: warning: {w}");
+    }
+    let now = inputs::time(a.at.as_deref())?;
+    let ctx = Context::new(&stores.trust, &stores.status, now);
+    if let Some(batch) = &a.batch {
+        return verify_batch(a, batch, &ctx, &stores.warnings);
+    }
+    let input = match (&a.input, &a.image) {
+        (Some(text), _) => text.clone(),
+        (None, Some(img)) => {
+            let (w, h, luma) = inputs::luma(img)?;
+            let codes = cellproof_qr::decode_luma(w, h, &luma)
+                .map_err(|e| anyhow::anyhow!("{e} ({})", e.code()))?;
+            match codes.into_iter().next() {
+                Some(c) => c.text,
+                None => bail!(
+                    "no QR code found in {} (try `cellproof decode` on it)",
+                    img.display()
+                ),
+            }
+        }
+        (None, None) => bail!("give an input, --image or --batch"),
+    };
+    let v = verify(&input, &ctx);
+    if a.json {
+        println!("{}", output::verdict_json(&v, &stores.warnings));
+    } else {
+        print!("{}", output::verdict_text(&v));
+    }
+    Ok(if v.overall == Overall::Valid {
+        Outcome::Success
+    } else {
+        Outcome::NotValid
+    })
+}
+
+/// Verifies a file of inputs in chunks, sharing Ed25519 batch verification inside each chunk.
+fn verify_batch(
+    a: &VerifyArgs,
+    path: &Path,
+    ctx: &Context<'_>,
+    warnings: &[String],
+) -> Result<Outcome> {
+    let text = if path == Path::new("-") {
+        let mut s = String::new();
+        for line in std::io::stdin().lock().lines() {
+            s.push_str(&line.context("reading stdin")?);
+            s.push('\n');
+        }
+        s
+    } else {
+        read_text(path)?
+    };
+    let lines: Vec<(usize, &str)> = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.trim()))
+        .filter(|(_, l)| !l.is_empty())
+        .collect();
+    let mut out: Box<dyn std::io::Write> = match &a.out {
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    if a.format == BatchFormat::Csv {
+        writeln!(out, "{}", output::CSV_HEADER)?;
+    }
+    // Draws only when stderr is a terminal.
+    let bar = indicatif::ProgressBar::new(u64::try_from(lines.len()).unwrap_or(0));
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} verified, {per_sec}, eta {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let started = Instant::now();
+    let (mut valid, mut not_valid) = (0usize, 0usize);
+    for chunk in lines.chunks(256) {
+        let inputs: Vec<&str> = chunk.iter().map(|(_, l)| *l).collect();
+        for ((line, _), v) in chunk.iter().zip(verify_many(&inputs, ctx)) {
+            if v.overall == Overall::Valid {
+                valid += 1;
+            } else {
+                not_valid += 1;
+            }
+            match a.format {
+                BatchFormat::Jsonl => {
+                    let mut j = output::verdict_json(&v, &[]);
+                    if let Some(m) = j.as_object_mut() {
+                        m.remove("warnings");
+                        m.insert("line".into(), (*line).into());
+                    }
+                    writeln!(out, "{j}")?;
+                }
+                BatchFormat::Csv => writeln!(out, "{}", output::csv_row(*line, &v))?,
+            }
+        }
+        bar.inc(u64::try_from(chunk.len()).unwrap_or(0));
+    }
+    out.flush()?;
+    bar.finish_and_clear();
+    let secs = started.elapsed().as_secs_f64();
+    eprintln!(
+        "{} verified in {secs:.2}s: {valid} valid, {not_valid} invalid or unverifiable{}",
+        lines.len(),
+        if warnings.is_empty() {
+            ""
+        } else {
+            " (see warnings above)"
+        }
+    );
+    Ok(if not_valid == 0 {
+        Outcome::Success
+    } else {
+        Outcome::NotValid
+    })
+}
+
+fn decode(json_out: bool, images: &[std::path::PathBuf]) -> Result<Outcome> {
+    let mut failed = 0;
+    for img in images {
+        let file = img.display().to_string();
+        let result = inputs::luma(img).and_then(|(w, h, luma)| {
+            let t = Instant::now();
+            let codes = cellproof_qr::decode_luma(w, h, &luma)
+                .map_err(|e| anyhow::anyhow!("{e} ({})", e.code()))?;
+            Ok((codes, t.elapsed().as_secs_f64() * 1000.0))
+        });
+        match result {
+            Ok((codes, ms)) => {
+                if json_out {
+                    let codes: Vec<Value> = codes
+                        .iter()
+                        .map(|c| json!({"text": c.text, "corners": c.corners}))
+                        .collect();
+                    println!(
+                        "{}",
+                        json!({"file": file, "codes": codes, "ms": (ms * 100.0).round() / 100.0})
+                    );
+                } else if codes.is_empty() {
+                    println!("{file}: no QR code found ({ms:.1} ms)");
+                } else {
+                    for c in &codes {
+                        let corners: Vec<String> = c
+                            .corners
+                            .iter()
+                            .map(|[x, y]| format!("({x:.0},{y:.0})"))
+                            .collect();
+                        println!("{file}: {} [{}] ({ms:.1} ms)", c.text, corners.join(" "));
+                    }
+                }
+            }
+            Err(e) => {
+                failed += 1;
+                if json_out {
+                    println!("{}", json!({"file": file, "error": format!("{e:#}")}));
+                } else {
+                    eprintln!("cellproof: {file}: {e:#}");
+                }
+            }
+        }
+    }
+    if failed > 0 {
+        bail!("{failed} of {} image(s) could not be read", images.len());
+    }
+    Ok(Outcome::Success)
+}
+
+/// The demo: a whole world from a fixed seed, a sample credential, its QR and its verdict.
+pub fn demo(out: Option<&Path>) -> Result<Outcome> {
+    use cellproof_world::{World, DAY};
+    let now = inputs::time(None)?.secs();
+    let world = World::new(
+        "cellproof-demo",
+        "https://registry.cellproof.example",
+        now - DAY,
+    );
+    let claims = world.reference_claims();
+    let issued = world
+        .issue(&world.acme, &claims, now - 3_600)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let code = encode_url_numeric(&issued.url_prefix, &issued.fragment, Ecc::M)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("{}", code.to_terminal());
+    println!(
+        "QR URL ({} characters; QR version {} at ECC M):\n{}\n",
+        issued.url().len(),
+        code.version,
+        issued.url()
+    );
+    let lists = [
+        world.sign_trust_list(&world.trust_list("catena-x")),
+        world.sign_trust_list(&world.trust_list("ouranos")),
+    ];
+    let until = now + 7 * DAY;
+    let status = [
+        world.status_list(
+            &world.acme,
+            "3",
+            Purpose::Revocation,
+            &[1_001],
+            now - DAY,
+            until,
+        ),
+        world.status_list(&world.acme, "3", Purpose::Suspension, &[], now - DAY, until),
+        world.status_list(&world.acme, "3", Purpose::Refresh, &[], now - DAY, until),
+    ];
+    // A verifier pinned only to ouranos: ACME (catena-x) is trusted through recognition.
+    let mut trust = cellproof_core::TrustStore::new();
+    trust.pin_root("ouranos", &world.ouranos_root.public());
+    for r in trust.insert_all(lists.iter().map(String::as_str)) {
+        r.map_err(|e| anyhow::anyhow!("demo trust list refused: {e}"))?;
+    }
+    let mut store = cellproof_core::StatusStore::new();
+    for s in &status {
+        store
+            .insert(s, &trust)
+            .map_err(|e| anyhow::anyhow!("demo status list refused: {e}"))?;
+    }
+    let v = verify(
+        &issued.url(),
+        &Context::new(&trust, &store, cellproof_core::UnixTime(now)),
+    );
+    println!("Verifier pinned to the ouranos root only:");
+    print!("{}", output::verdict_text(&v));
+    if let Some(dir) = out {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let w = |name: &str, text: &str| {
+            std::fs::write(dir.join(name), format!("{text}\n"))
+                .with_context(|| format!("writing {name}"))
+        };
+        w(
+            "ouranos-root.jwk",
+            &world.ouranos_root.public().to_jwk().to_string(),
+        )?;
+        w(
+            "catena-x-root.jwk",
+            &world.catena_root.public().to_jwk().to_string(),
+        )?;
+        w("catena-x.trust-list.jws", &lists[0])?;
+        w("ouranos.trust-list.jws", &lists[1])?;
+        for (s, name) in status
+            .iter()
+            .zip(["acme-3", "acme-3-suspension", "acme-3-refresh"])
+        {
+            w(&format!("{name}.status-list.jws"), s)?;
+        }
+        w("credential.url", &issued.url())?;
+        write_qr(&code, &dir.join("credential.png"))?;
+        let d = dir.display();
+        println!(
+            "\nWrote the demo world to {d}. Verify it yourself:\n  cellproof verify --image {d}/credential.png --root ouranos={d}/ouranos-root.jwk \\\n    --trust-list {d}/catena-x.trust-list.jws --trust-list {d}/ouranos.trust-list.jws \\\n    --status-list {d}/acme-3.status-list.jws --status-list {d}/acme-3-suspension.status-list.jws --status-list {d}/acme-3-refresh.status-list.jws"
+        );
+    }
+    Ok(if v.overall == Overall::Valid {
+        Outcome::Success
+    } else {
+        Outcome::NotValid
+    })
+}
