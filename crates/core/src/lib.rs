@@ -48,8 +48,8 @@ pub use issue::{
 };
 pub use json::parse_object;
 pub use jws::{
-    b64_decode, b64_encode, inflate, verify_ed25519_strict, Header, Jws, Typ, VerifiedJws,
-    MAX_INFLATED,
+    b64_decode, b64_encode, inflate, verify_ed25519_many, verify_ed25519_strict, Header, Jws, Typ,
+    VerifiedJws, MAX_INFLATED,
 };
 pub use status::{
     decode_encoded_list, encode_list, status_list_payload, Bitstring, Purpose, StatusList,
