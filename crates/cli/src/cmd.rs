@@ -108,7 +108,7 @@ fn status_list(a: &StatusListArgs) -> Result<Outcome> {
         PurposeArg::Suspension => Purpose::Suspension,
         PurposeArg::Refresh => Purpose::Refresh,
     };
-    if a.entries < cellproof_core::MIN_ENTRIES || a.entries % 8 != 0 {
+    if a.entries < cellproof_core::MIN_ENTRIES || !a.entries.is_multiple_of(8) {
         bail!(
             "--entries must be a multiple of 8 and at least {}",
             cellproof_core::MIN_ENTRIES
