@@ -1,0 +1,1 @@
+//! Cellproof registry server (library).

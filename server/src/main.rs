@@ -1,0 +1,3 @@
+//! `cellproof-server` binary.
+
+fn main() {}
