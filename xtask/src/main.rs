@@ -8,6 +8,7 @@ use std::process::Command;
 use anyhow::{bail, Context as _, Result};
 
 mod test;
+mod tidy;
 
 fn main() {
     if let Err(e) = run() {

@@ -65,6 +65,8 @@ pub enum Class {
     Invalid,
     /// The verifier lacks fresh data to decide (SPEC.md section 7).
     Unverifiable,
+    /// Not a failure: reported beside a valid verdict (`superseded`).
+    Notice,
 }
 
 /// Everything that can go wrong in the core. Codes are stable; see `docs/error-codes.md`.
@@ -365,6 +367,7 @@ impl Error {
             | Error::TrustListUntrusted { .. }
             | Error::StatusUnknown { .. }
             | Error::StatusStale { .. } => Class::Unverifiable,
+            Error::Superseded => Class::Notice,
             _ => Class::Invalid,
         }
     }
@@ -562,7 +565,7 @@ pub const CODES: &[(&str, Stage, Class)] = &[
     ("not_yet_valid", Stage::Time, Class::Invalid),
     ("revoked", Stage::Status, Class::Invalid),
     ("suspended", Stage::Status, Class::Invalid),
-    ("superseded", Stage::Status, Class::Invalid),
+    ("superseded", Stage::Status, Class::Notice),
     ("status_unknown", Stage::Status, Class::Unverifiable),
     ("status_stale", Stage::Status, Class::Unverifiable),
     ("status_list_too_short", Stage::Status, Class::Invalid),

@@ -242,7 +242,8 @@ impl Stages {
 
 pub(crate) fn overall_of(deciding: Option<&Error>) -> Overall {
     match deciding.map(Error::class) {
-        None => Overall::Valid,
+        // A notice never decides (verify.rs records it with `Stages::notice`).
+        None | Some(Class::Notice) => Overall::Valid,
         Some(Class::Invalid) => Overall::Invalid,
         Some(Class::Unverifiable) => Overall::Unverifiable,
     }
