@@ -112,7 +112,7 @@ pub fn issue_credential(
     key: &KeyPair,
 ) -> Result<IssuedCredential, Error> {
     let mut payload = claims.clone();
-    let url = match payload.remove("url") {
+    let url = match payload.shift_remove("url") {
         Some(Value::String(u)) => u,
         Some(_) => {
             return Err(Error::ClaimInvalid {
@@ -128,6 +128,7 @@ pub fn issue_credential(
         }
     };
     payload.insert("iat".into(), iat.into());
+    let payload = compact_order(canonical_numbers(payload));
     let cred = Credential::from_payload(&payload)?;
     // SPEC.md section 2: the URL's Digital Link must be the credential's sub.
     let probe = format!("{url}#0");
@@ -156,6 +157,42 @@ pub fn issue_credential(
         url_prefix: format!("{url}#"),
         jws,
     })
+}
+
+/// Orders the claims for the smallest DEFLATE output: the summary first, then the issuer and
+/// identifiers, the times last (measured on the reference credential: 270 bytes against 275 in
+/// alphabetical order, the difference between QR version 18 and 17 at ECC M). Unknown claims
+/// keep their order at the end.
+fn compact_order(mut m: Map<String, Value>) -> Map<String, Value> {
+    let mut out = Map::new();
+    for k in ["bp", "iss", "st", "sub", "exp", "iat"] {
+        if let Some(v) = m.shift_remove(k) {
+            out.insert(k.to_owned(), v);
+        }
+    }
+    out.extend(m);
+    out
+}
+
+/// Writes integral floats (`4.0`) as integers (`4`): the same JSON number, two bytes fewer in
+/// the QR code.
+fn canonical_numbers(m: Map<String, Value>) -> Map<String, Value> {
+    fn walk(v: Value) -> Value {
+        match v {
+            Value::Number(n) if n.is_f64() => match n.as_f64() {
+                Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => {
+                    // Exact: |f| < 2^53 and integral.
+                    #[allow(clippy::as_conversions, clippy::cast_possible_truncation)]
+                    Value::from(f as i64)
+                }
+                _ => Value::Number(n),
+            },
+            Value::Array(a) => Value::Array(a.into_iter().map(walk).collect()),
+            Value::Object(o) => Value::Object(o.into_iter().map(|(k, v)| (k, walk(v))).collect()),
+            other => other,
+        }
+    }
+    m.into_iter().map(|(k, v)| (k, walk(v))).collect()
 }
 
 fn url_link(url: &str) -> Result<crate::gs1::DigitalLink, Error> {

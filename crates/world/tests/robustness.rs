@@ -5,11 +5,18 @@
 
 use std::path::PathBuf;
 
-use cellproof_core::{verify, verify_many, Context, Outcome, Overall, PublicKey, StatusStore, TrustStore, UnixTime};
+use cellproof_core::{
+    verify, verify_many, Context, Outcome, Overall, PublicKey, StatusStore, TrustStore, UnixTime,
+};
 use serde_json::Value;
 
 fn read(rel: &str) -> String {
-    std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/vectors").join(rel)).unwrap()
+    std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/vectors")
+            .join(rel),
+    )
+    .unwrap()
 }
 
 /// xorshift64*: deterministic, so a failure reproduces.
@@ -53,7 +60,12 @@ fn mutate(rng: &mut Rng, s: &str) -> String {
 fn check(v: &cellproof_core::Verdict, input: &str) {
     assert_eq!(v.overall == Overall::Valid, v.code.is_none(), "{input}");
     if let Some(code) = v.code {
-        assert!(v.stages.iter().any(|s| s.outcome == Outcome::Failed && s.code == Some(code)), "{input}");
+        assert!(
+            v.stages
+                .iter()
+                .any(|s| s.outcome == Outcome::Failed && s.code == Some(code)),
+            "{input}"
+        );
     }
     assert_eq!(v.stages.len(), 8);
 }
@@ -64,15 +76,24 @@ fn corrupted_scans_and_lists_never_panic() {
     let mut trust = TrustStore::new();
     let root: Value = serde_json::from_str(&read("roots/catena-x.jwk")).unwrap();
     trust.pin_root("catena-x", &PublicKey::from_jwk(&root).unwrap());
-    let lists = [read("trust-lists/catena-x.jws"), read("trust-lists/ouranos.jws")];
+    let lists = [
+        read("trust-lists/catena-x.jws"),
+        read("trust-lists/ouranos.jws"),
+    ];
     for r in trust.insert_all(lists.iter().map(String::as_str)) {
         r.unwrap();
     }
     let mut status = StatusStore::new();
-    status.insert(&read("status-lists/acme-3.jws"), &trust).unwrap();
+    status
+        .insert(&read("status-lists/acme-3.jws"), &trust)
+        .unwrap();
     let ctx = Context::new(&trust, &status, UnixTime(1_796_169_600));
-    let inputs: Vec<String> =
-        cases["cases"].as_array().unwrap().iter().map(|c| c["input"].as_str().unwrap().to_owned()).collect();
+    let inputs: Vec<String> = cases["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["input"].as_str().unwrap().to_owned())
+        .collect();
     let mut rng = Rng(0x5eed_cafe);
     let mut not_valid = 0;
     let mut batch = Vec::new();
@@ -92,7 +113,10 @@ fn corrupted_scans_and_lists_never_panic() {
     for (m, v) in refs.iter().zip(verify_many(&refs, &ctx)) {
         assert_eq!(v, verify(m, &ctx), "{m}");
     }
-    assert!(not_valid > inputs.len() * 100, "mutations are mostly caught: {not_valid}");
+    assert!(
+        not_valid > inputs.len() * 100,
+        "mutations are mostly caught: {not_valid}"
+    );
     // Corrupted trust and status lists are refused with a code, never accepted or panicking.
     for _ in 0..400 {
         let mut t = trust.clone();
