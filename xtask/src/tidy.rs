@@ -72,7 +72,11 @@ fn error_codes_are_documented_in_one_place() {
     );
     // Every code `Error::code()` can return is in CODES, and nothing else is.
     let src = std::fs::read_to_string(root().join("crates/core/src/error.rs")).unwrap();
-    let body = src.split("pub fn code(&self)").nth(1).and_then(|b| b.split("pub fn ").next()).unwrap();
+    let body = src
+        .split("pub fn code(&self)")
+        .nth(1)
+        .and_then(|b| b.split("pub fn ").next())
+        .unwrap();
     let returned: BTreeSet<String> = body
         .lines()
         .filter_map(|l| l.split("=> \"").nth(1))
