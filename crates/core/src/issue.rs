@@ -8,7 +8,6 @@ use ed25519_dalek::SigningKey;
 use serde_json::{Map, Value};
 
 use crate::credential::{numeric_encode, Credential};
-use crate::json::Obj;
 use crate::jws::{b64_decode, b64_encode, sign, Typ};
 use crate::trust::{PublicKey, TrustList};
 use crate::Error;
@@ -52,15 +51,7 @@ impl KeyPair {
 
     /// Reads a private JWK.
     pub fn from_private_jwk(v: &Value) -> Result<Self, Error> {
-        let map = v.as_object().ok_or(Error::KeyInvalid {
-            reason: "a JWK must be an object",
-        })?;
-        let o = Obj::new(map, "jwk");
-        if o.opt_str("kty")? != Some("OKP") || o.opt_str("crv")? != Some("Ed25519") {
-            return Err(Error::KeyInvalid {
-                reason: "only OKP Ed25519 keys are accepted",
-            });
-        }
+        let o = crate::trust::okp_jwk(v)?;
         let d = b64_decode(o.str("d")?, "payload").map_err(|_| Error::KeyInvalid {
             reason: "d is not base64url",
         })?;

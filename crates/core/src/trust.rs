@@ -34,6 +34,20 @@ pub struct PublicKey {
     pub exp: Option<u64>,
 }
 
+/// Checks that a JWK is an OKP Ed25519 key object, for public and private keys alike.
+pub(crate) fn okp_jwk(v: &Value) -> Result<Obj<'_>, Error> {
+    let map = v.as_object().ok_or(Error::KeyInvalid {
+        reason: "a JWK must be an object",
+    })?;
+    let o = Obj::new(map, "jwk");
+    if o.opt_str("kty")? != Some("OKP") || o.opt_str("crv")? != Some("Ed25519") {
+        return Err(Error::KeyInvalid {
+            reason: "only OKP Ed25519 keys are accepted",
+        });
+    }
+    Ok(o)
+}
+
 fn ser_b64<S: serde::Serializer>(x: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&crate::jws::b64_encode(x))
 }
@@ -42,15 +56,8 @@ impl PublicKey {
     /// Reads an Ed25519 public JWK (`kty` OKP, `crv` Ed25519, `x`). A JWK carrying the private
     /// member `d` is refused: it has no business in a published list.
     pub fn from_jwk(v: &Value) -> Result<Self, Error> {
-        let map = v.as_object().ok_or(Error::KeyInvalid {
-            reason: "a JWK must be an object",
-        })?;
-        let o = Obj::new(map, "jwk");
-        if o.opt_str("kty")? != Some("OKP") || o.opt_str("crv")? != Some("Ed25519") {
-            return Err(Error::KeyInvalid {
-                reason: "only OKP Ed25519 keys are accepted",
-            });
-        }
+        let o = okp_jwk(v)?;
+        let map = o.map;
         if map.contains_key("d") {
             return Err(Error::KeyInvalid {
                 reason: "a public JWK must not carry the private key",

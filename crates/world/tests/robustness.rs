@@ -3,21 +3,10 @@
 //! verdict must carry a deciding code and a failed stage with that code. (A stable-Rust
 //! companion to the cargo-fuzz targets in `fuzz/`.)
 
-use std::path::PathBuf;
+mod common;
 
-use cellproof_core::{
-    verify, verify_many, Context, Outcome, Overall, PublicKey, StatusStore, TrustStore, UnixTime,
-};
-use serde_json::Value;
-
-fn read(rel: &str) -> String {
-    std::fs::read_to_string(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../tests/vectors")
-            .join(rel),
-    )
-    .unwrap()
-}
+use cellproof_core::{verify, verify_many, Context, Outcome, Overall, UnixTime};
+use common::{case, case_stores, cases, read};
 
 /// xorshift64*: deterministic, so a failure reproduces.
 struct Rng(u64);
@@ -72,25 +61,10 @@ fn check(v: &cellproof_core::Verdict, input: &str) {
 
 #[test]
 fn corrupted_scans_and_lists_never_panic() {
-    let cases: Value = serde_json::from_str(&read("cases.json")).unwrap();
-    let mut trust = TrustStore::new();
-    let root: Value = serde_json::from_str(&read("roots/catena-x.jwk")).unwrap();
-    trust.pin_root("catena-x", &PublicKey::from_jwk(&root).unwrap());
-    let lists = [
-        read("trust-lists/catena-x.jws"),
-        read("trust-lists/ouranos.jws"),
-    ];
-    for r in trust.insert_all(lists.iter().map(String::as_str)) {
-        r.unwrap();
-    }
-    let mut status = StatusStore::new();
-    status
-        .insert(&read("status-lists/acme-3.jws"), &trust)
-        .unwrap();
+    let (trust, status) = case_stores(&case("reference-valid"));
+    let lists = [read("trust-lists/catena-x.jws")];
     let ctx = Context::new(&trust, &status, UnixTime(1_796_169_600));
-    let inputs: Vec<String> = cases["cases"]
-        .as_array()
-        .unwrap()
+    let inputs: Vec<String> = cases()
         .iter()
         .map(|c| c["input"].as_str().unwrap().to_owned())
         .collect();

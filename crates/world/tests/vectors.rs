@@ -1,19 +1,11 @@
 //! The verification vectors in `tests/vectors/`: the generator's output must not drift, and the
 //! verifier must give every case's expected verdict, code and per-stage outcomes.
 
-use std::path::PathBuf;
+mod common;
 
-use cellproof_core::{verify, Context, PublicKey, StatusStore, TrustStore, UnixTime};
+use cellproof_core::{verify, Context, UnixTime};
 use cellproof_world::generate_vectors;
-use serde_json::Value;
-
-fn dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/vectors")
-}
-
-fn read(rel: &str) -> String {
-    std::fs::read_to_string(dir().join(rel)).unwrap_or_else(|e| panic!("reading {rel}: {e}"))
-}
+use common::{case, case_stores, cases, dir};
 
 /// Guards against the checked-in vectors and the generator going apart (webpki `testgen.yml`).
 #[test]
@@ -33,8 +25,7 @@ fn generator_output_has_not_drifted() {
 
 #[test]
 fn every_case_gets_its_expected_verdict() {
-    let cases: Value = serde_json::from_str(&read("cases.json")).unwrap();
-    let cases = cases["cases"].as_array().unwrap();
+    let cases = cases();
     assert!(
         cases.len() >= 30,
         "expected the full case set, found {}",
@@ -42,28 +33,9 @@ fn every_case_gets_its_expected_verdict() {
     );
     let mut failures = Vec::new();
     let mut codes_seen = std::collections::BTreeSet::new();
-    for case in cases {
+    for case in &cases {
         let name = case["name"].as_str().unwrap();
-        let mut trust = TrustStore::new();
-        for (eco, path) in case["roots"].as_object().unwrap() {
-            let jwk: Value = serde_json::from_str(&read(path.as_str().unwrap())).unwrap();
-            trust.pin_root(eco, &PublicKey::from_jwk(&jwk).unwrap());
-        }
-        let lists: Vec<String> = case["trust_lists"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| read(p.as_str().unwrap()))
-            .collect();
-        for r in trust.insert_all(lists.iter().map(String::as_str)) {
-            r.unwrap_or_else(|e| panic!("{name}: trust list refused: {e}"));
-        }
-        let mut status = StatusStore::new();
-        for p in case["status_lists"].as_array().unwrap() {
-            status
-                .insert(&read(p.as_str().unwrap()), &trust)
-                .unwrap_or_else(|e| panic!("{name}: {e}"));
-        }
+        let (trust, status) = case_stores(case);
         let ctx = Context::new(&trust, &status, UnixTime(case["at"].as_u64().unwrap()));
         let v = verify(case["input"].as_str().unwrap(), &ctx);
         let got = serde_json::to_value(&v).unwrap();
@@ -116,28 +88,10 @@ fn every_case_gets_its_expected_verdict() {
 
 #[test]
 fn recognised_path_is_named_in_the_verdict() {
-    let cases: Value = serde_json::from_str(&read("cases.json")).unwrap();
-    let case = cases["cases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "recognised-by-ouranos")
-        .unwrap();
-    let mut trust = TrustStore::new();
-    let jwk: Value = serde_json::from_str(&read("roots/ouranos.jwk")).unwrap();
-    trust.pin_root("ouranos", &PublicKey::from_jwk(&jwk).unwrap());
-    // catena-x first: it can only be accepted once ouranos' recognition is known.
-    let lists = [
-        read("trust-lists/catena-x.jws"),
-        read("trust-lists/ouranos.jws"),
-    ];
-    for r in trust.insert_all(lists.iter().map(String::as_str)) {
-        r.unwrap();
-    }
-    let mut status = StatusStore::new();
-    for p in case["status_lists"].as_array().unwrap() {
-        status.insert(&read(p.as_str().unwrap()), &trust).unwrap();
-    }
+    // Lists in the case's order: catena-x first, accepted once ouranos' recognition is known.
+    let case = case("recognised-by-ouranos");
+    assert_eq!(case["trust_lists"][0], "trust-lists/catena-x.jws");
+    let (trust, status) = case_stores(&case);
     let v = verify(
         case["input"].as_str().unwrap(),
         &Context::new(&trust, &status, UnixTime(case["at"].as_u64().unwrap())),
