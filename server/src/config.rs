@@ -1,0 +1,270 @@
+//! Typed, layered configuration: defaults, then a TOML file, then `CELLPROOF_*` environment
+//! variables, then the command line (zero-to-production's `configuration.rs`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context as _};
+use cellproof_core::PublicKey;
+use serde::Deserialize;
+
+/// Default freshness of a status list: `validUntil - validFrom` (one day).
+pub const DEFAULT_FRESHNESS_SECS: u64 = 86_400;
+/// Default cache lifetime of published artifacts (`ttl`, `Cache-Control: max-age`).
+pub const DEFAULT_TTL_SECS: u64 = 300;
+
+/// The command line of `cellproof-server`.
+#[derive(Debug, Default, clap::Parser)]
+#[command(
+    name = "cellproof-server",
+    version,
+    about = "Cellproof registry server"
+)]
+pub struct Cli {
+    /// Data directory (SQLite database, keys, demo world).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Listen address, e.g. `127.0.0.1:8080` (port 0 picks a free port).
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// Create (first start) or reuse a demo world in the data directory.
+    #[arg(long)]
+    pub demo: bool,
+    /// TOML configuration file.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Public URL of the registry (default `http://{listen address}`).
+    #[arg(long)]
+    pub public_url: Option<String>,
+    /// Directory of the scanner page's static files.
+    #[arg(long)]
+    pub web_dir: Option<PathBuf>,
+}
+
+/// The configuration file, every member optional (`--config FILE`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// See [`Config::data_dir`].
+    pub data: Option<PathBuf>,
+    /// See [`Config::listen`].
+    pub listen: Option<String>,
+    /// See [`Config::public_url`].
+    pub public_url: Option<String>,
+    /// See [`Config::web_dir`].
+    pub web_dir: Option<PathBuf>,
+    /// See [`Config::operator_token`].
+    pub operator_token: Option<String>,
+    /// See [`Config::freshness_secs`].
+    pub freshness_secs: Option<u64>,
+    /// See [`Config::ttl_secs`].
+    pub ttl_secs: Option<u64>,
+    /// See [`Config::authority_did`].
+    pub authority_did: Option<String>,
+    /// Pinned ecosystem roots: `eco` -> public JWK.
+    pub pinned_roots: Option<BTreeMap<String, serde_json::Value>>,
+    /// See [`Config::demo`].
+    pub demo: Option<bool>,
+    /// See [`Config::workers`].
+    pub workers: Option<usize>,
+}
+
+/// The server's configuration, fully resolved.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Data directory: `registry.sqlite3`, the operator token file, `demo/`.
+    pub data_dir: PathBuf,
+    /// Listen address (`host:port`; port 0 in tests).
+    pub listen: String,
+    /// Public URL (no trailing slash); `None` means `http://{bound address}`.
+    pub public_url: Option<String>,
+    /// Directory of the scanner page (`index.html` and its assets).
+    pub web_dir: PathBuf,
+    /// Operator bearer token; `None` makes the server create one in `DIR/operator-token`.
+    pub operator_token: Option<String>,
+    /// `validUntil - validFrom` of status lists, in seconds.
+    pub freshness_secs: u64,
+    /// `credentialSubject.ttl` and `Cache-Control: max-age`, in seconds.
+    pub ttl_secs: u64,
+    /// DID of the status authority; default `did:web:{host of the public URL}`.
+    pub authority_did: Option<String>,
+    /// Pinned ecosystem roots that uploaded trust lists are checked against.
+    pub pinned_roots: Vec<(String, PublicKey)>,
+    /// Demo mode.
+    pub demo: bool,
+    /// HTTP worker threads (default: actix's, one per core).
+    pub workers: Option<usize>,
+}
+
+impl Config {
+    /// Defaults for a data directory: loopback, port 0, `web/`, one day, five minutes.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Config {
+            data_dir: data_dir.into(),
+            listen: "127.0.0.1:0".into(),
+            public_url: None,
+            web_dir: PathBuf::from("web"),
+            operator_token: None,
+            freshness_secs: DEFAULT_FRESHNESS_SECS,
+            ttl_secs: DEFAULT_TTL_SECS,
+            authority_did: None,
+            pinned_roots: Vec::new(),
+            demo: false,
+            workers: None,
+        }
+    }
+
+    /// Resolves the configuration: defaults, file, environment, command line.
+    pub fn load(cli: &Cli) -> anyhow::Result<Self> {
+        let env: BTreeMap<String, String> = std::env::vars()
+            .filter(|(k, _)| k.starts_with("CELLPROOF_"))
+            .collect();
+        let file = match cli
+            .config
+            .clone()
+            .or_else(|| env.get("CELLPROOF_CONFIG").map(PathBuf::from))
+        {
+            Some(path) => read_file(&path)?,
+            None => FileConfig::default(),
+        };
+        Self::layered(cli, file, &env)
+    }
+
+    /// Resolves the layers given explicitly (testable without touching the process).
+    pub fn layered(
+        cli: &Cli,
+        file: FileConfig,
+        env: &BTreeMap<String, String>,
+    ) -> anyhow::Result<Self> {
+        let mut c = Config::new("data");
+        let e = |k: &str| env.get(k).cloned();
+        let num = |k: &str| -> anyhow::Result<Option<u64>> {
+            e(k).map(|v| {
+                v.parse::<u64>()
+                    .with_context(|| format!("{k} must be a number"))
+            })
+            .transpose()
+        };
+        if let Some(v) = file.data.or(e("CELLPROOF_DATA").map(PathBuf::from)) {
+            c.data_dir = v;
+        }
+        if let Some(v) = e("CELLPROOF_LISTEN").or(file.listen) {
+            c.listen = v;
+        }
+        c.public_url = e("CELLPROOF_PUBLIC_URL").or(file.public_url);
+        if let Some(v) = e("CELLPROOF_WEB_DIR").map(PathBuf::from).or(file.web_dir) {
+            c.web_dir = v;
+        }
+        c.operator_token = e("CELLPROOF_OPERATOR_TOKEN").or(file.operator_token);
+        if let Some(v) = num("CELLPROOF_FRESHNESS_SECS")?.or(file.freshness_secs) {
+            c.freshness_secs = v;
+        }
+        if let Some(v) = num("CELLPROOF_TTL_SECS")?.or(file.ttl_secs) {
+            c.ttl_secs = v;
+        }
+        c.authority_did = e("CELLPROOF_AUTHORITY_DID").or(file.authority_did);
+        let roots = match e("CELLPROOF_PINNED_ROOTS") {
+            Some(json) => Some(
+                serde_json::from_str::<BTreeMap<String, serde_json::Value>>(&json)
+                    .context("CELLPROOF_PINNED_ROOTS must be a JSON object eco -> JWK")?,
+            ),
+            None => file.pinned_roots,
+        };
+        for (eco, jwk) in roots.unwrap_or_default() {
+            let pk = PublicKey::from_jwk(&jwk)
+                .map_err(|err| anyhow::anyhow!("pinned root of {eco}: {err}"))?;
+            c.pinned_roots.push((eco, pk));
+        }
+        c.demo = file.demo.unwrap_or(false)
+            || e("CELLPROOF_DEMO").is_some_and(|v| v == "1" || v == "true");
+        c.workers = num("CELLPROOF_WORKERS")?
+            .and_then(|w| usize::try_from(w).ok())
+            .or(file.workers);
+        // The command line wins over everything.
+        if let Some(v) = &cli.data {
+            c.data_dir = v.clone();
+        }
+        if let Some(v) = &cli.listen {
+            c.listen = v.clone();
+        }
+        if let Some(v) = &cli.public_url {
+            c.public_url = Some(v.clone());
+        }
+        if let Some(v) = &cli.web_dir {
+            c.web_dir = v.clone();
+        }
+        c.demo |= cli.demo;
+        if c.freshness_secs < 60 {
+            bail!("freshness_secs must be at least 60");
+        }
+        if c.ttl_secs == 0 {
+            bail!("ttl_secs must be positive");
+        }
+        if let Some(u) = &mut c.public_url {
+            let trimmed = u.trim_end_matches('/').to_owned();
+            if !(trimmed.starts_with("http://") || trimmed.starts_with("https://")) {
+                bail!("public_url must start with http:// or https://");
+            }
+            *u = trimmed;
+        }
+        Ok(c)
+    }
+}
+
+fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading configuration {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("parsing configuration {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_file_env_cli_in_order() {
+        let file: FileConfig = toml::from_str(
+            "listen = \"127.0.0.1:1\"\nttl_secs = 60\nweb_dir = \"site\"\noperator_token = \"f\"",
+        )
+        .unwrap();
+        let env = BTreeMap::from([
+            ("CELLPROOF_TTL_SECS".to_owned(), "120".to_owned()),
+            ("CELLPROOF_OPERATOR_TOKEN".to_owned(), "e".to_owned()),
+        ]);
+        let cli = Cli {
+            listen: Some("127.0.0.1:2".into()),
+            ..Cli::default()
+        };
+        let c = Config::layered(&cli, file, &env).unwrap();
+        assert_eq!(c.listen, "127.0.0.1:2");
+        assert_eq!(c.ttl_secs, 120);
+        assert_eq!(c.web_dir, PathBuf::from("site"));
+        assert_eq!(c.operator_token.as_deref(), Some("e"));
+        assert_eq!(c.freshness_secs, DEFAULT_FRESHNESS_SECS);
+    }
+
+    #[test]
+    fn reads_pinned_roots_from_toml() {
+        let jwk = cellproof_core::KeyPair::from_secret("r1", &[5; 32])
+            .public()
+            .to_jwk();
+        let text = format!(
+            "[pinned_roots]\ncatena-x = {{ kty = \"OKP\", crv = \"Ed25519\", x = {} }}\n",
+            jwk["x"]
+        );
+        let file: FileConfig = toml::from_str(&text).unwrap();
+        let c = Config::layered(&Cli::default(), file, &BTreeMap::new()).unwrap();
+        assert_eq!(c.pinned_roots.len(), 1);
+        assert_eq!(c.pinned_roots[0].0, "catena-x");
+    }
+
+    #[test]
+    fn refuses_unknown_members_and_bad_roots() {
+        assert!(toml::from_str::<FileConfig>("lisen = \"x\"").is_err());
+        let env = BTreeMap::from([(
+            "CELLPROOF_PINNED_ROOTS".to_owned(),
+            "{\"x\": {\"kty\": \"RSA\"}}".to_owned(),
+        )]);
+        assert!(Config::layered(&Cli::default(), FileConfig::default(), &env).is_err());
+    }
+}

@@ -1,0 +1,132 @@
+//! HTTP handlers, by family: publication (GETs of signed artifacts), issuer requests
+//! (signed status updates and allocation), operator actions, the Digital Link resolver,
+//! and operations (health, metrics, OpenAPI).
+
+mod issuer;
+mod operator;
+mod ops;
+mod publish;
+mod resolver;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use actix_web::web;
+
+use crate::metrics::Metrics;
+use crate::registry::{Published, Registry};
+use crate::store::Store;
+
+pub use ops::OPENAPI;
+
+/// Every route: `(method, path)` as in the OpenAPI document (a test keeps them in step).
+pub const ROUTES: &[(&str, &str)] = &[
+    ("get", "/v1/trust-list/{eco}"),
+    ("get", "/v1/status/{issuer}/{list}"),
+    ("get", "/v1/bundle"),
+    ("get", "/v1/roots"),
+    ("post", "/v1/status"),
+    ("post", "/v1/allocate"),
+    ("get", "/v1/audit"),
+    ("post", "/v1/operator/trust-lists"),
+    ("get", "/v1/operator/issuers"),
+    ("post", "/v1/operator/issuers"),
+    ("get", "/v1/operator/authority"),
+    ("post", "/v1/operator/authority/keys"),
+    ("post", "/v1/operator/authority/activate"),
+    ("get", "/01/{gtin}/21/{serial}"),
+    ("get", "/healthz"),
+    ("get", "/metrics"),
+    ("get", "/v1/openapi.json"),
+    ("get", "/{file}"),
+];
+
+/// Shared state of all handlers.
+pub struct AppState {
+    /// The registry (writes go through its mutex on the blocking pool).
+    pub registry: Arc<Mutex<Registry>>,
+    /// Bytes served by GETs.
+    pub published: Arc<Published>,
+    /// Storage (audit reads).
+    pub store: Arc<dyn Store>,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// SHA-256 of the operator token.
+    pub token_digest: [u8; 32],
+    /// The scanner page's directory.
+    pub web_dir: PathBuf,
+    /// Public URL, no trailing slash.
+    pub public_url: String,
+    /// `Cache-Control: max-age` of published artifacts.
+    pub ttl: u64,
+    /// `GET /v1/roots`: the pinned ecosystem roots, as JSON, for verifier pages.
+    pub roots_json: String,
+}
+
+/// Registers every API route (static files are added by the caller, last).
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(ops::healthz))
+        .route("/metrics", web::get().to(ops::metrics))
+        .route("/v1/openapi.json", web::get().to(ops::openapi))
+        .route("/v1/trust-list/{eco}", web::get().to(publish::trust_list))
+        .route(
+            "/v1/status/{issuer}/{list}",
+            web::get().to(publish::status_list),
+        )
+        .route("/v1/bundle", web::get().to(publish::bundle))
+        .route("/v1/roots", web::get().to(publish::roots))
+        .route("/v1/status", web::post().to(issuer::status))
+        .route("/v1/allocate", web::post().to(issuer::allocate))
+        .route("/v1/audit", web::get().to(operator::audit))
+        .route(
+            "/v1/operator/trust-lists",
+            web::post().to(operator::upload_trust_list),
+        )
+        .route(
+            "/v1/operator/issuers",
+            web::get().to(operator::list_issuers),
+        )
+        .route("/v1/operator/issuers", web::post().to(operator::onboard))
+        .route("/v1/operator/authority", web::get().to(operator::authority))
+        .route(
+            "/v1/operator/authority/keys",
+            web::post().to(operator::new_key),
+        )
+        .route(
+            "/v1/operator/authority/activate",
+            web::post().to(operator::activate),
+        )
+        .route(
+            "/01/{gtin}/21/{serial}",
+            web::get().to(resolver::digital_link),
+        );
+}
+
+/// Whether the request's `Content-Type` is `want` (parameters ignored).
+fn content_type_is(req: &actix_web::HttpRequest, want: &str) -> bool {
+    req.headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case(want))
+}
+
+/// Reads a body up to `limit` bytes; `None` when larger.
+async fn read_limited(
+    req: &actix_web::HttpRequest,
+    payload: web::Payload,
+    limit: usize,
+) -> Result<Option<web::Bytes>, actix_web::Error> {
+    let declared = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Ok(None);
+    }
+    match payload.to_bytes_limited(limit).await {
+        Ok(r) => r.map(Some),
+        Err(_) => Ok(None),
+    }
+}

@@ -1,0 +1,224 @@
+//! Building and running the server (zero-to-production's `startup.rs`): bind first (port 0
+//! in tests), derive the public URL from the bound address, open the store, load the
+//! registry, set up the demo, then serve.
+
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix_files::Files;
+use actix_web::body::MessageBody;
+use actix_web::dev::{fn_service, Server, ServiceRequest, ServiceResponse};
+use actix_web::middleware::{from_fn, Compress, Next};
+use actix_web::{web, App, HttpServer};
+use anyhow::Context as _;
+use sha2::{Digest as _, Sha256};
+use tracing_actix_web::TracingLogger;
+
+use crate::config::Config;
+use crate::demo::{write_private, Demo};
+use crate::metrics::Metrics;
+use crate::problem::Problem;
+use crate::registry::{now, random_bytes, Published, Registry, Settings};
+use crate::routes::{configure, AppState};
+use crate::store::{SqliteStore, Store};
+
+/// A built, bound, not yet running server.
+pub struct Application {
+    port: u16,
+    public_url: String,
+    operator_token: String,
+    manifest: Option<serde_json::Value>,
+    server: Server,
+    registry: Arc<Mutex<Registry>>,
+}
+
+/// `did:web:{host}` of a URL (port dropped, as `cellproof_world::World` does).
+pub fn did_web(url: &str) -> String {
+    let host = url
+        .split("://")
+        .nth(1)
+        .unwrap_or(url)
+        .split(['/', ':'])
+        .next()
+        .unwrap_or("localhost");
+    format!("did:web:{host}")
+}
+
+fn operator_token(config: &Config) -> anyhow::Result<String> {
+    if let Some(t) = &config.operator_token {
+        return Ok(t.clone());
+    }
+    let path = config.data_dir.join("operator-token");
+    if let Ok(t) = std::fs::read_to_string(&path) {
+        return Ok(t.trim().to_owned());
+    }
+    let b = random_bytes::<24>().map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    let t = cellproof_core::b64_encode(&b);
+    write_private(&path, t.as_bytes()).context("writing the operator token")?;
+    Ok(t)
+}
+
+async fn track(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let metrics = req
+        .app_data::<web::Data<AppState>>()
+        .map(|s| s.metrics.clone());
+    let method = req.method().to_string();
+    let start = std::time::Instant::now();
+    let res = next.call(req).await?;
+    if let Some(m) = metrics {
+        let route = res
+            .request()
+            .match_pattern()
+            .unwrap_or_else(|| "/{file}".into());
+        m.request(&route, &method, res.status().as_u16(), start.elapsed());
+    }
+    Ok(res)
+}
+
+impl Application {
+    /// Binds, loads and prepares the server.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(&config.listen)
+            .with_context(|| format!("binding {}", config.listen))?;
+        let addr = listener.local_addr()?;
+        let public_url = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"));
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating {}", config.data_dir.display()))?;
+        let token = operator_token(&config)?;
+        let store: Arc<dyn Store> =
+            Arc::new(SqliteStore::open(&config.data_dir).context("opening the SQLite store")?);
+        let t = now();
+        let demo = if config.demo {
+            Some(Demo::load_or_create(&config.data_dir, &public_url, t)?)
+        } else {
+            None
+        };
+        let mut pins = config.pinned_roots.clone();
+        if let Some(d) = &demo {
+            for (eco, pk) in d.pins() {
+                if !pins.iter().any(|(e, _)| *e == eco) {
+                    pins.push((eco, pk));
+                }
+            }
+        }
+        let settings = Settings {
+            public_url: public_url.clone(),
+            authority_did: config
+                .authority_did
+                .clone()
+                .unwrap_or_else(|| did_web(&public_url)),
+            freshness: config.freshness_secs,
+            ttl: config.ttl_secs,
+        };
+        let published = Arc::new(Published::default());
+        let registry = Registry::open(store.clone(), settings, &pins, published.clone(), t)?;
+        let registry = Arc::new(Mutex::new(registry));
+        let manifest = match &demo {
+            Some(d) => Some(d.ensure(&registry, t)?),
+            None => None,
+        };
+        let state = web::Data::new(AppState {
+            registry: registry.clone(),
+            published,
+            store,
+            metrics: Arc::new(Metrics::default()),
+            token_digest: Sha256::digest(token.as_bytes()).into(),
+            web_dir: config.web_dir.clone(),
+            public_url: public_url.clone(),
+            ttl: config.ttl_secs,
+            roots_json: serde_json::json!({
+                "roots": pins
+                    .iter()
+                    .map(|(eco, pk)| serde_json::json!({"eco": eco, "root": pk.to_jwk()}))
+                    .collect::<Vec<_>>()
+            })
+            .to_string(),
+        });
+        let web_dir = config.web_dir.clone();
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .configure(configure)
+                .service(
+                    Files::new("/", web_dir.clone())
+                        .index_file("index.html")
+                        .default_handler(fn_service(|req: ServiceRequest| async {
+                            let (req, _) = req.into_parts();
+                            let p = Problem::not_found(format!("no file at {}", req.path()));
+                            Ok(ServiceResponse::new(req, p.response()))
+                        })),
+                )
+                .wrap(from_fn(track))
+                .wrap(Compress::default())
+                .wrap(TracingLogger::default())
+        })
+        // In-flight requests (and the blocking writes they wait on) finish on SIGTERM/ctrl-c.
+        .shutdown_timeout(30);
+        if let Some(w) = config.workers {
+            server = server.workers(w.max(1));
+        }
+        let server = server.listen(listener)?.run();
+        Ok(Application {
+            port: addr.port(),
+            public_url,
+            operator_token: token,
+            manifest,
+            server,
+            registry,
+        })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The public URL.
+    pub fn public_url(&self) -> &str {
+        &self.public_url
+    }
+
+    /// The operator bearer token in force.
+    pub fn operator_token(&self) -> &str {
+        &self.operator_token
+    }
+
+    /// The demo manifest, in demo mode.
+    pub fn manifest(&self) -> Option<&serde_json::Value> {
+        self.manifest.as_ref()
+    }
+
+    /// Serves until stopped (SIGTERM, SIGINT, or the server handle), re-signing lists in the
+    /// background every second.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let registry = self.registry.clone();
+        let ticker = tokio::spawn(async move {
+            let mut iv = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                iv.tick().await;
+                let r = registry.clone();
+                let res = tokio::task::spawn_blocking(move || match r.lock() {
+                    Ok(mut g) => g.tick(now()).map_err(|e| e.to_string()),
+                    Err(_) => Err("registry lock poisoned".to_owned()),
+                })
+                .await;
+                match res {
+                    Ok(Ok(0)) => {}
+                    Ok(Ok(n)) => tracing::debug!(resigned = n, "status lists re-signed"),
+                    Ok(Err(e)) => tracing::error!(error = %e, "re-signing failed"),
+                    Err(e) => tracing::error!(error = %e, "re-signing task failed"),
+                }
+            }
+        });
+        let out = self.server.await;
+        ticker.abort();
+        out
+    }
+}

@@ -1,0 +1,214 @@
+//! Storage behind one narrow trait: load everything at start, commit a batch atomically, read
+//! the audit log. Handlers never see SQL; a PostgreSQL backend implements [`Store`] and
+//! nothing else changes.
+//!
+//! Calls block (SQLite fsyncs on commit): callers run them on the blocking pool
+//! (`web::block` / `spawn_blocking`), never on an actix worker.
+
+mod sqlite;
+
+pub use sqlite::SqliteStore;
+
+use serde::Serialize;
+use serde_json::Value;
+
+/// An onboarded issuer: which DID publishes under which URL slug.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IssuerRow {
+    /// URL slug (`/v1/status/{slug}/...`).
+    pub slug: String,
+    /// The issuer's DID (an entity of an accepted trust list).
+    pub did: String,
+}
+
+/// A list id of an issuer with its allocation bitmap (one bit per index, MSB first).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListRow {
+    /// Issuer slug.
+    pub slug: String,
+    /// List id.
+    pub list_id: String,
+    /// Allocated indexes as a bitmap.
+    pub allocated: Vec<u8>,
+}
+
+/// One status list (one purpose of a list id): the bits and the signed credential served.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatusRow {
+    /// Issuer slug.
+    pub slug: String,
+    /// List id.
+    pub list_id: String,
+    /// `revocation`, `suspension` or `refresh`.
+    pub purpose: String,
+    /// The bitstring.
+    pub bits: Vec<u8>,
+    /// The signed `vc+jwt` served on GET.
+    pub jws: String,
+    /// `validFrom` of `jws`.
+    pub valid_from: u64,
+    /// `validUntil` of `jws`.
+    pub valid_until: u64,
+    /// The bits changed since `jws` was signed (publication deferred).
+    pub dirty: bool,
+}
+
+/// A status authority key (the private key lives on the server: it signs status lists).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuthorityKeyRow {
+    /// Key id.
+    pub kid: String,
+    /// Ed25519 secret.
+    pub secret: [u8; 32],
+    /// Creation time.
+    pub created: u64,
+    /// The key that signs now (exactly one is active once any is).
+    pub active: bool,
+}
+
+/// A known item (battery) and its status entry, for the Digital Link linkset.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ItemRow {
+    /// `01/{gtin}/21/{serial}`.
+    pub path: String,
+    /// Issuer slug.
+    pub slug: String,
+    /// List id.
+    pub list_id: String,
+    /// Index.
+    pub index: u64,
+}
+
+/// An audit entry to append.
+#[derive(Clone, Debug)]
+pub struct NewAudit {
+    /// Who: the issuer DID, or `operator`, or `demo`.
+    pub actor: String,
+    /// What kind: `status.update`, `allocate`, `issuer.onboard`, `trust-list.upload`, ...
+    pub action: String,
+    /// What exactly.
+    pub detail: Value,
+    /// SHA-256 (hex) of the request body.
+    pub digest: String,
+}
+
+/// An audit entry as stored: append-only, hash-chained.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AuditEntry {
+    /// Position, from 1.
+    pub seq: i64,
+    /// When (Unix seconds).
+    pub at: u64,
+    /// Who.
+    pub actor: String,
+    /// What kind.
+    pub action: String,
+    /// What.
+    pub detail: Value,
+    /// SHA-256 (hex) of the request body.
+    pub digest: String,
+    /// SHA-256 (hex) chaining this entry to the previous one.
+    pub hash: String,
+}
+
+/// A replay-protection record.
+#[derive(Clone, Debug)]
+pub struct JtiRow {
+    /// Issuer DID.
+    pub iss: String,
+    /// The request's `jti`.
+    pub jti: String,
+    /// The request's `iat` (pruned once older than the acceptance window).
+    pub iat: u64,
+}
+
+/// Everything one operation changes, committed in one transaction.
+#[derive(Clone, Debug, Default)]
+pub struct Batch {
+    /// A `jti` to record; the commit fails with [`StoreError::Replay`] if already seen.
+    pub jti: Option<JtiRow>,
+    /// Accepted trust lists `(eco, seq, jws)`, replacing the held one.
+    pub trust_lists: Vec<(String, u64, String)>,
+    /// Issuers to insert.
+    pub issuers: Vec<IssuerRow>,
+    /// Lists to insert or update.
+    pub lists: Vec<ListRow>,
+    /// Status lists to insert or update.
+    pub status: Vec<StatusRow>,
+    /// Authority keys to insert or update.
+    pub authority_keys: Vec<AuthorityKeyRow>,
+    /// Items to insert or update.
+    pub items: Vec<ItemRow>,
+    /// Audit entries to append.
+    pub audit: Vec<NewAudit>,
+}
+
+impl Batch {
+    /// Whether the batch changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.jti.is_none()
+            && self.trust_lists.is_empty()
+            && self.issuers.is_empty()
+            && self.lists.is_empty()
+            && self.status.is_empty()
+            && self.authority_keys.is_empty()
+            && self.items.is_empty()
+            && self.audit.is_empty()
+    }
+}
+
+/// Everything held, read at start.
+#[derive(Clone, Debug, Default)]
+pub struct Snapshot {
+    /// Trust lists `(eco, seq, jws)`.
+    pub trust_lists: Vec<(String, u64, String)>,
+    /// Issuers.
+    pub issuers: Vec<IssuerRow>,
+    /// Lists.
+    pub lists: Vec<ListRow>,
+    /// Status lists.
+    pub status: Vec<StatusRow>,
+    /// Authority keys.
+    pub authority_keys: Vec<AuthorityKeyRow>,
+    /// Items.
+    pub items: Vec<ItemRow>,
+}
+
+/// Storage failures.
+#[derive(Debug)]
+pub enum StoreError {
+    /// The `jti` was seen before: nothing was committed.
+    Replay,
+    /// The backend failed.
+    Backend(String),
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::Replay => f.write_str("jti already seen"),
+            StoreError::Backend(e) => write!(f, "storage failed: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// The storage contract. Every method blocks.
+pub trait Store: Send + Sync + 'static {
+    /// Reads everything held (start-up).
+    fn load(&self) -> Result<Snapshot, StoreError>;
+    /// Commits a batch atomically and durably (on disk when this returns `Ok`); returns the
+    /// sequence numbers of the appended audit entries.
+    fn commit(&self, batch: &Batch, now: u64) -> Result<Vec<i64>, StoreError>;
+    /// Audit entries with `seq > after`, oldest first, at most `limit`.
+    fn audit(&self, after: i64, limit: u32) -> Result<Vec<AuditEntry>, StoreError>;
+    /// Forgets `jti`s whose `iat` is before `before` (they would be refused as stale anyway).
+    fn prune_jtis(&self, before: u64) -> Result<usize, StoreError>;
+}
+
+/// SHA-256 of bytes as lower-case hex.
+pub fn hex_digest(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sqlite::hex(&sha2::Sha256::digest(bytes))
+}

@@ -1,0 +1,406 @@
+//! The embedded SQLite backend: one file under the data directory, WAL journal,
+//! `synchronous=FULL` (a commit is on disk when it returns), audit log protected by triggers.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use rusqlite::{params, Connection, OptionalExtension as _};
+use sha2::{Digest as _, Sha256};
+
+use super::{
+    AuditEntry, AuthorityKeyRow, Batch, IssuerRow, ItemRow, ListRow, Snapshot, StatusRow, Store,
+    StoreError,
+};
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS trust_lists (
+    eco TEXT PRIMARY KEY, seq INTEGER NOT NULL, jws TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS issuers (
+    slug TEXT PRIMARY KEY, did TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS lists (
+    slug TEXT NOT NULL REFERENCES issuers(slug), list_id TEXT NOT NULL,
+    allocated BLOB NOT NULL, PRIMARY KEY (slug, list_id));
+CREATE TABLE IF NOT EXISTS status_lists (
+    slug TEXT NOT NULL, list_id TEXT NOT NULL, purpose TEXT NOT NULL,
+    bits BLOB NOT NULL, jws TEXT NOT NULL, valid_from INTEGER NOT NULL,
+    valid_until INTEGER NOT NULL, dirty INTEGER NOT NULL,
+    PRIMARY KEY (slug, list_id, purpose));
+CREATE TABLE IF NOT EXISTS authority_keys (
+    kid TEXT PRIMARY KEY, secret BLOB NOT NULL, created INTEGER NOT NULL,
+    active INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS items (
+    path TEXT PRIMARY KEY, slug TEXT NOT NULL, list_id TEXT NOT NULL, idx INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS jtis (
+    iss TEXT NOT NULL, jti TEXT NOT NULL, iat INTEGER NOT NULL, PRIMARY KEY (iss, jti));
+CREATE TABLE IF NOT EXISTS audit (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL,
+    action TEXT NOT NULL, detail TEXT NOT NULL, digest TEXT NOT NULL, hash TEXT NOT NULL);
+CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+"#;
+
+/// SQLite store in `DIR/registry.sqlite3`.
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+fn be(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+fn i(v: u64) -> Result<i64, StoreError> {
+    i64::try_from(v).map_err(be)
+}
+
+fn u(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database in `dir`.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(dir).map_err(be)?;
+        let conn = Connection::open(dir.join("registry.sqlite3")).map_err(be)?;
+        let mode: String = conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
+            .map_err(be)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Backend(format!(
+                "journal_mode is {mode}, not WAL"
+            )));
+        }
+        // FULL: the WAL is fsynced at every commit, so an acknowledged change survives a
+        // crash or power loss (NORMAL would only guarantee consistency).
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(be)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(be)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(be)?;
+        conn.execute_batch(SCHEMA).map_err(be)?;
+        Ok(SqliteStore {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn conn(&self) -> Result<std::sync::MutexGuard<'_, Connection>, StoreError> {
+        self.conn
+            .lock()
+            .map_err(|_| StoreError::Backend("connection lock poisoned".into()))
+    }
+}
+
+fn chain(prev: &str, seq: i64, at: i64, a: &super::NewAudit, detail: &str) -> String {
+    let mut h = Sha256::new();
+    for part in [
+        prev,
+        &seq.to_string(),
+        &at.to_string(),
+        &a.actor,
+        &a.action,
+        detail,
+        &a.digest,
+    ] {
+        h.update(part.as_bytes());
+        h.update([0u8]);
+    }
+    hex(&h.finalize())
+}
+
+/// Lower-case hex.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Store for SqliteStore {
+    fn load(&self) -> Result<Snapshot, StoreError> {
+        let conn = self.conn()?;
+        let mut s = Snapshot::default();
+        let mut q = conn
+            .prepare("SELECT eco, seq, jws FROM trust_lists ORDER BY eco")
+            .map_err(be)?;
+        s.trust_lists = q
+            .query_map([], |r| Ok((r.get(0)?, u(r.get(1)?), r.get(2)?)))
+            .map_err(be)?
+            .collect::<Result<_, _>>()
+            .map_err(be)?;
+        let mut q = conn
+            .prepare("SELECT slug, did FROM issuers ORDER BY slug")
+            .map_err(be)?;
+        s.issuers = q
+            .query_map([], |r| {
+                Ok(IssuerRow {
+                    slug: r.get(0)?,
+                    did: r.get(1)?,
+                })
+            })
+            .map_err(be)?
+            .collect::<Result<_, _>>()
+            .map_err(be)?;
+        let mut q = conn
+            .prepare("SELECT slug, list_id, allocated FROM lists")
+            .map_err(be)?;
+        s.lists = q
+            .query_map([], |r| {
+                Ok(ListRow {
+                    slug: r.get(0)?,
+                    list_id: r.get(1)?,
+                    allocated: r.get(2)?,
+                })
+            })
+            .map_err(be)?
+            .collect::<Result<_, _>>()
+            .map_err(be)?;
+        let mut q = conn
+            .prepare(
+                "SELECT slug, list_id, purpose, bits, jws, valid_from, valid_until, dirty \
+                 FROM status_lists",
+            )
+            .map_err(be)?;
+        s.status = q
+            .query_map([], |r| {
+                Ok(StatusRow {
+                    slug: r.get(0)?,
+                    list_id: r.get(1)?,
+                    purpose: r.get(2)?,
+                    bits: r.get(3)?,
+                    jws: r.get(4)?,
+                    valid_from: u(r.get(5)?),
+                    valid_until: u(r.get(6)?),
+                    dirty: r.get::<_, i64>(7)? != 0,
+                })
+            })
+            .map_err(be)?
+            .collect::<Result<_, _>>()
+            .map_err(be)?;
+        let mut q = conn
+            .prepare("SELECT kid, secret, created, active FROM authority_keys ORDER BY created")
+            .map_err(be)?;
+        let keys: Vec<(String, Vec<u8>, i64, i64)> = q
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .map_err(be)?
+            .collect::<Result<_, _>>()
+            .map_err(be)?;
+        for (kid, secret, created, active) in keys {
+            let secret: [u8; 32] = secret
+                .try_into()
+                .map_err(|_| StoreError::Backend(format!("authority key {kid} is not 32 bytes")))?;
+            s.authority_keys.push(AuthorityKeyRow {
+                kid,
+                secret,
+                created: u(created),
+                active: active != 0,
+            });
+        }
+        let mut q = conn
+            .prepare("SELECT path, slug, list_id, idx FROM items")
+            .map_err(be)?;
+        s.items = q
+            .query_map([], |r| {
+                Ok(ItemRow {
+                    path: r.get(0)?,
+                    slug: r.get(1)?,
+                    list_id: r.get(2)?,
+                    index: u(r.get(3)?),
+                })
+            })
+            .map_err(be)?
+            .collect::<Result<_, _>>()
+            .map_err(be)?;
+        Ok(s)
+    }
+
+    fn commit(&self, b: &Batch, now: u64) -> Result<Vec<i64>, StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction().map_err(be)?;
+        if let Some(j) = &b.jti {
+            let n = tx
+                .execute(
+                    "INSERT OR IGNORE INTO jtis (iss, jti, iat) VALUES (?1, ?2, ?3)",
+                    params![j.iss, j.jti, i(j.iat)?],
+                )
+                .map_err(be)?;
+            if n == 0 {
+                return Err(StoreError::Replay);
+            }
+        }
+        for (eco, seq, jws) in &b.trust_lists {
+            tx.execute(
+                "INSERT INTO trust_lists (eco, seq, jws) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT(eco) DO UPDATE SET seq = excluded.seq, jws = excluded.jws",
+                params![eco, i(*seq)?, jws],
+            )
+            .map_err(be)?;
+        }
+        for r in &b.issuers {
+            tx.execute(
+                "INSERT INTO issuers (slug, did) VALUES (?1, ?2) \
+                 ON CONFLICT(slug) DO UPDATE SET did = excluded.did",
+                params![r.slug, r.did],
+            )
+            .map_err(be)?;
+        }
+        for r in &b.lists {
+            tx.execute(
+                "INSERT INTO lists (slug, list_id, allocated) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT(slug, list_id) DO UPDATE SET allocated = excluded.allocated",
+                params![r.slug, r.list_id, r.allocated],
+            )
+            .map_err(be)?;
+        }
+        for r in &b.status {
+            tx.execute(
+                "INSERT INTO status_lists \
+                 (slug, list_id, purpose, bits, jws, valid_from, valid_until, dirty) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+                 ON CONFLICT(slug, list_id, purpose) DO UPDATE SET bits = excluded.bits, \
+                 jws = excluded.jws, valid_from = excluded.valid_from, \
+                 valid_until = excluded.valid_until, dirty = excluded.dirty",
+                params![
+                    r.slug,
+                    r.list_id,
+                    r.purpose,
+                    r.bits,
+                    r.jws,
+                    i(r.valid_from)?,
+                    i(r.valid_until)?,
+                    i64::from(r.dirty)
+                ],
+            )
+            .map_err(be)?;
+        }
+        for k in &b.authority_keys {
+            tx.execute(
+                "INSERT INTO authority_keys (kid, secret, created, active) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT(kid) DO UPDATE SET active = excluded.active",
+                params![k.kid, k.secret.to_vec(), i(k.created)?, i64::from(k.active)],
+            )
+            .map_err(be)?;
+        }
+        for it in &b.items {
+            tx.execute(
+                "INSERT INTO items (path, slug, list_id, idx) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT(path) DO UPDATE SET slug = excluded.slug, \
+                 list_id = excluded.list_id, idx = excluded.idx",
+                params![it.path, it.slug, it.list_id, i(it.index)?],
+            )
+            .map_err(be)?;
+        }
+        let mut seqs = Vec::new();
+        if !b.audit.is_empty() {
+            let (mut prev_seq, mut prev_hash): (i64, String) = tx
+                .query_row(
+                    "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()
+                .map_err(be)?
+                .unwrap_or((0, String::new()));
+            let at = i(now)?;
+            for a in &b.audit {
+                let seq = prev_seq + 1;
+                let detail = a.detail.to_string();
+                let hash = chain(&prev_hash, seq, at, a, &detail);
+                tx.execute(
+                    "INSERT INTO audit (seq, at, actor, action, detail, digest, hash) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![seq, at, a.actor, a.action, detail, a.digest, hash],
+                )
+                .map_err(be)?;
+                seqs.push(seq);
+                prev_seq = seq;
+                prev_hash = hash;
+            }
+        }
+        tx.commit().map_err(be)?;
+        Ok(seqs)
+    }
+
+    fn audit(&self, after: i64, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        let conn = self.conn()?;
+        let mut q = conn
+            .prepare(
+                "SELECT seq, at, actor, action, detail, digest, hash FROM audit \
+                 WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            )
+            .map_err(be)?;
+        let rows = q
+            .query_map(params![after, i64::from(limit)], |r| {
+                let detail: String = r.get(4)?;
+                Ok(AuditEntry {
+                    seq: r.get(0)?,
+                    at: u(r.get(1)?),
+                    actor: r.get(2)?,
+                    action: r.get(3)?,
+                    detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::Null),
+                    digest: r.get(5)?,
+                    hash: r.get(6)?,
+                })
+            })
+            .map_err(be)?
+            .collect::<Result<_, _>>()
+            .map_err(be)?;
+        Ok(rows)
+    }
+
+    fn prune_jtis(&self, before: u64) -> Result<usize, StoreError> {
+        let conn = self.conn()?;
+        conn.execute("DELETE FROM jtis WHERE iat < ?1", params![i(before)?])
+            .map_err(be)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{JtiRow, NewAudit};
+
+    #[test]
+    fn audit_is_append_only_and_chained() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStore::open(dir.path()).unwrap();
+        let entry = |n: u32| NewAudit {
+            actor: "operator".into(),
+            action: "test".into(),
+            detail: serde_json::json!({ "n": n }),
+            digest: "00".into(),
+        };
+        let b = Batch {
+            audit: vec![entry(1), entry(2)],
+            ..Batch::default()
+        };
+        assert_eq!(s.commit(&b, 10).unwrap(), vec![1, 2]);
+        let log = s.audit(0, 10).unwrap();
+        assert_eq!(log.len(), 2);
+        assert_ne!(log[0].hash, log[1].hash);
+        let conn = s.conn().unwrap();
+        assert!(conn.execute("DELETE FROM audit", []).is_err());
+        assert!(conn.execute("UPDATE audit SET actor = 'x'", []).is_err());
+    }
+
+    #[test]
+    fn refuses_a_seen_jti_and_commits_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStore::open(dir.path()).unwrap();
+        let b = Batch {
+            jti: Some(JtiRow {
+                iss: "did:x".into(),
+                jti: "1".into(),
+                iat: 5,
+            }),
+            audit: vec![NewAudit {
+                actor: "did:x".into(),
+                action: "status.update".into(),
+                detail: serde_json::Value::Null,
+                digest: "ab".into(),
+            }],
+            ..Batch::default()
+        };
+        s.commit(&b, 5).unwrap();
+        assert!(matches!(s.commit(&b, 6), Err(StoreError::Replay)));
+        assert_eq!(s.audit(0, 10).unwrap().len(), 1);
+        assert_eq!(s.prune_jtis(6).unwrap(), 1);
+    }
+}
