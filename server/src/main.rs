@@ -22,6 +22,11 @@ async fn main() -> anyhow::Result<()> {
         if let Some(url) = m["samples"][0]["url"].as_str() {
             let _ = writeln!(out, "open in a browser: {url}");
         }
+        for s in m["samples"].as_array().into_iter().flatten() {
+            if let (Some(name), Some(url)) = (s["name"].as_str(), s["url"].as_str()) {
+                let _ = writeln!(out, "  sample {name}: {url}");
+            }
+        }
     }
     let _ = out.flush();
     app.run_until_stopped().await?;

@@ -73,17 +73,26 @@ fn vectors() -> Result<()> {
     Ok(())
 }
 
-/// Runs the product: for now the CLI's demo (make a world, issue, print the QR, verify).
+/// Runs the product on its embedded defaults: the registry with a demo world (SQLite under
+/// `target/demo-data`, kept between runs), serving the scanner page. Extra arguments go to
+/// `cellproof-server` (e.g. `--listen 127.0.0.1:9000`).
 fn demo(rest: &[String]) -> Result<()> {
+    let data = root().join("target/demo-data");
+    let data = data.to_str().context("non-UTF-8 path")?;
     let mut args = vec![
         "run",
         "--quiet",
         "--release",
         "--package",
-        "cellproof-cli",
+        "cellproof-server",
         "--",
-        "demo",
+        "--data",
+        data,
+        "--demo",
     ];
+    if !rest.iter().any(|a| a == "--listen") {
+        args.extend(["--listen", "127.0.0.1:8080"]);
+    }
     args.extend(rest.iter().map(String::as_str));
     sh("cargo", &args)
 }
