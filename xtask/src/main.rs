@@ -9,6 +9,7 @@ use anyhow::{bail, Context as _, Result};
 
 mod test;
 mod tidy;
+mod web;
 
 fn main() {
     if let Err(e) = run() {
@@ -20,7 +21,7 @@ fn main() {
 fn run() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(cmd) = args.first() else {
-        bail!("usage: cargo xtask <vectors|test|demo|qr-compare>")
+        bail!("usage: cargo xtask <test|demo|vectors|wasm|web|browser-test|qr-compare>")
     };
     let rest = &args[1..];
     match cmd.as_str() {
@@ -28,7 +29,12 @@ fn run() -> Result<()> {
         "test" => test::run(rest),
         "demo" => demo(rest),
         "qr-compare" => test::qr_compare(),
-        other => bail!("unknown task {other:?}; tasks: vectors, test, demo, qr-compare"),
+        "wasm" => web::wasm(),
+        "web" => web::web(),
+        "browser-test" => web::browser_tests(),
+        other => bail!(
+            "unknown task {other:?}; tasks: test, demo, vectors, wasm, web, browser-test, qr-compare"
+        ),
     }
 }
 
@@ -77,6 +83,8 @@ fn vectors() -> Result<()> {
 /// `target/demo-data`, kept between runs), serving the scanner page. Extra arguments go to
 /// `cellproof-server` (e.g. `--listen 127.0.0.1:9000`).
 fn demo(rest: &[String]) -> Result<()> {
+    // The page the server serves needs the WebAssembly build in web/pkg/.
+    web::web()?;
     let data = root().join("target/demo-data");
     let data = data.to_str().context("non-UTF-8 path")?;
     let mut args = vec![

@@ -1,7 +1,8 @@
 //! `cargo xtask test`: every check the project has, in one command (README, `.ci/run`).
 //!
-//! It installs what it needs first (the wasm target), then runs format, lints, the wasm build
-//! of the pure crates, every test, and the docs with warnings denied.
+//! It installs what it needs (the wasm target, Chromium, npm packages, the wasm-bindgen test
+//! runner), then runs format, lints, the wasm build of the pure crates, every Rust test, the
+//! browser tests, and the docs with warnings denied.
 
 use anyhow::Result;
 
@@ -36,6 +37,9 @@ pub(crate) fn run(_rest: &[String]) -> Result<()> {
         ],
     )?;
     sh("cargo", &["test", "--workspace"])?;
+    // The binding in Node (wasm-bindgen-test) and the page in real Chromium against the real
+    // registry; installs Chromium and the npm packages when missing.
+    crate::web::browser_tests()?;
     std::env::set_var("RUSTDOCFLAGS", "-D warnings");
     sh("cargo", &["doc", "--workspace", "--no-deps"])?;
     eprintln!(

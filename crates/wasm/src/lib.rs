@@ -1,0 +1,695 @@
+//! The browser binding of Cellproof: one handle type ([`Verifier`]) over the core's trust and
+//! status stores, plus the QR decoder for camera frames (SPEC.md sections 2, 4, 5, 7).
+//!
+//! The binding is deliberately thin (ruff's `ruff_wasm` shape): it owns no verification logic.
+//! Results cross into JS as plain objects built from serde DTOs defined here, separate from the
+//! core's types so the JS contract does not move when the core's internals do; core errors are
+//! turned into `{ ok: false, code }` once, at this edge, and the page translates the stable
+//! codes. Nothing here reads a clock: the page passes `Date.now()` in, so the binding stays as
+//! deterministic as the core. The TypeScript declarations below describe every returned object,
+//! so `pkg/cellproof_wasm.d.ts` is usable by integrators without this repository.
+
+use cellproof_core::{
+    Accepted, Error, ListAge, Overall, PublicKey, StatusStore, TrustStore, UnixTime, Verdict, Via,
+    CODES, RECYCLED_MINIMUMS,
+};
+use cellproof_qr::{decode_luma_with, DecodeOptions};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &'static str = r#"
+/** Overall answer (SPEC.md section 7). `unverifiable` is never to be shown as genuine. */
+export type Overall = "valid" | "invalid" | "unverifiable";
+
+export interface StageEntry {
+  stage: "decode" | "signature" | "trust" | "binding" | "time" | "status" | "passport" | "attestations";
+  outcome: "passed" | "failed" | "skipped" | "not_checked" | "notice";
+  /** Stable code of a failure or notice (docs/error-codes.md), else null. */
+  code: string | null;
+}
+
+export interface Claims {
+  iss: string;
+  iat: number;
+  exp: number | null;
+  /** `01/{gtin}/21/{serial}` */
+  sub: string;
+  gtin: string;
+  serial: string;
+  /** `{listId}/{index}` */
+  st: string | null;
+  /** The public passport summary `bp`, members as signed (SPEC.md section 2). */
+  bp: Record<string, unknown>;
+}
+
+export interface IssuerEntry {
+  id: string;
+  name: string;
+  eco: string;
+  recognizedBy: string | null;
+  /** e.g. "catena-x, recognised by ouranos" */
+  path: string;
+  reg: { scheme: string; id: string } | null;
+  roles: string[];
+  kid: string;
+}
+
+export interface StatusEntry {
+  purpose: "revocation" | "suspension" | "refresh";
+  state: "ok" | "revoked" | "suspended" | "superseded" | "unknown" | "stale" | "not_checked";
+  list: string;
+  index: number;
+  /** Seconds since the list's validFrom, when a list was used. */
+  age: number | null;
+}
+
+export interface DataAge {
+  kind: "trust_list" | "status_list";
+  /** Ecosystem or status list URL. */
+  id: string;
+  issued: number;
+  age: number;
+  expires: number | null;
+  stale: boolean;
+}
+
+export interface Verdict {
+  overall: Overall;
+  /** Deciding code, null when valid. */
+  code: string | null;
+  /** English sentence for logs only; interfaces translate `code`. */
+  message: string | null;
+  stages: StageEntry[];
+  claims: Claims | null;
+  scanned: { gtin: string; serial: string; path: string } | null;
+  issuer: IssuerEntry | null;
+  status: StatusEntry[];
+  /** Notice codes: superseded, status_stale (optional purpose), clock_floor. */
+  notices: string[];
+  data: DataAge[];
+  /** The time used as now, after the clock floor (Unix seconds). */
+  now: number;
+}
+
+export interface LoadResult {
+  ok: boolean;
+  /** Stable code when refused. */
+  code: string | null;
+  kind: "root" | "trust_list" | "status_list";
+  /** Ecosystem (roots, trust lists) or list URL (status lists). */
+  id: string | null;
+  seq: number | null;
+  /** "pinned", "recognized" for trust lists. */
+  via: string | null;
+  by: string | null;
+  unchanged: boolean;
+}
+
+export interface BundleReport {
+  ok: boolean;
+  /** `bundle_invalid` when the JSON is not a bundle. */
+  code: string | null;
+  trust: LoadResult[];
+  status: LoadResult[];
+}
+
+export interface HeldState {
+  trustLists: string[];
+  statusLists: string[];
+}
+
+export interface DecodeResult {
+  texts: string[];
+  /** `empty_image`, `buffer_size_mismatch`, `image_too_large`, or null. */
+  error: string | null;
+}
+
+export interface CodeInfo { code: string; stage: string; class: "invalid" | "unverifiable" | "notice"; }
+export interface RecycledMinimum { element: string; min2031: number; min2036: number; }
+"#;
+
+#[wasm_bindgen]
+extern "C" {
+    /// A `Verdict` object (TypeScript type above).
+    #[wasm_bindgen(typescript_type = "Verdict")]
+    pub type JsVerdict;
+    /// A `Verdict[]`.
+    #[wasm_bindgen(typescript_type = "Verdict[]")]
+    pub type JsVerdicts;
+    /// A `LoadResult`.
+    #[wasm_bindgen(typescript_type = "LoadResult")]
+    pub type JsLoadResult;
+    /// A `BundleReport`.
+    #[wasm_bindgen(typescript_type = "BundleReport")]
+    pub type JsBundleReport;
+    /// A `HeldState`.
+    #[wasm_bindgen(typescript_type = "HeldState")]
+    pub type JsHeldState;
+    /// A `DataAge[]`.
+    #[wasm_bindgen(typescript_type = "DataAge[]")]
+    pub type JsDataAges;
+    /// A `DecodeResult`.
+    #[wasm_bindgen(typescript_type = "DecodeResult")]
+    pub type JsDecodeResult;
+    /// A `CodeInfo[]`.
+    #[wasm_bindgen(typescript_type = "CodeInfo[]")]
+    pub type JsCodeInfos;
+    /// A `RecycledMinimum[]`.
+    #[wasm_bindgen(typescript_type = "RecycledMinimum[]")]
+    pub type JsRecycledMinimums;
+}
+
+/// Pinned roots, verified trust lists and verified status lists, and verification against them.
+///
+/// Lists enter only through the core's checks (signature by a pinned or recognised root, no
+/// rollback), so whatever [`Verifier::held`] returns is safe to persist and to load again on the
+/// next start, which also restores the clock floor (SPEC.md section 5).
+#[wasm_bindgen]
+#[derive(Default)]
+pub struct Verifier {
+    trust: TrustStore,
+    status: StatusStore,
+}
+
+#[wasm_bindgen]
+impl Verifier {
+    /// An empty verifier: no roots, no lists. Every verdict is `unverifiable` until data arrives.
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> Verifier {
+        Verifier::default()
+    }
+
+    /// Pins an ecosystem root given as a public JWK in JSON text.
+    #[wasm_bindgen(js_name = pinRoot)]
+    pub fn pin_root(&mut self, eco: &str, jwk_json: &str) -> JsLoadResult {
+        let result = serde_json::from_str::<Value>(jwk_json)
+            .map_err(|_| "key_invalid")
+            .and_then(|v| PublicKey::from_jwk(&v).map_err(|e| e.code()));
+        let dto = match result {
+            Ok(pk) => {
+                self.trust.pin_root(eco, &pk);
+                LoadResult::ok("root", Some(eco.to_owned()))
+            }
+            Err(code) => LoadResult::refused("root", code),
+        };
+        to_js(&dto).unchecked_into()
+    }
+
+    /// The pinned ecosystems.
+    #[wasm_bindgen(js_name = pinnedRoots)]
+    pub fn pinned_roots(&self) -> Vec<String> {
+        self.trust.pinned().map(str::to_owned).collect()
+    }
+
+    /// Offers a trust list (`trust-list+jwt`); kept only if a pinned or recognised root signed
+    /// it and its `seq` is not a rollback (SPEC.md section 4).
+    #[wasm_bindgen(js_name = loadTrustList)]
+    pub fn load_trust_list(&mut self, compact: &str) -> JsLoadResult {
+        to_js(&LoadResult::from_trust(self.trust.insert(compact.trim()))).unchecked_into()
+    }
+
+    /// Offers a status list (`vc+jwt`); kept only if a status authority of an accepted trust
+    /// list signed it and it is newer than the one held (SPEC.md section 5).
+    #[wasm_bindgen(js_name = loadStatusList)]
+    pub fn load_status_list(&mut self, compact: &str) -> JsLoadResult {
+        let r = self
+            .status
+            .insert(compact.trim(), &self.trust)
+            .map(|l| l.id.clone());
+        to_js(&LoadResult::from_status(r)).unchecked_into()
+    }
+
+    /// Offers the registry's offline bundle (`GET /v1/bundle`: `{"trustLists": [...],
+    /// "statusLists": [...]}`): trust lists first, in any order, then status lists.
+    #[wasm_bindgen(js_name = loadBundle)]
+    pub fn load_bundle(&mut self, bundle_json: &str) -> JsBundleReport {
+        to_js(&self.bundle(bundle_json)).unchecked_into()
+    }
+
+    /// Every list held now, as compact JWS text: what the page persists.
+    pub fn held(&self) -> JsHeldState {
+        let state = HeldState {
+            trust_lists: self.trust.raw_lists().map(str::to_owned).collect(),
+            status_lists: self.status.lists().map(|l| l.raw().to_owned()).collect(),
+        };
+        to_js(&state).unchecked_into()
+    }
+
+    /// Ages of every held list at `now_secs` (after the clock floor).
+    pub fn ages(&self, now_secs: f64) -> JsDataAges {
+        let now = self.effective_now(now_secs);
+        let mut ages: Vec<AgeDto> = self.trust.ages(now).iter().map(AgeDto::from).collect();
+        ages.extend(self.status.lists().map(|l| AgeDto::from(&l.age(now))));
+        to_js(&ages).unchecked_into()
+    }
+
+    /// `max(now_secs, newest iat or validFrom held)`: the clock floor (SPEC.md section 5).
+    #[wasm_bindgen(js_name = effectiveNow)]
+    pub fn effective_now(&self, now_secs: f64) -> u64 {
+        cellproof_core::Context::new(&self.trust, &self.status, unix(now_secs)).effective_now()
+    }
+
+    /// Verifies one scan (QR URL, compact JWS or numeric fragment) at `now_secs` (Unix
+    /// seconds from the device clock; the clock floor is applied inside). `passport`, when
+    /// given, is the full passport's compact JWS, whose digest is checked against `bp.dig`.
+    pub fn verify(&self, input: &str, now_secs: f64, passport: Option<String>) -> JsVerdict {
+        let mut ctx = cellproof_core::Context::new(&self.trust, &self.status, unix(now_secs));
+        ctx.passport = passport.as_deref();
+        to_js(&VerdictDto::from(cellproof_core::verify(input, &ctx))).unchecked_into()
+    }
+
+    /// Verifies many scans with one Ed25519 batch; the verdicts equal those of `verify`.
+    #[wasm_bindgen(js_name = verifyMany)]
+    pub fn verify_many(&self, inputs: Vec<String>, now_secs: f64) -> JsVerdicts {
+        let ctx = cellproof_core::Context::new(&self.trust, &self.status, unix(now_secs));
+        let refs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+        let out: Vec<VerdictDto> = cellproof_core::verify_many(&refs, &ctx)
+            .into_iter()
+            .map(VerdictDto::from)
+            .collect();
+        to_js(&out).unchecked_into()
+    }
+}
+
+impl Verifier {
+    fn bundle(&mut self, bundle_json: &str) -> BundleReport {
+        let Ok(Value::Object(b)) = serde_json::from_str::<Value>(bundle_json) else {
+            return BundleReport::invalid();
+        };
+        let strings = |key: &str| -> Option<Vec<String>> {
+            match b.get(key) {
+                None => Some(Vec::new()),
+                Some(Value::Array(a)) => a.iter().map(|v| v.as_str().map(str::to_owned)).collect(),
+                Some(_) => None,
+            }
+        };
+        let (Some(trust), Some(status)) = (strings("trustLists"), strings("statusLists")) else {
+            return BundleReport::invalid();
+        };
+        let trust = self
+            .trust
+            .insert_all(trust.iter().map(|s| s.trim()))
+            .into_iter()
+            .map(LoadResult::from_trust)
+            .collect();
+        let status = status
+            .iter()
+            .map(|s| {
+                let r = self
+                    .status
+                    .insert(s.trim(), &self.trust)
+                    .map(|l| l.id.clone());
+                LoadResult::from_status(r)
+            })
+            .collect();
+        BundleReport {
+            ok: true,
+            code: None,
+            trust,
+            status,
+        }
+    }
+}
+
+/// Decodes every QR code in an RGBA frame (`ImageData.data`), full frame, with the same
+/// decoder as the CLI: `Effort::Fast` for live video, `Effort::Thorough` for stills.
+#[wasm_bindgen(js_name = decodeRgba)]
+pub fn decode_rgba(width: u32, height: u32, rgba: &[u8], thorough: bool) -> JsDecodeResult {
+    // ITU-R BT.601 luma in fixed point; a 1920x1080 frame converts in about a millisecond.
+    let luma: Vec<u8> = rgba
+        .chunks_exact(4)
+        .map(|p| match p {
+            [r, g, b, _] => {
+                let y = 77 * u32::from(*r) + 150 * u32::from(*g) + 29 * u32::from(*b);
+                u8::try_from(y >> 8).unwrap_or(u8::MAX)
+            }
+            _ => 0,
+        })
+        .collect();
+    decode_luma(width, height, &luma, thorough)
+}
+
+/// Decodes every QR code in an 8-bit grayscale buffer (`width * height` bytes, no padding).
+#[wasm_bindgen(js_name = decodeLuma)]
+pub fn decode_luma(width: u32, height: u32, luma: &[u8], thorough: bool) -> JsDecodeResult {
+    let options = if thorough {
+        DecodeOptions::thorough()
+    } else {
+        DecodeOptions::fast()
+    };
+    let dto = match decode_luma_with(width, height, luma, &options) {
+        Ok(codes) => DecodeDto {
+            texts: codes.into_iter().map(|c| c.text).collect(),
+            error: None,
+        },
+        Err(e) => DecodeDto {
+            texts: Vec::new(),
+            error: Some(e.code()),
+        },
+    };
+    to_js(&dto).unchecked_into()
+}
+
+/// Every verification code with its stage and class (docs/error-codes.md), so a page can
+/// check its translations cover them.
+#[wasm_bindgen(js_name = errorCodes)]
+pub fn error_codes() -> JsCodeInfos {
+    let list: Vec<CodeInfo> = CODES
+        .iter()
+        .map(|(code, stage, class)| CodeInfo {
+            code,
+            stage: stage.name(),
+            class: match class {
+                cellproof_core::Class::Invalid => "invalid",
+                cellproof_core::Class::Unverifiable => "unverifiable",
+                cellproof_core::Class::Notice => "notice",
+            },
+        })
+        .collect();
+    to_js(&list).unchecked_into()
+}
+
+/// Art. 8 minimum recycled shares (`RECYCLED_MINIMUMS` of the core), shown as information.
+#[wasm_bindgen(js_name = recycledMinimums)]
+pub fn recycled_minimums() -> JsRecycledMinimums {
+    let list: Vec<RecycledMinimum> = RECYCLED_MINIMUMS
+        .iter()
+        .map(|&(element, min2031, min2036)| RecycledMinimum {
+            element,
+            min2031,
+            min2036,
+        })
+        .collect();
+    to_js(&list).unchecked_into()
+}
+
+/// The crate version, for the page's about line and cache busting.
+pub fn version() -> String {
+    env!("CARGO_PKG_VERSION").to_owned()
+}
+
+// ---- the edge: DTOs and their one conversion to JS ----
+
+/// Serialises a DTO as a plain JS object (maps as objects, `None` as `null`).
+fn to_js<T: Serialize>(value: &T) -> JsValue {
+    let ser = serde_wasm_bindgen::Serializer::json_compatible();
+    // Every DTO here is plain data whose integers are below 2^53, so serialisation cannot
+    // fail; should it ever, the page gets `undefined` and shows "cannot verify".
+    value.serialize(&ser).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// JS numbers to Unix seconds; NaN, negatives and infinities become 0 (the clock floor then
+/// decides the time used).
+fn unix(now_secs: f64) -> UnixTime {
+    let secs = if now_secs.is_finite() && now_secs > 0.0 {
+        // Truncation to whole seconds is the intent; the range check above keeps it lossless.
+        #[allow(clippy::as_conversions, clippy::cast_possible_truncation)]
+        let s = now_secs as u64;
+        s
+    } else {
+        0
+    };
+    UnixTime(secs)
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LoadResult {
+    ok: bool,
+    code: Option<&'static str>,
+    kind: &'static str,
+    id: Option<String>,
+    seq: Option<u64>,
+    via: Option<&'static str>,
+    by: Option<String>,
+    unchanged: bool,
+}
+
+impl LoadResult {
+    fn ok(kind: &'static str, id: Option<String>) -> Self {
+        LoadResult {
+            ok: true,
+            code: None,
+            kind,
+            id,
+            seq: None,
+            via: None,
+            by: None,
+            unchanged: false,
+        }
+    }
+
+    fn refused(kind: &'static str, code: &'static str) -> Self {
+        LoadResult {
+            ok: false,
+            code: Some(code),
+            ..LoadResult::ok(kind, None)
+        }
+    }
+
+    fn from_trust(r: Result<Accepted, Error>) -> Self {
+        match r {
+            Ok(a) => {
+                let (via, by) = match a.via {
+                    Via::Pinned => ("pinned", None),
+                    Via::Recognized { by } => ("recognized", Some(by)),
+                };
+                LoadResult {
+                    seq: Some(a.seq),
+                    via: Some(via),
+                    by,
+                    unchanged: a.unchanged,
+                    ..LoadResult::ok("trust_list", Some(a.eco))
+                }
+            }
+            Err(e) => LoadResult::refused("trust_list", e.code()),
+        }
+    }
+
+    fn from_status(r: Result<String, Error>) -> Self {
+        match r {
+            Ok(id) => LoadResult::ok("status_list", Some(id)),
+            Err(e) => LoadResult::refused("status_list", e.code()),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct BundleReport {
+    ok: bool,
+    code: Option<&'static str>,
+    trust: Vec<LoadResult>,
+    status: Vec<LoadResult>,
+}
+
+impl BundleReport {
+    fn invalid() -> Self {
+        BundleReport {
+            ok: false,
+            code: Some("bundle_invalid"),
+            trust: Vec::new(),
+            status: Vec::new(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct HeldState {
+    trust_lists: Vec<String>,
+    status_lists: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct DecodeDto {
+    texts: Vec<String>,
+    error: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct CodeInfo {
+    code: &'static str,
+    stage: &'static str,
+    class: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RecycledMinimum {
+    element: &'static str,
+    min2031: f64,
+    min2036: f64,
+}
+
+#[derive(Serialize)]
+struct StageDto {
+    stage: &'static str,
+    outcome: &'static str,
+    code: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct ClaimsDto {
+    iss: String,
+    iat: u64,
+    exp: Option<u64>,
+    sub: String,
+    gtin: String,
+    serial: String,
+    st: Option<String>,
+    bp: Map<String, Value>,
+}
+
+#[derive(Serialize)]
+struct LinkDto {
+    gtin: String,
+    serial: String,
+    path: String,
+}
+
+#[derive(Serialize)]
+struct RegDto {
+    scheme: String,
+    id: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct IssuerDto {
+    id: String,
+    name: String,
+    eco: String,
+    recognized_by: Option<String>,
+    path: String,
+    reg: Option<RegDto>,
+    roles: Vec<String>,
+    kid: String,
+}
+
+#[derive(Serialize)]
+struct StatusDto {
+    purpose: &'static str,
+    state: &'static str,
+    list: String,
+    index: u64,
+    age: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct AgeDto {
+    kind: &'static str,
+    id: String,
+    issued: u64,
+    age: u64,
+    expires: Option<u64>,
+    stale: bool,
+}
+
+impl From<&ListAge> for AgeDto {
+    fn from(a: &ListAge) -> Self {
+        AgeDto {
+            kind: a.kind,
+            id: a.id.clone(),
+            issued: a.issued,
+            age: a.age,
+            expires: a.expires,
+            stale: a.stale,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct VerdictDto {
+    overall: &'static str,
+    code: Option<&'static str>,
+    message: Option<String>,
+    stages: Vec<StageDto>,
+    claims: Option<ClaimsDto>,
+    scanned: Option<LinkDto>,
+    issuer: Option<IssuerDto>,
+    status: Vec<StatusDto>,
+    notices: Vec<&'static str>,
+    data: Vec<AgeDto>,
+    now: u64,
+}
+
+impl From<Verdict> for VerdictDto {
+    fn from(v: Verdict) -> Self {
+        use cellproof_core::{Outcome, StatusState};
+        let outcome = |o: Outcome| match o {
+            Outcome::Passed => "passed",
+            Outcome::Failed => "failed",
+            Outcome::Skipped => "skipped",
+            Outcome::NotChecked => "not_checked",
+            Outcome::Notice => "notice",
+        };
+        let state = |s: StatusState| match s {
+            StatusState::Ok => "ok",
+            StatusState::Revoked => "revoked",
+            StatusState::Suspended => "suspended",
+            StatusState::Superseded => "superseded",
+            StatusState::Unknown => "unknown",
+            StatusState::Stale => "stale",
+            StatusState::NotChecked => "not_checked",
+        };
+        VerdictDto {
+            overall: match v.overall {
+                Overall::Valid => "valid",
+                Overall::Invalid => "invalid",
+                Overall::Unverifiable => "unverifiable",
+            },
+            code: v.code,
+            message: v.message,
+            stages: v
+                .stages
+                .iter()
+                .map(|s| StageDto {
+                    stage: s.stage.name(),
+                    outcome: outcome(s.outcome),
+                    code: s.code,
+                })
+                .collect(),
+            claims: v.credential.map(|c| ClaimsDto {
+                sub: c.sub.path(),
+                gtin: c.sub.gtin,
+                serial: c.sub.serial,
+                iss: c.iss,
+                iat: c.iat,
+                exp: c.exp,
+                st: c.st.map(|st| format!("{}/{}", st.list, st.index)),
+                bp: c.bp,
+            }),
+            scanned: v.scanned.map(|l| LinkDto {
+                path: l.path(),
+                gtin: l.gtin,
+                serial: l.serial,
+            }),
+            issuer: v.issuer.map(|i| IssuerDto {
+                id: i.id,
+                name: i.name,
+                eco: i.eco,
+                recognized_by: i.recognized_by,
+                path: i.path,
+                reg: i.reg.map(|(scheme, id)| RegDto { scheme, id }),
+                roles: i.roles,
+                kid: i.kid,
+            }),
+            status: v
+                .status
+                .iter()
+                .map(|s| StatusDto {
+                    purpose: s.purpose.as_str(),
+                    state: state(s.state),
+                    list: s.list.clone(),
+                    index: s.index,
+                    age: s.age,
+                })
+                .collect(),
+            notices: v.notices.iter().map(|n| n.code).collect(),
+            data: v.data.iter().map(AgeDto::from).collect(),
+            now: v.now,
+        }
+    }
+}

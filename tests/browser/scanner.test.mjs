@@ -1,0 +1,139 @@
+// Dealer flow: the in-page scanner fed by Chromium's fake camera (a Y4M video of QR codes made
+// here), continuous scanning into a session list without duplicates, a keyboard-wedge scanner
+// and pasting, and the CSV export.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServer, launch, pageReady } from './support/env.mjs';
+import { writeY4m, tamper } from './support/codes.mjs';
+
+let server;
+let dir;
+
+before(async () => {
+  server = await startServer();
+  dir = await mkdtemp(join(tmpdir(), 'cellproof-cam-'));
+});
+after(async () => {
+  await server?.cleanup();
+  await rm(dir, { recursive: true, force: true });
+});
+
+function parseCsv(text) {
+  const rows = [];
+  let row = [];
+  let cell = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') { cell += '"'; i++; } else if (ch === '"') quoted = false; else cell += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ',') { row.push(cell); cell = ''; } else if (ch === '\n') { row.push(cell.replace(/\r$/, '')); rows.push(row); row = []; cell = ''; } else cell += ch;
+  }
+  return rows;
+}
+
+async function exportCsv(page) {
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-csv').click()]);
+  return parseCsv(await readFile(await download.path(), 'utf8'));
+}
+
+test('fake camera: codes in the video are scanned continuously, once each', async () => {
+  const valid = server.sample('valid');
+  const revoked = server.sample('revoked');
+  const video = join(dir, 'codes.y4m');
+  await writeY4m(video, [valid, revoked], { framesEach: 15 });
+  const browser = await launch(['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
+    `--use-file-for-fake-video-capture=${video}`]);
+  try {
+    const context = await browser.newContext({ permissions: ['camera'] });
+    const page = await context.newPage();
+    await page.goto(`${server.url}/`);
+    await pageReady(page);
+    await page.getByTestId('camera-toggle').click();
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="scan-row"]').length >= 2, null, { timeout: 60_000 });
+    // Let the looping video show both codes again: still two rows.
+    await page.waitForTimeout(4000);
+    const rows = await page.$$eval('[data-testid="scan-row"]', (els) => els.map((e) => [e.dataset.overall, e.dataset.code]));
+    assert.deepEqual(rows.sort(), [['invalid', 'revoked'], ['valid', '']]);
+    const m = await page.evaluate(() => window.cellproofMetrics);
+    assert.ok(m.frames > 2, 'the worker decoded frames');
+    const csv = await exportCsv(page);
+    assert.equal(csv.length, 3);
+    console.log(`# figures: page load to first camera scan ${Math.round(m.firstScan)} ms (camera started at ${Math.round(m.cameraStarted)} ms), last frame decode ${m.lastFrameMs?.toFixed(1)} ms via ${m.via}, ${m.frames} frames`);
+    await context.close();
+  } finally {
+    await browser.close();
+  }
+});
+
+test('keyboard wedge and paste: batch of codes, duplicates dropped, CSV export', async () => {
+  const browser = await launch();
+  try {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${server.url}/`);
+    await pageReady(page);
+    const valid = server.sample('valid');
+    const others = ['suspended', 'superseded', 'ouranos-valid', 'ouranos-revoked'].map((n) => server.sample(n)).filter(Boolean);
+    assert.ok(others.length >= 2, 'the demo has more samples');
+    const input = page.getByTestId('manual-input');
+    // A handheld scanner types the code and presses Enter.
+    for (const code of [valid, server.sample('revoked'), valid]) {
+      await input.fill(code);
+      await input.press('Enter');
+    }
+    // Pasting several lines checks each.
+    const pasted = [tamper(valid), ...others].join('\n');
+    await input.focus();
+    await page.evaluate((text) => {
+      const dt = new DataTransfer();
+      dt.setData('text/plain', text);
+      document.getElementById('manual').dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
+    }, pasted);
+    const expected = 3 + others.length; // valid, revoked, tampered + others (valid once)
+    await page.waitForFunction((n) => document.querySelectorAll('[data-testid="scan-row"]').length === n, expected);
+    const csv = await exportCsv(page);
+    const [head, ...rows] = csv;
+    assert.deepEqual(head.slice(0, 5), ['time', 'overall', 'code', 'gtin', 'serial']);
+    assert.equal(rows.length, expected);
+    const byCode = Object.fromEntries(rows.map((r) => [r[2] || 'none', r[1]]));
+    assert.equal(byCode.revoked, 'invalid');
+    assert.equal(byCode.signature_invalid, 'invalid');
+    assert.equal(rows.filter((r) => r[10] === valid).length, 1, 'no duplicate rows');
+    assert.ok(rows.every((r) => /^\d+$/.test(r[8])), 'every row carries the data age');
+    const [json] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-json').click()]);
+    const log = JSON.parse(await readFile(await json.path(), 'utf8'));
+    assert.equal(log.scans.length, expected);
+    await context.close();
+  } finally {
+    await browser.close();
+  }
+});
+
+test('camera problems get guidance: permission denied, no camera', async () => {
+  // Fake device but no auto-accepting UI and no permission granted: the request is denied.
+  const denied = await launch(['--use-fake-device-for-media-stream']);
+  // No fake device at all: a headless machine has no camera.
+  const none = await launch();
+  try {
+    for (const [browser, problem, words] of [[denied, 'cam_denied', /permission was denied/], [none, 'cam_none', /No camera/]]) {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await page.goto(`${server.url}/`);
+      await pageReady(page);
+      await page.getByTestId('camera-toggle').click();
+      const msg = page.getByTestId('camera-message');
+      await msg.waitFor({ state: 'visible' });
+      assert.equal(await msg.getAttribute('data-problem'), problem);
+      assert.match(await msg.textContent(), words);
+      await context.close();
+    }
+  } finally {
+    await denied.close();
+    await none.close();
+  }
+});

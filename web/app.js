@@ -1,0 +1,477 @@
+// The Cellproof page: consumer (QR URL opens the page), dealer (continuous scanning into a
+// session list) and inspector (offline with synced, wasm-verified trust data). All checks run in
+// the wasm binding of the Rust core; this file only moves data and renders verdicts. The URL
+// fragment, which carries the credential, is never sent anywhere (SPEC.md section 2).
+
+import init, { Verifier, recycledMinimums } from '/pkg/cellproof_wasm.js';
+import * as store from '/store.js';
+import { t, tc, tcat, detectLang, setLang, applyStatic, lang } from '/i18n.js';
+import { Scanner, cameraProblem } from '/scanner.js';
+
+const $ = (id) => document.getElementById(id);
+const nowSecs = () => Date.now() / 1000;
+// Test and figure hooks: timings in ms since navigation start.
+const metrics = (window.cellproofMetrics = { start: performance.now() });
+
+const state = {
+  verifier: null,
+  roots: null, // [{eco, root}] pinned on this device
+  syncedAt: null, // ms
+  session: [], // [{key, input, verdict, at}]
+  current: null, // {input, verdict}
+  scanner: null,
+};
+
+// ---------- start ----------
+
+async function main() {
+  setLang(detectLang());
+  $('lang').value = lang();
+  applyStatic();
+  bindUi();
+  await init();
+  metrics.wasmReady = performance.now();
+  await restore();
+  renderNet();
+  renderSync();
+  renderSession();
+  const link = digitalLinkInPage();
+  const needSync = !state.roots || !state.syncedAt;
+  if (navigator.onLine && needSync) {
+    await sync().catch(() => {});
+  }
+  if (link) showVerdict(link, verifyInput(link));
+  if (navigator.onLine && !needSync && Date.now() - state.syncedAt > 10 * 60 * 1000) {
+    // Refresh old data in the background, then re-check what is on screen.
+    sync().then(() => state.current && showVerdict(state.current.input, verifyInput(state.current.input))).catch(() => {});
+  }
+  if ('serviceWorker' in navigator) {
+    navigator.serviceWorker.register('/sw.js', { scope: '/' }).catch(() => {});
+  }
+  metrics.ready = performance.now();
+  document.body.dataset.ready = '1';
+}
+
+/** The page's own URL when it is a battery's QR URL with a fragment (consumer flow). */
+function digitalLinkInPage() {
+  if (/\/01\/[^/]+\/21\/[^/]+\/?$/.test(location.pathname) && location.hash.length > 1) {
+    return location.href;
+  }
+  return null;
+}
+
+/** Loads the pinned roots and the stored lists into a fresh verifier (restores the clock floor). */
+async function restore() {
+  const saved = await store.get('trust').catch(() => null);
+  state.verifier = buildVerifier(saved?.roots ?? [], saved?.held ?? null);
+  state.roots = saved?.roots ?? null;
+  state.syncedAt = saved?.syncedAt ?? null;
+  state.session = (await store.get('session').catch(() => null)) ?? [];
+}
+
+function buildVerifier(roots, held) {
+  const v = new Verifier();
+  for (const r of roots) v.pinRoot(r.eco, JSON.stringify(r.root));
+  if (held) v.loadBundle(JSON.stringify(held));
+  return v;
+}
+
+// ---------- sync (inspector) ----------
+
+async function fetchJson(path) {
+  const res = await fetch(path, { cache: 'no-store', headers: { Accept: 'application/json' } });
+  if (!res.ok) throw new Error(`${path}: HTTP ${res.status}`);
+  return res.json();
+}
+
+/**
+ * Fetches the registry's roots and bundle, verifies every list in wasm on top of what is held
+ * (so a rollback is refused), and stores only what the verifier accepted.
+ */
+async function sync() {
+  $('sync-msg').textContent = t('syncing');
+  try {
+    const [rootsDoc, bundle] = await Promise.all([
+      fetchJson('/v1/roots').catch(() => null),
+      fetchJson('/v1/bundle'),
+    ]);
+    const offered = Array.isArray(rootsDoc?.roots) ? rootsDoc.roots.filter((r) => r?.eco && r?.root) : [];
+    let roots = state.roots;
+    if (!roots || roots.length === 0) {
+      // Trust on first use: the roots come from the registry that served this page, and stay
+      // pinned afterwards; a registry reporting other roots later does not replace them.
+      roots = offered;
+    } else if (offered.length && JSON.stringify(sortRoots(offered)) !== JSON.stringify(sortRoots(roots))) {
+      $('sync-msg').textContent = t('roots_changed');
+    }
+    if (!roots.length) throw new Error('no roots');
+    const saved = await store.get('trust').catch(() => null);
+    const v = buildVerifier(roots, saved?.held ?? null);
+    const report = v.loadBundle(JSON.stringify(bundle));
+    if (!report.ok) throw Object.assign(new Error(report.code), { code: report.code });
+    const held = v.held();
+    const syncedAt = Date.now();
+    await store.put('trust', { roots, held, syncedAt });
+    Object.assign(state, { verifier: v, roots, syncedAt });
+    metrics.synced = performance.now();
+    const refused = [...report.trust, ...report.status].filter((r) => !r.ok);
+    $('sync-msg').textContent = t('synced', { n: held.trustLists.length, m: held.statusLists.length })
+      + (refused.length ? ` (${refused.map((r) => tc(r.code)).join(' ')})` : '');
+    renderSync();
+    return report;
+  } catch (e) {
+    $('sync-msg').textContent = t('sync_failed', { why: e.code ? tc(e.code) : tc('network') });
+    throw e;
+  }
+}
+
+function sortRoots(rs) {
+  return [...rs].sort((a, b) => a.eco.localeCompare(b.eco)).map((r) => [r.eco, r.root?.x]);
+}
+
+// ---------- verification ----------
+
+function verifyInput(input) {
+  const t0 = performance.now();
+  const verdict = state.verifier.verify(input.trim(), nowSecs());
+  metrics.lastVerifyMs = performance.now() - t0;
+  return verdict;
+}
+
+/** Session key: the battery (gtin + serial) when it decodes, else the text itself. */
+function keyOf(input, v) {
+  const c = v.claims;
+  return c ? `${c.gtin}/${c.serial}#${input.split('#')[1] ?? input}` : input.trim();
+}
+
+function scanned(input, source) {
+  const text = input.trim();
+  if (!text) return;
+  const verdict = verifyInput(text);
+  showVerdict(text, verdict);
+  const key = keyOf(text, verdict);
+  if (state.session.some((s) => s.key === key)) return false;
+  state.session.unshift({ key, input: text, verdict, at: Date.now(), source });
+  metrics.firstScan ??= performance.now();
+  cue(verdict.overall);
+  store.put('session', state.session).catch(() => {});
+  renderSession();
+  return true;
+}
+
+let audio = null;
+function cue(overall) {
+  navigator.vibrate?.(overall === 'valid' ? 60 : [60, 60, 60]);
+  try {
+    audio ??= new AudioContext();
+    const o = audio.createOscillator();
+    const g = audio.createGain();
+    o.frequency.value = overall === 'valid' ? 880 : 330;
+    g.gain.value = 0.05;
+    o.connect(g).connect(audio.destination);
+    o.start();
+    o.stop(audio.currentTime + 0.12);
+  } catch { /* no audio: the visual row is the cue */ }
+}
+
+// ---------- rendering ----------
+
+function fmtAge(secs) {
+  if (secs < 120) return t('age_s', { n: Math.round(secs) });
+  if (secs < 2 * 3600) return t('age_m', { n: Math.round(secs / 60) });
+  if (secs < 2 * 86400) return t('age_h', { n: Math.round(secs / 3600) });
+  return t('age_d', { n: Math.round(secs / 86400) });
+}
+
+/** "5 min old" for the oldest list of a kind, flagged when any is stale. */
+function ageOf(ages, kind) {
+  const list = ages.filter((a) => a.kind === kind);
+  if (!list.length) return { text: t('none'), stale: false };
+  const oldest = list.reduce((a, b) => (b.age > a.age ? b : a));
+  const stale = list.some((a) => a.stale);
+  return { text: fmtAge(oldest.age) + (stale ? ` — ${t('stale_flag')}` : ''), stale };
+}
+
+function dataAgeText(verdict) {
+  // The lists the verdict used; when it used none (the scan did not decode), all held lists.
+  const ages = verdict?.data?.length ? verdict.data : state.verifier.ages(nowSecs());
+  if (!ages.length) return { text: t('data_none'), stale: true };
+  const tr = ageOf(ages, 'trust_list');
+  const st = ageOf(ages, 'status_list');
+  return { text: t('data_age', { trust: tr.text, status: st.text }), stale: tr.stale || st.stale };
+}
+
+function el(tag, attrs = {}, ...kids) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === 'class') e.className = v; else if (k === 'text') e.textContent = v; else e.setAttribute(k, v);
+  }
+  for (const k of kids) if (k != null) e.append(k);
+  return e;
+}
+
+function fact(dl, label, value) {
+  if (value == null || value === '') return;
+  dl.append(el('dt', { text: label }), el('dd', { text: String(value) }));
+}
+
+function num(n, unit) {
+  if (typeof n !== 'number') return null;
+  return `${n.toLocaleString(lang())} ${unit}`;
+}
+
+function showVerdict(input, v) {
+  state.current = { input, verdict: v };
+  const box = $('verdict');
+  box.hidden = false;
+  box.dataset.overall = v.overall;
+  box.dataset.code = v.code ?? '';
+  $('verdict-title').textContent = t(v.overall);
+  $('verdict-sub').textContent = t(`${v.overall}_sub`);
+  const why = [];
+  if (v.code) why.push(tc(v.code));
+  for (const n of v.notices) if (n !== v.code) why.push(tc(n));
+  $('verdict-why').textContent = why.length ? `${t('why')}: ${why.join(' ')}` : '';
+  const age = dataAgeText(v);
+  $('data-age').textContent = age.text;
+  $('data-age').classList.toggle('stale', age.stale);
+  $('data-age').dataset.stale = age.stale ? '1' : '';
+  $('verdict-details').replaceChildren(details(input, v));
+  metrics.lastVerdict = performance.now();
+}
+
+function details(input, v) {
+  const frag = document.createDocumentFragment();
+  const dl = el('dl', { class: 'facts' });
+  if (v.issuer) {
+    const i = v.issuer;
+    const path = i.recognizedBy ? `${i.eco}, ${t('recognised_by')} ${i.recognizedBy}` : i.eco;
+    fact(dl, t('issuer'), `${i.name}${i.reg ? ` (${i.reg.scheme} ${i.reg.id})` : ''}`);
+    fact(dl, t('trust_path'), path);
+  } else if (v.claims) {
+    fact(dl, t('issuer'), v.claims.iss);
+  }
+  const c = v.claims;
+  if (c) {
+    const bp = c.bp ?? {};
+    fact(dl, t('gtin'), c.gtin);
+    fact(dl, t('serial'), c.serial);
+    fact(dl, t('category'), bp.cat ? tcat(bp.cat) : null);
+    fact(dl, t('chemistry'), bp.chem);
+    fact(dl, t('mass'), num(bp.kg, 'kg'));
+    fact(dl, t('energy'), num(bp.kwh, 'kWh'));
+    fact(dl, t('capacity'), num(bp.ah, 'Ah'));
+    fact(dl, t('made'), [bp.mdt, bp.mpl].filter(Boolean).join(', '));
+    fact(dl, t('manufacturer_id'), bp.mfr);
+    if (typeof bp.cf === 'number') {
+      fact(dl, t('carbon'), `${bp.cf.toLocaleString(lang())} kg CO₂e/kWh${bp.cfc ? `, ${t('carbon_class')} ${bp.cfc}` : ''}`);
+    }
+  }
+  for (const s of v.status) {
+    fact(dl, `${t('status')}: ${t(`purpose_${s.purpose}`)}`,
+      t(s.state === 'ok' ? `status_ok_${s.purpose}` : `status_${s.state}`) + (s.age != null ? ` (${fmtAge(s.age)})` : ''));
+  }
+  frag.append(dl);
+  if (c?.bp?.rc && typeof c.bp.rc === 'object') frag.append(recycledTable(c.bp.rc));
+  if (c) {
+    const base = input.startsWith('http') ? input.split('#')[0] : `/${c.sub}`;
+    const btn = el('a', { href: base, type: 'application/vc+jwt', rel: 'noopener', 'data-testid': 'passport-link', text: t('open_passport') });
+    btn.addEventListener('click', (ev) => { ev.preventDefault(); openPassport(base, input, frag); });
+    frag.append(el('p', {}, btn));
+  }
+  return frag;
+}
+
+function recycledTable(rc) {
+  const mins = recycledMinimums();
+  const table = el('table', { class: 'rc' });
+  table.append(el('caption', { text: `${t('recycled')} (%): ${t('recycled_note')}` }));
+  table.append(el('tr', {}, el('th'), el('th', { text: t('recycled') }), el('th', { text: t('min2031') }), el('th', { text: t('min2036') })));
+  for (const m of mins) {
+    const v = rc[m.element];
+    if (!Array.isArray(v)) continue;
+    const total = v.reduce((a, b) => a + (Number(b) || 0), 0);
+    table.append(el('tr', {}, el('th', { text: m.element }),
+      el('td', { text: `${total.toLocaleString(lang(), { maximumFractionDigits: 1 })} (${v.join(' + ')})` }),
+      el('td', { text: `${total >= m.min2031 ? '✓' : '✗'} ${m.min2031}` }),
+      el('td', { text: `${total >= m.min2036 ? '✓' : '✗'} ${m.min2036}` })));
+  }
+  return table;
+}
+
+/** Fetches the full passport (Accept: application/vc+jwt), checks its digest in wasm, shows it. */
+async function openPassport(url, input) {
+  const box = $('verdict-details');
+  try {
+    const res = await fetch(url, { headers: { Accept: 'application/vc+jwt' } });
+    if (!res.ok) throw new Error(String(res.status));
+    const jws = (await res.text()).trim();
+    const v = state.verifier.verify(input, nowSecs(), jws);
+    showVerdict(input, v);
+    const payload = JSON.parse(new TextDecoder().decode(b64url(jws.split('.')[1] ?? '')));
+    $('verdict-details').append(el('details', { open: '' }, el('summary', { text: t('passport') }), el('pre', { text: JSON.stringify(payload, null, 2) })));
+  } catch {
+    box.append(el('p', { text: `${t('passport')}: ${tc('network')}` }));
+  }
+}
+
+function b64url(s) {
+  const b = atob(s.replace(/-/g, '+').replace(/_/g, '/') + '==='.slice((s.length + 3) % 4));
+  return Uint8Array.from(b, (ch) => ch.charCodeAt(0));
+}
+
+function renderSession() {
+  const ol = $('session');
+  ol.replaceChildren(...state.session.map((s) => {
+    const v = s.verdict;
+    const who = v.issuer?.name ?? v.claims?.iss ?? '';
+    const item = v.claims ? `${v.claims.gtin} / ${v.claims.serial}` : s.input.slice(0, 40);
+    const li = el('li', { 'data-testid': 'scan-row', 'data-overall': v.overall, 'data-code': v.code ?? '', tabindex: '0' },
+      el('span', { class: 'mark', 'aria-hidden': 'true', text: { valid: '✓', invalid: '✗', unverifiable: '?' }[v.overall] }),
+      el('div', {}, el('strong', { text: `${t(v.overall)} — ${item}` }),
+        el('small', { text: [who, v.code ? tc(v.code) : '', new Date(s.at).toLocaleTimeString(lang())].filter(Boolean).join(' · ') })));
+    li.addEventListener('click', () => showVerdict(s.input, v));
+    return li;
+  }));
+  $('session-empty').hidden = state.session.length > 0;
+}
+
+function renderSync() {
+  const when = state.syncedAt ? new Date(state.syncedAt).toLocaleString(lang()) : t('never');
+  const age = dataAgeText(null);
+  $('sync-info').textContent = `${t('last_sync', { when })}. ${age.text}`;
+}
+
+function renderNet() {
+  $('net').textContent = navigator.onLine ? t('online') : t('offline');
+}
+
+// ---------- export ----------
+
+function csvCell(v) {
+  const s = String(v ?? '');
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export function sessionCsv(session) {
+  const head = ['time', 'overall', 'code', 'gtin', 'serial', 'issuer', 'trust_path', 'status', 'data_age_s', 'data_stale', 'input'];
+  const rows = [...session].reverse().map((s) => {
+    const v = s.verdict;
+    const ages = v.data ?? [];
+    return [new Date(s.at).toISOString(), v.overall, v.code ?? '', v.claims?.gtin ?? '', v.claims?.serial ?? '',
+      v.issuer?.name ?? v.claims?.iss ?? '', v.issuer?.path ?? '',
+      v.status.map((x) => `${x.purpose}:${x.state}`).join(' '),
+      ages.length ? Math.max(...ages.map((a) => a.age)) : '', ages.some((a) => a.stale) ? 'yes' : 'no', s.input];
+  });
+  return [head, ...rows].map((r) => r.map(csvCell).join(',')).join('\r\n') + '\r\n';
+}
+
+function download(name, type, text) {
+  const a = el('a', { href: URL.createObjectURL(new Blob([text], { type })), download: name });
+  document.body.append(a);
+  a.click();
+  setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
+}
+
+function stamp() {
+  return new Date().toISOString().replace(/[:.]/g, '-');
+}
+
+// ---------- UI wiring ----------
+
+function bindUi() {
+  $('lang').addEventListener('change', (e) => {
+    setLang(e.target.value);
+    applyStatic();
+    renderNet();
+    renderSync();
+    renderSession();
+    if (state.current) showVerdict(state.current.input, state.current.verdict);
+    updateCamButton();
+  });
+  $('manual-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const input = $('manual');
+    for (const line of input.value.split(/[\r\n]+/)) scanned(line, 'keyboard');
+    input.value = '';
+  });
+  // Pasting several codes (one per line) checks them all; a single line waits for Enter.
+  $('manual').addEventListener('paste', (e) => {
+    const text = e.clipboardData?.getData('text') ?? '';
+    const lines = text.split(/[\r\n]+/).filter((l) => l.trim());
+    if (lines.length > 1 || /[\r\n]\s*$/.test(text)) {
+      e.preventDefault();
+      lines.forEach((l) => scanned(l, 'paste'));
+    }
+  });
+  $('export-csv').addEventListener('click', () => download(`cellproof-session-${stamp()}.csv`, 'text/csv', sessionCsv(state.session)));
+  $('export-json').addEventListener('click', () => download(`cellproof-session-${stamp()}.json`, 'application/json',
+    JSON.stringify({ exported: new Date().toISOString(), syncedAt: state.syncedAt, scans: [...state.session].reverse() }, null, 2)));
+  $('clear').addEventListener('click', () => { state.session = []; store.put('session', []).catch(() => {}); renderSession(); });
+  $('sync').addEventListener('click', () => sync().then(() => state.current && showVerdict(state.current.input, verifyInput(state.current.input))).catch(() => {}));
+  $('cam-toggle').addEventListener('click', toggleCamera);
+  window.addEventListener('online', renderNet);
+  window.addEventListener('offline', renderNet);
+  let deferred = null;
+  window.addEventListener('beforeinstallprompt', (e) => { e.preventDefault(); deferred = e; $('install').hidden = false; });
+  $('install').addEventListener('click', () => { deferred?.prompt(); $('install').hidden = true; });
+}
+
+function updateCamButton() {
+  $('cam-toggle').textContent = state.scanner?.active ? t('stop_camera') : t('start_camera');
+}
+
+async function toggleCamera() {
+  const msg = $('cam-msg');
+  if (state.scanner?.active) {
+    state.scanner.stop();
+    document.querySelector('.camera').classList.remove('on');
+    updateCamButton();
+    return;
+  }
+  state.scanner ??= new Scanner($('video'), {
+    onTexts: (texts) => texts.forEach((x) => scanned(x, 'camera')),
+    onFrame: (r) => { metrics.lastFrameMs = r.ms; metrics.frames = (metrics.frames ?? 0) + 1; metrics.via = r.via; },
+  });
+  try {
+    msg.hidden = true;
+    await state.scanner.start();
+    document.querySelector('.camera').classList.add('on');
+    metrics.cameraStarted = performance.now();
+    await cameraControls();
+  } catch (e) {
+    msg.textContent = t(cameraProblem(e));
+    msg.dataset.problem = cameraProblem(e);
+    msg.hidden = false;
+  }
+  updateCamButton();
+}
+
+async function cameraControls() {
+  const s = state.scanner;
+  const caps = s.capabilities();
+  const torch = $('torch');
+  torch.hidden = !caps.torch;
+  torch.onclick = async () => {
+    const on = torch.getAttribute('aria-pressed') !== 'true';
+    await s.setTorch(on).catch(() => {});
+    torch.setAttribute('aria-pressed', String(on));
+  };
+  const zoom = $('zoom');
+  $('zoom-wrap').hidden = !caps.zoom;
+  if (caps.zoom) {
+    Object.assign(zoom, { min: caps.zoom.min, max: caps.zoom.max, step: caps.zoom.step || 0.1, value: s.settings().zoom ?? caps.zoom.min });
+    zoom.oninput = () => s.setZoom(Number(zoom.value)).catch(() => {});
+  }
+  const lenses = await s.lenses().catch(() => []);
+  $('lens-wrap').hidden = lenses.length < 2;
+  const sel = $('lens');
+  sel.replaceChildren(...lenses.map((d, i) => el('option', { value: d.deviceId, text: d.label || `${t('lens')} ${i + 1}` })));
+  sel.value = s.settings().deviceId ?? '';
+  sel.onchange = () => s.useLens(sel.value).then(cameraControls).catch(() => {});
+}
+
+main().catch((e) => {
+  document.body.dataset.ready = 'error';
+  console.error(e);
+});
