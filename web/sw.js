@@ -3,10 +3,10 @@
 // the current build, offline users the last one they loaded. Registry API responses (/v1/) are
 // never cached here: synced trust data lives in IndexedDB, verified by the wasm before it is
 // kept, and QR fragments never reach the network at all.
-const CACHE = 'cellproof-shell-v1';
+const CACHE = 'cellproof-shell-v2';
 const SHELL = [
   '/', '/index.html', '/app.js', '/i18n.js', '/store.js', '/scanner.js', '/scan-worker.js',
-  '/style.css', '/manifest.webmanifest', '/icon.svg',
+  '/style.css', '/manifest.webmanifest', '/icon.svg', '/icon-192.png', '/icon-512.png',
   '/pkg/cellproof_wasm.js', '/pkg/cellproof_wasm_bg.wasm',
 ];
 

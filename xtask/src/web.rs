@@ -29,6 +29,8 @@ const SHELL: &[&str] = &[
     "style.css",
     "manifest.webmanifest",
     "icon.svg",
+    "icon-192.png",
+    "icon-512.png",
     "sw.js",
     "pkg/cellproof_wasm.js",
     "pkg/cellproof_wasm_bg.wasm",
