@@ -231,7 +231,10 @@ pub(crate) fn browser_tests() -> Result<()> {
         bail!("wasm-bindgen-test suite failed with {status}");
     }
     web()?;
-    sh("cargo", &["build", "-p", "cellproof-server"])?;
+    // The server binary as `cargo test --workspace` builds it (the integration tests need it
+    // too): with the same feature set nothing is rebuilt when the Rust tests ran first, where a
+    // plain `cargo build -p cellproof-server` would compile actix again with other features.
+    sh("cargo", &["test", "--workspace", "--no-run"])?;
     let browser = root().join("tests/browser");
     run_in(&browser, "npm", &["ci", "--no-audit", "--no-fund"])?;
     let server = target_dir().join("debug/cellproof-server");
