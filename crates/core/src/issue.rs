@@ -122,14 +122,7 @@ pub fn issue_credential(
     let payload = compact_order(canonical_numbers(payload));
     let cred = Credential::from_payload(&payload)?;
     // SPEC.md section 2: the URL's Digital Link must be the credential's sub.
-    let probe = format!("{url}#0");
-    let link = match crate::credential::Scan::parse(&probe) {
-        Err(Error::JwsMalformed) => url_link(&url)?,
-        Err(e) => return Err(e),
-        Ok(s) => s.link.ok_or(Error::UrlInvalid {
-            reason: "no Digital Link",
-        })?,
-    };
+    let link = crate::credential::parse_link_url(&url)?;
     if link != cred.sub {
         return Err(Error::SubMismatch {
             sub: cred.sub.path(),
@@ -184,21 +177,6 @@ fn canonical_numbers(m: Map<String, Value>) -> Map<String, Value> {
         }
     }
     m.into_iter().map(|(k, v)| (k, walk(v))).collect()
-}
-
-fn url_link(url: &str) -> Result<crate::gs1::DigitalLink, Error> {
-    let path = url
-        .split_once("://")
-        .and_then(|(_, r)| r.split_once('/'))
-        .map(|(_, p)| p)
-        .unwrap_or_default();
-    let segs: Vec<&str> = path.split('/').collect();
-    match segs.get(segs.len().saturating_sub(4)..) {
-        Some([a, b, c, d]) => crate::gs1::DigitalLink::from_segments([a, b, c, d]),
-        _ => Err(Error::DigitalLinkInvalid {
-            reason: "expected /01/{gtin}/21/{serial}",
-        }),
-    }
 }
 
 /// Signs a trust list with an ecosystem root key.

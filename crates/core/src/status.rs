@@ -422,16 +422,16 @@ impl StatusStore {
         }
         let id = list.id.clone();
         if let Some(held) = self.lists.get(&id) {
-            // SPEC.md section 5: keep the newest list; an older (or same-time, different) one
-            // would be a rollback.
-            if held.raw == compact || list.valid_from <= held.valid_from {
-                if held.raw == compact {
-                    return self
-                        .lists
-                        .get(&id)
-                        .ok_or(Error::StatusListRollback { list: id });
-                }
+            // SPEC.md section 5: keep the newest list. The same list again is a no-op; an older
+            // (or same-time, different) one would be a rollback.
+            if held.raw != compact && list.valid_from <= held.valid_from {
                 return Err(Error::StatusListRollback { list: id });
+            }
+            if held.raw == compact {
+                return self
+                    .lists
+                    .get(&id)
+                    .ok_or(Error::StatusListRollback { list: id });
             }
         }
         list.ecosystems = ecosystems;
