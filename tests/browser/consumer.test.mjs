@@ -1,38 +1,28 @@
 // Consumer flow: the QR URL opens the page, which verifies the fragment locally and shows the
 // verdict. Real Chromium against the real registry started with --demo.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, verdictOf } from './support/env.mjs';
+import { useServerAndBrowser, verdictOf } from './support/env.mjs';
 import { tamper, unknownIssuerUrl } from './support/codes.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await server?.cleanup();
-});
+const env = useServerAndBrowser();
 
 async function open(url) {
-  const context = await browser.newContext();
+  const context = await env.browser.newContext();
   const page = await context.newPage();
   const requests = [];
   page.on('request', (r) => requests.push(r.url()));
   await page.goto(url);
   const v = await verdictOf(page);
   await context.close();
-  // SPEC.md section 2: the fragment (the credential) never reaches a server.
+  // SPEC.md section 2: the fragment (the credential) never reaches a env.server.
   const frag = url.split('#')[1];
   assert.ok(requests.every((r) => !r.includes(frag.slice(0, 32))), 'fragment sent over the network');
   return v;
 }
 
 test('valid credential: genuine, issuer and trust path, data age', async () => {
-  const v = await open(server.sample('valid'));
+  const v = await open(env.server.sample('valid'));
   assert.equal(v.overall, 'valid');
   assert.equal(v.code, '');
   assert.match(v.text, /Genuine/);
@@ -42,20 +32,20 @@ test('valid credential: genuine, issuer and trust path, data age', async () => {
 });
 
 test('revoked credential: not genuine, revoked', async () => {
-  const v = await open(server.sample('revoked'));
+  const v = await open(env.server.sample('revoked'));
   assert.equal(v.overall, 'invalid');
   assert.equal(v.code, 'revoked');
   assert.match(v.text, /revoked this passport/);
 });
 
 test('tampered credential: not genuine, signature', async () => {
-  const v = await open(tamper(server.sample('valid')));
+  const v = await open(tamper(env.server.sample('valid')));
   assert.equal(v.overall, 'invalid');
   assert.equal(v.code, 'signature_invalid');
 });
 
 test('unknown issuer: cannot verify, never genuine', async () => {
-  const url = server.sample('unknown-issuer', 'unknown_issuer', 'unknown') ?? unknownIssuerUrl(server.sample('valid'));
+  const url = env.server.sample('unknown-issuer', 'unknown_issuer', 'unknown') ?? unknownIssuerUrl(env.server.sample('valid'));
   const v = await open(url);
   assert.equal(v.overall, 'unverifiable');
   assert.equal(v.code, 'issuer_unknown');
@@ -64,9 +54,9 @@ test('unknown issuer: cannot verify, never genuine', async () => {
 
 test('German and Japanese from the browser language', async () => {
   for (const [locale, word] of [['de-DE', 'Echt'], ['ja-JP', '正規品']]) {
-    const context = await browser.newContext({ locale });
+    const context = await env.browser.newContext({ locale });
     const page = await context.newPage();
-    await page.goto(server.sample('valid'));
+    await page.goto(env.server.sample('valid'));
     const v = await verdictOf(page);
     assert.match(v.text, new RegExp(word));
     await context.close();

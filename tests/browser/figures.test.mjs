@@ -2,28 +2,18 @@
 // time to verify one credential and to decode a 640x480 frame (Effort::Fast) with and without
 // a QR code, plus page load to ready. Printed as `# figures:` lines; the assertions only guard
 // against gross regressions (an order of magnitude), never against a slow machine.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, pageReady } from './support/env.mjs';
+import { useServerAndBrowser, pageReady } from './support/env.mjs';
 import { qrModules, lumaFrame } from './support/codes.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await server?.cleanup();
-});
+const env = useServerAndBrowser();
 
 test('figures: verify and decode medians in the browser, page load', async () => {
-  const context = await browser.newContext();
+  const context = await env.browser.newContext();
   const page = await context.newPage();
-  const valid = server.sample('valid');
-  await page.goto(`${server.url}/`);
+  const valid = env.server.sample('valid');
+  await page.goto(`${env.server.url}/`);
   await pageReady(page);
   const load = await page.evaluate(() => {
     const m = window.cellproofMetrics;

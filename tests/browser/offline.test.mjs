@@ -1,34 +1,24 @@
 // Inspector flow: install (service worker), sync the registry's bundle, take the network away
 // (Playwright offline mode, and the server stopped), reload, scan: the verdict is shown with the
 // age of the data; data past its validity is flagged stale, never shown as fresh.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, pageReady, verdictOf } from './support/env.mjs';
+import { useServerAndBrowser, pageReady, verdictOf } from './support/env.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await server?.cleanup();
-});
+const env = useServerAndBrowser();
 
 test('offline: sync, network gone, reload, scan, verdict with data age; stale flagged', async () => {
-  const valid = server.sample('valid');
-  const revoked = server.sample('revoked');
-  const context = await browser.newContext();
+  const valid = env.server.sample('valid');
+  const revoked = env.server.sample('revoked');
+  const context = await env.browser.newContext();
   const page = await context.newPage();
-  await page.goto(`${server.url}/`);
+  await page.goto(`${env.server.url}/`);
   await pageReady(page);
   await page.evaluate(() => navigator.serviceWorker.ready);
   await page.getByTestId('sync').click();
   await page.waitForFunction(() => /2 trust lists/.test(document.querySelector('[data-testid="sync-status"]').textContent));
 
-  await server.stop();
+  await env.server.stop();
   await context.setOffline(true);
   await page.reload();
   await pageReady(page);

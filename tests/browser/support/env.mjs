@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { before, after } from 'node:test';
 import { chromium } from 'playwright-core';
 
 export const repo = fileURLToPath(new URL('../../../', import.meta.url));
@@ -98,4 +99,19 @@ export async function verdictOf(page) {
 
 export async function pageReady(page) {
   await page.waitForSelector('body[data-ready="1"]', { timeout: 30_000 });
+}
+
+/** Registers `before`/`after` hooks that start the registry and Chromium for one test file;
+ * the returned object's `server` and `browser` are set once `before` has run. */
+export function useServerAndBrowser() {
+  const env = {};
+  before(async () => {
+    env.server = await startServer();
+    env.browser = await launch();
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.server?.cleanup();
+  });
+  return env;
 }
