@@ -231,7 +231,7 @@ fn issue(a: &IssueArgs) -> Result<Outcome> {
 fn verify_cmd(a: &VerifyArgs) -> Result<Outcome> {
     let stores = inputs::stores(&a.roots, &a.trust_lists, &a.status_lists)?;
     for w in &stores.warnings {
-        eprintln!("cellproof: warning: {w}");
+        eprintln!("cellproof: warning: {}", output::safe(w));
     }
     let now = inputs::time(a.at.as_deref())?;
     let ctx = Context::new(&stores.trust, &stores.status, now);
@@ -256,7 +256,10 @@ fn verify_cmd(a: &VerifyArgs) -> Result<Outcome> {
     };
     let v = verify(&input, &ctx);
     if a.json {
-        println!("{}", output::verdict_json(&v, &stores.warnings));
+        println!(
+            "{}",
+            output::json_line(&output::verdict_json(&v, &stores.warnings))
+        );
     } else {
         print!("{}", output::verdict_text(&v));
     }
@@ -297,7 +300,7 @@ fn verify_batch(
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
     if a.format == BatchFormat::Csv {
-        writeln!(out, "{}", output::CSV_HEADER)?;
+        writeln!(out, "{}", output::csv_header())?;
     }
     // Draws only when stderr is a terminal.
     let bar = indicatif::ProgressBar::new(u64::try_from(lines.len()).unwrap_or(0));
@@ -311,7 +314,7 @@ fn verify_batch(
     let (mut valid, mut not_valid) = (0usize, 0usize);
     for chunk in lines.chunks(256) {
         let inputs: Vec<&str> = chunk.iter().map(|(_, l)| *l).collect();
-        for ((line, _), v) in chunk.iter().zip(verify_many(&inputs, ctx)) {
+        for ((line, input), v) in chunk.iter().zip(verify_many(&inputs, ctx)) {
             if v.overall == Overall::Valid {
                 valid += 1;
             } else {
@@ -324,9 +327,9 @@ fn verify_batch(
                         m.remove("warnings");
                         m.insert("line".into(), (*line).into());
                     }
-                    writeln!(out, "{j}")?;
+                    writeln!(out, "{}", output::json_line(&j))?;
                 }
-                BatchFormat::Csv => writeln!(out, "{}", output::csv_row(*line, &v))?,
+                BatchFormat::Csv => writeln!(out, "{}", output::csv_row(*line, input, &v))?,
             }
         }
         bar.inc(u64::try_from(chunk.len()).unwrap_or(0));
@@ -367,10 +370,9 @@ fn decode(json_out: bool, images: &[std::path::PathBuf]) -> Result<Outcome> {
                         .iter()
                         .map(|c| json!({"text": c.text, "corners": c.corners}))
                         .collect();
-                    println!(
-                        "{}",
-                        json!({"file": file, "codes": codes, "ms": (ms * 100.0).round() / 100.0})
-                    );
+                    let j =
+                        json!({"file": file, "codes": codes, "ms": (ms * 100.0).round() / 100.0});
+                    println!("{}", output::json_line(&j));
                 } else if codes.is_empty() {
                     println!("{file}: no QR code found ({ms:.1} ms)");
                 } else {
@@ -380,7 +382,12 @@ fn decode(json_out: bool, images: &[std::path::PathBuf]) -> Result<Outcome> {
                             .iter()
                             .map(|[x, y]| format!("({x:.0},{y:.0})"))
                             .collect();
-                        println!("{file}: {} [{}] ({ms:.1} ms)", c.text, corners.join(" "));
+                        // The decoded text is whatever the image holds: escaped for the terminal.
+                        println!(
+                            "{file}: {} [{}] ({ms:.1} ms)",
+                            output::safe(&c.text),
+                            corners.join(" ")
+                        );
                     }
                 }
             }

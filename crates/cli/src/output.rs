@@ -1,15 +1,47 @@
 //! Printing verdicts for people (terminal) and machines (JSON, CSV).
+//!
+//! JSON and CSV use the one verdict shape of the core (`VerdictJson`, `CSV_COLUMNS`; the page
+//! reads and writes the same, docs/verdict-json.md). Everything printed comes from a scanned
+//! code or from trust data, so control characters are escaped before they reach a terminal: an
+//! ESC sequence in a claim could rewrite the screen (a forged "VALID" line), a bidi override
+//! could reorder what is read.
 
-use cellproof_core::{Outcome, StatusState, Verdict};
+use cellproof_core::{
+    csv_cell, escape_controls, is_control, Outcome, StatusState, Verdict, VerdictJson, CSV_COLUMNS,
+};
 use serde_json::Value;
 
-/// The verdict as JSON, with the CLI's warnings added.
+/// The verdict as JSON (the shared shape), with the CLI's warnings added.
 pub fn verdict_json(v: &Verdict, warnings: &[String]) -> Value {
-    let mut j = serde_json::to_value(v).unwrap_or(Value::Null);
+    let mut j = serde_json::to_value(VerdictJson::from(v)).unwrap_or(Value::Null);
     if let Some(m) = j.as_object_mut() {
         m.insert("warnings".into(), warnings.into());
     }
     j
+}
+
+/// JSON text for a terminal or a pipe: serde_json escapes C0 controls, and this also writes
+/// DEL, C1 and bidi controls as `\uXXXX` escapes. The JSON value is unchanged.
+pub fn json_line(j: &Value) -> String {
+    let text = j.to_string();
+    if !text.chars().any(is_control) {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if is_control(c) {
+            // Outside strings JSON has no such characters, so every hit is inside a string.
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Attacker-controlled text made safe for a terminal (`\u{1b}` instead of ESC).
+pub fn safe(s: &str) -> String {
+    escape_controls(s)
 }
 
 fn mark(o: Outcome) -> &'static str {
@@ -32,41 +64,43 @@ pub fn age(secs: u64) -> String {
     }
 }
 
-/// A multi-line summary for a terminal.
+/// A multi-line summary for a terminal. Every string that comes from the credential, a trust
+/// list or a status list goes through [`safe`].
 pub fn verdict_text(v: &Verdict) -> String {
     let mut out = String::new();
+    let code = safe(v.code.unwrap_or_default());
     let headline = match v.overall {
         cellproof_core::Overall::Valid => "VALID: genuine battery passport credential".to_owned(),
-        cellproof_core::Overall::Invalid => {
-            format!("INVALID: not genuine ({})", v.code.unwrap_or_default())
-        }
+        cellproof_core::Overall::Invalid => format!("INVALID: not genuine ({code})"),
         cellproof_core::Overall::Unverifiable => {
-            format!(
-                "UNVERIFIABLE: cannot be checked with the data held ({})",
-                v.code.unwrap_or_default()
-            )
+            format!("UNVERIFIABLE: cannot be checked with the data held ({code})")
         }
     };
     out.push_str(&headline);
     out.push('\n');
     if let Some(m) = &v.message {
-        out.push_str(&format!("  reason    {m}\n"));
+        out.push_str(&format!("  reason    {}\n", safe(m)));
     }
     if let Some(i) = &v.issuer {
         out.push_str(&format!(
             "  issuer    {} ({}), trust path: {}\n",
-            i.name, i.id, i.path
+            safe(&i.name),
+            safe(&i.id),
+            safe(&i.path)
         ));
     } else if let Some(c) = &v.credential {
-        out.push_str(&format!("  claims    issuer {} (not trusted)\n", c.iss));
+        out.push_str(&format!(
+            "  claims    issuer {} (not trusted)\n",
+            safe(&c.iss)
+        ));
     }
     if let Some(c) = &v.credential {
         let bp = &c.bp;
         let get = |k: &str| {
             bp.get(k)
-                .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+                .map(|v| safe(&v.as_str().map_or_else(|| v.to_string(), str::to_owned)))
         };
-        let mut facts = vec![c.sub.path()];
+        let mut facts = vec![safe(&c.sub.path())];
         for (k, unit) in [
             ("cat", ""),
             ("chem", ""),
@@ -122,71 +156,31 @@ pub fn verdict_text(v: &Verdict) -> String {
         out.push_str(&format!(
             "  data      {} {}: {} old{}\n",
             d.kind.replace('_', " "),
-            d.id,
+            safe(&d.id),
             age(d.age),
             if d.stale { " (STALE)" } else { "" }
         ));
     }
     for n in &v.notices {
-        out.push_str(&format!("  notice    {} ({})\n", n.message, n.code));
+        out.push_str(&format!("  notice    {} ({})\n", safe(&n.message), n.code));
     }
     out
 }
 
-/// CSV header for batch output.
-pub const CSV_HEADER: &str =
-    "line,overall,code,issuer,trust_path,gtin,serial,revocation,suspension,refresh,message";
-
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_owned()
-    }
+/// The CSV header of batch output: the shared column set (`CSV_COLUMNS`), the page's too.
+pub fn csv_header() -> String {
+    CSV_COLUMNS.map(csv_cell).join(",")
 }
 
-/// One CSV row for batch output.
-pub fn csv_row(line: usize, v: &Verdict) -> String {
-    let status = |p: cellproof_core::Purpose| {
-        v.status
-            .iter()
-            .find(|s| s.purpose == p)
-            .map(|s| {
-                serde_json::to_value(s.state)
-                    .ok()
-                    .and_then(|x| x.as_str().map(str::to_owned))
-                    .unwrap_or_default()
-            })
-            .unwrap_or_default()
-    };
-    let fields = [
-        line.to_string(),
-        v.overall.as_str().to_owned(),
-        v.code.unwrap_or_default().to_owned(),
-        v.issuer
-            .as_ref()
-            .map(|i| i.name.clone())
-            .unwrap_or_default(),
-        v.issuer
-            .as_ref()
-            .map(|i| i.path.clone())
-            .unwrap_or_default(),
-        v.credential
-            .as_ref()
-            .map(|c| c.sub.gtin.clone())
-            .unwrap_or_default(),
-        v.credential
-            .as_ref()
-            .map(|c| c.sub.serial.clone())
-            .unwrap_or_default(),
-        status(cellproof_core::Purpose::Revocation),
-        status(cellproof_core::Purpose::Suspension),
-        status(cellproof_core::Purpose::Refresh),
-        v.message.clone().unwrap_or_default(),
-    ];
-    fields
+/// One CSV row of batch output: the input's line number, the verdict's cells, the input text.
+/// A file of inputs has no scan time and no repeat count: those cells stay empty.
+pub fn csv_row(line: usize, input: &str, v: &Verdict) -> String {
+    let mut cells = vec![line.to_string(), String::new(), String::new()];
+    cells.extend(VerdictJson::from(v).csv_cells());
+    cells.push(input.to_owned());
+    cells
         .iter()
-        .map(|f| csv_field(f))
+        .map(|c| csv_cell(c))
         .collect::<Vec<_>>()
         .join(",")
 }

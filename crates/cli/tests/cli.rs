@@ -310,16 +310,16 @@ fn batch_matches_single_verification_in_jsonl_and_csv() {
         .unwrap();
     let text = std::fs::read_to_string(&csv).unwrap();
     let mut it = text.lines();
-    assert_eq!(
-        it.next(),
-        Some(
-            "line,overall,code,issuer,trust_path,gtin,serial,revocation,suspension,refresh,message"
-        )
-    );
+    // The shared column set (core CSV_COLUMNS, the page's CSV too), every cell quoted.
+    let header: Vec<String> = cellproof_core::CSV_COLUMNS
+        .iter()
+        .map(|c| format!("\"{c}\""))
+        .collect();
+    assert_eq!(it.next(), Some(header.join(",").as_str()));
     let first = it.next().unwrap();
     assert!(
         first.starts_with(
-            "1,valid,,ACME Cells GmbH,catena-x,04012345000016,SN2026A000123,ok,ok,ok,"
+            r#""1","","","valid","","","ACME Cells GmbH","did:web:cells.acme.example","catena-x","04012345000016","SN2026A000123","ok","ok","ok","#
         ),
         "{first}"
     );

@@ -31,6 +31,7 @@ mod gs1;
 mod issue;
 mod json;
 mod jws;
+mod report;
 mod status;
 mod time;
 mod trust;
@@ -50,6 +51,11 @@ pub use json::parse_object;
 pub use jws::{
     b64_decode, b64_encode, inflate, verify_ed25519_many, verify_ed25519_strict, Header, Jws, Typ,
     VerifiedJws, MAX_INFLATED,
+};
+pub use report::{
+    csv_cell, escape_controls, is_control, safe_integers, AgeJson, ClaimsJson, IssuerJson, JsonInt,
+    LinkJson, RegJson, StageJson, StatusJson, VerdictJson, CSV_COLUMNS, CSV_VERDICT_COLUMNS,
+    MAX_SAFE_INTEGER,
 };
 pub use status::{
     decode_encoded_list, encode_list, status_list_payload, Bitstring, Purpose, StatusList,

@@ -1,0 +1,448 @@
+//! The one JSON shape and the one CSV column set of a verdict, shared by every interface: the
+//! CLI prints [`VerdictJson`] (`verify --json`, batch JSONL), the wasm binding hands the same
+//! structure to the page, and both write CSV with [`CSV_COLUMNS`] and [`csv_cell`].
+//! `docs/verdict-json.md` describes the shape.
+//!
+//! This is a DTO, separate from [`Verdict`], so the wire shape does not move when the core's
+//! internals do. Interfaces translate `code` values, never `message` (an English sentence for
+//! logs).
+
+use serde::{Serialize, Serializer};
+use serde_json::{Map, Value};
+
+use crate::time::format_rfc3339;
+use crate::verdict::{Outcome, Overall, StatusState, Verdict};
+
+/// The largest integer a JavaScript number (an IEEE double) holds exactly: 2^53 - 1.
+pub const MAX_SAFE_INTEGER: u64 = 9_007_199_254_740_991;
+
+/// An integer that serialises as a JSON number up to [`MAX_SAFE_INTEGER`] and as a decimal
+/// string beyond it: a signed credential may carry any `u64` (a crafted `iat` of 2^64 - 1),
+/// and a number above 2^53 can neither cross into JavaScript nor be read back exactly by most
+/// JSON readers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JsonInt(pub u64);
+
+impl Serialize for JsonInt {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.0 <= MAX_SAFE_INTEGER {
+            s.serialize_u64(self.0)
+        } else {
+            s.collect_str(&self.0)
+        }
+    }
+}
+
+/// `value` with every integer outside +-[`MAX_SAFE_INTEGER`] replaced by its decimal string
+/// (the same rule as [`JsonInt`], for the claims kept as signed, e.g. `bp`).
+pub fn safe_integers(value: Value) -> Value {
+    match value {
+        Value::Number(n) => {
+            let too_big = n.as_u64().is_some_and(|u| u > MAX_SAFE_INTEGER)
+                || n.as_i64()
+                    .is_some_and(|i| i.unsigned_abs() > MAX_SAFE_INTEGER);
+            if too_big {
+                Value::String(n.to_string())
+            } else {
+                Value::Number(n)
+            }
+        }
+        Value::Array(a) => Value::Array(a.into_iter().map(safe_integers).collect()),
+        Value::Object(o) => {
+            Value::Object(o.into_iter().map(|(k, v)| (k, safe_integers(v))).collect())
+        }
+        other => other,
+    }
+}
+
+/// One stage's entry.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StageJson {
+    /// `decode`, `signature`, `trust`, `binding`, `time`, `status`, `passport`, `attestations`.
+    pub stage: &'static str,
+    /// `passed`, `failed`, `skipped`, `not_checked`, `notice`.
+    pub outcome: &'static str,
+    /// Stable code of a failure or notice.
+    pub code: Option<&'static str>,
+}
+
+/// The claims of the credential, as signed.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ClaimsJson {
+    /// Issuer DID.
+    pub iss: String,
+    /// Signing time (Unix seconds).
+    pub iat: JsonInt,
+    /// Expiry (Unix seconds).
+    pub exp: Option<JsonInt>,
+    /// `01/{gtin}/21/{serial}`.
+    pub sub: String,
+    /// GTIN-14.
+    pub gtin: String,
+    /// Serial, percent-decoded.
+    pub serial: String,
+    /// `{listId}/{index}`.
+    pub st: Option<String>,
+    /// The public passport summary, members as signed (big integers as strings).
+    pub bp: Map<String, Value>,
+}
+
+/// The Digital Link of the scanned URL.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LinkJson {
+    /// GTIN-14.
+    pub gtin: String,
+    /// Serial.
+    pub serial: String,
+    /// `01/{gtin}/21/{serial}`.
+    pub path: String,
+}
+
+/// A registration such as a BPNL.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RegJson {
+    /// Scheme, e.g. `BPNL`.
+    pub scheme: String,
+    /// The identifier.
+    pub id: String,
+}
+
+/// The issuer and its trust path.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IssuerJson {
+    /// DID.
+    pub id: String,
+    /// Display name (from the trust list).
+    pub name: String,
+    /// Home ecosystem.
+    pub eco: String,
+    /// The pinned ecosystem that recognises `eco`, when trust is by recognition.
+    pub recognized_by: Option<String>,
+    /// "catena-x, recognised by ouranos".
+    pub path: String,
+    /// Registration.
+    pub reg: Option<RegJson>,
+    /// Roles.
+    pub roles: Vec<String>,
+    /// The key id that signed.
+    pub kid: String,
+}
+
+/// One status purpose.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StatusJson {
+    /// `revocation`, `suspension`, `refresh`.
+    pub purpose: &'static str,
+    /// `ok`, `revoked`, `suspended`, `superseded`, `unknown`, `stale`, `not_checked`.
+    pub state: &'static str,
+    /// The list URL.
+    pub list: String,
+    /// The index.
+    pub index: JsonInt,
+    /// Seconds since the list's `validFrom`, when a list was used.
+    pub age: Option<JsonInt>,
+}
+
+/// The age of one list used.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AgeJson {
+    /// `trust_list` or `status_list`.
+    pub kind: &'static str,
+    /// Ecosystem or status list URL.
+    pub id: String,
+    /// `iat` or `validFrom`.
+    pub issued: JsonInt,
+    /// Seconds from issue to now.
+    pub age: JsonInt,
+    /// `exp` or `validUntil`.
+    pub expires: Option<JsonInt>,
+    /// Past `expires`.
+    pub stale: bool,
+}
+
+impl From<&crate::trust::ListAge> for AgeJson {
+    fn from(a: &crate::trust::ListAge) -> Self {
+        AgeJson {
+            kind: a.kind,
+            id: a.id.clone(),
+            issued: JsonInt(a.issued),
+            age: JsonInt(a.age),
+            expires: a.expires.map(JsonInt),
+            stale: a.stale,
+        }
+    }
+}
+
+/// A verdict as every interface shows it (`docs/verdict-json.md`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct VerdictJson {
+    /// `valid`, `invalid`, `unverifiable`.
+    pub overall: &'static str,
+    /// The deciding code, null when valid.
+    pub code: Option<&'static str>,
+    /// English sentence for logs only; interfaces translate `code`.
+    pub message: Option<String>,
+    /// One entry per stage, in SPEC.md section 7 order.
+    pub stages: Vec<StageJson>,
+    /// The claims, once decoded (also on failure).
+    pub claims: Option<ClaimsJson>,
+    /// The Digital Link of the scanned URL.
+    pub scanned: Option<LinkJson>,
+    /// The issuer, when found in trust data.
+    pub issuer: Option<IssuerJson>,
+    /// Status per purpose.
+    pub status: Vec<StatusJson>,
+    /// Notice codes.
+    pub notices: Vec<&'static str>,
+    /// Every list used and its age.
+    pub data: Vec<AgeJson>,
+    /// The time used as now, after the clock floor (Unix seconds).
+    pub now: JsonInt,
+}
+
+fn outcome_str(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Passed => "passed",
+        Outcome::Failed => "failed",
+        Outcome::Skipped => "skipped",
+        Outcome::NotChecked => "not_checked",
+        Outcome::Notice => "notice",
+    }
+}
+
+fn state_str(s: StatusState) -> &'static str {
+    match s {
+        StatusState::Ok => "ok",
+        StatusState::Revoked => "revoked",
+        StatusState::Suspended => "suspended",
+        StatusState::Superseded => "superseded",
+        StatusState::Unknown => "unknown",
+        StatusState::Stale => "stale",
+        StatusState::NotChecked => "not_checked",
+    }
+}
+
+impl From<&Verdict> for VerdictJson {
+    fn from(v: &Verdict) -> Self {
+        VerdictJson {
+            overall: match v.overall {
+                Overall::Valid => "valid",
+                Overall::Invalid => "invalid",
+                Overall::Unverifiable => "unverifiable",
+            },
+            code: v.code,
+            message: v.message.clone(),
+            stages: v
+                .stages
+                .iter()
+                .map(|s| StageJson {
+                    stage: s.stage.name(),
+                    outcome: outcome_str(s.outcome),
+                    code: s.code,
+                })
+                .collect(),
+            claims: v.credential.as_ref().map(|c| ClaimsJson {
+                iss: c.iss.clone(),
+                iat: JsonInt(c.iat),
+                exp: c.exp.map(JsonInt),
+                sub: c.sub.path(),
+                gtin: c.sub.gtin.clone(),
+                serial: c.sub.serial.clone(),
+                st: c.st.as_ref().map(|st| format!("{}/{}", st.list, st.index)),
+                bp: c
+                    .bp
+                    .iter()
+                    .map(|(k, x)| (k.clone(), safe_integers(x.clone())))
+                    .collect(),
+            }),
+            scanned: v.scanned.as_ref().map(|l| LinkJson {
+                path: l.path(),
+                gtin: l.gtin.clone(),
+                serial: l.serial.clone(),
+            }),
+            issuer: v.issuer.as_ref().map(|i| IssuerJson {
+                id: i.id.clone(),
+                name: i.name.clone(),
+                eco: i.eco.clone(),
+                recognized_by: i.recognized_by.clone(),
+                path: i.path.clone(),
+                reg: i.reg.as_ref().map(|(scheme, id)| RegJson {
+                    scheme: scheme.clone(),
+                    id: id.clone(),
+                }),
+                roles: i.roles.clone(),
+                kid: i.kid.clone(),
+            }),
+            status: v
+                .status
+                .iter()
+                .map(|s| StatusJson {
+                    purpose: s.purpose.as_str(),
+                    state: state_str(s.state),
+                    list: s.list.clone(),
+                    index: JsonInt(s.index),
+                    age: s.age.map(JsonInt),
+                })
+                .collect(),
+            notices: v.notices.iter().map(|n| n.code).collect(),
+            data: v.data.iter().map(AgeJson::from).collect(),
+            now: JsonInt(v.now),
+        }
+    }
+}
+
+/// The CSV columns of a verdict export, the CLI's batch CSV and the page's session CSV alike.
+/// `line`, `scanned_at`, `seen` and `input` describe the scan (the CLI knows no scan time or
+/// repeat count and leaves those two empty); the others come from [`VerdictJson::csv_cells`].
+pub const CSV_COLUMNS: [&str; 18] = [
+    "line",
+    "scanned_at",
+    "seen",
+    "overall",
+    "code",
+    "notices",
+    "issuer",
+    "issuer_id",
+    "trust_path",
+    "gtin",
+    "serial",
+    "revocation",
+    "suspension",
+    "refresh",
+    "data_age_s",
+    "data_stale",
+    "verified_at",
+    "input",
+];
+
+/// The verdict's columns of [`CSV_COLUMNS`], `overall` to `verified_at`, in order.
+pub const CSV_VERDICT_COLUMNS: std::ops::Range<usize> = 3..17;
+
+impl VerdictJson {
+    /// The cells of the columns `overall` ..= `verified_at` of [`CSV_COLUMNS`], unescaped.
+    pub fn csv_cells(&self) -> Vec<String> {
+        let status = |purpose: &str| {
+            self.status
+                .iter()
+                .find(|s| s.purpose == purpose)
+                .map(|s| s.state.to_owned())
+                .unwrap_or_default()
+        };
+        let (gtin, serial) = match (&self.claims, &self.scanned) {
+            (Some(c), _) => (c.gtin.clone(), c.serial.clone()),
+            (None, Some(l)) => (l.gtin.clone(), l.serial.clone()),
+            (None, None) => (String::new(), String::new()),
+        };
+        let oldest = self.data.iter().map(|d| d.age.0).max();
+        vec![
+            self.overall.to_owned(),
+            self.code.unwrap_or_default().to_owned(),
+            self.notices.join(" "),
+            self.issuer
+                .as_ref()
+                .map(|i| i.name.clone())
+                .unwrap_or_default(),
+            self.issuer
+                .as_ref()
+                .map(|i| i.id.clone())
+                .or_else(|| self.claims.as_ref().map(|c| c.iss.clone()))
+                .unwrap_or_default(),
+            self.issuer
+                .as_ref()
+                .map(|i| i.path.clone())
+                .unwrap_or_default(),
+            gtin,
+            serial,
+            status("revocation"),
+            status("suspension"),
+            status("refresh"),
+            oldest.map(|a| a.to_string()).unwrap_or_default(),
+            if self.data.iter().any(|d| d.stale) {
+                "yes"
+            } else {
+                "no"
+            }
+            .to_owned(),
+            format_rfc3339(self.now.0),
+        ]
+    }
+}
+
+/// One CSV cell, safe to open in a spreadsheet: control characters (C0, DEL, C1) and bidi
+/// controls written as `\u{..}` escapes, a cell starting with `=`, `+`, `-` or `@` prefixed
+/// with `'` so it is never read as a formula (OWASP "CSV injection"; a scanned QR code is
+/// attacker text), and every cell quoted with `"` doubled. The page's `csvCell` (web/app.js)
+/// applies the same rule.
+pub fn csv_cell(s: &str) -> String {
+    let text = escape_controls(s);
+    let formula = text.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    format!(
+        "\"{}{}\"",
+        if formula { "'" } else { "" },
+        text.replace('"', "\"\"")
+    )
+}
+
+/// True for the characters a terminal or a viewer may act on instead of showing: C0 controls,
+/// DEL, C1 controls (U+0080..U+009F, 8-bit CSI among them) and the Unicode bidi controls that
+/// reorder what is shown (U+061C, U+200E, U+200F, U+202A..U+202E, U+2066..U+2069).
+pub fn is_control(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `s` with every [`is_control`] character written as `\u{hex}`: what a terminal, a CSV cell
+/// and a log line show of attacker-controlled text.
+pub fn escape_controls(s: &str) -> String {
+    if !s.chars().any(is_control) {
+        return s.to_owned();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if is_control(c) {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_beyond_two_to_the_53_become_strings() {
+        let j = serde_json::to_value(JsonInt(MAX_SAFE_INTEGER)).unwrap();
+        assert_eq!(j, serde_json::json!(9_007_199_254_740_991u64));
+        let j = serde_json::to_value(JsonInt(MAX_SAFE_INTEGER + 2)).unwrap();
+        assert_eq!(j, serde_json::json!("9007199254740993"));
+        let v =
+            safe_integers(serde_json::json!({"a": [u64::MAX, -9_007_199_254_740_993i64, 1.5, 7]}));
+        assert_eq!(
+            v,
+            serde_json::json!({"a": ["18446744073709551615", "-9007199254740993", 1.5, 7]})
+        );
+    }
+
+    #[test]
+    fn csv_cells_cannot_start_a_formula() {
+        for (raw, cell) in [
+            (
+                "=HYPERLINK(\"http://x\",\"y\")",
+                "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\"",
+            ),
+            ("+1", "\"'+1\""),
+            ("-1", "\"'-1\""),
+            ("@SUM(A1)", "\"'@SUM(A1)\""),
+            ("\t=1", "\"\\u{9}=1\""),
+            ("plain", "\"plain\""),
+            ("", "\"\""),
+            ("a\u{1b}[31mb\u{202e}", "\"a\\u{1b}[31mb\\u{202e}\""),
+        ] {
+            assert_eq!(csv_cell(raw), cell, "{raw:?}");
+        }
+    }
+}
