@@ -180,6 +180,21 @@ pub enum Error {
         /// The kid.
         kid: String,
     },
+    /// Lists of several ecosystems that count name the issuer with the header's `kid`, so it
+    /// has no one home (SPEC.md section 4).
+    IssuerAmbiguous {
+        /// The issuer.
+        iss: String,
+        /// The ecosystems whose lists name it.
+        ecosystems: Vec<String>,
+    },
+    /// The GTIN is outside the GS1 company prefixes the issuer lists (SPEC.md section 4).
+    GtinNotIssuer {
+        /// The GTIN-14.
+        gtin: String,
+        /// The issuer.
+        iss: String,
+    },
     /// The credential's `iat` is outside the signing key's `nbf`..`exp`.
     KeyNotValidAtIat {
         /// The credential's issue time.
@@ -237,6 +252,20 @@ pub enum Error {
         /// The scanned path.
         path: String,
     },
+    /// A registry request names another registry in `aud` (SPEC.md section 6.1).
+    AudienceMismatch {
+        /// This registry's public base URL.
+        expected: String,
+        /// The request's `aud`.
+        found: String,
+    },
+    /// A registry request's `op` is not the operation of the route it was sent to.
+    OpMismatch {
+        /// The route's operation.
+        expected: &'static str,
+        /// The request's `op`.
+        found: &'static str,
+    },
     // ---- time ----
     /// The credential's `exp` has passed.
     Expired {
@@ -293,6 +322,13 @@ pub enum Error {
         /// The list's issuer.
         issuer: String,
     },
+    /// The status list's `id` is under no `statusBase` of an entity listed in the trust list
+    /// that names its signing authority (SPEC.md section 5): no authority may speak for
+    /// another ecosystem's lists.
+    StatusListForeign {
+        /// The list URL.
+        list: String,
+    },
     /// The status list credential is malformed.
     StatusListInvalid {
         /// Why.
@@ -332,6 +368,8 @@ impl Error {
             Error::KeyInvalid { .. } => "key_invalid",
             Error::IssuerUnknown { .. } => "issuer_unknown",
             Error::KeyUnknown { .. } => "key_unknown",
+            Error::IssuerAmbiguous { .. } => "issuer_ambiguous",
+            Error::GtinNotIssuer { .. } => "gtin_not_issuer",
             Error::KeyNotValidAtIat { .. } => "key_not_valid_at_iat",
             Error::RoleMissing { .. } => "role_missing",
             Error::RecognitionScope { .. } => "recognition_scope",
@@ -340,6 +378,8 @@ impl Error {
             Error::TrustListRollback { .. } => "trust_list_rollback",
             Error::TrustListUntrusted { .. } => "trust_list_untrusted",
             Error::SubMismatch { .. } => "sub_mismatch",
+            Error::AudienceMismatch { .. } => "audience_mismatch",
+            Error::OpMismatch { .. } => "op_mismatch",
             Error::Expired { .. } => "expired",
             Error::NotYetValid { .. } => "not_yet_valid",
             Error::Revoked => "revoked",
@@ -351,25 +391,20 @@ impl Error {
             Error::StatusIndexOutOfRange { .. } => "status_index_out_of_range",
             Error::StatusListRollback { .. } => "status_list_rollback",
             Error::StatusListUntrusted { .. } => "status_list_untrusted",
+            Error::StatusListForeign { .. } => "status_list_foreign",
             Error::StatusListInvalid { .. } => "status_list_invalid",
             Error::DigestMismatch => "digest_mismatch",
         }
     }
 
-    /// Whether this error makes a verdict `invalid` or `unverifiable` (SPEC.md section 7).
+    /// Whether this error makes a verdict `invalid` or `unverifiable` (SPEC.md section 7),
+    /// from [`CODES`], the one table of classes (the docs and the page read the same table).
     pub fn class(&self) -> Class {
-        match self {
-            Error::IssuerUnknown { .. }
-            | Error::KeyUnknown { .. }
-            | Error::RecognitionScope { .. }
-            | Error::RecognitionExpired { .. }
-            | Error::TrustListStale { .. }
-            | Error::TrustListUntrusted { .. }
-            | Error::StatusUnknown { .. }
-            | Error::StatusStale { .. } => Class::Unverifiable,
-            Error::Superseded => Class::Notice,
-            _ => Class::Invalid,
-        }
+        let code = self.code();
+        CODES
+            .iter()
+            .find(|(c, _, _)| *c == code)
+            .map_or(Class::Invalid, |(_, _, class)| *class)
     }
 
     /// The stage this error belongs to (from [`CODES`]).
@@ -379,22 +414,6 @@ impl Error {
             .iter()
             .find(|(c, _, _)| *c == code)
             .map_or(Stage::Decode, |(_, s, _)| *s)
-    }
-
-    /// How specific the error is, for choosing among several failed trust paths
-    /// (webpki's `Error::rank`): a key-window failure on a known issuer says more than
-    /// "issuer unknown" in another ecosystem.
-    pub(crate) fn rank(&self) -> u8 {
-        match self {
-            Error::IssuerUnknown { .. } => 0,
-            Error::TrustListUntrusted { .. } => 1,
-            Error::RecognitionScope { .. } | Error::RecognitionExpired { .. } => 2,
-            Error::KeyUnknown { .. } => 3,
-            Error::TrustListStale { .. } => 4,
-            Error::RoleMissing { .. } => 5,
-            Error::KeyNotValidAtIat { .. } => 6,
-            _ => 7,
-        }
     }
 }
 
@@ -455,6 +474,15 @@ impl fmt::Display for Error {
             Error::KeyUnknown { kid } => {
                 write!(f, "the issuer lists no key \"{kid}\" in its current trust list")
             }
+            Error::IssuerAmbiguous { iss, ecosystems } => write!(
+                f,
+                "the issuer {iss} is listed with this key by several ecosystems ({}), so it has no one home",
+                ecosystems.join(", ")
+            ),
+            Error::GtinNotIssuer { gtin, iss } => write!(
+                f,
+                "the GTIN {gtin} is not among the GS1 company prefixes of the issuer {iss}"
+            ),
             Error::KeyNotValidAtIat { iat, nbf, exp } => write!(
                 f,
                 "the credential was signed at {iat}, outside its key's validity ({} to {})",
@@ -484,6 +512,14 @@ impl fmt::Display for Error {
                 f,
                 "the credential is for {sub} but was scanned from {path}"
             ),
+            Error::AudienceMismatch { expected, found } => write!(
+                f,
+                "the request was made for the registry {found}, not for this one ({expected})"
+            ),
+            Error::OpMismatch { expected, found } => write!(
+                f,
+                "the request asks for the operation \"{found}\" on the route of \"{expected}\""
+            ),
             Error::Expired { exp, now } => write!(f, "the credential expired at {exp} (now {now})"),
             Error::NotYetValid { iat, now } => {
                 write!(f, "the credential is issued at {iat}, in the future (now {now})")
@@ -509,6 +545,10 @@ impl fmt::Display for Error {
             Error::StatusListUntrusted { issuer } => write!(
                 f,
                 "the status list issuer {issuer} is no status authority of an accepted trust list"
+            ),
+            Error::StatusListForeign { list } => write!(
+                f,
+                "the status list {list} is not under the status base of an entity of its authority's trust list"
             ),
             Error::StatusListInvalid { reason } => {
                 write!(f, "the status list credential is malformed: {reason}")
@@ -553,6 +593,8 @@ pub const CODES: &[(&str, Stage, Class)] = &[
     ("key_invalid", Stage::Trust, Class::Invalid),
     ("issuer_unknown", Stage::Trust, Class::Unverifiable),
     ("key_unknown", Stage::Trust, Class::Unverifiable),
+    ("issuer_ambiguous", Stage::Trust, Class::Unverifiable),
+    ("gtin_not_issuer", Stage::Trust, Class::Invalid),
     ("key_not_valid_at_iat", Stage::Trust, Class::Invalid),
     ("role_missing", Stage::Trust, Class::Invalid),
     ("recognition_scope", Stage::Trust, Class::Unverifiable),
@@ -561,6 +603,8 @@ pub const CODES: &[(&str, Stage, Class)] = &[
     ("trust_list_rollback", Stage::Trust, Class::Invalid),
     ("trust_list_untrusted", Stage::Trust, Class::Unverifiable),
     ("sub_mismatch", Stage::Binding, Class::Invalid),
+    ("audience_mismatch", Stage::Binding, Class::Invalid),
+    ("op_mismatch", Stage::Binding, Class::Invalid),
     ("expired", Stage::Time, Class::Invalid),
     ("not_yet_valid", Stage::Time, Class::Invalid),
     ("revoked", Stage::Status, Class::Invalid),
@@ -572,6 +616,47 @@ pub const CODES: &[(&str, Stage, Class)] = &[
     ("status_index_out_of_range", Stage::Status, Class::Invalid),
     ("status_list_rollback", Stage::Status, Class::Invalid),
     ("status_list_untrusted", Stage::Status, Class::Unverifiable),
+    ("status_list_foreign", Stage::Status, Class::Unverifiable),
     ("status_list_invalid", Stage::Status, Class::Invalid),
     ("digest_mismatch", Stage::Passport, Class::Invalid),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression: `class()` had its own match, which said `invalid` for
+    /// `status_list_untrusted` while `CODES`, the docs and the page said `unverifiable`.
+    #[test]
+    fn class_and_stage_come_from_the_one_table() {
+        let e = Error::StatusListUntrusted {
+            issuer: "did:web:x".into(),
+        };
+        assert_eq!(e.class(), Class::Unverifiable);
+        for e in [
+            Error::IssuerAmbiguous {
+                iss: "x".into(),
+                ecosystems: vec![],
+            },
+            Error::StatusListForeign { list: "x".into() },
+            Error::KeyUnknown { kid: "k".into() },
+        ] {
+            assert_eq!(e.class(), Class::Unverifiable, "{}", e.code());
+        }
+        assert_eq!(
+            Error::GtinNotIssuer {
+                gtin: "x".into(),
+                iss: "y".into()
+            }
+            .class(),
+            Class::Invalid
+        );
+        assert_eq!(Error::Superseded.class(), Class::Notice);
+        // Every code appears once in the table.
+        let mut codes: Vec<&str> = CODES.iter().map(|(c, _, _)| *c).collect();
+        let n = codes.len();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), n, "a code is listed twice in CODES");
+    }
+}

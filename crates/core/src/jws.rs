@@ -49,8 +49,11 @@ pub enum Typ {
     Vc,
     /// Ecosystem trust list.
     TrustList,
-    /// Status update request to the registry.
-    StatusUpdate,
+    /// Signed request to the registry (SPEC.md section 6.1): status update, allocation,
+    /// document upload, restricted read.
+    RegistryRequest,
+    /// The registry's signed audit-log head (`docs/server.md`): sequence number, hash, time.
+    AuditHead,
 }
 
 impl Typ {
@@ -60,7 +63,8 @@ impl Typ {
             Typ::Credential => "bp+jwt",
             Typ::Vc => "vc+jwt",
             Typ::TrustList => "trust-list+jwt",
-            Typ::StatusUpdate => "status-update+jwt",
+            Typ::RegistryRequest => "registry-request+jwt",
+            Typ::AuditHead => "audit-head+jwt",
         }
     }
 }
@@ -175,6 +179,43 @@ impl Jws {
     pub fn verify(self, key: &[u8; 32]) -> Result<VerifiedJws, Error> {
         verify_ed25519_strict(key, self.signing_input.as_bytes(), &self.signature)?;
         Ok(VerifiedJws { jws: self })
+    }
+
+    /// Verifies under the first of `keys` that accepts the signature; returns which one. With
+    /// no key accepting, the error of the last key tried (`signature_invalid` for an empty
+    /// list).
+    pub fn verify_any(self, keys: &[[u8; 32]]) -> Result<(VerifiedJws, usize), Error> {
+        let mut last = Error::SignatureInvalid {
+            reason: "no candidate key",
+        };
+        for (i, key) in keys.iter().enumerate() {
+            match verify_ed25519_strict(key, self.signing_input.as_bytes(), &self.signature) {
+                Ok(()) => return Ok((VerifiedJws { jws: self }, i)),
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+
+    /// Verifies many JWS, each under its key, through [`verify_ed25519_many`] (one Ed25519
+    /// batch for the batch-safe ones): the results equal [`Jws::verify`] one by one.
+    pub fn verify_many(items: Vec<(Jws, [u8; 32])>) -> Vec<Result<VerifiedJws, Error>> {
+        let triples: Vec<(&[u8], &[u8], &[u8])> = items
+            .iter()
+            .map(|(jws, key)| {
+                (
+                    key.as_slice(),
+                    jws.signing_input.as_bytes(),
+                    jws.signature.as_slice(),
+                )
+            })
+            .collect();
+        let results = verify_ed25519_many(&triples);
+        items
+            .into_iter()
+            .zip(results)
+            .map(|((jws, _), r)| r.map(|()| VerifiedJws { jws }))
+            .collect()
     }
 }
 

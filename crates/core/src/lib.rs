@@ -32,6 +32,7 @@ mod issue;
 mod json;
 mod jws;
 mod report;
+mod request;
 mod status;
 mod time;
 mod trust;
@@ -52,6 +53,10 @@ pub use jws::{
     b64_decode, b64_encode, inflate, verify_ed25519_many, verify_ed25519_strict, Header, Jws, Typ,
     VerifiedJws, MAX_INFLATED,
 };
+pub use request::{
+    Expect, Op, Operation, ParsedRequest, Request, VerifiedRequest, MAX_JTI, MAX_REQUEST,
+    REQUEST_IAT_WINDOW,
+};
 pub use report::{
     csv_cell, escape_controls, is_control, safe_integers, AgeJson, ClaimsJson, IssuerJson, JsonInt,
     LinkJson, RegJson, StageJson, StatusJson, VerdictJson, CSV_COLUMNS, CSV_VERDICT_COLUMNS,
@@ -63,10 +68,10 @@ pub use status::{
 };
 pub use time::{format_rfc3339, parse_rfc3339, UnixTime};
 pub use trust::{
-    Accepted, Authority, Entity, IssuerMatch, ListAge, PublicKey, Recognition, Resolution,
-    TrustList, TrustStore, Via, CREDENTIAL_ROLES,
+    Accepted, Accreditation, Authority, Entity, IssuerMatch, ListAge, PublicKey, Recognition,
+    Resolution, Scope, TrustList, TrustStore, Via, CREDENTIAL_ROLES, MAX_PENDING,
 };
 pub use verdict::{
     IssuerInfo, Notice, Outcome, Overall, StageResult, StatusCheck, StatusState, Verdict,
 };
-pub use verify::{finish, passport_digest, prepare, verify, verify_many, Context, Prepared};
+pub use verify::{passport_digest, verify, verify_many, Context};

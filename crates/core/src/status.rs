@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use crate::json::Obj;
 use crate::jws::{b64_decode, b64_encode, Jws, Typ};
 use crate::time::{format_rfc3339, parse_rfc3339};
-use crate::trust::{ListAge, TrustStore};
+use crate::trust::{key_window, ListAge, TrustList, TrustStore, Via};
 use crate::Error;
 
 /// Minimum number of entries (W3C Bitstring Status List: 16 KiB of bits, for herd privacy).
@@ -208,6 +208,8 @@ pub struct StatusList {
     pub id: String,
     /// The status authority DID.
     pub issuer: String,
+    /// The `kid` of the authority key that signed it.
+    pub kid: String,
     /// The purpose.
     pub purpose: Purpose,
     /// `validFrom`, Unix seconds.
@@ -218,8 +220,11 @@ pub struct StatusList {
     pub ttl_ms: Option<u64>,
     /// The bits.
     pub bits: Bitstring,
-    /// Ecosystems whose trust lists name the signing authority.
-    pub ecosystems: Vec<String>,
+    /// The ecosystem of the trust list under which the list was accepted: the one that names
+    /// both its signing authority and the entity whose `statusBase` its `id` is under.
+    pub eco: String,
+    /// The authority key that verified the list.
+    key: [u8; 32],
     raw: String,
 }
 
@@ -374,20 +379,62 @@ fn read_payload(p: &Map<String, Value>) -> Result<StatusList, Error> {
     Ok(StatusList {
         id,
         issuer,
+        kid: String::new(),
         purpose,
         valid_from,
         valid_until,
         ttl_ms: ttl,
         bits,
-        ecosystems: Vec::new(),
+        eco: String::new(),
+        key: [0; 32],
         raw: String::new(),
     })
 }
 
-/// Verified status lists by id, newest kept.
+/// Whether `id` is under the `statusBase` of an entity of `list` (SPEC.md section 5: a base
+/// ends with `/`, and the list URL adds at least one character to it).
+fn under_status_base(list: &TrustList, id: &str) -> bool {
+    list.entities.iter().any(|e| {
+        e.status_base
+            .as_deref()
+            .is_some_and(|b| b.ends_with('/') && id.len() > b.len() && id.starts_with(b))
+    })
+}
+
+/// The keys of `list`'s authority `issuer` named `kid`, each with its window checked at
+/// `valid_from` (SPEC.md section 4: authority keys follow the same windows).
+fn authority_keys<'a>(
+    list: &'a TrustList,
+    issuer: &'a str,
+    kid: &'a str,
+) -> impl Iterator<Item = &'a crate::trust::PublicKey> {
+    list.authorities
+        .iter()
+        .filter(move |a| a.id == issuer)
+        .flat_map(|a| a.keys.iter())
+        .filter(move |k| k.kid.as_deref() == Some(kid))
+}
+
+/// Whether a held status list is still vouched for by the trust store: its ecosystem's list
+/// still names the authority with the same key, valid at the list's `validFrom`, and still
+/// lists an entity whose `statusBase` the list's `id` is under. Checked at every use, so a
+/// trust change (a new pin, a withdrawn recognition, a removed key) takes effect at once.
+fn still_trusted(l: &StatusList, trust: &TrustStore) -> bool {
+    trust.list(&l.eco).is_some_and(|tl| {
+        under_status_base(tl, &l.id)
+            && authority_keys(tl, &l.issuer, &l.kid)
+                .any(|k| k.x == l.key && key_window(k, l.valid_from).is_ok())
+    })
+}
+
+/// Verified status lists, newest kept per ecosystem and id.
+///
+/// SPEC.md section 5: a list is held under the trust list that names its signing authority and
+/// an entity whose `statusBase` its `id` is under, and newest-wins compares lists of one id
+/// under one trust list only, so no authority can replace or shadow another ecosystem's list.
 #[derive(Clone, Debug, Default)]
 pub struct StatusStore {
-    lists: BTreeMap<String, StatusList>,
+    lists: BTreeMap<(String, String), StatusList>,
 }
 
 impl StatusStore {
@@ -396,65 +443,109 @@ impl StatusStore {
         Self::default()
     }
 
-    /// Verifies a status list against the status authorities of `trust` and keeps it if it is
-    /// newer than the one held for its id. Returns the list now held for that id.
+    /// Verifies a status list against the status authorities of `trust` and keeps it, under
+    /// every accepted trust list that may vouch for it, if it is newer than the one held there
+    /// for its id. Returns the list now held under the first such trust list.
     pub fn insert(&mut self, compact: &str, trust: &TrustStore) -> Result<&StatusList, Error> {
         let jws = Jws::parse(compact, Typ::Vc, MAX_STATUS_LIST)?;
-        let mut list = read_payload(jws.unverified_payload())?;
-        let candidates = trust.authority_keys(&list.issuer, &jws.header().kid);
+        let claimed = read_payload(jws.unverified_payload())?;
+        let kid = jws.header().kid.clone();
+        // Candidates: (eco, key) for every accepted trust list naming the authority with that
+        // kid. The most telling refusal is kept for when none qualifies.
+        let mut refusal = Error::StatusListUntrusted {
+            issuer: claimed.issuer.clone(),
+        };
+        let mut candidates: Vec<(String, [u8; 32])> = Vec::new();
+        for (tl, _) in trust.accepted() {
+            for key in authority_keys(tl, &claimed.issuer, &kid) {
+                if let Err(e) = key_window(key, claimed.valid_from) {
+                    refusal = e;
+                } else if !under_status_base(tl, &claimed.id) {
+                    if !matches!(refusal, Error::KeyNotValidAtIat { .. }) {
+                        refusal = Error::StatusListForeign {
+                            list: claimed.id.clone(),
+                        };
+                    }
+                } else {
+                    candidates.push((tl.eco.clone(), key.x));
+                }
+            }
+        }
         if candidates.is_empty() {
-            return Err(Error::StatusListUntrusted {
-                issuer: list.issuer,
-            });
+            return Err(refusal);
         }
-        let mut ecosystems = Vec::new();
-        let mut last = None;
-        for (eco, key) in candidates {
-            match crate::jws::verify_ed25519_strict(&key, jws.signing_input(), jws.signature()) {
-                Ok(()) => ecosystems.push(eco),
-                Err(e) => last = Some(e),
-            }
-        }
-        if ecosystems.is_empty() {
-            return Err(last.unwrap_or(Error::StatusListUntrusted {
-                issuer: list.issuer,
-            }));
-        }
-        let id = list.id.clone();
-        if let Some(held) = self.lists.get(&id) {
-            // SPEC.md section 5: keep the newest list. The same list again is a no-op; an older
-            // (or same-time, different) one would be a rollback.
-            if held.raw != compact && list.valid_from <= held.valid_from {
-                return Err(Error::StatusListRollback { list: id });
-            }
-            if held.raw == compact {
-                return self
-                    .lists
-                    .get(&id)
-                    .ok_or(Error::StatusListRollback { list: id });
-            }
-        }
-        list.ecosystems = ecosystems;
+        let mut keys: Vec<[u8; 32]> = candidates.iter().map(|(_, k)| *k).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let (verified, i) = jws.verify_any(&keys)?;
+        let key = keys.get(i).copied().unwrap_or_default();
+        // Read again from the verified payload: only signed bytes decide what is held.
+        let mut list = read_payload(verified.payload())?;
+        list.kid = kid;
+        list.key = key;
         list.raw = compact.to_owned();
-        self.lists.insert(id.clone(), list);
+        let mut first: Option<(String, String)> = None;
+        let mut rollback = None;
+        for (eco, _) in candidates.iter().filter(|(_, k)| *k == key) {
+            let slot = (eco.clone(), list.id.clone());
+            if let Some(held) = self.lists.get(&slot) {
+                // SPEC.md section 5: keep the newest list. The same list again is a no-op; an
+                // older (or same-time, different) one would be a rollback.
+                if held.raw == compact {
+                    first.get_or_insert(slot);
+                    continue;
+                }
+                if list.valid_from <= held.valid_from && still_trusted(held, trust) {
+                    rollback = Some(Error::StatusListRollback {
+                        list: list.id.clone(),
+                    });
+                    continue;
+                }
+            }
+            let mut l = list.clone();
+            l.eco = eco.clone();
+            self.lists.insert(slot.clone(), l);
+            first.get_or_insert(slot);
+        }
+        match first {
+            Some(slot) => self.lists.get(&slot).ok_or(Error::StatusListUntrusted {
+                issuer: list.issuer,
+            }),
+            None => Err(rollback.unwrap_or(Error::StatusListUntrusted {
+                issuer: list.issuer,
+            })),
+        }
+    }
+
+    /// The list held for a URL under an ecosystem's trust list, if that trust list still
+    /// vouches for it.
+    pub fn get(&self, eco: &str, id: &str, trust: &TrustStore) -> Option<&StatusList> {
         self.lists
-            .get(&id)
-            .ok_or(Error::StatusListRollback { list: id })
+            .get(&(eco.to_owned(), id.to_owned()))
+            .filter(|l| still_trusted(l, trust))
     }
 
-    /// The list held for a URL.
-    pub fn get(&self, id: &str) -> Option<&StatusList> {
-        self.lists.get(id)
-    }
-
-    /// All held lists.
+    /// All held lists (for persisting: call [`StatusStore::retain_trusted`] first to drop
+    /// those a trust change has orphaned).
     pub fn lists(&self) -> impl Iterator<Item = &StatusList> {
         self.lists.values()
     }
 
-    /// Newest `validFrom` held: part of the clock floor (SPEC.md section 5).
-    pub fn newest_valid_from(&self) -> u64 {
-        self.lists.values().map(|l| l.valid_from).max().unwrap_or(0)
+    /// Drops held lists the trust store no longer vouches for.
+    pub fn retain_trusted(&mut self, trust: &TrustStore) {
+        self.lists.retain(|_, l| still_trusted(l, trust));
+    }
+
+    /// Newest `validFrom` of the lists held under pinned ecosystems' trust lists: their part of
+    /// the clock floor (SPEC.md sections 4 and 5). Lists vouched for only by a recognised
+    /// ecosystem never move it.
+    pub fn newest_valid_from(&self, trust: &TrustStore) -> u64 {
+        self.lists
+            .values()
+            .filter(|l| trust.via(&l.eco) == Some(&Via::Pinned) && still_trusted(l, trust))
+            .map(|l| l.valid_from)
+            .max()
+            .unwrap_or(0)
     }
 }
 

@@ -97,8 +97,50 @@ impl PublicKey {
     }
 }
 
+/// A topic with optional materials: an accreditation's or a recognition's scope (SPEC.md
+/// section 3.3).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Scope {
+    /// Topic, e.g. `sourcing.due-diligence`.
+    pub topic: String,
+    /// Materials (`Co`, `Li`, `Ni`, `Pb`, `graphite`); empty for topics without material.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub materials: Vec<String>,
+}
+
+impl Scope {
+    /// SPEC.md section 3.3 matching: same topic; an assessment with materials needs an entry
+    /// whose materials include all of them; one without materials matches an entry of its
+    /// topic without materials.
+    pub fn covers(&self, topic: &str, materials: &[String]) -> bool {
+        self.topic == topic
+            && if materials.is_empty() {
+                self.materials.is_empty()
+            } else {
+                materials.iter().all(|m| self.materials.contains(m))
+            }
+    }
+}
+
+/// A certifier's accreditation entry (SPEC.md sections 3.3 and 4).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Accreditation {
+    /// What it covers.
+    #[serde(flatten)]
+    pub scope: Scope,
+    /// Accreditation body `(scheme, id)`, e.g. `("NANDO", "NB 0000")`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<(String, String)>,
+    /// End of the accreditation (Unix seconds).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub until: Option<u64>,
+}
+
+/// Longest GS1 company prefix (GS1 General Specifications 1.4.4: 4 to 12 digits).
+const GCP_DIGITS: core::ops::RangeInclusive<usize> = 4..=12;
+
 /// A participant of an ecosystem: a manufacturer, operator or certifier.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Entity {
     /// DID.
     pub id: String,
@@ -114,6 +156,41 @@ pub struct Entity {
     /// Prefix of the entity's status list URLs.
     #[serde(rename = "statusBase", skip_serializing_if = "Option::is_none")]
     pub status_base: Option<String>,
+    /// GS1 company prefixes the entity owns; empty: not restricted (SPEC.md section 4).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub gcp: Vec<String>,
+    /// Origins that serve the entity's labels (`https://host[:port]`); empty: not listed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub resolvers: Vec<String>,
+    /// What a certifier is accredited for.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub accreditation: Vec<Accreditation>,
+}
+
+impl Entity {
+    /// Whether a GTIN-14 is within the entity's company prefixes (SPEC.md section 4: the
+    /// GTIN without its first digit, the indicator or padding digit, starts with one). An
+    /// entity that lists no prefix is not restricted.
+    pub fn owns_gtin(&self, gtin14: &str) -> bool {
+        self.gcp.is_empty()
+            || gtin14
+                .get(1..)
+                .is_some_and(|rest| self.gcp.iter().any(|p| rest.starts_with(p.as_str())))
+    }
+
+    /// Whether a label's origin is one the entity lists under `resolvers` (`None`: it lists
+    /// none, so nothing to say).
+    pub fn lists_resolver(&self, origin: &str) -> Option<bool> {
+        if self.resolvers.is_empty() {
+            return None;
+        }
+        let origin = origin.trim_end_matches('/');
+        Some(
+            self.resolvers
+                .iter()
+                .any(|r| r.trim_end_matches('/').eq_ignore_ascii_case(origin)),
+        )
+    }
 }
 
 /// A status authority: signs status lists for the ecosystem's issuers.
@@ -137,6 +214,10 @@ pub struct Recognition {
     /// End of the recognition.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub until: Option<u64>,
+    /// Which attestations of the recognised ecosystem's certifiers are accepted (SPEC.md
+    /// section 4: without a scope, none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub scope: Vec<Scope>,
 }
 
 /// The payload of a `trust-list+jwt`, checked.
@@ -182,6 +263,74 @@ fn each_obj<'a, T>(
         .collect()
 }
 
+fn scope(o: &Obj<'_>) -> Result<Scope, Error> {
+    let topic = o.str("topic")?;
+    if topic.is_empty() {
+        return Err(o.err("topic", "must not be empty"));
+    }
+    let materials = match o.opt_array("materials")? {
+        Some(_) => o.strings("materials")?,
+        None => Vec::new(),
+    };
+    Ok(Scope {
+        topic: topic.to_owned(),
+        materials,
+    })
+}
+
+fn opt_strings(o: &Obj<'_>, name: &str) -> Result<Vec<String>, Error> {
+    match o.opt_array(name)? {
+        Some(_) => o.strings(name),
+        None => Ok(Vec::new()),
+    }
+}
+
+fn gcps(o: &Obj<'_>) -> Result<Vec<String>, Error> {
+    let gcp = opt_strings(o, "gcp")?;
+    if gcp
+        .iter()
+        .any(|p| !GCP_DIGITS.contains(&p.len()) || !p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(o.err("gcp", "must hold GS1 company prefixes of 4 to 12 digits"));
+    }
+    Ok(gcp)
+}
+
+fn resolvers(o: &Obj<'_>) -> Result<Vec<String>, Error> {
+    let list = opt_strings(o, "resolvers")?;
+    // An origin: scheme and authority, nothing after (RFC 6454).
+    let is_origin = |r: &str| {
+        r.strip_prefix("https://")
+            .or_else(|| r.strip_prefix("http://"))
+            .is_some_and(|rest| {
+                let rest = rest.strip_suffix('/').unwrap_or(rest);
+                !rest.is_empty() && !rest.contains(['/', '?', '#', '@', ' '])
+            })
+    };
+    if !list.iter().all(|r| is_origin(r)) {
+        return Err(o.err("resolvers", "must hold origins like https://id.example"));
+    }
+    Ok(list)
+}
+
+fn body(o: &Obj<'_>) -> Result<Option<(String, String)>, Error> {
+    o.opt_obj("body")?
+        .map(|b| {
+            let b = Obj::new(b, "body");
+            Ok((b.str("scheme")?.to_owned(), b.str("id")?.to_owned()))
+        })
+        .transpose()
+}
+
+fn scope_json(s: &Scope) -> Value {
+    let mut m = Map::new();
+    m.insert("topic".into(), s.topic.clone().into());
+    if !s.materials.is_empty() {
+        m.insert("materials".into(), s.materials.clone().into());
+    }
+    Value::Object(m)
+}
+
 impl TrustList {
     /// Reads a trust list payload.
     pub fn from_payload(p: &Map<String, Value>) -> Result<Self, Error> {
@@ -205,6 +354,15 @@ impl TrustList {
                 reg,
                 keys: keys(&e)?,
                 status_base: e.opt_str("statusBase")?.map(str::to_owned),
+                gcp: gcps(&e)?,
+                resolvers: resolvers(&e)?,
+                accreditation: each_obj(&e, "accreditation", |a| {
+                    Ok(Accreditation {
+                        scope: scope(&a)?,
+                        body: body(&a)?,
+                        until: a.opt_u64("until")?,
+                    })
+                })?,
             })
         })?;
         let authorities = each_obj(&o, "authorities", |a| {
@@ -223,6 +381,7 @@ impl TrustList {
                 root: PublicKey::from_jwk(root)?,
                 roles: r.strings("roles")?,
                 until: r.opt_u64("until")?,
+                scope: each_obj(&r, "scope", |sc| scope(&sc))?,
             })
         })?;
         Ok(TrustList {
@@ -260,6 +419,34 @@ impl TrustList {
                 if let Some(b) = &e.status_base {
                     m.insert("statusBase".into(), b.clone().into());
                 }
+                if !e.gcp.is_empty() {
+                    m.insert("gcp".into(), e.gcp.clone().into());
+                }
+                if !e.resolvers.is_empty() {
+                    m.insert("resolvers".into(), e.resolvers.clone().into());
+                }
+                if !e.accreditation.is_empty() {
+                    let acc: Vec<Value> = e
+                        .accreditation
+                        .iter()
+                        .map(|a| {
+                            let mut v = scope_json(&a.scope);
+                            if let Some(m) = v.as_object_mut() {
+                                if let Some((scheme, id)) = &a.body {
+                                    m.insert(
+                                        "body".into(),
+                                        serde_json::json!({"scheme": scheme, "id": id}),
+                                    );
+                                }
+                                if let Some(until) = a.until {
+                                    m.insert("until".into(), until.into());
+                                }
+                            }
+                            v
+                        })
+                        .collect();
+                    m.insert("accreditation".into(), acc.into());
+                }
                 Value::Object(m)
             })
             .collect();
@@ -274,8 +461,16 @@ impl TrustList {
             .map(|r| {
                 let mut v =
                     serde_json::json!({"eco": r.eco, "root": r.root.to_jwk(), "roles": r.roles});
-                if let (Some(until), Some(m)) = (r.until, v.as_object_mut()) {
-                    m.insert("until".into(), until.into());
+                if let Some(m) = v.as_object_mut() {
+                    if let Some(until) = r.until {
+                        m.insert("until".into(), until.into());
+                    }
+                    if !r.scope.is_empty() {
+                        m.insert(
+                            "scope".into(),
+                            r.scope.iter().map(scope_json).collect::<Vec<_>>().into(),
+                        );
+                    }
                 }
                 v
             })
@@ -304,6 +499,9 @@ pub enum Via {
 struct Held {
     list: TrustList,
     via: Via,
+    /// The root key that verified the list: the pin, or the `root` of the `recognizes` entry.
+    /// SPEC.md section 4: the list stays accepted only while this key still is one of those.
+    key: [u8; 32],
     raw: String,
 }
 
@@ -320,6 +518,10 @@ pub struct Accepted {
     /// Whether the same list was already held (no change).
     pub unchanged: bool,
 }
+
+/// Most lists kept pending (signed by no key known yet) at once: a flood of unverifiable lists
+/// cannot grow the store without bound.
+pub const MAX_PENDING: usize = 32;
 
 /// Pinned roots plus the trust lists accepted through them.
 #[derive(Clone, Debug, Default)]
@@ -342,6 +544,10 @@ pub struct IssuerMatch {
     /// The pinned ecosystem that recognises `eco`, when trust is by recognition.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recognized_by: Option<String>,
+    /// The attestation scope of the recognition the path went through (SPEC.md section 4);
+    /// `None` for an entity of a pinned ecosystem, limited by its own accreditation only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recognition_scope: Option<Vec<Scope>>,
     /// The trust path as text ("catena-x, recognised by ouranos").
     pub path: String,
 }
@@ -364,13 +570,13 @@ pub struct ListAge {
     pub stale: bool,
 }
 
-/// The outcome of looking an issuer up, with the best key candidate even on failure, so the
+/// The outcome of looking an issuer up, with the key named by `kid` even on failure, so the
 /// signature can still be reported.
 #[derive(Clone, Debug)]
 pub struct Resolution {
-    /// The match, or the most specific error over all paths.
+    /// The match, or why there is none.
     pub result: Result<IssuerMatch, Error>,
-    /// The key named by `kid` on the path that got furthest, if any.
+    /// The key named by `kid` in the entity's home entry, if there is exactly one.
     pub key: Option<[u8; 32]>,
     /// Ages of the trust lists on that path.
     pub ages: Vec<ListAge>,
@@ -385,7 +591,8 @@ impl TrustStore {
         Self::default()
     }
 
-    /// Pins an ecosystem root. Replacing a pin drops lists that depended on the old one.
+    /// Pins an ecosystem root. Replacing a pin drops lists the old key verified (and, with
+    /// them, everything their recognitions carried).
     pub fn pin_root(&mut self, eco: &str, root: &PublicKey) {
         self.roots.insert(eco.to_owned(), root.x);
         self.revalidate();
@@ -397,12 +604,15 @@ impl TrustStore {
     }
 
     /// Accepts a trust list: signature by a pinned or recognised root, no `seq` rollback.
-    /// A list nobody known signs is kept pending and retried when other lists arrive, and
-    /// reported as `trust_list_untrusted` now.
+    /// A list nobody known signs is kept pending (at most [`MAX_PENDING`]) and retried when
+    /// other lists arrive, and reported as `trust_list_untrusted` now.
     pub fn insert(&mut self, compact: &str) -> Result<Accepted, Error> {
         let out = self.try_insert(compact);
         match &out {
-            Err(Error::TrustListUntrusted { .. }) if !self.pending.iter().any(|p| p == compact) => {
+            Err(Error::TrustListUntrusted { .. })
+                if self.pending.len() < MAX_PENDING
+                    && !self.pending.iter().any(|p| p == compact) =>
+            {
                 self.pending.push(compact.to_owned());
             }
             Ok(a) if !a.unchanged => self.revalidate(),
@@ -411,44 +621,46 @@ impl TrustStore {
         out
     }
 
+    /// The root keys that may sign a list of `eco`: its pin, or else the roots that pinned
+    /// lists' `recognizes` entries give for it (one hop).
+    fn root_candidates(&self, eco: &str) -> Vec<([u8; 32], Via)> {
+        if let Some(root) = self.roots.get(eco) {
+            return vec![(*root, Via::Pinned)];
+        }
+        self.held
+            .values()
+            .filter(|h| h.via == Via::Pinned && h.list.eco != eco)
+            .flat_map(|h| {
+                h.list
+                    .recognizes
+                    .iter()
+                    .filter(|r| r.eco == eco)
+                    .map(|r| {
+                        (
+                            r.root.x,
+                            Via::Recognized {
+                                by: h.list.eco.clone(),
+                            },
+                        )
+                    })
+            })
+            .collect()
+    }
+
     fn try_insert(&mut self, compact: &str) -> Result<Accepted, Error> {
         let jws = Jws::parse(compact, Typ::TrustList, MAX_TRUST_LIST)?;
-        let list = TrustList::from_payload(jws.unverified_payload())?;
-        let eco = list.eco.clone();
-        let mut candidates: Vec<([u8; 32], Via)> = Vec::new();
-        if let Some(root) = self.roots.get(&eco) {
-            candidates.push((*root, Via::Pinned));
-        } else {
-            for h in self
-                .held
-                .values()
-                .filter(|h| h.via == Via::Pinned && h.list.eco != eco)
-            {
-                for r in h.list.recognizes.iter().filter(|r| r.eco == eco) {
-                    candidates.push((
-                        r.root.x,
-                        Via::Recognized {
-                            by: h.list.eco.clone(),
-                        },
-                    ));
-                }
-            }
-        }
+        let eco = TrustList::from_payload(jws.unverified_payload())?.eco;
+        let candidates = self.root_candidates(&eco);
         if candidates.is_empty() {
             return Err(Error::TrustListUntrusted { eco });
         }
-        let mut last_err = Error::TrustListUntrusted { eco: eco.clone() };
-        let mut verified = None;
-        for (key, via) in candidates {
-            match crate::jws::verify_ed25519_strict(&key, jws.signing_input(), jws.signature()) {
-                Ok(()) => {
-                    verified = Some(via);
-                    break;
-                }
-                Err(e) => last_err = e,
-            }
-        }
-        let via = verified.ok_or(last_err)?;
+        let keys: Vec<[u8; 32]> = candidates.iter().map(|(k, _)| *k).collect();
+        let (verified, i) = jws.verify_any(&keys)?;
+        let Some((key, via)) = candidates.into_iter().nth(i) else {
+            return Err(Error::TrustListUntrusted { eco });
+        };
+        // Read again from the verified payload: only signed bytes decide what is trusted.
+        let list = TrustList::from_payload(verified.payload())?;
         if let Some(held) = self.held.get(&eco) {
             if held.raw == compact {
                 return Ok(Accepted {
@@ -478,6 +690,7 @@ impl TrustStore {
             Held {
                 list,
                 via,
+                key,
                 raw: compact.to_owned(),
             },
         );
@@ -502,27 +715,46 @@ impl TrustStore {
         out
     }
 
-    /// Re-checks lists held by recognition against the current pinned lists, and retries
-    /// pending ones, until nothing changes.
-    fn revalidate(&mut self) {
-        // Drop lists whose pin changed or whose recognition disappeared, back to pending.
-        let stale: Vec<String> = self
-            .held
-            .iter()
-            .filter(|(_, h)| match &h.via {
-                Via::Pinned => !self.roots.contains_key(&h.list.eco),
-                Via::Recognized { by } => {
-                    !self.held.get(by).is_some_and(|r| {
+    /// Whether a held list is still vouched for by the key that verified it (SPEC.md
+    /// section 4): the pinned root of its ecosystem, or the root of a current `recognizes`
+    /// entry of the pinned list that recognised it. A pin for a recognised ecosystem
+    /// supersedes the recognition.
+    fn still_vouched(&self, h: &Held) -> bool {
+        match &h.via {
+            Via::Pinned => self.roots.get(&h.list.eco) == Some(&h.key),
+            Via::Recognized { by } => {
+                !self.roots.contains_key(&h.list.eco)
+                    && self.held.get(by).is_some_and(|r| {
                         r.via == Via::Pinned
-                            && r.list.recognizes.iter().any(|rec| rec.eco == h.list.eco)
-                    }) || self.roots.contains_key(&h.list.eco)
+                            && self.roots.get(by) == Some(&r.key)
+                            && r.list
+                                .recognizes
+                                .iter()
+                                .any(|rec| rec.eco == h.list.eco && rec.root.x == h.key)
+                    })
+            }
+        }
+    }
+
+    /// Drops held lists no longer vouched for (back to pending: a new recogniser may vouch
+    /// again), and retries pending ones, until nothing changes.
+    fn revalidate(&mut self) {
+        loop {
+            let dropped: Vec<String> = self
+                .held
+                .iter()
+                .filter(|(_, h)| !self.still_vouched(h))
+                .map(|(eco, _)| eco.clone())
+                .collect();
+            if dropped.is_empty() {
+                break;
+            }
+            for eco in dropped {
+                if let Some(h) = self.held.remove(&eco) {
+                    if self.pending.len() < MAX_PENDING {
+                        self.pending.push(h.raw);
+                    }
                 }
-            })
-            .map(|(eco, _)| eco.clone())
-            .collect();
-        for eco in stale {
-            if let Some(h) = self.held.remove(&eco) {
-                self.pending.push(h.raw);
             }
         }
         loop {
@@ -551,14 +783,26 @@ impl TrustStore {
         self.held.get(eco).map(|h| &h.via)
     }
 
+    /// Every accepted list with how it is trusted.
+    pub fn accepted(&self) -> impl Iterator<Item = (&TrustList, &Via)> {
+        self.held.values().map(|h| (&h.list, &h.via))
+    }
+
     /// Every held list's compact JWS, for persisting and for the offline bundle.
     pub fn raw_lists(&self) -> impl Iterator<Item = &str> {
         self.held.values().map(|h| h.raw.as_str())
     }
 
-    /// Newest `iat` of any held list: part of the clock floor (SPEC.md section 5).
+    /// Newest `iat` of the lists of pinned ecosystems: their part of the clock floor. Lists of
+    /// recognised ecosystems never move it (SPEC.md section 4), so no one but the verifier's own
+    /// trust anchors can push its sense of time forward.
     pub fn newest_iat(&self) -> u64 {
-        self.held.values().map(|h| h.list.iat).max().unwrap_or(0)
+        self.held
+            .values()
+            .filter(|h| h.via == Via::Pinned)
+            .map(|h| h.list.iat)
+            .max()
+            .unwrap_or(0)
     }
 
     /// Ages of all held lists at `now`.
@@ -567,8 +811,10 @@ impl TrustStore {
     }
 
     /// Finds the issuer of a credential by `iss` and `kid` and checks key window, role,
-    /// recognition scope and freshness at `now` (SPEC.md section 4). Over several paths the
-    /// most specific failure is reported.
+    /// recognition and freshness at `now` (SPEC.md section 4, "one entity, one home"): when a
+    /// pinned list names `iss`, only pinned lists' entries count; among those that count, the
+    /// entries listing `kid` are candidates; exactly one is the entity's home, none is
+    /// `key_unknown`, several `issuer_ambiguous`.
     pub fn resolve(
         &self,
         iss: &str,
@@ -577,66 +823,72 @@ impl TrustStore {
         roles: &[&'static str],
         now: u64,
     ) -> Resolution {
-        let mut best: Option<(Error, Option<[u8; 32]>, Vec<ListAge>)> = None;
-        // Pinned lists first, so a direct path wins over a recognised one.
-        let mut held: Vec<&Held> = self.held.values().collect();
-        held.sort_by_key(|h| h.via != Via::Pinned);
-        for h in held {
-            for entity in h.list.entities.iter().filter(|e| e.id == iss) {
-                let mut ages = vec![age_of(&h.list, now)];
-                let recogniser = match &h.via {
-                    Via::Pinned => None,
-                    Via::Recognized { by } => self.held.get(by).inspect(|r| {
-                        ages.push(age_of(&r.list, now));
-                    }),
-                };
-                let key = entity.keys.iter().find(|k| k.kid.as_deref() == Some(kid));
-                match check_path(h, recogniser, entity, (kid, key), iat, roles, now) {
-                    Ok(m) => {
-                        return Resolution {
-                            key: Some(m.key.x),
-                            result: Ok(m),
-                            ages,
-                        }
-                    }
-                    Err(e) => {
-                        if best.as_ref().is_none_or(|(b, _, _)| e.rank() > b.rank()) {
-                            best = Some((e, key.map(|k| k.x), ages));
-                        }
-                    }
-                }
-            }
-        }
-        match best {
-            Some((e, key, ages)) => Resolution {
-                result: Err(e),
-                key,
-                ages,
-            },
-            None => Resolution {
-                result: Err(Error::IssuerUnknown {
-                    iss: iss.to_owned(),
-                }),
-                key: None,
-                ages: Vec::new(),
-            },
-        }
-    }
-
-    /// Keys of a status authority `id` with `kid`, with the ecosystems whose lists name it.
-    pub fn authority_keys(&self, id: &str, kid: &str) -> Vec<(String, [u8; 32])> {
-        self.held
+        let listed: Vec<(&Held, &Entity)> = self
+            .held
             .values()
             .flat_map(|h| {
                 h.list
-                    .authorities
+                    .entities
                     .iter()
-                    .filter(move |a| a.id == id)
-                    .flat_map(|a| a.keys.iter())
-                    .filter(move |k| k.kid.as_deref() == Some(kid))
-                    .map(move |k| (h.list.eco.clone(), k.x))
+                    .filter(|e| e.id == iss)
+                    .map(move |e| (h, e))
             })
-            .collect()
+            .collect();
+        let any_pinned = listed.iter().any(|(h, _)| h.via == Via::Pinned);
+        let counting: Vec<(&Held, &Entity)> = listed
+            .into_iter()
+            .filter(|(h, _)| !any_pinned || h.via == Via::Pinned)
+            .collect();
+        let candidates: Vec<(&Held, &Entity, &PublicKey)> = counting
+            .iter()
+            .filter_map(|(h, e)| {
+                e.keys
+                    .iter()
+                    .find(|k| k.kid.as_deref() == Some(kid))
+                    .map(|k| (*h, *e, k))
+            })
+            .collect();
+        let ages_of = |h: &Held| {
+            let mut ages = vec![age_of(&h.list, now)];
+            if let Via::Recognized { by } = &h.via {
+                ages.extend(self.held.get(by).map(|r| age_of(&r.list, now)));
+            }
+            ages
+        };
+        match candidates.as_slice() {
+            [] => Resolution {
+                result: Err(if counting.is_empty() {
+                    Error::IssuerUnknown {
+                        iss: iss.to_owned(),
+                    }
+                } else {
+                    Error::KeyUnknown {
+                        kid: kid.to_owned(),
+                    }
+                }),
+                key: None,
+                ages: counting.first().map(|(h, _)| ages_of(h)).unwrap_or_default(),
+            },
+            [(h, entity, key)] => {
+                let recogniser = match &h.via {
+                    Via::Pinned => None,
+                    Via::Recognized { by } => self.held.get(by),
+                };
+                Resolution {
+                    result: check_path(h, recogniser, entity, key, iat, roles, now),
+                    key: Some(key.x),
+                    ages: ages_of(h),
+                }
+            }
+            several => Resolution {
+                result: Err(Error::IssuerAmbiguous {
+                    iss: iss.to_owned(),
+                    ecosystems: several.iter().map(|(h, _, _)| h.list.eco.clone()).collect(),
+                }),
+                key: None,
+                ages: several.iter().flat_map(|(h, _, _)| ages_of(h)).collect(),
+            },
+        }
     }
 }
 
@@ -651,25 +903,28 @@ fn age_of(l: &TrustList, now: u64) -> ListAge {
     }
 }
 
-fn check_path(
-    h: &Held,
-    recogniser: Option<&Held>,
-    entity: &Entity,
-    (kid, key): (&str, Option<&PublicKey>),
-    iat: u64,
-    roles: &[&'static str],
-    now: u64,
-) -> Result<IssuerMatch, Error> {
-    let key = key.ok_or_else(|| Error::KeyUnknown {
-        kid: kid.to_owned(),
-    })?;
-    if key.nbf.is_some_and(|nbf| iat < nbf) || key.exp.is_some_and(|exp| iat >= exp) {
+/// Whether `key` may sign something dated `at` (SPEC.md section 4: `nbf` <= at < `exp`).
+pub(crate) fn key_window(key: &PublicKey, at: u64) -> Result<(), Error> {
+    if key.nbf.is_some_and(|nbf| at < nbf) || key.exp.is_some_and(|exp| at >= exp) {
         return Err(Error::KeyNotValidAtIat {
-            iat,
+            iat: at,
             nbf: key.nbf,
             exp: key.exp,
         });
     }
+    Ok(())
+}
+
+fn check_path(
+    h: &Held,
+    recogniser: Option<&Held>,
+    entity: &Entity,
+    key: &PublicKey,
+    iat: u64,
+    roles: &[&'static str],
+    now: u64,
+) -> Result<IssuerMatch, Error> {
+    key_window(key, iat)?;
     let needed = roles.first().copied().unwrap_or("manufacturer");
     let held_roles: Vec<&str> = entity
         .roles
@@ -682,18 +937,19 @@ fn check_path(
     }
     let mut path = h.list.eco.clone();
     let mut recognized_by = None;
+    let mut recognition_scope = None;
     if let Via::Recognized { by } = &h.via {
-        let r = recogniser.ok_or_else(|| Error::TrustListUntrusted {
+        let untrusted = || Error::TrustListUntrusted {
             eco: h.list.eco.clone(),
-        })?;
+        };
+        let r = recogniser.ok_or_else(untrusted)?;
+        // SPEC.md section 4: the entry applied is the one whose root verified the list.
         let rec = r
             .list
             .recognizes
             .iter()
-            .find(|rec| rec.eco == h.list.eco)
-            .ok_or_else(|| Error::TrustListUntrusted {
-                eco: h.list.eco.clone(),
-            })?;
+            .find(|rec| rec.eco == h.list.eco && rec.root.x == h.key)
+            .ok_or_else(untrusted)?;
         if rec.until.is_some_and(|until| now > until) {
             return Err(Error::RecognitionExpired {
                 eco: h.list.eco.clone(),
@@ -717,6 +973,7 @@ fn check_path(
         }
         path = format!("{}, recognised by {by}", h.list.eco);
         recognized_by = Some(by.clone());
+        recognition_scope = Some(rec.scope.clone());
     }
     if now > h.list.exp {
         return Err(Error::TrustListStale {
@@ -729,6 +986,7 @@ fn check_path(
         key: key.clone(),
         eco: h.list.eco.clone(),
         recognized_by,
+        recognition_scope,
         path,
     })
 }

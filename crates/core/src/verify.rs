@@ -1,14 +1,22 @@
 //! Verification of a scan into a [`Verdict`]: decode, signature, trust, binding, time, status,
 //! passport, attestations (SPEC.md section 7), one at a time or as a batch.
 //!
-//! Verification is split in two so a batch can share the expensive part: [`prepare`] runs
-//! every stage except the signature arithmetic; [`finish`] takes the signature result. The
-//! batch path only puts pairs into an Ed25519 batch that strict single verification would
-//! also accept on form, and falls back to one by one when a batch fails.
+//! Verification is split in two so a batch can share the expensive part: `prepare` runs every
+//! stage except the signature arithmetic; `finish` takes the signature result, which only
+//! `Jws::verify` or `Jws::verify_many` can produce (a [`VerifiedJws`]): both are private, so no
+//! caller can hand in a signature result of its own. The batch path only puts pairs into an
+//! Ed25519 batch that strict single verification would also accept on form, and falls back to
+//! one by one when a batch fails.
+//!
+//! ```compile_fail
+//! // Regression: `finish(prepared, Some(Ok(())), ctx)` was public and returned `valid` for an
+//! // unsigned credential.
+//! let _ = cellproof_core::finish;
+//! ```
 
 use crate::credential::{Credential, Scan};
 use crate::error::{Error, Stage};
-use crate::jws::Jws;
+use crate::jws::{Jws, VerifiedJws};
 use crate::status::{Purpose, StatusStore};
 use crate::time::UnixTime;
 use crate::trust::{IssuerMatch, ListAge, Resolution, TrustStore, CREDENTIAL_ROLES};
@@ -43,17 +51,19 @@ impl<'a> Context<'a> {
 
     /// The time used as now: the device clock, raised to the newest `iat` or `validFrom`
     /// verified, so a clock set backwards cannot revive an expired credential (SPEC.md s. 5).
+    /// Only the verifier's own trust anchors move it: pinned ecosystems' trust lists and the
+    /// status lists held under them (SPEC.md section 4).
     pub fn effective_now(&self) -> u64 {
         self.now
             .secs()
             .max(self.trust.newest_iat())
-            .max(self.status.newest_valid_from())
+            .max(self.status.newest_valid_from(self.trust))
     }
 }
 
 /// A scan with every stage but the signature arithmetic done.
 #[derive(Debug)]
-pub struct Prepared {
+struct Prepared {
     stages: Stages,
     scan: Option<Scan>,
     credential: Option<Credential>,
@@ -63,16 +73,16 @@ pub struct Prepared {
 }
 
 impl Prepared {
-    /// The public key and JWS to check, when the signature stage can run.
-    fn signature_job(&self) -> Option<(&Jws, [u8; 32])> {
-        let jws = &self.scan.as_ref()?.jws;
+    /// Takes the JWS out with the key to check it under, when the signature stage can run.
+    fn take_signature_job(&mut self) -> Option<(Jws, [u8; 32])> {
         let key = self.resolution.as_ref()?.key?;
+        let jws = self.scan.as_ref()?.jws.clone();
         Some((jws, key))
     }
 }
 
 /// Runs the decode stage and looks the issuer up; the signature is checked by [`finish`].
-pub fn prepare(input: &str, ctx: &Context<'_>) -> Prepared {
+fn prepare(input: &str, ctx: &Context<'_>) -> Prepared {
     let now = ctx.effective_now();
     let mut p = Prepared {
         stages: Stages::default(),
@@ -113,35 +123,27 @@ pub fn prepare(input: &str, ctx: &Context<'_>) -> Prepared {
 
 /// Verifies one scan.
 pub fn verify(input: &str, ctx: &Context<'_>) -> Verdict {
-    let p = prepare(input, ctx);
-    let sig = p.signature_job().map(|(jws, key)| {
-        crate::jws::verify_ed25519_strict(&key, jws.signing_input(), jws.signature())
-    });
+    let mut p = prepare(input, ctx);
+    let sig = p.take_signature_job().map(|(jws, key)| jws.verify(&key));
     finish(p, sig, ctx)
 }
 
 /// Verifies many scans, sharing one Ed25519 batch verification among those whose keys and
 /// signatures are batch-safe. The verdicts equal those of [`verify`] one by one.
 pub fn verify_many(inputs: &[&str], ctx: &Context<'_>) -> Vec<Verdict> {
-    let prepared: Vec<Prepared> = inputs.iter().map(|i| prepare(i, ctx)).collect();
-    let jobs: Vec<(usize, &Jws, [u8; 32])> = prepared
-        .iter()
-        .enumerate()
-        .filter_map(|(i, p)| p.signature_job().map(|(jws, key)| (i, jws, key)))
-        .collect();
-    let items: Vec<(&[u8], &[u8], &[u8])> = jobs
-        .iter()
-        .map(|(_, jws, key)| {
-            (
-                key.as_slice(),
-                jws.signing_input(),
-                jws.signature().as_slice(),
-            )
-        })
-        .collect();
-    let mut results: Vec<Option<Result<(), Error>>> = vec![None; prepared.len()];
-    for ((i, _, _), r) in jobs.iter().zip(crate::jws::verify_ed25519_many(&items)) {
-        if let Some(slot) = results.get_mut(*i) {
+    let mut prepared: Vec<Prepared> = inputs.iter().map(|i| prepare(i, ctx)).collect();
+    let mut owners = Vec::new();
+    let mut jobs = Vec::new();
+    for (i, p) in prepared.iter_mut().enumerate() {
+        if let Some(job) = p.take_signature_job() {
+            owners.push(i);
+            jobs.push(job);
+        }
+    }
+    let mut results: Vec<Option<Result<VerifiedJws, Error>>> =
+        prepared.iter().map(|_| None).collect();
+    for (i, r) in owners.into_iter().zip(Jws::verify_many(jobs)) {
+        if let Some(slot) = results.get_mut(i) {
             *slot = Some(r);
         }
     }
@@ -153,7 +155,8 @@ pub fn verify_many(inputs: &[&str], ctx: &Context<'_>) -> Vec<Verdict> {
 }
 
 /// Completes a prepared verification with the signature result (`None`: could not run).
-pub fn finish(p: Prepared, signature: Option<Result<(), Error>>, ctx: &Context<'_>) -> Verdict {
+/// Only a [`VerifiedJws`] counts as a good signature.
+fn finish(p: Prepared, signature: Option<Result<VerifiedJws, Error>>, ctx: &Context<'_>) -> Verdict {
     let Prepared {
         mut stages,
         scan,
@@ -177,7 +180,7 @@ pub fn finish(p: Prepared, signature: Option<Result<(), Error>>, ctx: &Context<'
     if let (Some(scan), Some(cred), Some(res)) = (&scan, &credential, &resolution) {
         // Signature.
         match signature {
-            Some(r) => stages.record(Stage::Signature, r),
+            Some(r) => stages.record(Stage::Signature, r.map(|_verified| ())),
             None => stages.not_checked(
                 Stage::Signature,
                 Some("no key: the issuer or key is not in an accepted trust list".into()),
@@ -185,9 +188,35 @@ pub fn finish(p: Prepared, signature: Option<Result<(), Error>>, ctx: &Context<'
         }
         // Trust.
         data.extend(res.ages.iter().cloned());
-        match &res.result {
-            Ok(m) => {
+        // SPEC.md section 4: a member of a data space cannot sign for another company's
+        // products.
+        let gtin_owned = res
+            .result
+            .as_ref()
+            .map_or(Ok(()), |m| match m.entity.owns_gtin(&cred.sub.gtin) {
+                true => Ok(()),
+                false => Err(Error::GtinNotIssuer {
+                    gtin: cred.sub.gtin.clone(),
+                    iss: m.entity.id.clone(),
+                }),
+            });
+        match (&res.result, gtin_owned) {
+            (Ok(_), Err(e)) => stages.fail(Stage::Trust, e),
+            (Ok(m), Ok(())) => {
                 stages.pass(Stage::Trust);
+                if let Some(false) = scan
+                    .url
+                    .as_deref()
+                    .and_then(|u| m.entity.lists_resolver(&origin(u)))
+                {
+                    notices.push(Notice {
+                        code: "resolver_unlisted",
+                        message: format!(
+                            "this label points to {}, a site the issuer does not list for its labels",
+                            origin(scan.url.as_deref().unwrap_or_default())
+                        ),
+                    });
+                }
                 issuer = Some(IssuerInfo::new(
                     &m.entity,
                     &m.eco,
@@ -196,7 +225,7 @@ pub fn finish(p: Prepared, signature: Option<Result<(), Error>>, ctx: &Context<'
                     &scan.jws.header().kid,
                 ));
             }
-            Err(e) => stages.fail(Stage::Trust, e.clone()),
+            (Err(e), _) => stages.fail(Stage::Trust, e.clone()),
         }
         // Binding (SPEC.md section 2): sub must equal the scanned URL's path.
         match &scan.link {
@@ -230,7 +259,7 @@ pub fn finish(p: Prepared, signature: Option<Result<(), Error>>, ctx: &Context<'
                 m,
                 &st.list,
                 st.index,
-                ctx.status,
+                ctx,
                 now,
                 &mut stages,
                 &mut status,
@@ -274,6 +303,13 @@ pub fn finish(p: Prepared, signature: Option<Result<(), Error>>, ctx: &Context<'
     }
 }
 
+/// The origin (`scheme://host[:port]`, lower case) of a URL without fragment.
+fn origin(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let host = rest.split(['/', '?']).next().unwrap_or_default();
+    format!("{scheme}://{host}").to_ascii_lowercase()
+}
+
 /// `bp.dig`: the first 16 bytes of SHA-256 over the ASCII of the full passport's compact JWS,
 /// base64url (SPEC.md section 2).
 pub fn passport_digest(compact: &str) -> String {
@@ -287,7 +323,7 @@ fn check_status(
     m: &IssuerMatch,
     list_id: &str,
     index: u64,
-    store: &StatusStore,
+    ctx: &Context<'_>,
     now: u64,
     stages: &mut Stages,
     out: &mut Vec<StatusCheck>,
@@ -305,8 +341,9 @@ fn check_status(
     let mut superseded = false;
     for purpose in Purpose::ALL {
         let url = purpose.list_url(base, list_id);
-        // A list signed by an authority of another ecosystem says nothing about this issuer.
-        let list = store.get(&url).filter(|l| l.ecosystems.contains(&m.eco));
+        // Only a list held under the issuer's home ecosystem speaks for it (SPEC.md section 5):
+        // one signed by an authority of another ecosystem says nothing about this issuer.
+        let list = ctx.status.get(&m.eco, &url, ctx.trust);
         let (state, age) = match list {
             None => {
                 // SPEC.md section 5: the revocation list is required, the others optional.

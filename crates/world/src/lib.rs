@@ -47,6 +47,8 @@ pub struct Issuer {
     pub roles: Vec<String>,
     /// Short name used in status URLs.
     pub slug: String,
+    /// GS1 company prefixes (SPEC.md section 4); empty for a certifier.
+    pub gcp: Vec<String>,
 }
 
 /// A whole demo world.
@@ -89,6 +91,12 @@ impl World {
         let issuer =
             |slug: &str, did: &str, name: &str, eco: &str, reg: (&str, &str), roles: &[&str]| {
                 let key = derive_key(seed, slug, "k1");
+                // The sample GTINs (`sample_claims`) are under these prefixes.
+                let gcp = match slug {
+                    "acme" => vec!["4012345".to_owned()],
+                    "denchi" => vec!["4589012".to_owned()],
+                    _ => Vec::new(),
+                };
                 Issuer {
                     did: did.into(),
                     name: name.into(),
@@ -97,6 +105,7 @@ impl World {
                     reg: (reg.0.into(), reg.1.into()),
                     roles: roles.iter().map(|r| (*r).to_owned()).collect(),
                     slug: slug.into(),
+                    gcp,
                 }
             };
         World {
@@ -159,6 +168,8 @@ impl World {
             reg: Some(i.reg.clone()),
             keys: vec![key],
             status_base: Some(self.status_base(i)),
+            gcp: i.gcp.clone(),
+            ..Entity::default()
         }
     }
 
@@ -180,6 +191,7 @@ impl World {
                     root: root_pk(&self.catena_root),
                     roles: vec!["manufacturer".into(), "certifier".into()],
                     until: Some(self.t0 + 2 * YEAR),
+                    scope: Vec::new(),
                 }],
             )
         } else {
@@ -193,6 +205,7 @@ impl World {
                     root: root_pk(&self.ouranos_root),
                     roles: vec!["manufacturer".into()],
                     until: Some(self.t0 + 2 * YEAR),
+                    scope: Vec::new(),
                 }],
             )
         };

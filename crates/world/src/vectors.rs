@@ -155,6 +155,48 @@ pub fn generate_vectors() -> Result<Vec<VectorFile>, Error> {
         w.sign_trust_list(&certifiers),
     );
 
+    // A recognised ecosystem gone rogue (SPEC.md section 4, "one entity, one home"): the
+    // ouranos root lists an entity with ACME's DID, name and status base but its own key, a
+    // status authority of its own, and dates its list in 2100 to push verifiers' clocks.
+    let rogue_key = crate::derive_key(VECTOR_SEED, "rogue-acme", "k2");
+    let rogue_authority = crate::derive_key(VECTOR_SEED, "rogue-authority", "ra1");
+    let mut rogue = ouranos.clone();
+    rogue.seq = 2;
+    rogue.iat = YEAR_2100;
+    rogue.exp = YEAR_2100 + 30 * DAY;
+    rogue.entities.push(cellproof_core::Entity {
+        keys: vec![rogue_key.public()],
+        gcp: Vec::new(),
+        ..catena
+            .entities
+            .iter()
+            .find(|e| e.id == w.acme.did)
+            .cloned()
+            .unwrap_or_default()
+    });
+    rogue.authorities.push(cellproof_core::Authority {
+        id: "did:web:rogue-authority.example".into(),
+        keys: vec![rogue_authority.public()],
+    });
+    put("trust-lists/ouranos-rogue.jws", w.sign_trust_list(&rogue));
+    // Both ecosystems pinned and both listing ACME's DID with kid k1: no one home.
+    let mut twin = ouranos.clone();
+    twin.entities.push(cellproof_core::Entity {
+        keys: vec![crate::derive_key(VECTOR_SEED, "twin-acme", "k1").public()],
+        ..catena
+            .entities
+            .iter()
+            .find(|e| e.id == w.acme.did)
+            .cloned()
+            .unwrap_or_default()
+    });
+    put("trust-lists/ouranos-lists-acme.jws", w.sign_trust_list(&twin));
+    // The rogue authority's list under ACME's URL, all bits clear, dated 2100.
+    put(
+        "status-lists/acme-3-shadow.jws",
+        shadow_list(&w, &rogue_authority),
+    );
+
     // Status lists of ACME's list 3.
     let until = T0 + 7 * DAY;
     put(
@@ -231,6 +273,25 @@ pub fn generate_vectors() -> Result<Vec<VectorFile>, Error> {
         })),
     );
     Ok(files)
+}
+
+/// 2100-01-01T00:00:00Z.
+const YEAR_2100: u64 = 4_102_444_800;
+
+/// A revocation list under ACME's list-3 URL, every bit clear, dated 2100, signed by `key` as
+/// the rogue authority.
+fn shadow_list(w: &World, key: &cellproof_core::KeyPair) -> String {
+    let id = Purpose::Revocation.list_url(&w.status_base(&w.acme), "3");
+    let spec = cellproof_core::StatusListSpec {
+        id: &id,
+        issuer: "did:web:rogue-authority.example",
+        purpose: Purpose::Revocation,
+        valid_from: YEAR_2100,
+        valid_until: YEAR_2100 + 7 * DAY,
+        ttl_ms: 300_000,
+    };
+    let bits = cellproof_core::Bitstring::zeroed(cellproof_core::MIN_ENTRIES);
+    cellproof_core::sign_status_list(&cellproof_core::status_list_payload(&spec, &bits), key)
 }
 
 fn pretty(v: &Value) -> String {
@@ -310,6 +371,20 @@ fn cases(
         key: crate::derive_key(VECTOR_SEED, "acme", "k9"),
         ..w.acme.clone()
     };
+    let borrowed = Issuer {
+        key: crate::derive_key(VECTOR_SEED, "rogue-acme", "k2"),
+        ..w.acme.clone()
+    };
+    // ACME signing for a GTIN under Nippon Denchi's prefix 4589012.
+    let foreign_gtin = {
+        let gtin = crate::gtin_with_check_digit("0458901299999").unwrap_or_default();
+        let url = format!("{host}/01/{gtin}/21/SN2026A000123");
+        let claims = claims_with(&|c| {
+            c.insert("sub".into(), format!("01/{gtin}/21/SN2026A000123").into());
+            c.insert("url".into(), url.clone().into());
+        });
+        w.issue(&w.acme, &claims, iat)?.url()
+    };
 
     let cases = vec![
         base("reference-valid", "The reference credential, scanned from its QR URL, verifier pinned to catena-x.", reference_url.into(), "valid", None, ALL_PASSED),
@@ -366,6 +441,25 @@ fn cases(
             status_lists: vec!["acme-3-stale"],
             ..base("status-stale", "Only a revocation list past its validUntil is available.", reference_url.into(), "unverifiable", Some("status_stale"), with(ALL_PASSED, &[(5, "failed")]))
         },
+        Case {
+            trust_lists: vec!["catena-x", "ouranos-rogue"],
+            ..base("borrowed-identity", "Pinned to catena-x; the recognised ouranos root lists an entity with ACME's DID and name and its own key k2, which signed this credential. SPEC.md section 4: a pinned list names ACME, so only pinned entries count, and none lists k2.", w.issue(&borrowed, &w.reference_claims(), iat)?.url(), "unverifiable", Some("key_unknown"), with(ALL_PASSED, &[(1, "not_checked"), (2, "failed"), (5, "skipped")]))
+        },
+        Case {
+            roots: vec!["catena-x", "ouranos"],
+            trust_lists: vec!["catena-x", "ouranos-lists-acme"],
+            ..base("issuer-ambiguous", "Both ecosystems pinned, and both list ACME's DID with a key k1: the issuer has no one home.", reference_url.into(), "unverifiable", Some("issuer_ambiguous"), with(ALL_PASSED, &[(1, "not_checked"), (2, "failed"), (5, "skipped")]))
+        },
+        Case {
+            trust_lists: vec!["catena-x", "ouranos-rogue"],
+            status_lists: vec!["acme-3", "acme-3-suspension", "acme-3-refresh", "acme-3-shadow"],
+            ..base("status-list-shadowed", "A revoked credential; the rogue authority of the recognised ouranos list signed a list under ACME's URL, all bits clear, dated 2100. It neither shadows ACME's list nor moves the clock: still revoked.", sample("SN2026A001001", REVOKED)?, "invalid", Some("revoked"), with(ALL_PASSED, &[(5, "failed")]))
+        },
+        Case {
+            trust_lists: vec!["catena-x", "ouranos-rogue"],
+            ..base("clock-floor-foreign", "The recognised ouranos list is dated 2100; only pinned lists raise the clock floor, so the reference credential stays valid.", reference_url.into(), "valid", None, ALL_PASSED)
+        },
+        base("gtin-not-issuer", "ACME signs for a GTIN under Nippon Denchi's company prefix 4589012; ACME's entry lists 4012345.", foreign_gtin, "invalid", Some("gtin_not_issuer"), with(ALL_PASSED, &[(2, "failed")])),
         base("status-index-out-of-range", "The status index is past the end of a 131,072-entry list.", sample("SN2026A200000", 200_000)?, "invalid", Some("status_index_out_of_range"), with(ALL_PASSED, &[(5, "failed")])),
     ];
     Ok(cases)

@@ -94,6 +94,7 @@ fn recognition_is_one_hop_and_follows_the_recogniser() {
         root: third_root.public(),
         roles: vec!["manufacturer".into()],
         until: None,
+        scope: Vec::new(),
     });
     t.insert(&w.sign_trust_list(&cx)).unwrap();
     let third = cellproof_core::TrustList {
@@ -152,7 +153,7 @@ fn status_lists_newest_wins_and_older_are_refused() {
         Ok(0),
         "the newer list replaces the older"
     );
-    assert_eq!(s.newest_valid_from(), T0 + 60);
+    assert_eq!(s.newest_valid_from(&t), T0 + 60);
 }
 
 #[test]
@@ -234,14 +235,17 @@ fn authority_of_another_ecosystem_says_nothing_about_an_issuer() {
         ttl_ms: 1,
     };
     let mut s = StatusStore::new();
-    s.insert(
-        &cellproof_core::sign_status_list(
-            &status_list_payload(&spec, &Bitstring::zeroed(131_072)),
-            &other,
-        ),
-        &t,
-    )
-    .unwrap();
+    // SPEC.md section 5: ouranos lists no entity whose statusBase holds ACME's URL.
+    let e = s
+        .insert(
+            &cellproof_core::sign_status_list(
+                &status_list_payload(&spec, &Bitstring::zeroed(131_072)),
+                &other,
+            ),
+            &t,
+        )
+        .unwrap_err();
+    assert_eq!(e.code(), "status_list_foreign");
     let claims = w.sample_claims(&w.acme, "SN1", Some("3/7"), "https://id.example");
     let url = w.issue(&w.acme, &claims, T0 - DAY).unwrap().url();
     let v = verify(&url, &Context::new(&t, &s, UnixTime(T0 + 60)));
