@@ -171,3 +171,172 @@ fn readme_opens_with_the_two_commands() {
         ".ci/run runs the README's test command"
     );
 }
+
+/// ARCHITECTURE.md: "the core does no I/O, reads no clock, draws no randomness, starts no
+/// thread". Clippy enforces it on resolved paths (`crates/core/clippy.toml`); this scan also
+/// catches what clippy's lists cannot name (a glob import, a module alias, a new API).
+#[test]
+fn core_is_pure_no_io_clock_threads_env_or_randomness_in_its_source() {
+    // Built from pieces so this file does not match itself.
+    let banned = [
+        format!("std::{}", "fs"),
+        format!("std::{}", "net"),
+        format!("std::{}", "process"),
+        format!("std::{}", "env"),
+        format!("std::{}", "thread"),
+        format!("std::{}", "io::stdin"),
+        format!("System{}", "Time"),
+        format!("Instant{}", "::now"),
+        format!("{}random", "get"),
+        format!("{}Rng", "Os"),
+        format!("thread_{}", "rng"),
+        format!("{}::", "rand"),
+        format!("Random{}", "State"),
+        format!("Hash{}", "Map"),
+        format!("Hash{}", "Set"),
+    ];
+    let mut files = Vec::new();
+    rust_files(&root().join("crates/core/src"), &mut files);
+    assert!(!files.is_empty(), "crates/core/src has no .rs files");
+    let mut found = Vec::new();
+    for p in files {
+        let text = std::fs::read_to_string(&p).unwrap_or_default();
+        for (n, line) in text.lines().enumerate() {
+            let code = line.trim_start();
+            if code.starts_with("//") {
+                continue;
+            }
+            for b in &banned {
+                if code.contains(b.as_str()) {
+                    found.push(format!("{}:{}: {b}", p.display(), n + 1));
+                }
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "the core must stay pure (ARCHITECTURE.md): {found:?}"
+    );
+}
+
+/// The packages `cargo tree` lists for a package, with its features, one `name|features` per
+/// line; `edges` as cargo tree's `-e`. Per package (`-p`), so features enabled only by other
+/// workspace members do not count, exactly as `cargo build -p` resolves them.
+fn cargo_tree(package: &str, edges: &str) -> Vec<(String, String)> {
+    let out = std::process::Command::new(env!("CARGO"))
+        .args(["tree", "--quiet", "--package", package, "--edges", edges])
+        .args(["--target", "all", "--prefix", "none", "--format", "{p}|{f}"])
+        .current_dir(root())
+        .output()
+        .expect("running cargo tree");
+    assert!(
+        out.status.success(),
+        "cargo tree -p {package}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_once('|'))
+        .map(|(p, f)| {
+            let name = p.split_whitespace().next().unwrap_or_default().to_owned();
+            (name, f.trim_end_matches(" (*)").to_owned())
+        })
+        .collect()
+}
+
+/// What the core builds with (for the browser too) holds no source of randomness, no JS and
+/// no HTTP, SQL or async runtime: purity is a property of the dependency graph as well.
+#[test]
+fn core_depends_on_no_randomness_js_http_or_sql_crate() {
+    let banned = [
+        // randomness
+        "getrandom",
+        "rand",
+        "rand_chacha",
+        "ring",
+        // JS
+        "wasm-bindgen",
+        "js-sys",
+        "web-sys",
+        // network, HTTP, SQL, async runtimes, clocks
+        "tokio",
+        "mio",
+        "socket2",
+        "hyper",
+        "actix-web",
+        "actix-rt",
+        "reqwest",
+        "ureq",
+        "rusqlite",
+        "libsqlite3-sys",
+        "chrono",
+    ];
+    let tree = cargo_tree("cellproof-core", "normal,build");
+    assert!(
+        tree.iter().any(|(n, _)| n == "ed25519-dalek"),
+        "cargo tree output not understood: {tree:?}"
+    );
+    let mut found: Vec<String> = tree
+        .iter()
+        .filter(|(n, _)| {
+            banned.contains(&n.as_str()) || n.starts_with("cellproof-") && n != "cellproof-core"
+        })
+        .map(|(n, _)| n.clone())
+        .collect();
+    // rand_core itself is a trait crate (ed25519-dalek's batch API); only its OS source is not.
+    found.extend(
+        tree.iter()
+            .filter(|(n, f)| {
+                n == "rand_core" && f.split(',').any(|f| f == "getrandom" || f == "std")
+            })
+            .map(|(n, f)| format!("{n} with features {f}")),
+    );
+    found.sort();
+    found.dedup();
+    assert!(
+        found.is_empty(),
+        "cellproof-core must stay pure: it depends on {found:?}"
+    );
+}
+
+/// The dependency arrows that must never exist (ARCHITECTURE.md): only the server knows HTTP
+/// and SQL, only the bindings know JS, only the CLI knows terminals and files, and the core
+/// knows none of them. Checked on every kind of dependency, dev-dependencies included.
+#[test]
+fn forbidden_crate_dependency_arrows_do_not_exist() {
+    let forbidden: &[(&str, &[&str])] = &[
+        (
+            "cellproof-core",
+            &[
+                "cellproof-server",
+                "cellproof-wasm",
+                "cellproof-wasm-decode",
+                "cellproof-cli",
+            ],
+        ),
+        ("cellproof-qr", &["cellproof-server"]),
+        ("cellproof-cli", &["cellproof-server"]),
+        ("cellproof-wasm", &["cellproof-server"]),
+        ("cellproof-wasm-decode", &["cellproof-server"]),
+    ];
+    let members = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
+    let mut found = Vec::new();
+    for (from, tos) in forbidden {
+        // A crate that is not (or no longer) in the workspace has no arrows to check.
+        let dir = from.trim_start_matches("cellproof-");
+        if !members.contains(&format!("\"crates/{dir}\"")) {
+            continue;
+        }
+        let tree = cargo_tree(from, "normal,build,dev");
+        assert!(
+            tree.first().is_some_and(|(n, _)| n == from),
+            "cargo tree -p {from} output not understood"
+        );
+        for to in *tos {
+            if tree.iter().any(|(n, _)| n == to) {
+                found.push(format!("{from} -> {to}"));
+            }
+        }
+    }
+    assert!(found.is_empty(), "forbidden dependency arrows: {found:?}");
+}
