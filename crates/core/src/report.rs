@@ -34,9 +34,19 @@ impl Serialize for JsonInt {
 }
 
 /// `value` with every integer outside +-[`MAX_SAFE_INTEGER`] replaced by its decimal string
-/// (the same rule as [`JsonInt`], for the claims kept as signed, e.g. `bp`).
+/// (the same rule as [`JsonInt`], for the claims kept as signed, e.g. `bp`), and every integral
+/// float within it written as an integer (`4.0` as `4`): JavaScript has one number type, so
+/// this is the only way the CLI's JSON text and the page's can be the same.
 pub fn safe_integers(value: Value) -> Value {
     match value {
+        Value::Number(n) if n.is_f64() => {
+            let integral = n
+                .as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() <= 9_007_199_254_740_991.0)
+                // Display of an integral f64 has no fraction ("4"), which parses exactly.
+                .and_then(|f| format!("{f}").parse::<i64>().ok());
+            integral.map_or(Value::Number(n), Value::from)
+        }
         Value::Number(n) => {
             let too_big = n.as_u64().is_some_and(|u| u > MAX_SAFE_INTEGER)
                 || n.as_i64()
@@ -425,6 +435,8 @@ mod tests {
             v,
             serde_json::json!({"a": ["18446744073709551615", "-9007199254740993", 1.5, 7]})
         );
+        let v = safe_integers(serde_json::json!([4.0, -2.0, 1e300, 0.5]));
+        assert_eq!(v.to_string(), "[4,-2,1e+300,0.5]");
     }
 
     #[test]

@@ -10,18 +10,22 @@
 //! so `pkg/cellproof_wasm.d.ts` is usable by integrators without this repository.
 
 use cellproof_core::{
-    Accepted, Error, ListAge, Overall, PublicKey, StatusStore, TrustStore, UnixTime, Verdict, Via,
-    CODES, RECYCLED_MINIMUMS,
+    Accepted, AgeJson, Error, JsonInt, PublicKey, StatusStore, TrustStore, UnixTime, VerdictJson,
+    Via, CODES, RECYCLED_MINIMUMS,
 };
 use cellproof_qr::{decode_luma_with, DecodeOptions};
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
 /** Overall answer (SPEC.md section 7). `unverifiable` is never to be shown as genuine. */
 export type Overall = "valid" | "invalid" | "unverifiable";
+
+/** An integer: a JSON number up to 2^53 - 1, a decimal string beyond it (a signed credential
+ * may carry any u64; docs/verdict-json.md). */
+export type Int = number | string;
 
 export interface StageEntry {
   stage: "decode" | "signature" | "trust" | "binding" | "time" | "status" | "passport" | "attestations";
@@ -32,8 +36,8 @@ export interface StageEntry {
 
 export interface Claims {
   iss: string;
-  iat: number;
-  exp: number | null;
+  iat: Int;
+  exp: Int | null;
   /** `01/{gtin}/21/{serial}` */
   sub: string;
   gtin: string;
@@ -60,21 +64,23 @@ export interface StatusEntry {
   purpose: "revocation" | "suspension" | "refresh";
   state: "ok" | "revoked" | "suspended" | "superseded" | "unknown" | "stale" | "not_checked";
   list: string;
-  index: number;
+  index: Int;
   /** Seconds since the list's validFrom, when a list was used. */
-  age: number | null;
+  age: Int | null;
 }
 
 export interface DataAge {
   kind: "trust_list" | "status_list";
   /** Ecosystem or status list URL. */
   id: string;
-  issued: number;
-  age: number;
-  expires: number | null;
+  issued: Int;
+  age: Int;
+  expires: Int | null;
   stale: boolean;
 }
 
+/** The one verdict shape (core `VerdictJson`): `cellproof verify --json` prints the same
+ * (docs/verdict-json.md). */
 export interface Verdict {
   overall: Overall;
   /** Deciding code, null when valid. */
@@ -90,7 +96,7 @@ export interface Verdict {
   notices: string[];
   data: DataAge[];
   /** The time used as now, after the clock floor (Unix seconds). */
-  now: number;
+  now: Int;
 }
 
 export interface LoadResult {
@@ -100,7 +106,7 @@ export interface LoadResult {
   kind: "root" | "trust_list" | "status_list";
   /** Ecosystem (roots, trust lists) or list URL (status lists). */
   id: string | null;
-  seq: number | null;
+  seq: Int | null;
   /** "pinned", "recognized" for trust lists. */
   via: string | null;
   by: string | null;
@@ -240,8 +246,8 @@ impl Verifier {
     /// Ages of every held list at `now_secs` (after the clock floor).
     pub fn ages(&self, now_secs: f64) -> JsDataAges {
         let now = self.effective_now(now_secs);
-        let mut ages: Vec<AgeDto> = self.trust.ages(now).iter().map(AgeDto::from).collect();
-        ages.extend(self.status.lists().map(|l| AgeDto::from(&l.age(now))));
+        let mut ages: Vec<AgeJson> = self.trust.ages(now).iter().map(AgeJson::from).collect();
+        ages.extend(self.status.lists().map(|l| AgeJson::from(&l.age(now))));
         to_js(&ages).unchecked_into()
     }
 
@@ -257,7 +263,7 @@ impl Verifier {
     pub fn verify(&self, input: &str, now_secs: f64, passport: Option<String>) -> JsVerdict {
         let mut ctx = cellproof_core::Context::new(&self.trust, &self.status, unix(now_secs));
         ctx.passport = passport.as_deref();
-        to_js(&VerdictDto::from(cellproof_core::verify(input, &ctx))).unchecked_into()
+        to_js(&VerdictJson::from(&cellproof_core::verify(input, &ctx))).unchecked_into()
     }
 
     /// Verifies many scans with one Ed25519 batch; the verdicts equal those of `verify`.
@@ -265,9 +271,9 @@ impl Verifier {
     pub fn verify_many(&self, inputs: Vec<String>, now_secs: f64) -> JsVerdicts {
         let ctx = cellproof_core::Context::new(&self.trust, &self.status, unix(now_secs));
         let refs: Vec<&str> = inputs.iter().map(String::as_str).collect();
-        let out: Vec<VerdictDto> = cellproof_core::verify_many(&refs, &ctx)
-            .into_iter()
-            .map(VerdictDto::from)
+        let out: Vec<VerdictJson> = cellproof_core::verify_many(&refs, &ctx)
+            .iter()
+            .map(VerdictJson::from)
             .collect();
         to_js(&out).unchecked_into()
     }
@@ -385,6 +391,16 @@ pub fn recycled_minimums() -> JsRecycledMinimums {
     to_js(&list).unchecked_into()
 }
 
+/// The CSV columns of a verdict export (`CSV_COLUMNS` of the core, the CLI's batch CSV header),
+/// so the page's session CSV has exactly the CLI's columns.
+#[wasm_bindgen(js_name = csvColumns)]
+pub fn csv_columns() -> Vec<String> {
+    cellproof_core::CSV_COLUMNS
+        .iter()
+        .map(|c| (*c).to_owned())
+        .collect()
+}
+
 /// The crate version, for the page's about line and cache busting.
 pub fn version() -> String {
     env!("CARGO_PKG_VERSION").to_owned()
@@ -395,8 +411,9 @@ pub fn version() -> String {
 /// Serialises a DTO as a plain JS object (maps as objects, `None` as `null`).
 fn to_js<T: Serialize>(value: &T) -> JsValue {
     let ser = serde_wasm_bindgen::Serializer::json_compatible();
-    // Every DTO here is plain data whose integers are below 2^53, so serialisation cannot
-    // fail; should it ever, the page gets `undefined` and shows "cannot verify".
+    // Every DTO here is plain data; integers that may exceed 2^53 (anything from a signed
+    // credential) are `JsonInt`s, which become strings beyond it, so serialisation does not
+    // fail. Should it ever, the page gets `undefined` and says it cannot read the code.
     value.serialize(&ser).unwrap_or(JsValue::UNDEFINED)
 }
 
@@ -421,7 +438,7 @@ struct LoadResult {
     code: Option<&'static str>,
     kind: &'static str,
     id: Option<String>,
-    seq: Option<u64>,
+    seq: Option<JsonInt>,
     via: Option<&'static str>,
     by: Option<String>,
     unchanged: bool,
@@ -457,7 +474,7 @@ impl LoadResult {
                     Via::Recognized { by } => ("recognized", Some(by)),
                 };
                 LoadResult {
-                    seq: Some(a.seq),
+                    seq: Some(JsonInt(a.seq)),
                     via: Some(via),
                     by,
                     unchanged: a.unchanged,
@@ -521,175 +538,4 @@ struct RecycledMinimum {
     element: &'static str,
     min2031: f64,
     min2036: f64,
-}
-
-#[derive(Serialize)]
-struct StageDto {
-    stage: &'static str,
-    outcome: &'static str,
-    code: Option<&'static str>,
-}
-
-#[derive(Serialize)]
-struct ClaimsDto {
-    iss: String,
-    iat: u64,
-    exp: Option<u64>,
-    sub: String,
-    gtin: String,
-    serial: String,
-    st: Option<String>,
-    bp: Map<String, Value>,
-}
-
-#[derive(Serialize)]
-struct LinkDto {
-    gtin: String,
-    serial: String,
-    path: String,
-}
-
-#[derive(Serialize)]
-struct RegDto {
-    scheme: String,
-    id: String,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct IssuerDto {
-    id: String,
-    name: String,
-    eco: String,
-    recognized_by: Option<String>,
-    path: String,
-    reg: Option<RegDto>,
-    roles: Vec<String>,
-    kid: String,
-}
-
-#[derive(Serialize)]
-struct StatusDto {
-    purpose: &'static str,
-    state: &'static str,
-    list: String,
-    index: u64,
-    age: Option<u64>,
-}
-
-#[derive(Serialize)]
-struct AgeDto {
-    kind: &'static str,
-    id: String,
-    issued: u64,
-    age: u64,
-    expires: Option<u64>,
-    stale: bool,
-}
-
-impl From<&ListAge> for AgeDto {
-    fn from(a: &ListAge) -> Self {
-        AgeDto {
-            kind: a.kind,
-            id: a.id.clone(),
-            issued: a.issued,
-            age: a.age,
-            expires: a.expires,
-            stale: a.stale,
-        }
-    }
-}
-
-#[derive(Serialize)]
-struct VerdictDto {
-    overall: &'static str,
-    code: Option<&'static str>,
-    message: Option<String>,
-    stages: Vec<StageDto>,
-    claims: Option<ClaimsDto>,
-    scanned: Option<LinkDto>,
-    issuer: Option<IssuerDto>,
-    status: Vec<StatusDto>,
-    notices: Vec<&'static str>,
-    data: Vec<AgeDto>,
-    now: u64,
-}
-
-impl From<Verdict> for VerdictDto {
-    fn from(v: Verdict) -> Self {
-        use cellproof_core::{Outcome, StatusState};
-        let outcome = |o: Outcome| match o {
-            Outcome::Passed => "passed",
-            Outcome::Failed => "failed",
-            Outcome::Skipped => "skipped",
-            Outcome::NotChecked => "not_checked",
-            Outcome::Notice => "notice",
-        };
-        let state = |s: StatusState| match s {
-            StatusState::Ok => "ok",
-            StatusState::Revoked => "revoked",
-            StatusState::Suspended => "suspended",
-            StatusState::Superseded => "superseded",
-            StatusState::Unknown => "unknown",
-            StatusState::Stale => "stale",
-            StatusState::NotChecked => "not_checked",
-        };
-        VerdictDto {
-            overall: match v.overall {
-                Overall::Valid => "valid",
-                Overall::Invalid => "invalid",
-                Overall::Unverifiable => "unverifiable",
-            },
-            code: v.code,
-            message: v.message,
-            stages: v
-                .stages
-                .iter()
-                .map(|s| StageDto {
-                    stage: s.stage.name(),
-                    outcome: outcome(s.outcome),
-                    code: s.code,
-                })
-                .collect(),
-            claims: v.credential.map(|c| ClaimsDto {
-                sub: c.sub.path(),
-                gtin: c.sub.gtin,
-                serial: c.sub.serial,
-                iss: c.iss,
-                iat: c.iat,
-                exp: c.exp,
-                st: c.st.map(|st| format!("{}/{}", st.list, st.index)),
-                bp: c.bp,
-            }),
-            scanned: v.scanned.map(|l| LinkDto {
-                path: l.path(),
-                gtin: l.gtin,
-                serial: l.serial,
-            }),
-            issuer: v.issuer.map(|i| IssuerDto {
-                id: i.id,
-                name: i.name,
-                eco: i.eco,
-                recognized_by: i.recognized_by,
-                path: i.path,
-                reg: i.reg.map(|(scheme, id)| RegDto { scheme, id }),
-                roles: i.roles,
-                kid: i.kid,
-            }),
-            status: v
-                .status
-                .iter()
-                .map(|s| StatusDto {
-                    purpose: s.purpose.as_str(),
-                    state: state(s.state),
-                    list: s.list.clone(),
-                    index: s.index,
-                    age: s.age,
-                })
-                .collect(),
-            notices: v.notices.iter().map(|n| n.code).collect(),
-            data: v.data.iter().map(AgeDto::from).collect(),
-            now: v.now,
-        }
-    }
 }
