@@ -23,6 +23,8 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod audit;
+mod clock;
 mod config;
 mod demo;
 mod errors;
@@ -34,15 +36,21 @@ mod startup;
 pub mod store;
 mod telemetry;
 
-pub use config::{Cli, Config, FileConfig, DEFAULT_FRESHNESS_SECS, DEFAULT_TTL_SECS};
+pub use audit::{verify_audit, verify_files as verify_audit_files, AuditError, AuditReport};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::{
+    check_exposure, AuditCommand, Cli, Command, Config, FileConfig, DEFAULT_FRESHNESS_SECS,
+    DEFAULT_TTL_SECS, MIN_OPERATOR_TOKEN,
+};
 pub use demo::{Demo, Sample, ECOSYSTEMS};
 pub use errors::{OperatorError, PublicError, UpdateError};
 pub use metrics::Metrics;
 pub use problem::{kind_of, Problem, PROBLEM_BASE};
 pub use registry::{
-    now, valid_list_id, AllocateAck, Onboard, Registry, Settings, UpdateAck, IAT_WINDOW,
-    LIST_ENTRIES, MAX_ALLOCATE, MAX_JWS_BODY, MAX_LEAD, MAX_TRUST_LIST_BODY,
+    now, valid_list_id, AllocateAck, Authenticated, Gate, Onboard, Registry, Settings,
+    UpdateAck, HEAD_REFRESH, IAT_WINDOW, LIST_ENTRIES, MAX_ALLOCATE, MAX_JWS_BODY, MAX_LEAD,
+    MAX_TRUST_LIST_BODY,
 };
 pub use routes::{OPENAPI, ROUTES};
-pub use startup::{did_web, Application};
+pub use startup::{did_web, method_label, Application, CSP};
 pub use telemetry::init as init_telemetry;

@@ -9,17 +9,18 @@ use std::time::Duration;
 use actix_files::Files;
 use actix_web::body::MessageBody;
 use actix_web::dev::{fn_service, Server, ServiceRequest, ServiceResponse};
-use actix_web::middleware::{from_fn, Compress, Next};
+use actix_web::middleware::{from_fn, Compress, DefaultHeaders, Next};
 use actix_web::{web, App, HttpServer};
 use anyhow::Context as _;
 use sha2::{Digest as _, Sha256};
 use tracing_actix_web::TracingLogger;
 
-use crate::config::Config;
+use crate::clock::Clock;
+use crate::config::{check_exposure, check_operator_token, Config};
 use crate::demo::{write_private, Demo};
 use crate::metrics::Metrics;
 use crate::problem::Problem;
-use crate::registry::{now, random_bytes, Published, Registry, Settings};
+use crate::registry::{random_bytes, Published, Registry, Settings};
 use crate::routes::{configure, AppState};
 use crate::store::{SqliteStore, Store};
 
@@ -31,6 +32,7 @@ pub struct Application {
     manifest: Option<serde_json::Value>,
     server: Server,
     registry: Arc<Mutex<Registry>>,
+    clock: Arc<dyn Clock>,
 }
 
 /// `did:web:{host}` of a URL (port dropped, as `cellproof_world::World` does).
@@ -47,10 +49,12 @@ pub fn did_web(url: &str) -> String {
 
 fn operator_token(config: &Config) -> anyhow::Result<String> {
     if let Some(t) = &config.operator_token {
+        check_operator_token(t)?;
         return Ok(t.clone());
     }
     let path = config.data_dir.join("operator-token");
     if let Ok(t) = std::fs::read_to_string(&path) {
+        check_operator_token(&t).with_context(|| format!("the token in {}", path.display()))?;
         return Ok(t.trim().to_owned());
     }
     let b = random_bytes::<24>().map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
@@ -66,7 +70,7 @@ async fn track(
     let metrics = req
         .app_data::<web::Data<AppState>>()
         .map(|s| s.metrics.clone());
-    let method = req.method().to_string();
+    let method = method_label(req.method());
     let start = std::time::Instant::now();
     let res = next.call(req).await?;
     if let Some(m) = metrics {
@@ -79,9 +83,62 @@ async fn track(
     Ok(res)
 }
 
+/// The metrics label of a method: the standard ones by name, any other as `OTHER` (a raw
+/// method is client input: one label per invented method would grow the metrics without
+/// bound).
+pub fn method_label(m: &actix_web::http::Method) -> String {
+    use actix_web::http::Method;
+    let known = [
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::DELETE,
+        Method::OPTIONS,
+        Method::PATCH,
+        Method::CONNECT,
+        Method::TRACE,
+    ];
+    if known.contains(m) {
+        m.as_str().to_owned()
+    } else {
+        "OTHER".to_owned()
+    }
+}
+
+/// The Content-Security-Policy of everything served. The page loads only its own scripts,
+/// styles, worker and WebAssembly (`wasm-unsafe-eval` compiles the module, nothing else is
+/// evaluated), fetches only from this registry, and may not be framed.
+pub const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+    connect-src 'self'; img-src 'self' data: blob:; style-src 'self'; worker-src 'self'; \
+    manifest-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+/// Security headers added to every response (a handler's own value wins).
+fn security_headers(https: bool) -> DefaultHeaders {
+    let h = DefaultHeaders::new()
+        .add(("Content-Security-Policy", CSP))
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("Referrer-Policy", "no-referrer"))
+        .add((
+            "Permissions-Policy",
+            "camera=(self), microphone=(), geolocation=()",
+        ));
+    if https {
+        // Two years (the HSTS preload list's minimum is one).
+        h.add(("Strict-Transport-Security", "max-age=63072000"))
+    } else {
+        h
+    }
+}
+
 impl Application {
     /// Binds, loads and prepares the server.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        check_exposure(
+            &config.listen,
+            config.public_url.as_deref(),
+            config.dev || config.demo,
+        )?;
         let listener = TcpListener::bind(&config.listen)
             .with_context(|| format!("binding {}", config.listen))?;
         let addr = listener.local_addr()?;
@@ -94,7 +151,8 @@ impl Application {
         let token = operator_token(&config)?;
         let store: Arc<dyn Store> =
             Arc::new(SqliteStore::open(&config.data_dir).context("opening the SQLite store")?);
-        let t = now();
+        let clock = config.clock.clone();
+        let t = clock.now();
         let demo = if config.demo {
             Some(Demo::load_or_create(&config.data_dir, &public_url, t)?)
         } else {
@@ -119,6 +177,7 @@ impl Application {
         };
         let published = Arc::new(Published::default());
         let registry = Registry::open(store.clone(), settings, &pins, published.clone(), t)?;
+        let gate = registry.gate_handle();
         let registry = Arc::new(Mutex::new(registry));
         let manifest = match &demo {
             Some(d) => Some(d.ensure(&registry, t)?),
@@ -126,6 +185,8 @@ impl Application {
         };
         let state = web::Data::new(AppState {
             registry: registry.clone(),
+            gate,
+            clock: clock.clone(),
             published,
             store,
             metrics: Arc::new(Metrics::default()),
@@ -142,6 +203,7 @@ impl Application {
             .to_string(),
         });
         let web_dir = config.web_dir.clone();
+        let https = public_url.starts_with("https://");
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -156,6 +218,7 @@ impl Application {
                         })),
                 )
                 .wrap(from_fn(track))
+                .wrap(security_headers(https))
                 .wrap(Compress::default())
                 .wrap(TracingLogger::default())
         })
@@ -172,6 +235,7 @@ impl Application {
             manifest,
             server,
             registry,
+            clock,
         })
     }
 
@@ -199,13 +263,14 @@ impl Application {
     /// background every second.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let registry = self.registry.clone();
+        let clock = self.clock.clone();
         let ticker = tokio::spawn(async move {
             let mut iv = tokio::time::interval(Duration::from_secs(1));
             loop {
                 iv.tick().await;
-                let r = registry.clone();
+                let (r, c) = (registry.clone(), clock.clone());
                 let res = tokio::task::spawn_blocking(move || match r.lock() {
-                    Ok(mut g) => g.tick(now()).map_err(|e| e.to_string()),
+                    Ok(mut g) => g.tick(c.now()).map_err(|e| e.to_string()),
                     Err(_) => Err("registry lock poisoned".to_owned()),
                 })
                 .await;

@@ -179,6 +179,22 @@ pub fn generate_vectors() -> Result<Vec<VectorFile>, Error> {
         keys: vec![rogue_authority.public()],
     });
     put("trust-lists/ouranos-rogue.jws", w.sign_trust_list(&rogue));
+    // The same borrowing on an ordinary date, so nothing but the home rule can stop it.
+    let mut borrows = ouranos.clone();
+    borrows.entities.push(cellproof_core::Entity {
+        keys: vec![rogue_key.public()],
+        gcp: Vec::new(),
+        ..catena
+            .entities
+            .iter()
+            .find(|e| e.id == w.acme.did)
+            .cloned()
+            .unwrap_or_default()
+    });
+    put(
+        "trust-lists/ouranos-borrows-acme.jws",
+        w.sign_trust_list(&borrows),
+    );
     // Both ecosystems pinned and both listing ACME's DID with kid k1: no one home.
     let mut twin = ouranos.clone();
     twin.entities.push(cellproof_core::Entity {
@@ -442,7 +458,7 @@ fn cases(
             ..base("status-stale", "Only a revocation list past its validUntil is available.", reference_url.into(), "unverifiable", Some("status_stale"), with(ALL_PASSED, &[(5, "failed")]))
         },
         Case {
-            trust_lists: vec!["catena-x", "ouranos-rogue"],
+            trust_lists: vec!["catena-x", "ouranos-borrows-acme"],
             ..base("borrowed-identity", "Pinned to catena-x; the recognised ouranos root lists an entity with ACME's DID and name and its own key k2, which signed this credential. SPEC.md section 4: a pinned list names ACME, so only pinned entries count, and none lists k2.", w.issue(&borrowed, &w.reference_claims(), iat)?.url(), "unverifiable", Some("key_unknown"), with(ALL_PASSED, &[(1, "not_checked"), (2, "failed"), (5, "skipped")]))
         },
         Case {
