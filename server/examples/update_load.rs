@@ -1,5 +1,5 @@
 //! Load driver for signed status updates: reads a demo data directory's manifest, allocates
-//! indexes, pre-signs distinct `status-update+jwt` requests (so signing is not measured), then
+//! indexes, pre-signs distinct `registry-request+jwt` requests (so signing is not measured), then
 //! sends them with N concurrent connections and prints acknowledged updates per second.
 //!
 //! `cargo run --release -p cellproof-server --example update_load -- DATA_DIR [COUNT] [CONC]`
@@ -33,9 +33,9 @@ async fn main() -> anyhow::Result<()> {
     while indexes.len() < count {
         let want = (count - indexes.len()).min(1000);
         let body = sign_json(
-            Typ::StatusUpdate,
-            &json!({"iss": iss, "iat": now, "jti": format!("alloc-{run}-{n}"), "list": "4",
-                    "count": want}),
+            Typ::RegistryRequest,
+            &json!({"iss": iss, "iat": now, "jti": format!("alloc-{run}-{n}"), "aud": url,
+                    "op": "allocate", "list": "4", "count": want}),
             &key,
         );
         n += 1;
@@ -58,9 +58,10 @@ async fn main() -> anyhow::Result<()> {
             .enumerate()
             .map(|(i, idx)| {
                 sign_json(
-                    Typ::StatusUpdate,
+                    Typ::RegistryRequest,
                     &json!({"iss": iss, "iat": now, "jti": format!("upd-{run}-{i}"),
-                            "list": "4", "index": idx, "purpose": "suspension", "value": true}),
+                            "aud": url, "op": "status", "list": "4", "index": idx,
+                            "purpose": "suspension", "value": true}),
                     &key,
                 )
             })

@@ -3,15 +3,20 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{bail, Context as _};
 use cellproof_core::PublicKey;
 use serde::Deserialize;
 
+use crate::clock::{Clock, SystemClock};
+
 /// Default freshness of a status list: `validUntil - validFrom` (one day).
 pub const DEFAULT_FRESHNESS_SECS: u64 = 86_400;
 /// Default cache lifetime of published artifacts (`ttl`, `Cache-Control: max-age`).
 pub const DEFAULT_TTL_SECS: u64 = 300;
+/// Shortest operator token accepted (a generated one is 32 base64url characters: 192 bits).
+pub const MIN_OPERATOR_TOKEN: usize = 32;
 
 /// The command line of `cellproof-server`.
 #[derive(Debug, Default, clap::Parser)]
@@ -39,6 +44,45 @@ pub struct Cli {
     /// Directory of the scanner page's static files.
     #[arg(long)]
     pub web_dir: Option<PathBuf>,
+    /// Development setup: allows an `http://` public URL on a non-loopback listen address.
+    #[arg(long)]
+    pub dev: bool,
+    /// A tool instead of the server.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands of `cellproof-server`.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// The audit log.
+    Audit {
+        /// What to do.
+        #[command(subcommand)]
+        action: AuditCommand,
+    },
+}
+
+/// `cellproof-server audit ...`.
+#[derive(Debug, clap::Subcommand)]
+pub enum AuditCommand {
+    /// Checks an exported copy of the audit log (`GET /v1/audit`) end to end: every hash
+    /// link, and that the signed head (`GET /v1/audit/head`), verified with the status
+    /// authority key listed in a trust list accepted under a pinned root, matches it.
+    Verify {
+        /// The exported log: `{"entries": [...]}` as `GET /v1/audit` answers, from seq 1.
+        #[arg(long)]
+        log: PathBuf,
+        /// The signed head (`audit-head+jwt`).
+        #[arg(long)]
+        head: PathBuf,
+        /// A trust list (`trust-list+jwt`) listing the registry's status authority.
+        #[arg(long = "trust-list", required = true)]
+        trust_lists: Vec<PathBuf>,
+        /// A pinned root: `eco=FILE` with the root's public JWK.
+        #[arg(long = "root", required = true)]
+        roots: Vec<String>,
+    },
 }
 
 /// The configuration file, every member optional (`--config FILE`).
@@ -67,6 +111,8 @@ pub struct FileConfig {
     pub demo: Option<bool>,
     /// See [`Config::workers`].
     pub workers: Option<usize>,
+    /// See [`Config::dev`].
+    pub dev: Option<bool>,
 }
 
 /// The server's configuration, fully resolved.
@@ -94,6 +140,10 @@ pub struct Config {
     pub demo: bool,
     /// HTTP worker threads (default: actix's, one per core).
     pub workers: Option<usize>,
+    /// Development setup: an `http://` public URL may be served beyond loopback.
+    pub dev: bool,
+    /// The time source (tests inject a manual clock).
+    pub clock: Arc<dyn Clock>,
 }
 
 impl Config {
@@ -111,6 +161,8 @@ impl Config {
             pinned_roots: Vec::new(),
             demo: false,
             workers: None,
+            dev: false,
+            clock: Arc::new(SystemClock),
         }
     }
 
@@ -194,11 +246,17 @@ impl Config {
             c.web_dir = v.clone();
         }
         c.demo |= cli.demo;
+        c.dev = file.dev.unwrap_or(false)
+            || e("CELLPROOF_DEV").is_some_and(|v| v == "1" || v == "true")
+            || cli.dev;
         if c.freshness_secs < 60 {
             bail!("freshness_secs must be at least 60");
         }
         if c.ttl_secs == 0 {
             bail!("ttl_secs must be positive");
+        }
+        if let Some(t) = &c.operator_token {
+            check_operator_token(t)?;
         }
         if let Some(u) = &mut c.public_url {
             let trimmed = u.trim_end_matches('/').to_owned();
@@ -209,6 +267,45 @@ impl Config {
         }
         Ok(c)
     }
+}
+
+/// Refuses an operator token shorter than [`MIN_OPERATOR_TOKEN`] characters.
+pub fn check_operator_token(token: &str) -> anyhow::Result<()> {
+    if token.trim().chars().count() < MIN_OPERATOR_TOKEN {
+        bail!(
+            "the operator token must be at least {MIN_OPERATOR_TOKEN} characters (a long random \
+             string; leave it unset and the server generates one in DIR/operator-token)"
+        );
+    }
+    Ok(())
+}
+
+/// Refuses to serve an `http://` public URL on a listen address beyond loopback, unless the
+/// setup is marked as development (`--dev`, `dev = true`, `CELLPROOF_DEV=1`, or `--demo`):
+/// issuers' requests and operators' tokens would cross the network in clear text.
+pub fn check_exposure(
+    listen: &str,
+    public_url: Option<&str>,
+    development: bool,
+) -> anyhow::Result<()> {
+    use std::net::ToSocketAddrs as _;
+    let https = public_url.is_some_and(|u| u.starts_with("https://"));
+    if https || development {
+        return Ok(());
+    }
+    let addrs: Vec<std::net::SocketAddr> = listen
+        .to_socket_addrs()
+        .with_context(|| format!("resolving the listen address {listen}"))?
+        .collect();
+    if addrs.is_empty() || addrs.iter().any(|a| !a.ip().is_loopback()) {
+        bail!(
+            "refusing to listen on {listen} (beyond loopback) with the public URL {}: serve the \
+             registry behind HTTPS and set public_url to its https:// address, or mark this a \
+             development setup with --dev",
+            public_url.unwrap_or("http://{listen address}")
+        );
+    }
+    Ok(())
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
@@ -224,12 +321,12 @@ mod tests {
     #[test]
     fn layers_file_env_cli_in_order() {
         let file: FileConfig = toml::from_str(
-            "listen = \"127.0.0.1:1\"\nttl_secs = 60\nweb_dir = \"site\"\noperator_token = \"f\"",
+            "listen = \"127.0.0.1:1\"\nttl_secs = 60\nweb_dir = \"site\"\noperator_token = \"ffffffffffffffffffffffffffffffff\"",
         )
         .unwrap();
         let env = BTreeMap::from([
             ("CELLPROOF_TTL_SECS".to_owned(), "120".to_owned()),
-            ("CELLPROOF_OPERATOR_TOKEN".to_owned(), "e".to_owned()),
+            ("CELLPROOF_OPERATOR_TOKEN".to_owned(), "e".repeat(32)),
         ]);
         let cli = Cli {
             listen: Some("127.0.0.1:2".into()),
@@ -239,7 +336,7 @@ mod tests {
         assert_eq!(c.listen, "127.0.0.1:2");
         assert_eq!(c.ttl_secs, 120);
         assert_eq!(c.web_dir, PathBuf::from("site"));
-        assert_eq!(c.operator_token.as_deref(), Some("e"));
+        assert_eq!(c.operator_token, Some("e".repeat(32)));
         assert_eq!(c.freshness_secs, DEFAULT_FRESHNESS_SECS);
     }
 
@@ -256,6 +353,30 @@ mod tests {
         let c = Config::layered(&Cli::default(), file, &BTreeMap::new()).unwrap();
         assert_eq!(c.pinned_roots.len(), 1);
         assert_eq!(c.pinned_roots[0].0, "catena-x");
+    }
+
+    #[test]
+    fn short_operator_tokens_are_refused_at_start() {
+        let env = BTreeMap::from([("CELLPROOF_OPERATOR_TOKEN".to_owned(), "hunter2".to_owned())]);
+        let e = Config::layered(&Cli::default(), FileConfig::default(), &env).unwrap_err();
+        assert!(e.to_string().contains("at least 32"), "{e}");
+        let env = BTreeMap::from([("CELLPROOF_OPERATOR_TOKEN".to_owned(), "t".repeat(32))]);
+        assert!(Config::layered(&Cli::default(), FileConfig::default(), &env).is_ok());
+    }
+
+    #[test]
+    fn plain_http_beyond_loopback_needs_a_development_flag() {
+        for listen in ["0.0.0.0:8080", "192.0.2.1:80", "[::]:8080"] {
+            let e = check_exposure(listen, None, false).unwrap_err();
+            assert!(e.to_string().contains("--dev"), "{listen}: {e}");
+            let e = check_exposure(listen, Some("http://registry.example"), false).unwrap_err();
+            assert!(e.to_string().contains("beyond loopback"), "{e}");
+            check_exposure(listen, Some("https://registry.example"), false).unwrap();
+            check_exposure(listen, None, true).unwrap();
+        }
+        for listen in ["127.0.0.1:0", "[::1]:8080", "localhost:8080"] {
+            check_exposure(listen, None, false).unwrap();
+        }
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use anyhow::{anyhow, Context as _};
-use cellproof_core::{sign_json, sign_trust_list, Authority, KeyPair, PublicKey, Purpose, Typ};
+use cellproof_core::{sign_json, sign_trust_list, Authority, KeyPair, Op, PublicKey, Purpose, Typ};
 use cellproof_world::{Issuer, World, DAY};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -116,10 +116,11 @@ impl Demo {
             let req = Onboard {
                 slug: issuer.slug.clone(),
                 did: issuer.did.clone(),
+                eco: issuer.eco.clone(),
                 lists: lists.iter().map(|l| (*l).to_owned()).collect(),
             };
             let body = serde_json::to_vec(&json!({"slug": req.slug, "did": req.did,
-                "lists": req.lists}))?;
+                "eco": req.eco, "lists": req.lists}))?;
             reg.onboard(&req, digest_hex(&body), "demo", now)
                 .map_err(|e| anyhow!("demo onboarding: {e}"))?;
         }
@@ -221,10 +222,15 @@ impl Demo {
         for (n, (issuer, name, list, purpose)) in plan.into_iter().enumerate() {
             let alloc = signed(
                 &issuer.key,
-                json!({"iss": issuer.did, "iat": now, "jti": jti()?, "list": list, "count": 1}),
+                json!({"iss": issuer.did, "iat": now, "jti": jti()?, "aud": public_url,
+                       "op": "allocate", "list": list, "count": 1}),
             );
+            let a = reg
+                .gate()
+                .authenticate(alloc.as_bytes(), Op::Allocate, now)
+                .map_err(|e| anyhow!("demo allocation: {e}"))?;
             let index = *reg
-                .allocate(alloc.as_bytes(), now)
+                .allocate(a, now)
                 .map_err(|e| anyhow!("demo allocation: {e}"))?
                 .indexes
                 .first()
@@ -244,10 +250,15 @@ impl Demo {
             if let Some(p) = purpose {
                 let upd = signed(
                     &issuer.key,
-                    json!({"iss": issuer.did, "iat": now, "jti": jti()?, "list": list,
-                           "index": index, "purpose": p.as_str(), "value": true}),
+                    json!({"iss": issuer.did, "iat": now, "jti": jti()?, "aud": public_url,
+                           "op": "status", "list": list, "index": index,
+                           "purpose": p.as_str(), "value": true}),
                 );
-                reg.status_update(upd.as_bytes(), now)
+                let a = reg
+                    .gate()
+                    .authenticate(upd.as_bytes(), Op::Status, now)
+                    .map_err(|e| anyhow!("demo status update: {e}"))?;
+                reg.status_update(a, now)
                     .map_err(|e| anyhow!("demo status update: {e}"))?;
             }
             reg.register_item(
@@ -276,7 +287,7 @@ impl Demo {
 }
 
 fn signed(key: &KeyPair, payload: Value) -> String {
-    sign_json(Typ::StatusUpdate, &payload, key)
+    sign_json(Typ::RegistryRequest, &payload, key)
 }
 
 fn jti() -> anyhow::Result<String> {

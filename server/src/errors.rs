@@ -23,10 +23,25 @@ pub enum UpdateError {
         /// The core's code.
         code: Option<&'static str>,
     },
-    /// The JWS `typ` is not `status-update+jwt`.
+    /// The JWS `typ` is not `registry-request+jwt`.
     WrongTyp {
         /// What was found.
         detail: String,
+    },
+    /// `aud` is not this registry's public base URL (SPEC.md section 6.1).
+    AudienceMismatch {
+        /// The core's message.
+        detail: String,
+    },
+    /// `op` is not the operation of the route.
+    OpMismatch {
+        /// The core's message.
+        detail: String,
+    },
+    /// The issuer was onboarded before issuers were bound to an ecosystem.
+    NotBound {
+        /// The DID.
+        iss: String,
     },
     /// `iat` is older than the window.
     IatStale {
@@ -124,9 +139,32 @@ impl UpdateError {
                 "wrong-typ",
                 bad,
                 "Wrong JWS type",
-                format!("expected typ status-update+jwt: {detail}"),
+                format!("expected typ registry-request+jwt: {detail}"),
             )
             .with_code("typ_unexpected"),
+            E::AudienceMismatch { detail } => Problem::new(
+                "audience-mismatch",
+                bad,
+                "Request made for another registry",
+                detail.clone(),
+            )
+            .with_code("audience_mismatch"),
+            E::OpMismatch { detail } => Problem::new(
+                "op-mismatch",
+                bad,
+                "Request made for another operation",
+                detail.clone(),
+            )
+            .with_code("op_mismatch"),
+            E::NotBound { iss } => Problem::new(
+                "issuer-not-bound",
+                StatusCode::FORBIDDEN,
+                "Issuer bound to no ecosystem",
+                format!(
+                    "{iss} was onboarded before issuers were bound to one ecosystem: the \
+                     operator must onboard it again with \"eco\""
+                ),
+            ),
             E::IatStale { iat, now } => Problem::new(
                 "iat-stale",
                 bad,

@@ -9,6 +9,48 @@ use clap::Parser as _;
 async fn main() -> anyhow::Result<()> {
     cellproof_server::init_telemetry();
     let cli = cellproof_server::Cli::parse();
+    if let Some(cellproof_server::Command::Audit {
+        action:
+            cellproof_server::AuditCommand::Verify {
+                log,
+                head,
+                trust_lists,
+                roots,
+            },
+    }) = &cli.command
+    {
+        // Exit codes as the CLI's: 0 verified, 1 the copy fails, 2 usage or I/O.
+        let code = match cellproof_server::verify_audit_files(log, head, trust_lists, roots) {
+            Ok(Ok(r)) => {
+                println!(
+                    "audit log verified: {} entries, head at entry {} signed by {} for {} at {}{}",
+                    r.entries,
+                    r.head_seq,
+                    r.authority,
+                    r.registry,
+                    r.head_iat,
+                    if r.unsigned_tail > 0 {
+                        format!(
+                            "; {} later entries are linked but not yet covered by a signed head",
+                            r.unsigned_tail
+                        )
+                    } else {
+                        String::new()
+                    }
+                );
+                0
+            }
+            Ok(Err(e)) => {
+                eprintln!("audit log NOT verified: {e}");
+                1
+            }
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                2
+            }
+        };
+        std::process::exit(code);
+    }
     let config = cellproof_server::Config::load(&cli)?;
     let data = config.data_dir.clone();
     let app = cellproof_server::Application::build(config).await?;

@@ -65,8 +65,8 @@ async fn publishes_trust_lists_status_lists_and_bundle() {
     let acme = tl.entities.iter().find(|e| e.id.contains("acme")).unwrap();
     let base = acme.status_base.clone().unwrap();
     assert_eq!(base, app.url("/v1/status/acme/"));
-    assert!(status.get(&format!("{base}3")).is_some());
-    assert_eq!(status.lists().count(), 9);
+    assert!(common::held(&status, &format!("{base}3")).is_some());
+    assert_eq!(common::held_ids(&status), 9);
 }
 
 #[tokio::test]
@@ -123,7 +123,7 @@ async fn signed_update_round_trip_verifies_in_the_core() {
     let (iss, key) = app.acme();
     let idx = app.allocate(&key, &iss, "4", 1).await[0];
     let before = app.get_text("/v1/status/acme/4").await;
-    let body = update(&key, &iss, "4", idx, "revocation", true);
+    let body = update(&app.address, &key, &iss, "4", idx, "revocation", true);
     let (s, v) = app.post_jwt("/v1/status", body.clone()).await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["changed"], true);
@@ -134,7 +134,7 @@ async fn signed_update_round_trip_verifies_in_the_core() {
     assert_eq!(after, app.get_text("/v1/status/acme/4").await);
 
     let (trust, status) = app.stores().await;
-    let list = status.get(&app.url("/v1/status/acme/4")).unwrap();
+    let list = common::held(&status, &app.url("/v1/status/acme/4")).unwrap();
     assert_eq!(list.bits.get(idx), Ok(1));
     assert!(list.valid_until.unwrap() - list.valid_from == 86_400);
     assert_eq!(list.ttl_ms, Some(300_000));
@@ -155,7 +155,7 @@ async fn signed_update_round_trip_verifies_in_the_core() {
     let (s, v) = app
         .post_jwt(
             "/v1/status",
-            update(&key, &iss, "4", idx, "revocation", true),
+            update(&app.address, &key, &iss, "4", idx, "revocation", true),
         )
         .await;
     assert_eq!(s, 200);
@@ -165,20 +165,19 @@ async fn signed_update_round_trip_verifies_in_the_core() {
     let (s, v) = app
         .post_jwt(
             "/v1/status",
-            update(&key, &iss, "4", idx, "revocation", false),
+            update(&app.address, &key, &iss, "4", idx, "revocation", false),
         )
         .await;
     assert_eq!((s, kind(&v)), (409, "revocation-permanent"));
     // Suspension is reversible; validFrom strictly increases across re-signings.
-    let mut last = status
-        .get(&app.url("/v1/status/acme/4-suspension"))
+    let mut last = common::held(&status, &app.url("/v1/status/acme/4-suspension"))
         .unwrap()
         .valid_from;
     for value in [true, false, true] {
         let (s, v) = app
             .post_jwt(
                 "/v1/status",
-                update(&key, &iss, "4", idx, "suspension", value),
+                update(&app.address, &key, &iss, "4", idx, "suspension", value),
             )
             .await;
         assert_eq!(s, 200, "{v}");
@@ -186,9 +185,7 @@ async fn signed_update_round_trip_verifies_in_the_core() {
         let mut shown = None;
         for _ in 0..40 {
             let (_, status) = app.stores().await;
-            let l = status
-                .get(&app.url("/v1/status/acme/4-suspension"))
-                .unwrap();
+            let l = common::held(&status, &app.url("/v1/status/acme/4-suspension")).unwrap();
             if l.bits.get(idx) == Ok(u8::from(value)) {
                 shown = Some(l.valid_from);
                 break;
@@ -214,12 +211,18 @@ async fn allocate_gives_random_unique_indexes_and_refuses_bad_counts() {
     assert!(consecutive < 5, "random, not sequential: {a:?}");
     for count in [0, cellproof_server::MAX_ALLOCATE + 1] {
         let (s, v) = app
-            .post_jwt("/v1/allocate", common::alloc(&key, &iss, "4", count))
+            .post_jwt(
+                "/v1/allocate",
+                common::alloc(&app.address, &key, &iss, "4", count),
+            )
             .await;
         assert_eq!((s, kind(&v)), (400, "count-invalid"), "{count}");
     }
     let (s, v) = app
-        .post_jwt("/v1/allocate", common::alloc(&key, &iss, "7", 1))
+        .post_jwt(
+            "/v1/allocate",
+            common::alloc(&app.address, &key, &iss, "7", 1),
+        )
         .await;
     assert_eq!((s, kind(&v)), (403, "list-not-owned"));
 }
@@ -230,50 +233,67 @@ async fn refuses_every_bad_request_with_its_problem_type() {
     let (iss, key) = app.acme();
     let idx = app.allocate(&key, &iss, "3", 1).await[0];
     let payload = |iat: u64, jti: &str| {
-        json!({"iss": iss, "iat": iat, "jti": jti, "list": "3", "index": idx,
-               "purpose": "suspension", "value": true})
+        json!({"iss": iss, "iat": iat, "jti": jti, "aud": app.address, "op": "status",
+               "list": "3", "index": idx, "purpose": "suspension", "value": true})
     };
     let stranger = KeyPair::from_secret("k1", &[7; 32]);
     let nobody = sign_json(
-        Typ::StatusUpdate,
-        &json!({"iss": "did:web:nobody.example", "iat": now(), "jti": "n1", "list": "3",
-                "index": idx, "purpose": "suspension", "value": true}),
+        Typ::RegistryRequest,
+        &json!({"iss": "did:web:nobody.example", "iat": now(), "jti": "n1",
+                "aud": app.address, "op": "status", "list": "3", "index": idx,
+                "purpose": "suspension", "value": true}),
         &stranger,
     );
-    let replay = sign_json(Typ::StatusUpdate, &payload(now(), "same-jti"), &key);
+    let replay = sign_json(Typ::RegistryRequest, &payload(now(), "same-jti"), &key);
     let (s, _) = app.post_jwt("/v1/status", replay.clone()).await;
     assert_eq!(s, 200);
     let (denchi_iss, denchi_key) = app.denchi();
     let cases: Vec<(&str, String, u16, &str)> = vec![
         (
             "bad signature",
-            sign_json(Typ::StatusUpdate, &payload(now(), "b1"), &stranger),
+            sign_json(Typ::RegistryRequest, &payload(now(), "b1"), &stranger),
             401,
             "bad-signature",
         ),
         ("unknown issuer", nobody, 403, "unknown-issuer"),
         (
             "list not owned",
-            update(&denchi_key, &denchi_iss, "3", idx, "suspension", true),
+            update(
+                &app.address,
+                &denchi_key,
+                &denchi_iss,
+                "3",
+                idx,
+                "suspension",
+                true,
+            ),
             403,
             "list-not-owned",
         ),
         ("replayed jti", replay, 409, "jti-replayed"),
         (
             "stale iat",
-            sign_json(Typ::StatusUpdate, &payload(now() - 400, "s1"), &key),
+            sign_json(Typ::RegistryRequest, &payload(now() - 400, "s1"), &key),
             400,
             "iat-stale",
         ),
         (
             "future iat",
-            sign_json(Typ::StatusUpdate, &payload(now() + 400, "f1"), &key),
+            sign_json(Typ::RegistryRequest, &payload(now() + 400, "f1"), &key),
             400,
             "iat-in-future",
         ),
         (
             "never allocated",
-            update(&key, &iss, "3", (idx + 1) % 131_072, "suspension", true),
+            update(
+                &app.address,
+                &key,
+                &iss,
+                "3",
+                (idx + 1) % 131_072,
+                "suspension",
+                true,
+            ),
             409,
             "index-not-allocated",
         ),
@@ -286,16 +306,17 @@ async fn refuses_every_bad_request_with_its_problem_type() {
         ),
         (
             "out of range",
-            update(&key, &iss, "3", 131_072, "suspension", true),
+            update(&app.address, &key, &iss, "3", 131_072, "suspension", true),
             400,
             "index-out-of-range",
         ),
         (
             "bad purpose",
             sign_json(
-                Typ::StatusUpdate,
-                &json!({"iss": iss, "iat": now(), "jti": "p1", "list": "3", "index": idx,
-                        "purpose": "hold", "value": true}),
+                Typ::RegistryRequest,
+                &json!({"iss": iss, "iat": now(), "jti": "p1", "aud": app.address,
+                        "op": "status", "list": "3", "index": idx, "purpose": "hold",
+                        "value": true}),
                 &key,
             ),
             400,
@@ -319,7 +340,7 @@ async fn refuses_every_bad_request_with_its_problem_type() {
     let (_, v) = app
         .post_jwt(
             "/v1/status",
-            sign_json(Typ::StatusUpdate, &payload(now(), "b2"), &stranger),
+            sign_json(Typ::RegistryRequest, &payload(now(), "b2"), &stranger),
         )
         .await;
     assert_eq!(v["code"], "signature_invalid");
@@ -328,7 +349,15 @@ async fn refuses_every_bad_request_with_its_problem_type() {
         .client
         .post(app.url("/v1/status"))
         .header("Content-Type", "text/plain")
-        .body(update(&key, &iss, "3", idx, "suspension", true))
+        .body(update(
+            &app.address,
+            &key,
+            &iss,
+            "3",
+            idx,
+            "suspension",
+            true,
+        ))
         .send()
         .await
         .unwrap();
@@ -376,7 +405,7 @@ async fn audit_log_records_who_what_when_and_the_request_digest() {
     let app = spawn_app().await;
     let (iss, key) = app.acme();
     let idx = app.allocate(&key, &iss, "4", 1).await[0];
-    let body = update(&key, &iss, "4", idx, "refresh", true);
+    let body = update(&app.address, &key, &iss, "4", idx, "refresh", true);
     let t = now();
     let (s, ack) = app.post_jwt("/v1/status", body.clone()).await;
     assert_eq!(s, 200);
@@ -532,7 +561,7 @@ async fn authority_key_rotation_re_signs_every_list() {
     assert_eq!(header["kid"], kid.as_str());
     // Verifiers still accept every list, and the demo samples keep their verdicts.
     let (trust, status) = app.stores().await;
-    assert_eq!(status.lists().count(), 9);
+    assert_eq!(common::held_ids(&status), 9);
     let revoked = sample(&app, "revoked");
     let v = verify(&revoked, &Context::new(&trust, &status, UnixTime(now())));
     assert_eq!(v.code, Some("revoked"));
@@ -725,16 +754,19 @@ async fn onboarding_creates_lists_and_refuses_conflicts() {
             .body(body.to_string())
             .send()
     };
-    let r = post(json!({"slug": "volta", "did": "did:web:volta.example", "lists": ["1", "2"]}))
-        .await
-        .unwrap();
+    let r = post(
+        json!({"slug": "volta", "did": "did:web:volta.example", "eco": "catena-x",
+                        "lists": ["1", "2"]}),
+    )
+    .await
+    .unwrap();
     assert_eq!(r.status(), 200);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["statusBase"], app.url("/v1/status/volta/"));
     assert!(v["warnings"][0]
         .as_str()
         .unwrap()
-        .contains("no accepted trust list"));
+        .contains("in no accepted trust list of catena-x"));
     assert_eq!(
         app.client
             .get(app.url("/v1/status/volta/2-refresh"))
@@ -746,22 +778,35 @@ async fn onboarding_creates_lists_and_refuses_conflicts() {
     );
     for (body, problem) in [
         (
-            json!({"slug": "volta", "did": "did:web:other.example", "lists": ["3"]}),
+            json!({"slug": "volta", "did": "did:web:other.example", "eco": "catena-x", "lists": ["3"]}),
             "conflict",
         ),
         (
-            json!({"slug": "acme2", "did": "did:web:volta.example", "lists": ["3"]}),
+            json!({"slug": "acme2", "did": "did:web:volta.example", "eco": "catena-x", "lists": ["3"]}),
             "conflict",
         ),
         (
-            json!({"slug": "Bad Slug", "did": "did:web:x.example", "lists": ["3"]}),
+            json!({"slug": "Bad Slug", "did": "did:web:x.example", "eco": "catena-x", "lists": ["3"]}),
             "invalid-request",
         ),
         (
-            json!({"slug": "x", "did": "did:web:x.example", "lists": ["3-suspension"]}),
+            json!({"slug": "x", "did": "did:web:x.example", "eco": "catena-x", "lists": ["3-suspension"]}),
             "invalid-request",
         ),
         (json!({"slug": "x"}), "invalid-request"),
+        // Every issuer is bound to one ecosystem: required, known, and not moved silently.
+        (
+            json!({"slug": "y", "did": "did:web:y.example", "lists": ["1"]}),
+            "invalid-request",
+        ),
+        (
+            json!({"slug": "y", "did": "did:web:y.example", "eco": "mars", "lists": ["1"]}),
+            "invalid-request",
+        ),
+        (
+            json!({"slug": "volta", "did": "did:web:volta.example", "eco": "ouranos", "lists": ["1"]}),
+            "conflict",
+        ),
     ] {
         let r = post(body.clone()).await.unwrap();
         let v: Value = r.json().await.unwrap();
@@ -779,7 +824,7 @@ async fn stored_state_survives_a_restart() {
     let (s, _) = app
         .post_jwt(
             "/v1/status",
-            update(&key, &iss, "4", idx, "revocation", true),
+            update(&app.address, &key, &iss, "4", idx, "revocation", true),
         )
         .await;
     assert_eq!(s, 200);
@@ -810,7 +855,7 @@ async fn stored_state_survives_a_restart() {
         world: app.world.clone(),
     };
     let (trust, status) = restarted.stores().await;
-    let l = status.get(&restarted.url("/v1/status/acme/4")).unwrap();
+    let l = common::held(&status, &restarted.url("/v1/status/acme/4")).unwrap();
     assert_eq!(l.bits.get(idx), Ok(1));
     assert!(trust.list("catena-x").unwrap().seq >= 2);
 }

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use cellproof_core::{PublicKey, StatusStore, TrustStore};
 use serde_json::Value;
 
-const TOKEN: &str = "durability-token";
+const TOKEN: &str = "durability-token-of-32-characters-or-more";
 
 fn start(dir: &Path) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_cellproof-server"))
@@ -60,7 +60,7 @@ async fn acknowledged_updates_survive_sigkill() {
             .body(body)
             .send()
     };
-    let r = post("/v1/allocate", common::alloc(&key, &iss, "4", 1000))
+    let r = post("/v1/allocate", common::alloc(&url, &key, &iss, "4", 1000))
         .await
         .unwrap();
     let v: Value = r.json().await.unwrap();
@@ -83,7 +83,7 @@ async fn acknowledged_updates_survive_sigkill() {
         );
         senders.push(tokio::spawn(async move {
             for idx in chunk {
-                let body = common::update(&key, &iss, "4", idx, "revocation", true);
+                let body = common::update(&url, &key, &iss, "4", idx, "revocation", true);
                 let r = client
                     .post(format!("{url}/v1/status"))
                     .header("Content-Type", "application/jwt")

@@ -1,18 +1,21 @@
-//! Issuer requests (SPEC.md section 6): `POST /v1/status` and `POST /v1/allocate`, each a
-//! compact `status-update+jwt` as the body. The work runs on the blocking pool; the answer
-//! is sent only once the change is committed to disk.
+//! Issuer requests (SPEC.md section 6.1): `POST /v1/status` and `POST /v1/allocate`, each a
+//! compact `registry-request+jwt` as the body. The request is parsed and verified (core) on
+//! a snapshot of trust and bindings before the registry mutex is taken; only the change runs
+//! under it, on the blocking pool, and the answer is sent once it is committed to disk.
 
 use actix_web::{web, HttpRequest, HttpResponse};
+use cellproof_core::Op;
 
 use super::{content_type_is, read_limited, AppState};
 use crate::errors::UpdateError;
-use crate::registry::{now, Registry, MAX_JWS_BODY};
+use crate::registry::{Authenticated, Registry, MAX_JWS_BODY};
 
 async fn run<T: Send + 'static>(
     state: &AppState,
     req: &HttpRequest,
     payload: web::Payload,
-    op: fn(&mut Registry, &[u8], u64) -> Result<T, UpdateError>,
+    op: Op,
+    apply: fn(&mut Registry, Authenticated, u64) -> Result<T, UpdateError>,
 ) -> Result<T, UpdateError> {
     if !content_type_is(req, "application/jwt") {
         return Err(UpdateError::UnsupportedMediaType);
@@ -26,10 +29,17 @@ async fn run<T: Send + 'static>(
         .ok_or(UpdateError::TooLarge {
             limit: MAX_JWS_BODY,
         })?;
-    let registry = state.registry.clone();
+    let gate = state
+        .gate
+        .read()
+        .map(|g| g.clone())
+        .map_err(|_| UpdateError::Internal)?;
+    let (registry, clock) = (state.registry.clone(), state.clock.clone());
     web::block(move || {
+        // Signature checks are CPU work: off the async worker, and outside the mutex.
+        let authenticated = gate.authenticate(&body, op, clock.now())?;
         let mut reg = registry.lock().map_err(|_| UpdateError::Internal)?;
-        op(&mut reg, &body, now())
+        apply(&mut reg, authenticated, clock.now())
     })
     .await
     .map_err(|_| UpdateError::Internal)?
@@ -53,7 +63,7 @@ pub async fn status(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, UpdateError> {
-    let r = run(&state, &req, payload, Registry::status_update).await;
+    let r = run(&state, &req, payload, Op::Status, Registry::status_update).await;
     count(&state, "status", &r);
     let ack = r?;
     tracing::info!(list = %ack.url, index = ack.index, value = ack.value, "status updated");
@@ -67,7 +77,7 @@ pub async fn allocate(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, UpdateError> {
-    let r = run(&state, &req, payload, Registry::allocate).await;
+    let r = run(&state, &req, payload, Op::Allocate, Registry::allocate).await;
     count(&state, "allocate", &r);
     Ok(HttpResponse::Ok().json(r?))
 }

@@ -9,12 +9,13 @@ mod publish;
 mod resolver;
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use actix_web::web;
 
+use crate::clock::Clock;
 use crate::metrics::Metrics;
-use crate::registry::{Published, Registry};
+use crate::registry::{Gate, Published, Registry};
 use crate::store::Store;
 
 pub use ops::OPENAPI;
@@ -28,6 +29,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/status"),
     ("post", "/v1/allocate"),
     ("get", "/v1/audit"),
+    ("get", "/v1/audit/head"),
     ("post", "/v1/operator/trust-lists"),
     ("get", "/v1/operator/issuers"),
     ("post", "/v1/operator/issuers"),
@@ -45,6 +47,10 @@ pub const ROUTES: &[(&str, &str)] = &[
 pub struct AppState {
     /// The registry (writes go through its mutex on the blocking pool).
     pub registry: Arc<Mutex<Registry>>,
+    /// What issuer requests are authenticated against, outside the registry mutex.
+    pub gate: Arc<RwLock<Arc<Gate>>>,
+    /// The time source.
+    pub clock: Arc<dyn Clock>,
     /// Bytes served by GETs.
     pub published: Arc<Published>,
     /// Storage (audit reads).
@@ -78,6 +84,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/v1/status", web::post().to(issuer::status))
         .route("/v1/allocate", web::post().to(issuer::allocate))
         .route("/v1/audit", web::get().to(operator::audit))
+        .route("/v1/audit/head", web::get().to(publish::audit_head))
         .route(
             "/v1/operator/trust-lists",
             web::post().to(operator::upload_trust_list),

@@ -8,7 +8,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::{content_type_is, read_limited, AppState};
 use crate::errors::OperatorError;
-use crate::registry::{digest_hex, now, Onboard, Registry, MAX_JWS_BODY, MAX_TRUST_LIST_BODY};
+use crate::registry::{digest_hex, Onboard, Registry, MAX_JWS_BODY, MAX_TRUST_LIST_BODY};
 
 /// Checks `Authorization: Bearer <token>` by comparing SHA-256 digests in constant time.
 fn authorize(state: &AppState, req: &HttpRequest) -> Result<(), OperatorError> {
@@ -75,8 +75,11 @@ pub async fn upload_trust_list(
 ) -> Result<HttpResponse, OperatorError> {
     authorize(&state, &req)?;
     let b = body(&req, payload, "application/jwt", MAX_TRUST_LIST_BODY).await?;
-    let (accepted, warnings) =
-        with_registry(&state, move |r| r.upload_trust_list(&b, "operator", now())).await?;
+    let clock = state.clock.clone();
+    let (accepted, warnings) = with_registry(&state, move |r| {
+        r.upload_trust_list(&b, "operator", clock.now())
+    })
+    .await?;
     tracing::info!(eco = %accepted.eco, seq = accepted.seq, "trust list uploaded");
     Ok(HttpResponse::Ok().json(serde_json::json!({"accepted": accepted, "warnings": warnings})))
 }
@@ -102,7 +105,11 @@ pub async fn onboard(
     let b = body(&req, payload, "application/json", MAX_JWS_BODY).await?;
     let o: Onboard = json(&b)?;
     let digest = digest_hex(&b);
-    let v = with_registry(&state, move |r| r.onboard(&o, digest, "operator", now())).await?;
+    let clock = state.clock.clone();
+    let v = with_registry(&state, move |r| {
+        r.onboard(&o, digest, "operator", clock.now())
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(v))
 }
 
@@ -124,7 +131,8 @@ pub async fn new_key(
 ) -> Result<HttpResponse, OperatorError> {
     authorize(&state, &req)?;
     let digest = digest_hex(b"");
-    let v = with_registry(&state, move |r| r.new_authority_key(digest, now())).await?;
+    let clock = state.clock.clone();
+    let v = with_registry(&state, move |r| r.new_authority_key(digest, clock.now())).await?;
     Ok(HttpResponse::Ok().json(v))
 }
 
@@ -147,8 +155,9 @@ pub async fn activate(
     let b = body(&req, payload, "application/json", MAX_JWS_BODY).await?;
     let a: Activate = json(&b)?;
     let digest = digest_hex(&b);
+    let clock = state.clock.clone();
     let v = with_registry(&state, move |r| {
-        r.activate_authority_key(&a.kid, a.force, digest, now())
+        r.activate_authority_key(&a.kid, a.force, digest, clock.now())
     })
     .await?;
     Ok(HttpResponse::Ok().json(v))

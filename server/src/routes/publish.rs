@@ -78,6 +78,28 @@ pub async fn bundle(
     get(&state, &req, "bundle")
 }
 
+/// `GET /v1/audit/head`: the audit log's head (`seq`, `hash`, `iat`) signed by the status
+/// authority (`audit-head+jwt`), re-signed on every change and at least once a minute.
+#[tracing::instrument(skip(state, req))]
+pub async fn audit_head(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, PublicError> {
+    let a = state
+        .published
+        .get(crate::registry::AUDIT_HEAD_KEY)
+        .ok_or_else(|| PublicError::NotFound {
+            what: req.path().to_owned(),
+        })?;
+    // Changes with every batch: revalidate, never serve a cached older head.
+    let mut r = serve(&req, &a, 0);
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-cache"),
+    );
+    Ok(r)
+}
+
 /// `GET /v1/roots`: the ecosystem roots this registry pins, `{"roots": [{"eco", "root"}]}`.
 /// The scanner page pins these (it is served by this registry, so it trusts it for its code
 /// anyway); a verifier that wants independence configures its own roots.

@@ -12,13 +12,16 @@ pub use sqlite::SqliteStore;
 use serde::Serialize;
 use serde_json::Value;
 
-/// An onboarded issuer: which DID publishes under which URL slug.
+/// An onboarded issuer: which DID publishes under which URL slug, bound to which ecosystem.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IssuerRow {
     /// URL slug (`/v1/status/{slug}/...`).
     pub slug: String,
     /// The issuer's DID (an entity of an accepted trust list).
     pub did: String,
+    /// The one ecosystem its requests are authenticated in (SPEC.md section 4); `None` for
+    /// rows written before bindings existed.
+    pub eco: Option<String>,
 }
 
 /// A list id of an issuer with its allocation bitmap (one bit per index, MSB first).
@@ -205,6 +208,39 @@ pub trait Store: Send + Sync + 'static {
     fn audit(&self, after: i64, limit: u32) -> Result<Vec<AuditEntry>, StoreError>;
     /// Forgets `jti`s whose `iat` is before `before` (they would be refused as stale anyway).
     fn prune_jtis(&self, before: u64) -> Result<usize, StoreError>;
+    /// The last audit entry's `(seq, hash)`, `None` while the log is empty.
+    fn head(&self) -> Result<Option<(i64, String)>, StoreError>;
+}
+
+/// The hash chaining an audit entry to the previous one: SHA-256 (hex) over the previous
+/// hash, `seq`, `at`, `actor`, `action`, the `detail` JSON text and `digest`, each followed by
+/// a zero byte. The first entry's previous hash is empty. `detail` is the compact JSON text
+/// as stored, which is what `GET /v1/audit` parses and any JSON library re-serialises
+/// compactly in the same member order.
+pub fn chain_hash(
+    prev: &str,
+    seq: i64,
+    at: u64,
+    actor: &str,
+    action: &str,
+    detail: &str,
+    digest: &str,
+) -> String {
+    use sha2::Digest as _;
+    let mut h = sha2::Sha256::new();
+    for part in [
+        prev,
+        &seq.to_string(),
+        &at.to_string(),
+        actor,
+        action,
+        detail,
+        digest,
+    ] {
+        h.update(part.as_bytes());
+        h.update([0u8]);
+    }
+    sqlite::hex(&h.finalize())
 }
 
 /// SHA-256 of bytes as lower-case hex.

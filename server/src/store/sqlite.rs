@@ -5,7 +5,6 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use rusqlite::{params, Connection, OptionalExtension as _};
-use sha2::{Digest as _, Sha256};
 
 use super::{
     AuditEntry, AuthorityKeyRow, Batch, IssuerRow, ItemRow, ListRow, Snapshot, StatusRow, Store,
@@ -16,7 +15,7 @@ const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS trust_lists (
     eco TEXT PRIMARY KEY, seq INTEGER NOT NULL, jws TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS issuers (
-    slug TEXT PRIMARY KEY, did TEXT NOT NULL UNIQUE);
+    slug TEXT PRIMARY KEY, did TEXT NOT NULL UNIQUE, eco TEXT);
 CREATE TABLE IF NOT EXISTS lists (
     slug TEXT NOT NULL REFERENCES issuers(slug), list_id TEXT NOT NULL,
     allocated BLOB NOT NULL, PRIMARY KEY (slug, list_id));
@@ -79,6 +78,19 @@ impl SqliteStore {
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(be)?;
         conn.execute_batch(SCHEMA).map_err(be)?;
+        // Databases from before issuers were bound to an ecosystem (SPEC.md 1.1 section 4).
+        let has_eco: bool = conn
+            .query_row(
+                "SELECT COUNT(*) FROM pragma_table_info('issuers') WHERE name = 'eco'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map_err(be)?
+            > 0;
+        if !has_eco {
+            conn.execute_batch("ALTER TABLE issuers ADD COLUMN eco TEXT")
+                .map_err(be)?;
+        }
         Ok(SqliteStore {
             conn: Mutex::new(conn),
         })
@@ -89,23 +101,6 @@ impl SqliteStore {
             .lock()
             .map_err(|_| StoreError::Backend("connection lock poisoned".into()))
     }
-}
-
-fn chain(prev: &str, seq: i64, at: i64, a: &super::NewAudit, detail: &str) -> String {
-    let mut h = Sha256::new();
-    for part in [
-        prev,
-        &seq.to_string(),
-        &at.to_string(),
-        &a.actor,
-        &a.action,
-        detail,
-        &a.digest,
-    ] {
-        h.update(part.as_bytes());
-        h.update([0u8]);
-    }
-    hex(&h.finalize())
 }
 
 /// Lower-case hex.
@@ -126,13 +121,14 @@ impl Store for SqliteStore {
             .collect::<Result<_, _>>()
             .map_err(be)?;
         let mut q = conn
-            .prepare("SELECT slug, did FROM issuers ORDER BY slug")
+            .prepare("SELECT slug, did, eco FROM issuers ORDER BY slug")
             .map_err(be)?;
         s.issuers = q
             .query_map([], |r| {
                 Ok(IssuerRow {
                     slug: r.get(0)?,
                     did: r.get(1)?,
+                    eco: r.get(2)?,
                 })
             })
             .map_err(be)?
@@ -235,9 +231,9 @@ impl Store for SqliteStore {
         }
         for r in &b.issuers {
             tx.execute(
-                "INSERT INTO issuers (slug, did) VALUES (?1, ?2) \
-                 ON CONFLICT(slug) DO UPDATE SET did = excluded.did",
-                params![r.slug, r.did],
+                "INSERT INTO issuers (slug, did, eco) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT(slug) DO UPDATE SET did = excluded.did, eco = excluded.eco",
+                params![r.slug, r.did, r.eco],
             )
             .map_err(be)?;
         }
@@ -302,7 +298,9 @@ impl Store for SqliteStore {
             for a in &b.audit {
                 let seq = prev_seq + 1;
                 let detail = a.detail.to_string();
-                let hash = chain(&prev_hash, seq, at, a, &detail);
+                let hash = super::chain_hash(
+                    &prev_hash, seq, now, &a.actor, &a.action, &detail, &a.digest,
+                );
                 tx.execute(
                     "INSERT INTO audit (seq, at, actor, action, detail, digest, hash) \
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -349,6 +347,17 @@ impl Store for SqliteStore {
         let conn = self.conn()?;
         conn.execute("DELETE FROM jtis WHERE iat < ?1", params![i(before)?])
             .map_err(be)
+    }
+
+    fn head(&self) -> Result<Option<(i64, String)>, StoreError> {
+        let conn = self.conn()?;
+        conn.query_row(
+            "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .map_err(be)
     }
 }
 

@@ -5,12 +5,12 @@
 
 use std::path::Path;
 
-use cellproof_core::{sign_json, KeyPair, PublicKey, StatusStore, TrustStore, Typ};
+use cellproof_core::{sign_json, KeyPair, PublicKey, StatusList, StatusStore, TrustStore, Typ};
 use cellproof_server::{Application, Config};
 use cellproof_world::World;
 use serde_json::{json, Value};
 
-pub const TOKEN: &str = "test-operator-token";
+pub const TOKEN: &str = "test-operator-token-of-32-chars-at-least";
 pub const PAGE: &str = "<!doctype html><title>cellproof test page</title>";
 
 pub struct TestApp {
@@ -27,6 +27,11 @@ pub fn now() -> u64 {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// `spawn_app` with the configuration adjusted first (a manual clock, a public URL, ...).
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let web = tempfile::tempdir().unwrap();
     std::fs::write(web.path().join("index.html"), PAGE).unwrap();
@@ -36,6 +41,7 @@ pub async fn spawn_app() -> TestApp {
     config.web_dir = web.path().to_owned();
     config.operator_token = Some(TOKEN.into());
     config.demo = true;
+    adjust(&mut config);
     let app = Application::build(config).await.expect("server builds");
     let address = app.public_url().to_owned();
     let manifest = app.manifest().cloned().expect("demo manifest");
@@ -89,7 +95,9 @@ pub fn jti() -> String {
     )
 }
 
+/// A signed `op: "status"` request for the registry at `aud`.
 pub fn update(
+    aud: &str,
     key: &KeyPair,
     iss: &str,
     list: &str,
@@ -98,17 +106,19 @@ pub fn update(
     value: bool,
 ) -> String {
     sign_json(
-        Typ::StatusUpdate,
-        &json!({"iss": iss, "iat": now(), "jti": jti(), "list": list, "index": index,
-                "purpose": purpose, "value": value}),
+        Typ::RegistryRequest,
+        &json!({"iss": iss, "iat": now(), "jti": jti(), "aud": aud, "op": "status",
+                "list": list, "index": index, "purpose": purpose, "value": value}),
         key,
     )
 }
 
-pub fn alloc(key: &KeyPair, iss: &str, list: &str, count: u64) -> String {
+/// A signed `op: "allocate"` request for the registry at `aud`.
+pub fn alloc(aud: &str, key: &KeyPair, iss: &str, list: &str, count: u64) -> String {
     sign_json(
-        Typ::StatusUpdate,
-        &json!({"iss": iss, "iat": now(), "jti": jti(), "list": list, "count": count}),
+        Typ::RegistryRequest,
+        &json!({"iss": iss, "iat": now(), "jti": jti(), "aud": aud, "op": "allocate",
+                "list": list, "count": count}),
         key,
     )
 }
@@ -141,7 +151,7 @@ impl TestApp {
 
     pub async fn allocate(&self, key: &KeyPair, iss: &str, list: &str, count: u64) -> Vec<u64> {
         let (s, v) = self
-            .post_jwt("/v1/allocate", alloc(key, iss, list, count))
+            .post_jwt("/v1/allocate", alloc(&self.address, key, iss, list, count))
             .await;
         assert_eq!(s, 200, "{v}");
         v["indexes"]
@@ -189,6 +199,20 @@ impl TestApp {
         }
         (trust, status)
     }
+}
+
+/// The held status list with this URL (`id`), under whichever trust list vouches for it.
+pub fn held<'a>(status: &'a StatusStore, url: &str) -> Option<&'a StatusList> {
+    status.lists().find(|l| l.id == url)
+}
+
+/// How many distinct status list URLs are held.
+pub fn held_ids(status: &StatusStore) -> usize {
+    status
+        .lists()
+        .map(|l| l.id.as_str())
+        .collect::<std::collections::BTreeSet<_>>()
+        .len()
 }
 
 pub fn kind(v: &Value) -> &str {

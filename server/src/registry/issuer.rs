@@ -1,0 +1,377 @@
+//! The issuer protocol (SPEC.md section 6.1): `registry-request+jwt` requests authenticated by
+//! the core ([`ParsedRequest`]) against a [`Gate`] snapshot, outside the registry mutex, then
+//! status updates and index allocation applied under it, durably, before the answer.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use cellproof_core::{
+    Error as CoreError, Expect, Op, Operation, ParsedRequest, Purpose, TrustStore, CREDENTIAL_ROLES,
+};
+use serde_json::json;
+
+use super::{digest_hex, random_bytes, Registry, LIST_ENTRIES, MAX_ALLOCATE, MAX_LEAD};
+use crate::errors::UpdateError;
+use crate::store::{Batch, JtiRow, ListRow, NewAudit, StoreError};
+
+/// What authenticating a request needs, as one immutable snapshot: the accepted trust lists,
+/// the registry's public URL (the `aud` requests must carry) and each onboarded issuer's
+/// binding. The registry publishes a new snapshot after every change to them; handlers take
+/// a pointer to the current one and check a request without holding the registry mutex.
+#[derive(Debug, Default)]
+pub struct Gate {
+    trust: TrustStore,
+    public_url: String,
+    /// Issuer DID -> (slug, home ecosystem, list ids).
+    bindings: BTreeMap<String, Binding>,
+}
+
+#[derive(Debug)]
+struct Binding {
+    slug: String,
+    eco: Option<String>,
+    lists: BTreeSet<String>,
+}
+
+/// A request whose signature, trust, audience, operation and list ownership are checked. The
+/// `jti` is checked at commit, in the same transaction as the change.
+#[derive(Clone, Debug)]
+pub struct Authenticated {
+    iss: String,
+    iat: u64,
+    jti: String,
+    slug: String,
+    operation: Operation,
+    digest: String,
+}
+
+fn malformed(e: &CoreError) -> UpdateError {
+    UpdateError::Malformed {
+        detail: e.to_string(),
+        code: Some(e.code()),
+    }
+}
+
+impl Gate {
+    /// Parses and verifies a request body for `op` at `now`: JWS profile and `typ`, strict
+    /// members, `aud` (this registry, exactly), `op` (the route's), `iat` window, the issuer
+    /// in its one home ecosystem with role manufacturer or operator and the key valid at
+    /// `iat`, the signature, and that the issuer owns the list.
+    pub fn authenticate(
+        &self,
+        body: &[u8],
+        op: Op,
+        now: u64,
+    ) -> Result<Authenticated, UpdateError> {
+        let text = std::str::from_utf8(body)
+            .map_err(|_| UpdateError::Malformed {
+                detail: "the body is not UTF-8".into(),
+                code: None,
+            })?
+            .trim();
+        let parsed = ParsedRequest::parse(text).map_err(|e| match e {
+            CoreError::TypUnexpected { .. } => UpdateError::WrongTyp {
+                detail: e.to_string(),
+            },
+            e => malformed(&e),
+        })?;
+        let iat = parsed.unverified().iat;
+        let binding = self.bindings.get(&parsed.unverified().iss);
+        if let Some(b) = binding {
+            if b.eco.is_none() {
+                return Err(UpdateError::NotBound {
+                    iss: parsed.unverified().iss.clone(),
+                });
+            }
+        }
+        let expect = Expect {
+            aud: &self.public_url,
+            op,
+            roles: &CREDENTIAL_ROLES,
+            home: binding.and_then(|b| b.eco.as_deref()),
+        };
+        let verified = parsed
+            .verify(&self.trust, &expect, now)
+            .map_err(|e| match e {
+                CoreError::AudienceMismatch { .. } => UpdateError::AudienceMismatch {
+                    detail: e.to_string(),
+                },
+                CoreError::OpMismatch { .. } => UpdateError::OpMismatch {
+                    detail: e.to_string(),
+                },
+                CoreError::Expired { .. } => UpdateError::IatStale { iat, now },
+                CoreError::NotYetValid { iat, .. } => UpdateError::IatInFuture { iat, now },
+                CoreError::IssuerUnknown { iss } => UpdateError::UnknownIssuer { iss },
+                CoreError::SignatureInvalid { .. } => UpdateError::BadSignature { code: e.code() },
+                e => UpdateError::NotTrusted {
+                    code: e.code(),
+                    detail: e.to_string(),
+                },
+            })?;
+        let r = verified.request;
+        let list = match &r.operation {
+            Operation::Status { list, .. } | Operation::Allocate { list, .. } => list.clone(),
+            // Not routed here (SPEC.md sections 6.2, 6.3): refused as the wrong operation
+            // by `verify` above already.
+            _ => return Err(UpdateError::Internal),
+        };
+        let slug = binding
+            .filter(|b| b.lists.contains(&list))
+            .map(|b| b.slug.clone())
+            .ok_or(UpdateError::ListNotOwned { list })?;
+        Ok(Authenticated {
+            iss: r.iss,
+            iat: r.iat,
+            jti: r.jti,
+            slug,
+            operation: r.operation,
+            digest: digest_hex(body),
+        })
+    }
+}
+
+/// What `POST /v1/status` answers.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct UpdateAck {
+    /// The list URL of the purpose changed.
+    pub url: String,
+    /// List id.
+    pub list: String,
+    /// Index.
+    pub index: u64,
+    /// Purpose.
+    pub purpose: Purpose,
+    /// The value now held.
+    pub value: bool,
+    /// Whether the bit changed.
+    pub changed: bool,
+    /// Whether the served list already shows it (else within a second).
+    pub published: bool,
+    /// Audit entry.
+    pub audit: i64,
+}
+
+/// What `POST /v1/allocate` answers (SPEC.md section 6.1).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct AllocateAck {
+    /// List id.
+    pub list: String,
+    /// Fresh random indexes.
+    pub indexes: Vec<u64>,
+}
+
+fn internal(e: impl std::fmt::Display) -> UpdateError {
+    tracing::error!(error = %e, "status request failed");
+    UpdateError::Internal
+}
+
+impl Registry {
+    /// The current authentication snapshot (a pointer copy).
+    pub fn gate(&self) -> Arc<Gate> {
+        self.gate.read().map(|g| g.clone()).unwrap_or_default()
+    }
+
+    /// The shared slot handlers read the snapshot from.
+    pub fn gate_handle(&self) -> Arc<std::sync::RwLock<Arc<Gate>>> {
+        self.gate.clone()
+    }
+
+    /// Publishes a new snapshot after trust lists or issuers changed.
+    pub(super) fn refresh_gate(&self) {
+        let gate = Gate {
+            trust: self.trust.clone(),
+            public_url: self.settings.public_url.clone(),
+            bindings: self
+                .issuers
+                .iter()
+                .map(|(slug, i)| {
+                    (
+                        i.did.clone(),
+                        Binding {
+                            slug: slug.clone(),
+                            eco: i.eco.clone(),
+                            lists: i.lists.keys().cloned().collect(),
+                        },
+                    )
+                })
+                .collect(),
+        };
+        if let Ok(mut g) = self.gate.write() {
+            *g = Arc::new(gate);
+        }
+    }
+
+    fn commit_issuer(&mut self, b: &Batch, now: u64) -> Result<i64, UpdateError> {
+        match self.commit(b, now) {
+            Ok(seqs) => Ok(seqs.first().copied().unwrap_or(0)),
+            Err(StoreError::Replay) => Err(UpdateError::JtiReplayed),
+            Err(e) => Err(internal(e)),
+        }
+    }
+
+    /// `POST /v1/status`: sets or clears one bit, durably, then publishes.
+    pub fn status_update(&mut self, a: Authenticated, now: u64) -> Result<UpdateAck, UpdateError> {
+        let Operation::Status {
+            list: list_id,
+            index,
+            purpose,
+            value,
+        } = a.operation
+        else {
+            return Err(UpdateError::Internal);
+        };
+        if index >= LIST_ENTRIES {
+            return Err(UpdateError::IndexOutOfRange { index });
+        }
+        // Ownership was checked on a snapshot; the list cannot have gone since (lists are
+        // never removed), but look it up here, under the lock, all the same.
+        let list = self
+            .issuers
+            .get(&a.slug)
+            .filter(|i| i.did == a.iss)
+            .and_then(|i| i.lists.get(&list_id))
+            .ok_or_else(|| UpdateError::ListNotOwned {
+                list: list_id.clone(),
+            })?;
+        if list.allocated.get(index).map_err(internal)? == 0 {
+            return Err(UpdateError::IndexNotAllocated { index });
+        }
+        let mut s = list
+            .purposes
+            .get(&purpose)
+            .cloned()
+            .ok_or(UpdateError::Internal)?;
+        let old = s.bits.get(index).map_err(internal)? == 1;
+        if purpose == Purpose::Revocation && old && !value {
+            return Err(UpdateError::RevocationPermanent { index });
+        }
+        let changed = old != value;
+        let mut published = false;
+        if changed {
+            s.bits.set(index, value).map_err(internal)?;
+            if s.valid_from.saturating_add(1) <= now.saturating_add(MAX_LEAD) {
+                self.sign_next(&a.slug, &list_id, purpose, &mut s, now);
+                published = true;
+            } else {
+                // Published by the next tick, within a second.
+                s.dirty = true;
+            }
+        }
+        let url = purpose.list_url(&self.status_base(&a.slug), &list_id);
+        let batch = Batch {
+            jti: Some(JtiRow {
+                iss: a.iss.clone(),
+                jti: a.jti.clone(),
+                iat: a.iat,
+            }),
+            status: if changed {
+                vec![Self::status_row(&a.slug, &list_id, purpose, &s)]
+            } else {
+                Vec::new()
+            },
+            audit: vec![NewAudit {
+                actor: a.iss.clone(),
+                action: "status.update".into(),
+                detail: json!({"jti": a.jti, "iat": a.iat, "list": url, "listId": list_id,
+                    "index": index, "purpose": purpose.as_str(), "value": value,
+                    "changed": changed}),
+                digest: a.digest,
+            }],
+            ..Batch::default()
+        };
+        let audit = self.commit_issuer(&batch, now)?;
+        if changed {
+            if let Some(slot) = self.purpose_state_mut(&a.slug, &list_id, purpose) {
+                *slot = s;
+            }
+            if published {
+                self.publish_status(&a.slug, &list_id, purpose);
+                self.publish_bundle();
+            }
+        }
+        Ok(UpdateAck {
+            url,
+            list: list_id,
+            index,
+            purpose,
+            value,
+            changed,
+            published: published || !changed,
+            audit,
+        })
+    }
+
+    /// `POST /v1/allocate`: fresh random free indexes (herd privacy), durably recorded.
+    pub fn allocate(&mut self, a: Authenticated, now: u64) -> Result<AllocateAck, UpdateError> {
+        let Operation::Allocate {
+            list: list_id,
+            count,
+        } = a.operation
+        else {
+            return Err(UpdateError::Internal);
+        };
+        if count == 0 || count > MAX_ALLOCATE {
+            return Err(UpdateError::CountInvalid { count });
+        }
+        let list = self
+            .issuers
+            .get(&a.slug)
+            .filter(|i| i.did == a.iss)
+            .and_then(|i| i.lists.get(&list_id))
+            .ok_or_else(|| UpdateError::ListNotOwned {
+                list: list_id.clone(),
+            })?;
+        let used: u64 = list
+            .allocated
+            .bytes()
+            .iter()
+            .map(|b| u64::from(b.count_ones()))
+            .sum();
+        let free = LIST_ENTRIES.saturating_sub(used);
+        if count > free {
+            return Err(UpdateError::ListFull { free });
+        }
+        let mut allocated = list.allocated.clone();
+        let mut indexes = Vec::new();
+        while u64::try_from(indexes.len()).unwrap_or(u64::MAX) < count {
+            // LIST_ENTRIES is a power of two, so the remainder is unbiased.
+            let r = u64::from_le_bytes(random_bytes::<8>().map_err(internal)?) % LIST_ENTRIES;
+            if allocated.get(r).map_err(internal)? == 0 {
+                allocated.set(r, true).map_err(internal)?;
+                indexes.push(r);
+            }
+        }
+        let batch = Batch {
+            jti: Some(JtiRow {
+                iss: a.iss.clone(),
+                jti: a.jti.clone(),
+                iat: a.iat,
+            }),
+            lists: vec![ListRow {
+                slug: a.slug.clone(),
+                list_id: list_id.clone(),
+                allocated: allocated.bytes().to_vec(),
+            }],
+            audit: vec![NewAudit {
+                actor: a.iss.clone(),
+                action: "allocate".into(),
+                detail: json!({"jti": a.jti, "iat": a.iat, "listId": list_id,
+                    "issuer": a.slug, "count": count, "indexes": indexes}),
+                digest: a.digest,
+            }],
+            ..Batch::default()
+        };
+        self.commit_issuer(&batch, now)?;
+        if let Some(l) = self
+            .issuers
+            .get_mut(&a.slug)
+            .and_then(|i| i.lists.get_mut(&list_id))
+        {
+            l.allocated = allocated;
+        }
+        Ok(AllocateAck {
+            list: list_id,
+            indexes,
+        })
+    }
+}

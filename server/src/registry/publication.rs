@@ -1,0 +1,268 @@
+//! Publication: signing status lists (on change and past half their freshness), the bytes GETs
+//! serve (trust lists, status lists, the offline bundle, the signed audit head), and the
+//! periodic tick. GETs never sign: they copy a pointer out of [`Published`].
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use actix_web::web::Bytes;
+use cellproof_core::{
+    b64_encode, sign_json, sign_status_list, status_list_payload, Bitstring, Purpose,
+    StatusListSpec, Typ,
+};
+use serde_json::json;
+use sha2::{Digest as _, Sha256};
+
+use super::{
+    PurposeState, Registry, AUDIT_HEAD_JWT, HEAD_REFRESH, IAT_WINDOW, TRUST_LIST_JWT, VC_JWT,
+};
+use crate::store::{Batch, StatusRow, StoreError};
+
+/// Key of the signed audit head in [`Published`] (`GET /v1/audit/head`).
+pub const AUDIT_HEAD_KEY: &str = "audit/head";
+
+/// A published artifact: the exact bytes served, with their validator.
+#[derive(Debug)]
+pub struct Artifact {
+    /// Body.
+    pub body: Bytes,
+    /// Weak entity tag (weak because gzip may re-encode the bytes).
+    pub etag: String,
+    /// Media type.
+    pub content_type: &'static str,
+}
+
+impl Artifact {
+    pub(super) fn new(body: impl Into<Bytes>, content_type: &'static str) -> Self {
+        let body = body.into();
+        let digest = Sha256::digest(&body);
+        let tag = b64_encode(digest.get(..16).unwrap_or_default());
+        Artifact {
+            body,
+            etag: format!("W/\"{tag}\""),
+            content_type,
+        }
+    }
+}
+
+/// The bytes GETs serve, by key (`trust-list/{eco}`, `status/{slug}/{list}[-purpose]`,
+/// `bundle`, `audit/head`). Reads take a read lock for a pointer copy; writers replace whole
+/// entries.
+#[derive(Debug, Default)]
+pub struct Published {
+    map: RwLock<HashMap<String, Arc<Artifact>>>,
+}
+
+impl Published {
+    /// The artifact under a key.
+    pub fn get(&self, key: &str) -> Option<Arc<Artifact>> {
+        self.map.read().ok()?.get(key).cloned()
+    }
+
+    pub(super) fn put(&self, key: String, a: Artifact) {
+        if let Ok(mut m) = self.map.write() {
+            m.insert(key, Arc::new(a));
+        }
+    }
+}
+
+impl Registry {
+    pub(super) fn sign(
+        &self,
+        slug: &str,
+        list_id: &str,
+        p: Purpose,
+        bits: &Bitstring,
+        vf: u64,
+    ) -> String {
+        let url = p.list_url(&self.status_base(slug), list_id);
+        let spec = StatusListSpec {
+            id: &url,
+            issuer: &self.settings.authority_did,
+            purpose: p,
+            valid_from: vf,
+            valid_until: vf.saturating_add(self.settings.freshness),
+            ttl_ms: self.settings.ttl.saturating_mul(1000),
+        };
+        let payload = status_list_payload(&spec, bits);
+        match self.active() {
+            Some(k) => sign_status_list(&payload, &k.kp),
+            // Unreachable after `open` (which creates a key); an empty string is never served
+            // as a valid list, and the next tick re-signs.
+            None => String::new(),
+        }
+    }
+
+    /// Signs a list's bits with the next strictly increasing `validFrom`
+    /// (`max(now, previous + 1)`: verifiers refuse a list not newer than the one they hold).
+    pub(super) fn sign_next(
+        &self,
+        slug: &str,
+        list_id: &str,
+        p: Purpose,
+        s: &mut PurposeState,
+        now: u64,
+    ) {
+        let next = now.max(s.valid_from.saturating_add(1));
+        s.jws = self.sign(slug, list_id, p, &s.bits, next);
+        s.valid_from = next;
+        s.valid_until = next.saturating_add(self.settings.freshness);
+        s.dirty = false;
+    }
+
+    pub(super) fn status_row(slug: &str, list_id: &str, p: Purpose, s: &PurposeState) -> StatusRow {
+        StatusRow {
+            slug: slug.into(),
+            list_id: list_id.into(),
+            purpose: p.as_str().into(),
+            bits: s.bits.bytes().to_vec(),
+            jws: s.jws.clone(),
+            valid_from: s.valid_from,
+            valid_until: s.valid_until,
+            dirty: s.dirty,
+        }
+    }
+
+    /// Re-signs the lists that need it: every change waiting to be published, and lists past
+    /// half their freshness. Returns how many were re-signed.
+    ///
+    /// A waiting change is published now even when `previous validFrom + 1` is ahead of the
+    /// clock (after the clock jumped forward and back): waiting for the clock to catch up
+    /// would hide a revocation for as long as the jump. Requests defer at most to this tick,
+    /// which runs every second, so `validFrom` advances by at most one second per second and
+    /// a burst cannot run it away.
+    pub fn resign(&mut self, now: u64) -> Result<usize, StoreError> {
+        let half = self.settings.freshness / 2;
+        let mut todo = Vec::new();
+        for (slug, i) in &self.issuers {
+            for (lid, l) in &i.lists {
+                for (p, s) in &l.purposes {
+                    if s.dirty || now >= s.valid_from.saturating_add(half) {
+                        todo.push((slug.clone(), lid.clone(), *p));
+                    }
+                }
+            }
+        }
+        let mut rows = Vec::new();
+        let mut updated = Vec::new();
+        for (slug, lid, p) in todo {
+            let Some(s) = self.purpose_state(&slug, &lid, p) else {
+                continue;
+            };
+            let mut s = s.clone();
+            self.sign_next(&slug, &lid, p, &mut s, now);
+            rows.push(Self::status_row(&slug, &lid, p, &s));
+            updated.push((slug, lid, p, s));
+        }
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        self.commit(
+            &Batch {
+                status: rows,
+                ..Batch::default()
+            },
+            now,
+        )?;
+        let n = updated.len();
+        for (slug, lid, p, s) in updated {
+            if let Some(slot) = self.purpose_state_mut(&slug, &lid, p) {
+                *slot = s;
+            }
+            self.publish_status(&slug, &lid, p);
+        }
+        self.publish_bundle();
+        Ok(n)
+    }
+
+    /// The periodic task: re-sign what is due, re-sign the audit head once a minute, forget
+    /// old `jti`s once a minute.
+    pub fn tick(&mut self, now: u64) -> Result<usize, StoreError> {
+        if now >= self.last_prune.saturating_add(60) {
+            self.store.prune_jtis(now.saturating_sub(2 * IAT_WINDOW))?;
+            self.last_prune = now;
+        }
+        if now >= self.last_head.saturating_add(HEAD_REFRESH) || now < self.last_head {
+            self.sign_head(now)?;
+        }
+        self.resign(now)
+    }
+
+    /// Signs the audit log's head (`seq`, `hash`, time) with the active status authority key
+    /// and publishes it: anyone holding an exported copy of the log can check that the
+    /// registry vouched for exactly that chain (`cellproof-server audit verify`).
+    pub(super) fn sign_head(&mut self, now: u64) -> Result<(), StoreError> {
+        let (seq, hash) = self.store.head()?.unwrap_or((0, String::new()));
+        let Some(k) = self.active() else {
+            return Ok(());
+        };
+        let payload = json!({
+            "iss": self.settings.authority_did,
+            "registry": self.settings.public_url,
+            "seq": seq,
+            "hash": hash,
+            "iat": now,
+        });
+        let jws = sign_json(Typ::AuditHead, &payload, &k.kp);
+        self.published
+            .put(AUDIT_HEAD_KEY.into(), Artifact::new(jws, AUDIT_HEAD_JWT));
+        self.last_head = now;
+        Ok(())
+    }
+
+    pub(super) fn publish_status(&self, slug: &str, lid: &str, p: Purpose) {
+        if let Some(s) = self.purpose_state(slug, lid, p) {
+            self.published.put(
+                format!("status/{slug}/{lid}{}", p.suffix()),
+                Artifact::new(s.jws.clone(), VC_JWT),
+            );
+        }
+    }
+
+    /// The stored bytes of every trust list the core's store accepts now, by ecosystem.
+    pub(super) fn accepted_trust_lists(&self) -> impl Iterator<Item = (&String, &String)> {
+        self.trust_raw
+            .iter()
+            .filter(|(eco, _)| self.trust.list(eco).is_some())
+    }
+
+    pub(super) fn publish_bundle(&self) {
+        let trust: Vec<&str> = self
+            .accepted_trust_lists()
+            .map(|(_, raw)| raw.as_str())
+            .collect();
+        let status: Vec<&str> = self
+            .issuers
+            .values()
+            .flat_map(|i| i.lists.values())
+            .flat_map(|l| l.purposes.values())
+            .map(|s| s.jws.as_str())
+            .collect();
+        let body = json!({
+            "registry": self.settings.public_url,
+            "trustLists": trust,
+            "statusLists": status,
+        });
+        self.published.put(
+            "bundle".into(),
+            Artifact::new(body.to_string(), "application/json"),
+        );
+    }
+
+    pub(super) fn publish_everything(&self) {
+        for (eco, raw) in self.accepted_trust_lists() {
+            self.published.put(
+                format!("trust-list/{eco}"),
+                Artifact::new(raw.clone(), TRUST_LIST_JWT),
+            );
+        }
+        for (slug, i) in &self.issuers {
+            for (lid, l) in &i.lists {
+                for p in l.purposes.keys() {
+                    self.publish_status(slug, lid, *p);
+                }
+            }
+        }
+        self.publish_bundle();
+    }
+}
