@@ -1,11 +1,8 @@
-//! Fuzz target: any text offered as a status list, and any `encodedList` decoded.
-#![no_main]
+//! AFL++ target `status_list`: raw bytes into `cellproof_fuzz::status_list` (see `src/lib.rs` for what it
+//! checks). Built and run by `cargo xtask fuzz --target status_list`.
 
-use cellproof_core::{decode_encoded_list, StatusStore, TrustStore};
-use libfuzzer_sys::fuzz_target;
-
-fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
-    let _ = decode_encoded_list(text);
-    let _ = StatusStore::new().insert(text, &TrustStore::new());
-});
+fn main() {
+    afl::fuzz!(|data: &[u8]| {
+        cellproof_fuzz::status_list(data);
+    });
+}

@@ -7,6 +7,7 @@ use std::process::Command;
 
 use anyhow::{bail, Context as _, Result};
 
+mod fuzz;
 mod test;
 mod tidy;
 mod web;
@@ -21,7 +22,7 @@ fn main() {
 fn run() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(cmd) = args.first() else {
-        bail!("usage: cargo xtask <test|demo|vectors|wasm|web|browser-test|qr-compare>")
+        bail!("usage: cargo xtask <test|demo|vectors|wasm|web|browser-test|qr-compare|fuzz>")
     };
     let rest = &args[1..];
     match cmd.as_str() {
@@ -29,11 +30,12 @@ fn run() -> Result<()> {
         "test" => test::run(rest),
         "demo" => demo(rest),
         "qr-compare" => test::qr_compare(),
+        "fuzz" => fuzz::run(rest),
         "wasm" => web::wasm(),
         "web" => web::web(),
         "browser-test" => web::browser_tests(),
         other => bail!(
-            "unknown task {other:?}; tasks: test, demo, vectors, wasm, web, browser-test, qr-compare"
+            "unknown task {other:?}; tasks: test, demo, vectors, wasm, web, browser-test, qr-compare, fuzz"
         ),
     }
 }

@@ -1,0 +1,227 @@
+//! The fuzz targets' bodies, one function per parser entry point, shared by the AFL++ binaries
+//! in `fuzz_targets/` and by the corpus replay that `cargo test` runs in `xtask/src/fuzz.rs`
+//! (which includes this file as a module, so both run exactly the same code).
+//!
+//! Every function takes raw bytes, must never panic, and asserts the invariants that hold for
+//! any input (a non-valid verdict carries a deciding code, a batch equals single checks).
+//! The stores are the reference vector case's (`tests/vectors/cases.json`, `reference-valid`),
+//! so mutated genuine inputs get past decoding into trust and status resolution.
+
+use std::sync::OnceLock;
+
+use cellproof_core::{
+    decode_encoded_list, verify, verify_many, Context, Expect, Op, Outcome, Overall, ParsedRequest,
+    PublicKey, StatusStore, TrustStore, UnixTime, Verdict,
+};
+
+/// A fuzz target: any bytes in, a panic (an AFL++ crash) on a finding.
+pub type Target = fn(&[u8]);
+
+/// The fuzz targets by name (the folder names under `fuzz/corpus/` and the binaries' names).
+pub const TARGETS: &[(&str, Target)] = &[
+    ("scan", scan),
+    ("trust_list", trust_list),
+    ("status_list", status_list),
+    ("qr", qr),
+    ("request", request),
+];
+
+const CATENA_ROOT: &str = include_str!("../../tests/vectors/roots/catena-x.jwk");
+const OURANOS_ROOT: &str = include_str!("../../tests/vectors/roots/ouranos.jwk");
+const TRUST_LISTS: [&str; 2] = [
+    include_str!("../../tests/vectors/trust-lists/catena-x.jws"),
+    include_str!("../../tests/vectors/trust-lists/ouranos.jws"),
+];
+const STATUS_LISTS: [&str; 3] = [
+    include_str!("../../tests/vectors/status-lists/acme-3.jws"),
+    include_str!("../../tests/vectors/status-lists/acme-3-suspension.jws"),
+    include_str!("../../tests/vectors/status-lists/acme-3-refresh.jws"),
+];
+/// The `at` of the `reference-valid` case: the reference credential is valid then.
+const AT: UnixTime = UnixTime(1_796_169_600);
+
+fn root(jwk: &str) -> Option<PublicKey> {
+    let v = serde_json::from_str(jwk).ok()?;
+    PublicKey::from_jwk(&v).ok()
+}
+
+/// A trust store pinned to both demo ecosystems' roots, holding no list yet.
+fn pinned() -> TrustStore {
+    let mut trust = TrustStore::new();
+    for (eco, jwk) in [("catena-x", CATENA_ROOT), ("ouranos", OURANOS_ROOT)] {
+        if let Some(key) = root(jwk) {
+            trust.pin_root(eco, &key);
+        }
+    }
+    trust
+}
+
+/// The reference case's stores, built once per process (persistent fuzzing runs thousands of
+/// inputs in one process; building them per input would dominate the time).
+fn stores() -> &'static (TrustStore, StatusStore) {
+    static STORES: OnceLock<(TrustStore, StatusStore)> = OnceLock::new();
+    STORES.get_or_init(|| {
+        let mut trust = TrustStore::new();
+        if let Some(key) = root(CATENA_ROOT) {
+            trust.pin_root("catena-x", &key);
+        }
+        let _ = trust.insert_all(TRUST_LISTS);
+        let mut status = StatusStore::new();
+        for list in STATUS_LISTS {
+            let _ = status.insert(list, &trust);
+        }
+        (trust, status)
+    })
+}
+
+/// The verdict invariants that hold for any input (SPEC.md section 8).
+fn check_verdict(v: &Verdict) {
+    assert_eq!(v.overall == Overall::Valid, v.code.is_none(), "{v:?}");
+    assert_eq!(v.stages.len(), 8, "{v:?}");
+    if let Some(code) = v.code {
+        assert!(
+            v.stages
+                .iter()
+                .any(|s| s.outcome == Outcome::Failed && s.code == Some(code)),
+            "deciding code {code} is not a failed stage's: {v:?}"
+        );
+    }
+}
+
+/// Any text as a scan (QR URL, plain JWS, garbage), verified against the reference stores;
+/// lines verified as a batch must give exactly the single verdicts.
+pub fn scan(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let (trust, status) = stores();
+    let ctx = Context::new(trust, status, AT);
+    let single = verify(text, &ctx);
+    check_verdict(&single);
+    let lines: Vec<&str> = text.lines().take(8).collect();
+    if lines.len() > 1 {
+        let batch = verify_many(&lines, &ctx);
+        assert_eq!(batch.len(), lines.len());
+        for (line, v) in lines.iter().zip(&batch) {
+            assert_eq!(v, &verify(line, &ctx), "batch and single verdicts differ");
+        }
+    }
+}
+
+/// Any text offered as a trust list, to a store pinned to both roots and to the reference
+/// store that already holds lists (sequence and rollback paths).
+pub fn trust_list(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let _ = pinned().insert(text);
+    let mut held = stores().0.clone();
+    let _ = held.insert(text);
+}
+
+/// Any text offered as a status list against the reference trust store, and any text decoded
+/// as an `encodedList` (GZIP, SPEC.md section 5).
+pub fn status_list(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let _ = decode_encoded_list(text);
+    let (trust, status) = stores();
+    let _ = StatusStore::new().insert(text, trust);
+    let mut held = status.clone();
+    let _ = held.insert(text, trust);
+}
+
+/// Frames larger than this are cut: the decoder's cost grows with the pixel count, and small
+/// frames reach the same code paths far more often per second.
+const QR_MAX_PIXELS: usize = 160 * 160;
+
+/// A grayscale frame from fuzz bytes: byte 0 holds flags (bit 0: thorough effort), bytes 1..3
+/// the width (little endian); the rest are the pixels, row by row, as many full rows as there
+/// are (at most [`QR_MAX_PIXELS`]). Returns the flags, width, height and pixels.
+fn frame(data: &[u8]) -> Option<(u8, u32, u32, &[u8])> {
+    let [flags, w0, w1, pixels @ ..] = data else {
+        return None;
+    };
+    let width = usize::from(u16::from_le_bytes([*w0, *w1])).max(1);
+    let height = pixels.len().min(QR_MAX_PIXELS) / width;
+    let pixels = pixels.get(..width * height)?;
+    Some((
+        *flags,
+        u32::try_from(width).ok()?,
+        u32::try_from(height).ok()?,
+        pixels,
+    ))
+}
+
+/// Any frame (see [`frame`]) through `cellproof_qr::decode_luma_with`, Fast or Thorough.
+pub fn qr(data: &[u8]) {
+    let Some((flags, w, h, pixels)) = frame(data) else {
+        return;
+    };
+    let options = if flags & 1 == 0 {
+        cellproof_qr::DecodeOptions::fast()
+    } else {
+        cellproof_qr::DecodeOptions::thorough()
+    };
+    // Errors (empty or oversized frames) are answers; only a panic is a finding.
+    let _ = cellproof_qr::decode_luma_with(w, h, pixels, &options);
+}
+
+/// The registry's public base URL in the vector world (the `aud` its requests carry).
+const REGISTRY: &str = "https://registry.cellproof.example";
+
+/// Any text as a `registry-request+jwt` body (SPEC.md section 6.1), as the registry takes it:
+/// parsed, then verified against the reference trust store with the requester bound to
+/// catena-x, at the request's own `iat` so that inputs get past the time window to trust
+/// resolution and the signature.
+pub fn request(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(parsed) = ParsedRequest::parse(text) else {
+        return;
+    };
+    let unverified = parsed.unverified().clone();
+    let op = unverified.operation.op();
+    assert_eq!(Op::parse(op.as_str()), Some(op), "op names round-trip");
+    let expect = Expect {
+        aud: REGISTRY,
+        op,
+        roles: &["manufacturer"],
+        home: Some("catena-x"),
+    };
+    if let Ok(verified) = parsed.verify(&stores().0, &expect, unverified.iat) {
+        // What the registry acts on is exactly what was signed, from the bound ecosystem.
+        assert_eq!(verified.request, unverified);
+        assert_eq!(verified.issuer.eco, "catena-x");
+    }
+}
+
+/// Whether an input passes every check of its target (a genuine credential, list, request or
+/// readable code). The kept corpus must hold such inputs for every target: mutations of them
+/// are what reach trust resolution, status lookups and the signature check, where random bytes
+/// never get.
+pub fn accepted(target: &str, data: &[u8]) -> bool {
+    let text = std::str::from_utf8(data).unwrap_or_default();
+    let (trust, status) = stores();
+    match target {
+        "scan" => verify(text, &Context::new(trust, status, AT)).overall == Overall::Valid,
+        "trust_list" => pinned().insert(text).is_ok(),
+        "status_list" => StatusStore::new().insert(text, trust).is_ok(),
+        "request" => ParsedRequest::parse(text).is_ok_and(|p| {
+            let iat = p.unverified().iat;
+            let expect = Expect {
+                aud: REGISTRY,
+                op: p.unverified().operation.op(),
+                roles: &["manufacturer"],
+                home: Some("catena-x"),
+            };
+            p.verify(trust, &expect, iat).is_ok()
+        }),
+        "qr" => frame(data)
+            .and_then(|(_, w, h, pixels)| cellproof_qr::decode_luma(w, h, pixels).ok())
+            .is_some_and(|found| !found.is_empty()),
+        _ => false,
+    }
+}

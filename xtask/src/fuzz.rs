@@ -1,0 +1,389 @@
+//! `cargo xtask fuzz [--minutes N] [--target T]... [--minimise]`: coverage-guided fuzzing of
+//! every parser entry point with AFL++ through afl.rs, on stable Rust (`fuzz/README.md`).
+//!
+//! It installs `cargo-afl` by package name when missing (the crate builds AFL++ from its bundled
+//! source), builds the instrumented targets of `fuzz/` into `target/fuzz/`, runs each target in
+//! turn from its kept corpus `fuzz/corpus/<target>/`, prints executions per second and edges
+//! from AFL++'s `fuzzer_stats`, and fails when a target crashed or hung. `--minimise` replaces
+//! the kept corpus with `afl-cmin`'s minimum of the old corpus plus what the run found.
+//!
+//! The tests at the end replay the kept corpus and the fixed crash reproducers through the same
+//! target functions, uninstrumented, in every `cargo test` (the CI cost of the instrumented
+//! build is in `fuzz/README.md`).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context as _, Result};
+
+use crate::{root, sh};
+
+/// The afl.rs release used: `cargo-afl` (the driver) and the `afl` crate in `fuzz/Cargo.toml`
+/// must be the same version.
+const CARGO_AFL: &str = "0.18.2";
+
+/// Target names: the binaries of `fuzz/Cargo.toml` and the folders of `fuzz/corpus/`.
+const TARGETS: &[&str] = &["scan", "trust_list", "status_list", "qr", "request"];
+
+/// An input that runs longer than this is a hang (a finding, like a crash). The slowest target
+/// (the thorough QR cascade on a 160x160 frame) takes a few milliseconds per input.
+const HANG_MS: &str = "2000";
+
+struct Options {
+    minutes: f64,
+    targets: Vec<String>,
+    minimise: bool,
+}
+
+fn parse(rest: &[String]) -> Result<Options> {
+    let mut o = Options {
+        minutes: 1.0,
+        targets: Vec::new(),
+        minimise: false,
+    };
+    let mut args = rest.iter();
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--minutes" => {
+                let v = args.next().context("--minutes needs a number")?;
+                o.minutes = v
+                    .parse()
+                    .ok()
+                    .filter(|m: &f64| m.is_finite() && *m > 0.0)
+                    .with_context(|| format!("--minutes {v:?} is not a positive number"))?;
+            }
+            "--target" => {
+                let t = args.next().context("--target needs a name")?;
+                if !TARGETS.contains(&t.as_str()) {
+                    bail!("unknown fuzz target {t:?}; targets: {}", TARGETS.join(", "));
+                }
+                o.targets.push(t.clone());
+            }
+            "--minimise" => o.minimise = true,
+            other => bail!(
+                "unknown argument {other:?}; usage: cargo xtask fuzz [--minutes N] \
+                 [--target T]... [--minimise]"
+            ),
+        }
+    }
+    if o.targets.is_empty() {
+        o.targets = TARGETS.iter().map(|t| (*t).to_owned()).collect();
+    }
+    Ok(o)
+}
+
+pub(crate) fn run(rest: &[String]) -> Result<()> {
+    let o = parse(rest)?;
+    install()?;
+    let dir = root().join("target/fuzz");
+    let dir_s = dir.to_str().context("non-UTF-8 path")?.to_owned();
+    let manifest = root().join("fuzz/Cargo.toml");
+    let manifest = manifest.to_str().context("non-UTF-8 path")?;
+    sh(
+        "cargo",
+        &[
+            "afl",
+            "build",
+            "--release",
+            "--manifest-path",
+            manifest,
+            "--target-dir",
+            &dir_s,
+        ],
+    )?;
+    // Whole seconds, at least one: AFL++'s -V takes seconds.
+    let seconds = format!("{:.0}", (o.minutes * 60.0).max(1.0));
+    let mut findings = Vec::new();
+    let mut summary = Vec::new();
+    for t in &o.targets {
+        let out = dir.join("out").join(t);
+        if out.exists() {
+            std::fs::remove_dir_all(&out).with_context(|| format!("clearing {}", out.display()))?;
+        }
+        std::fs::create_dir_all(dir.join("out"))?;
+        let corpus = root().join("fuzz/corpus").join(t);
+        let binary = dir.join("release").join(t);
+        let status = Command::new("cargo")
+            .args(["afl", "fuzz", "-t", HANG_MS, "-V", &seconds, "-i"])
+            .arg(&corpus)
+            .arg("-o")
+            .arg(&out)
+            .arg("--")
+            .arg(&binary)
+            .envs(afl_env())
+            .current_dir(root())
+            .status()
+            .context("starting cargo afl fuzz")?;
+        if !status.success() {
+            bail!("cargo afl fuzz for {t} failed with {status}");
+        }
+        let stats = Stats::read(&out.join("default/fuzzer_stats"))?;
+        summary.push(format!("{t}: {stats}"));
+        for kind in ["crashes", "hangs"] {
+            findings.extend(files(&out.join("default").join(kind)));
+        }
+        if o.minimise {
+            minimise(t, &out, &binary)?;
+        }
+    }
+    eprintln!("xtask fuzz ({seconds} s per target):");
+    for s in &summary {
+        eprintln!("  {s}");
+    }
+    if !findings.is_empty() {
+        let list: Vec<String> = findings.iter().map(|p| p.display().to_string()).collect();
+        bail!(
+            "fuzzing found {} crashing or hanging input(s); reproduce one with \
+             `target/fuzz/release/<target> < FILE`:\n  {}",
+            list.len(),
+            list.join("\n  ")
+        );
+    }
+    Ok(())
+}
+
+/// AFL++'s settings for a shared machine: no CPU pinning (others build on the same cores), no
+/// frequency check (VMs have no governor), plain status lines instead of the curses screen.
+fn afl_env() -> [(&'static str, &'static str); 4] {
+    [
+        ("AFL_SKIP_CPUFREQ", "1"),
+        ("AFL_NO_AFFINITY", "1"),
+        ("AFL_NO_UI", "1"),
+        ("AFL_NO_CRASH_README", "1"),
+    ]
+}
+
+/// `cargo-afl` by package name (like `cargo xtask test` installs Chromium); installing it
+/// builds AFL++ from the crate's bundled source for this toolchain.
+fn install() -> Result<()> {
+    let version = Command::new("cargo").args(["afl", "--version"]).output();
+    let installed = version
+        .as_ref()
+        .map(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).contains(CARGO_AFL))
+        .unwrap_or(false);
+    if !installed {
+        sh(
+            "cargo",
+            &["install", "--locked", "cargo-afl", "--version", CARGO_AFL],
+        )?;
+    }
+    // A new toolchain needs AFL++ built for it; an existing build answers "already built".
+    let config = Command::new("cargo")
+        .args(["afl", "config", "--build"])
+        .output()
+        .context("starting cargo afl config")?;
+    let said = String::from_utf8_lossy(&config.stderr);
+    if !config.status.success() && !said.contains("already built") {
+        bail!("cargo afl config --build failed:\n{said}");
+    }
+    Ok(())
+}
+
+/// Replaces `fuzz/corpus/<target>/` with `afl-cmin`'s minimum of itself and the run's queue.
+fn minimise(target: &str, out: &Path, binary: &Path) -> Result<()> {
+    let corpus = root().join("fuzz/corpus").join(target);
+    let all = out.join("cmin-in");
+    let min = out.join("cmin-out");
+    std::fs::create_dir_all(&all)?;
+    for (i, f) in files(&corpus)
+        .into_iter()
+        .chain(files(&out.join("default/queue")))
+        .enumerate()
+    {
+        std::fs::copy(&f, all.join(format!("{i:06}")))?;
+    }
+    let status = Command::new("cargo")
+        .args(["afl", "cmin", "-t", HANG_MS, "-i"])
+        .arg(&all)
+        .arg("-o")
+        .arg(&min)
+        .arg("--")
+        .arg(binary)
+        .envs(afl_env())
+        .current_dir(root())
+        .status()
+        .context("starting cargo afl cmin")?;
+    if !status.success() {
+        bail!("cargo afl cmin for {target} failed with {status}");
+    }
+    let kept = files(&min);
+    if kept.is_empty() {
+        bail!("afl-cmin kept nothing for {target}; the corpus is left as it was");
+    }
+    std::fs::remove_dir_all(&corpus)?;
+    std::fs::create_dir_all(&corpus)?;
+    for (i, f) in kept.iter().enumerate() {
+        std::fs::copy(f, corpus.join(format!("{i:04}")))?;
+    }
+    eprintln!("{target}: kept corpus minimised to {} inputs", kept.len());
+    Ok(())
+}
+
+/// The regular files of a folder, sorted (AFL++'s README and dot files left out).
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.is_file()
+                && p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| !n.starts_with('.') && n != "README.txt")
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// The figures of one run, from AFL++'s `fuzzer_stats` (`key : value` lines).
+struct Stats {
+    execs: String,
+    per_sec: String,
+    edges: String,
+    total_edges: String,
+    corpus: String,
+}
+
+impl Stats {
+    fn read(path: &Path) -> Result<Stats> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let get = |key: &str| {
+            text.lines()
+                .filter_map(|l| l.split_once(':'))
+                .find(|(k, _)| k.trim() == key)
+                .map(|(_, v)| v.trim().to_owned())
+                .unwrap_or_else(|| "?".to_owned())
+        };
+        Ok(Stats {
+            execs: get("execs_done"),
+            per_sec: get("execs_per_sec"),
+            edges: get("edges_found"),
+            total_edges: get("total_edges"),
+            corpus: get("corpus_count"),
+        })
+    }
+}
+
+impl std::fmt::Display for Stats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} execs, {} exec/s, {} of {} edges, {} inputs in the queue",
+            self.execs, self.per_sec, self.edges, self.total_edges, self.corpus
+        )
+    }
+}
+
+/// The target functions themselves: the file the AFL++ binaries call, compiled here without
+/// instrumentation.
+#[cfg(test)]
+#[path = "../../fuzz/src/lib.rs"]
+mod targets;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs every file of `fuzz/corpus/<target>/` and `fuzz/regressions/<target>/` through
+    /// the target; a panic in any of them fails with the file's name.
+    fn replay(target: &str) {
+        let f = targets::TARGETS
+            .iter()
+            .find(|(name, _)| *name == target)
+            .map(|(_, f)| *f)
+            .unwrap_or_else(|| panic!("no target function {target}"));
+        let mut inputs = files(&root().join("fuzz/corpus").join(target));
+        assert!(!inputs.is_empty(), "fuzz/corpus/{target} is empty");
+        inputs.extend(files(&root().join("fuzz/regressions").join(target)));
+        let mut failed = Vec::new();
+        for p in &inputs {
+            let data = std::fs::read(p).unwrap();
+            if std::panic::catch_unwind(|| f(&data)).is_err() {
+                failed.push(p.display().to_string());
+            }
+        }
+        assert!(failed.is_empty(), "{target} panicked on {failed:?}");
+    }
+
+    #[test]
+    fn kept_fuzz_corpus_never_panics_the_scan_verifier() {
+        replay("scan");
+    }
+
+    #[test]
+    fn kept_fuzz_corpus_never_panics_the_trust_list_parser() {
+        replay("trust_list");
+    }
+
+    #[test]
+    fn kept_fuzz_corpus_never_panics_the_status_list_parser() {
+        replay("status_list");
+    }
+
+    #[test]
+    fn kept_fuzz_corpus_never_panics_the_qr_decoder() {
+        replay("qr");
+    }
+
+    #[test]
+    fn kept_fuzz_corpus_never_panics_the_registry_request_parser() {
+        replay("request");
+    }
+
+    /// The xtask's list, the target functions, the binaries in `fuzz/Cargo.toml` and the
+    /// corpus folders name the same targets: a new target cannot be left out of the runs.
+    #[test]
+    fn every_fuzz_target_is_built_run_and_replayed() {
+        let functions: Vec<&str> = targets::TARGETS.iter().map(|(n, _)| *n).collect();
+        assert_eq!(functions, TARGETS, "fuzz/src/lib.rs TARGETS and xtask's");
+        let manifest = std::fs::read_to_string(root().join("fuzz/Cargo.toml")).unwrap();
+        let mut bins: Vec<&str> = manifest
+            .split("[[bin]]")
+            .skip(1)
+            .filter_map(|b| b.split("name = \"").nth(1))
+            .filter_map(|b| b.split('"').next())
+            .collect();
+        bins.sort_unstable();
+        let mut expected = TARGETS.to_vec();
+        expected.sort_unstable();
+        assert_eq!(bins, expected, "[[bin]] targets of fuzz/Cargo.toml");
+        let mut corpora: Vec<String> = std::fs::read_dir(root().join("fuzz/corpus"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        corpora.sort_unstable();
+        assert_eq!(corpora, expected, "folders of fuzz/corpus");
+    }
+
+    /// Every target's kept corpus holds inputs that pass all its checks, so the fuzzer starts
+    /// behind the signature check; regenerated vectors with new keys would leave it in front.
+    #[test]
+    fn kept_fuzz_corpus_holds_genuine_inputs_for_every_target() {
+        for t in TARGETS {
+            let genuine = files(&root().join("fuzz/corpus").join(t))
+                .iter()
+                .filter(|p| targets::accepted(t, &std::fs::read(p).unwrap()))
+                .count();
+            assert!(
+                genuine > 0,
+                "fuzz/corpus/{t} holds no input that passes its checks"
+            );
+        }
+    }
+
+    /// The kept corpus is for replay and as seeds, not an archive: a few hundred KB in all.
+    #[test]
+    fn kept_fuzz_corpus_stays_small() {
+        let total: u64 = TARGETS
+            .iter()
+            .flat_map(|t| files(&root().join("fuzz/corpus").join(t)))
+            .filter_map(|p| p.metadata().ok())
+            .map(|m| m.len())
+            .sum();
+        assert!(total <= 512 * 1024, "fuzz/corpus holds {total} bytes");
+    }
+}
