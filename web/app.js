@@ -3,7 +3,7 @@
 // the wasm binding of the Rust core; this file only moves data and renders verdicts. The URL
 // fragment, which carries the credential, is never sent anywhere (SPEC.md section 2).
 
-import init, { Verifier, recycledMinimums } from '/pkg/cellproof_wasm.js';
+import init, { Verifier, recycledMinimums, csvColumns } from '/pkg/cellproof_wasm.js';
 import * as store from '/store.js';
 import { t, tc, tcat, detectLang, setLang, applyStatic, lang } from '/i18n.js';
 import { Scanner, cameraProblem } from '/scanner.js';
@@ -11,13 +11,18 @@ import { Scanner, cameraProblem } from '/scanner.js';
 const $ = (id) => document.getElementById(id);
 const nowSecs = () => Date.now() / 1000;
 // Test and figure hooks: timings in ms since navigation start.
-const metrics = (window.cellproofMetrics = { start: performance.now() });
+const metrics = (window.cellproofMetrics = { start: performance.now(), verifications: 0, renders: 0 });
+// The camera sees a code in many frames while it is in view: detections of the same code less
+// than this far apart are one sighting. Moving the phone to the next battery takes longer.
+const SAME_SIGHTING_MS = 3000;
 
 const state = {
   verifier: null,
   roots: null, // [{eco, root}] pinned on this device
   syncedAt: null, // ms
-  session: [], // [{key, input, verdict, at}]
+  session: [], // [{key, input, verdict, at, source, seen, lastSeen}], newest first
+  sightings: new Map(), // camera: key -> last detection (ms)
+  rootsWarning: null, // {offered: [{eco, root}], at} while the registry reports other roots
   current: null, // {input, verdict}
   scanner: null,
 };
@@ -35,6 +40,7 @@ async function main() {
   renderNet();
   renderSync();
   renderSession();
+  renderRoots();
   const link = digitalLinkInPage();
   const needSync = !state.roots || !state.syncedAt;
   if (navigator.onLine && needSync) {
@@ -66,7 +72,22 @@ async function restore() {
   state.verifier = buildVerifier(saved?.roots ?? [], saved?.held ?? null);
   state.roots = saved?.roots ?? null;
   state.syncedAt = saved?.syncedAt ?? null;
-  state.session = (await store.get('session').catch(() => null)) ?? [];
+  state.rootsWarning = (await store.get('rootsWarning').catch(() => null)) ?? null;
+  state.session = await restoreSession();
+}
+
+/** The session log, one IndexedDB record per scan; a log stored as one array by an earlier
+ * version of the page is moved into records once. */
+async function restoreSession() {
+  const old = await store.get('session').catch(() => null);
+  if (Array.isArray(old)) {
+    for (const s of old) {
+      if (s?.input && s.verdict) await store.putScan({ seen: 1, ...s, key: keyOf(s.input) }).catch(() => {});
+    }
+    await store.del('session').catch(() => {});
+  }
+  const scans = (await store.allScans().catch(() => [])).filter((s) => s?.verdict && s.input);
+  return scans.sort((a, b) => b.at - a.at);
 }
 
 function buildVerifier(roots, held) {
@@ -101,8 +122,14 @@ async function sync() {
       // Trust on first use: the roots come from the registry that served this page, and stay
       // pinned afterwards; a registry reporting other roots later does not replace them.
       roots = offered;
-    } else if (offered.length && JSON.stringify(sortRoots(offered)) !== JSON.stringify(sortRoots(roots))) {
-      $('sync-msg').textContent = t('roots_changed');
+    } else if (offered.length && rootsKey(offered) !== rootsKey(roots)) {
+      // A persistent warning, not a status line: it is stored and shown on every load until
+      // the user keeps the pinned keys or trusts the new ones (renderRoots).
+      const dismissed = await store.get('rootsDismissed').catch(() => null);
+      if (dismissed !== rootsKey(offered) && rootsKey(state.rootsWarning?.offered ?? []) !== rootsKey(offered)) {
+        state.rootsWarning = { offered, at: Date.now() };
+        await store.put('rootsWarning', state.rootsWarning).catch(() => {});
+      }
     }
     if (!roots.length) throw new Error('no roots');
     const saved = await store.get('trust').catch(() => null);
@@ -118,6 +145,7 @@ async function sync() {
     $('sync-msg').textContent = t('synced', { n: held.trustLists.length, m: held.statusLists.length })
       + (refused.length ? ` (${refused.map((r) => tc(r.code)).join(' ')})` : '');
     renderSync();
+    renderRoots();
     return report;
   } catch (e) {
     $('sync-msg').textContent = t('sync_failed', { why: e.code ? tc(e.code) : tc('network') });
@@ -125,8 +153,70 @@ async function sync() {
   }
 }
 
-function sortRoots(rs) {
-  return [...rs].sort((a, b) => a.eco.localeCompare(b.eco)).map((r) => [r.eco, r.root?.x]);
+/** A comparable text of a set of roots: ecosystems and keys, in order. */
+function rootsKey(rs) {
+  return JSON.stringify([...rs].sort((a, b) => a.eco.localeCompare(b.eco)).map((r) => [r.eco, r.root?.x]));
+}
+
+/** RFC 7638 JWK thumbprint of an Ed25519 root (base64url of SHA-256 over the required members
+ * in lexicographic order), or null where WebCrypto is unavailable (not a secure context). */
+async function thumbprint(jwk) {
+  if (!crypto?.subtle || typeof jwk?.x !== 'string') return null;
+  const canonical = JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x });
+  const hash = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(canonical)));
+  return btoa(String.fromCharCode(...hash)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/** The first 64 bits of a thumbprint as four hex groups, short enough to compare by eye. */
+function shortFingerprint(tp) {
+  const bytes = Uint8Array.from(atob(tp.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0)).slice(0, 8);
+  const hex = [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
+  return hex.match(/.{4}/g).join(' ');
+}
+
+async function rootItems(roots) {
+  return Promise.all(roots.map(async (r) => {
+    const tp = await thumbprint(r.root).catch(() => null);
+    return el('li', { 'data-testid': 'root', 'data-eco': r.eco, 'data-thumbprint': tp ?? '' },
+      el('strong', { text: r.eco }), ' ',
+      el('code', { text: tp ? shortFingerprint(tp) : String(r.root?.x ?? '').slice(0, 16) }));
+  }));
+}
+
+/** The inspector panel's pinned roots with fingerprints, and the roots-changed warning. */
+async function renderRoots() {
+  $('roots-list').replaceChildren(...await rootItems(state.roots ?? []));
+  $('roots-empty').hidden = (state.roots ?? []).length > 0;
+  const w = state.rootsWarning;
+  $('roots-warning').hidden = !w;
+  if (w) {
+    $('roots-warning-text').textContent = t('roots_changed_since', { when: new Date(w.at).toLocaleString(lang()) });
+    $('roots-offered').replaceChildren(...await rootItems(w.offered));
+  }
+}
+
+async function keepRoots() {
+  const w = state.rootsWarning;
+  if (w) await store.put('rootsDismissed', rootsKey(w.offered)).catch(() => {});
+  state.rootsWarning = null;
+  await store.del('rootsWarning').catch(() => {});
+  renderRoots();
+}
+
+/** Pins the roots the registry now reports instead of the old ones, then syncs: lists signed
+ * by the old roots no longer verify and are dropped by the verifier. */
+async function acceptRoots() {
+  const w = state.rootsWarning;
+  if (!w) return;
+  const saved = await store.get('trust').catch(() => null);
+  await store.put('trust', { ...(saved ?? {}), roots: w.offered }).catch(() => {});
+  state.roots = w.offered;
+  state.verifier = buildVerifier(w.offered, saved?.held ?? null);
+  state.rootsWarning = null;
+  await store.del('rootsWarning').catch(() => {});
+  await store.del('rootsDismissed').catch(() => {});
+  renderRoots();
+  await sync().catch(() => {});
 }
 
 // ---------- verification ----------
@@ -135,38 +225,84 @@ function verifyInput(input) {
   const t0 = performance.now();
   const verdict = state.verifier.verify(input.trim(), nowSecs());
   metrics.lastVerifyMs = performance.now() - t0;
+  metrics.verifications += 1;
   return verdict;
 }
 
-/** Session key: the battery (gtin + serial) when it decodes, else the text itself. */
-function keyOf(input, v) {
-  const c = v.claims;
-  return c ? `${c.gtin}/${c.serial}#${input.split('#')[1] ?? input}` : input.trim();
+/** Session key: the scanned text itself. A copied label is the same text on another battery,
+ * so it is a repeat of the same key. */
+function keyOf(input) {
+  return input.trim();
 }
 
+/**
+ * One scan from the camera, the keyboard wedge or a paste. The duplicate check comes first: a
+ * code still in the camera's view is ignored (same sighting); a code scanned again is not
+ * verified again but counted on its row (seen, last seen) and shown; only a new code is
+ * verified, rendered once and written to IndexedDB as one record.
+ */
 function scanned(input, source) {
   const text = input.trim();
-  if (!text) return;
+  if (!text) return false;
+  const key = keyOf(text);
+  const now = Date.now();
+  if (source === 'camera') {
+    const last = state.sightings.get(key);
+    state.sightings.set(key, now);
+    if (last != null && now - last < SAME_SIGHTING_MS) return false;
+  }
+  const known = state.session.find((s) => s.key === key);
+  if (known) {
+    known.seen = (known.seen ?? 1) + 1;
+    known.lastSeen = now;
+    showVerdict(known.input, known.verdict, known);
+    cue('again');
+    store.putScan(known).catch(() => {});
+    renderSession();
+    return false;
+  }
   const verdict = verifyInput(text);
-  showVerdict(text, verdict);
-  const key = keyOf(text, verdict);
-  if (state.session.some((s) => s.key === key)) return false;
-  state.session.unshift({ key, input: text, verdict, at: Date.now(), source });
+  if (!isVerdict(verdict)) {
+    showUnreadable();
+    return false;
+  }
+  const scan = { key, input: text, verdict, at: now, source, seen: 1, lastSeen: now };
+  state.session.unshift(scan);
+  showVerdict(text, verdict, scan);
   metrics.firstScan ??= performance.now();
   cue(verdict.overall);
-  store.put('session', state.session).catch(() => {});
+  store.putScan(scan).catch(() => {});
   renderSession();
   return true;
 }
 
+/** The binding returns a verdict object for every input; anything else (a conversion that
+ * failed) is shown as "cannot read this code", never as a blank page. */
+function isVerdict(v) {
+  return v != null && typeof v === 'object' && typeof v.overall === 'string' && Array.isArray(v.stages);
+}
+
+function showUnreadable() {
+  state.current = null;
+  const box = $('verdict');
+  box.hidden = false;
+  box.dataset.overall = 'unreadable';
+  box.dataset.code = '';
+  $('verdict-title').textContent = t('unreadable');
+  $('verdict-sub').textContent = t('unreadable_sub');
+  $('verdict-why').textContent = '';
+  $('data-age').textContent = '';
+  $('verdict-details').replaceChildren();
+}
+
 let audio = null;
 function cue(overall) {
-  navigator.vibrate?.(overall === 'valid' ? 60 : [60, 60, 60]);
+  navigator.vibrate?.(overall === 'valid' ? 60 : overall === 'again' ? [30, 40, 30] : [60, 60, 60]);
   try {
     audio ??= new AudioContext();
     const o = audio.createOscillator();
     const g = audio.createGain();
-    o.frequency.value = overall === 'valid' ? 880 : 330;
+    o.frequency.value = overall === 'valid' ? 880 : overall === 'again' ? 600 : 330;
     g.gain.value = 0.05;
     o.connect(g).connect(audio.destination);
     o.start();
@@ -220,8 +356,13 @@ function num(n, unit) {
   return `${n.toLocaleString(lang())} ${unit}`;
 }
 
-function showVerdict(input, v) {
-  state.current = { input, verdict: v };
+function showVerdict(input, v, scan = null) {
+  if (!isVerdict(v)) {
+    showUnreadable();
+    return;
+  }
+  state.current = { input, verdict: v, scan };
+  metrics.renders += 1;
   const box = $('verdict');
   box.hidden = false;
   box.dataset.overall = v.overall;
@@ -237,6 +378,11 @@ function showVerdict(input, v) {
   $('data-age').classList.toggle('stale', age.stale);
   $('data-age').dataset.stale = age.stale ? '1' : '';
   $('verdict-details').replaceChildren(details(input, v));
+  if (scan?.seen > 1) {
+    // A copied label is the same credential on a second battery: say so, prominently.
+    $('verdict-details').prepend(el('p', { class: 'again', 'data-testid': 'seen-again',
+      text: t('seen_again', { n: scan.seen, first: new Date(scan.at).toLocaleTimeString(lang()) }) }));
+  }
   metrics.lastVerdict = performance.now();
 }
 
@@ -272,7 +418,7 @@ function details(input, v) {
       t(s.state === 'ok' ? `status_ok_${s.purpose}` : `status_${s.state}`) + (s.age != null ? ` (${fmtAge(s.age)})` : ''));
   }
   frag.append(dl);
-  if (c?.bp?.rc && typeof c.bp.rc === 'object') frag.append(recycledTable(c.bp.rc));
+  if (c?.bp?.rc && typeof c.bp.rc === 'object') frag.append(recycledTable(c.bp.rc, c.bp.chem));
   if (c) {
     const base = input.startsWith('http') ? input.split('#')[0] : `/${c.sub}`;
     const btn = el('a', { href: base, type: 'application/vc+jwt', rel: 'noopener', 'data-testid': 'passport-link', text: t('open_passport') });
@@ -282,19 +428,33 @@ function details(input, v) {
   return frag;
 }
 
-function recycledTable(rc) {
+/** True when the chemistry names lead (lead-acid: `Pb`, `PbA`, `lead-acid`, `VRLA`). */
+function containsLead(chem) {
+  return typeof chem === 'string' && /pb|lead|vrla/i.test(chem);
+}
+
+/**
+ * Recycled content beside the Art. 8 minimums. The lead minimum applies only to batteries that
+ * contain lead: on a lithium battery a listed Pb share is shown without a minimum (never a red
+ * cross), and a zero Pb share is not shown at all.
+ */
+function recycledTable(rc, chem) {
   const mins = recycledMinimums();
-  const table = el('table', { class: 'rc' });
+  const lead = containsLead(chem);
+  const table = el('table', { class: 'rc', 'data-testid': 'recycled' });
   table.append(el('caption', { text: `${t('recycled')} (%): ${t('recycled_note')}` }));
   table.append(el('tr', {}, el('th'), el('th', { text: t('recycled') }), el('th', { text: t('min2031') }), el('th', { text: t('min2036') })));
   for (const m of mins) {
     const v = rc[m.element];
     if (!Array.isArray(v)) continue;
     const total = v.reduce((a, b) => a + (Number(b) || 0), 0);
-    table.append(el('tr', {}, el('th', { text: m.element }),
+    const applies = m.element !== 'Pb' || lead;
+    if (!applies && total === 0) continue;
+    const min = (x) => (applies ? `${total >= x ? '✓' : '✗'} ${x}` : t('not_applicable'));
+    table.append(el('tr', { 'data-element': m.element }, el('th', { text: m.element }),
       el('td', { text: `${total.toLocaleString(lang(), { maximumFractionDigits: 1 })} (${v.join(' + ')})` }),
-      el('td', { text: `${total >= m.min2031 ? '✓' : '✗'} ${m.min2031}` }),
-      el('td', { text: `${total >= m.min2036 ? '✓' : '✗'} ${m.min2036}` })));
+      el('td', { text: min(m.min2031) }),
+      el('td', { text: min(m.min2036) })));
   }
   return table;
 }
@@ -326,11 +486,14 @@ function renderSession() {
     const v = s.verdict;
     const who = v.issuer?.name ?? v.claims?.iss ?? '';
     const item = v.claims ? `${v.claims.gtin} / ${v.claims.serial}` : s.input.slice(0, 40);
-    const li = el('li', { 'data-testid': 'scan-row', 'data-overall': v.overall, 'data-code': v.code ?? '', tabindex: '0' },
+    const seen = s.seen ?? 1;
+    const again = seen > 1 ? t('seen_count', { n: seen, last: new Date(s.lastSeen ?? s.at).toLocaleTimeString(lang()) }) : '';
+    const li = el('li', { 'data-testid': 'scan-row', 'data-overall': v.overall, 'data-code': v.code ?? '', 'data-seen': String(seen), tabindex: '0' },
       el('span', { class: 'mark', 'aria-hidden': 'true', text: { valid: '✓', invalid: '✗', unverifiable: '?' }[v.overall] }),
       el('div', {}, el('strong', { text: `${t(v.overall)} — ${item}` }),
-        el('small', { text: [who, v.code ? tc(v.code) : '', new Date(s.at).toLocaleTimeString(lang())].filter(Boolean).join(' · ') })));
-    li.addEventListener('click', () => showVerdict(s.input, v));
+        el('small', { text: [who, v.code ? tc(v.code) : '', new Date(s.at).toLocaleTimeString(lang())].filter(Boolean).join(' · ') }),
+        again ? el('small', { class: 'again', 'data-testid': 'seen-count', text: again }) : null));
+    li.addEventListener('click', () => showVerdict(s.input, v, s));
     return li;
   }));
   $('session-empty').hidden = state.session.length > 0;
@@ -348,22 +511,51 @@ function renderNet() {
 
 // ---------- export ----------
 
-function csvCell(v) {
-  const s = String(v ?? '');
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+// The CSV is the CLI's batch CSV: the same columns (csvColumns() of the binding, the core's
+// CSV_COLUMNS), the same cells (VerdictJson::csv_cells in crates/core/src/report.rs) and the
+// same escaping (csv_cell): docs/verdict-json.md.
+
+// C0, DEL, C1 and the bidi controls (core `is_control`).
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu;
+
+/**
+ * One CSV cell, safe to open in a spreadsheet: control characters written as `\u{..}`, a cell
+ * starting with `=`, `+`, `-` or `@` prefixed with `'` so it is never a formula (OWASP CSV
+ * injection: a QR code holding `=HYPERLINK(...)` is attacker text), every cell quoted.
+ */
+export function csvCell(v) {
+  const s = String(v ?? '').replace(CONTROLS, (c) => `\\u{${c.codePointAt(0).toString(16)}}`);
+  const formula = /^[=+\-@\t\r]/.test(s);
+  return `"${formula ? "'" : ''}${s.replace(/"/g, '""')}"`;
+}
+
+/** Unix seconds (a number, or a decimal string beyond 2^53) as RFC 3339, seconds precision. */
+function rfc3339(secs) {
+  const n = Number(secs);
+  const d = new Date(n * 1000);
+  return Number.isSafeInteger(n) && !Number.isNaN(d.getTime()) ? d.toISOString().replace(/\.\d{3}Z$/, 'Z') : '';
+}
+
+/** The verdict's cells, `overall` to `verified_at` (VerdictJson::csv_cells). */
+function verdictCells(v) {
+  const status = (p) => v.status.find((x) => x.purpose === p)?.state ?? '';
+  const link = v.claims ?? v.scanned;
+  const ages = v.data ?? [];
+  const oldest = ages.length ? ages.map((a) => BigInt(a.age)).reduce((a, b) => (b > a ? b : a)) : null;
+  return [v.overall, v.code ?? '', v.notices.join(' '), v.issuer?.name ?? '', v.issuer?.id ?? v.claims?.iss ?? '',
+    v.issuer?.path ?? '', link?.gtin ?? '', link?.serial ?? '', status('revocation'), status('suspension'), status('refresh'),
+    oldest == null ? '' : String(oldest), ages.some((a) => a.stale) ? 'yes' : 'no', rfc3339(v.now)];
+}
+
+/** The session in scan order (it is kept newest first; a paste scans several in one ms). */
+function oldestFirst(session) {
+  return [...session].reverse().sort((a, b) => a.at - b.at);
 }
 
 export function sessionCsv(session) {
-  const head = ['time', 'overall', 'code', 'gtin', 'serial', 'issuer', 'trust_path', 'status', 'data_age_s', 'data_stale', 'input'];
-  const rows = [...session].reverse().map((s) => {
-    const v = s.verdict;
-    const ages = v.data ?? [];
-    return [new Date(s.at).toISOString(), v.overall, v.code ?? '', v.claims?.gtin ?? '', v.claims?.serial ?? '',
-      v.issuer?.name ?? v.claims?.iss ?? '', v.issuer?.path ?? '',
-      v.status.map((x) => `${x.purpose}:${x.state}`).join(' '),
-      ages.length ? Math.max(...ages.map((a) => a.age)) : '', ages.some((a) => a.stale) ? 'yes' : 'no', s.input];
-  });
-  return [head, ...rows].map((r) => r.map(csvCell).join(',')).join('\r\n') + '\r\n';
+  const rows = oldestFirst(session).map((s, i) => [String(i + 1), new Date(s.at).toISOString(),
+    String(s.seen ?? 1), ...verdictCells(s.verdict), s.input]);
+  return [csvColumns(), ...rows].map((r) => r.map(csvCell).join(',')).join('\r\n') + '\r\n';
 }
 
 function download(name, type, text) {
@@ -386,7 +578,8 @@ function bindUi() {
     renderNet();
     renderSync();
     renderSession();
-    if (state.current) showVerdict(state.current.input, state.current.verdict);
+    if (state.current) showVerdict(state.current.input, state.current.verdict, state.current.scan);
+    renderRoots();
     updateCamButton();
   });
   $('manual-form').addEventListener('submit', (e) => {
@@ -406,10 +599,12 @@ function bindUi() {
   });
   $('export-csv').addEventListener('click', () => download(`cellproof-session-${stamp()}.csv`, 'text/csv', sessionCsv(state.session)));
   $('export-json').addEventListener('click', () => download(`cellproof-session-${stamp()}.json`, 'application/json',
-    JSON.stringify({ exported: new Date().toISOString(), syncedAt: state.syncedAt, scans: [...state.session].reverse() }, null, 2)));
-  $('clear').addEventListener('click', () => { state.session = []; store.put('session', []).catch(() => {}); renderSession(); });
+    JSON.stringify({ exported: new Date().toISOString(), syncedAt: state.syncedAt, scans: oldestFirst(state.session) }, null, 2)));
+  $('clear').addEventListener('click', () => { state.session = []; state.sightings.clear(); store.clearScans().catch(() => {}); renderSession(); });
   $('sync').addEventListener('click', () => sync().then(() => state.current && showVerdict(state.current.input, verifyInput(state.current.input))).catch(() => {}));
   $('cam-toggle').addEventListener('click', toggleCamera);
+  $('roots-keep').addEventListener('click', keepRoots);
+  $('roots-accept').addEventListener('click', acceptRoots);
   window.addEventListener('online', renderNet);
   window.addEventListener('offline', renderNet);
   let deferred = null;

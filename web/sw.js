@@ -3,12 +3,16 @@
 // the current build, offline users the last one they loaded. Registry API responses (/v1/) are
 // never cached here: synced trust data lives in IndexedDB, verified by the wasm before it is
 // kept, and QR fragments never reach the network at all.
-const CACHE = 'cellproof-shell-v2';
+const CACHE = 'cellproof-shell-v3';
 const SHELL = [
   '/', '/index.html', '/app.js', '/i18n.js', '/store.js', '/scanner.js', '/scan-worker.js',
   '/style.css', '/manifest.webmanifest', '/icon.svg', '/icon-192.png', '/icon-512.png',
   '/pkg/cellproof_wasm.js', '/pkg/cellproof_wasm_bg.wasm',
 ];
+// The QR decoder is not part of the install: a consumer who opens a battery URL never scans,
+// so their phone never downloads it (docs/web.md, "Two modules"). It is kept once the camera
+// has fetched it, so scanning works offline after the camera was used online once.
+const ON_USE = ['/pkg/cellproof_decode.js', '/pkg/cellproof_decode_bg.wasm'];
 
 self.addEventListener('install', (ev) => {
   ev.waitUntil(caches.open(CACHE).then((c) => c.addAll(SHELL)).then(() => self.skipWaiting()));
@@ -26,17 +30,21 @@ self.addEventListener('fetch', (ev) => {
   const req = ev.request;
   const url = new URL(req.url);
   if (req.method !== 'GET' || url.origin !== self.location.origin || url.pathname.startsWith('/v1/')) return;
-  // A battery URL (/01/.../21/...) is the page itself; the fragment is not part of the request.
+  // Only the known shell files are cached, each under its own URL. A navigation anywhere else
+  // (a battery URL, /metrics, whatever the server answers) is never stored: stored as the page,
+  // one visit to /metrics used to replace the offline page. Offline, a navigation falls back to
+  // the cached index.html (a battery URL is the page itself; its fragment is not in the request).
+  const known = SHELL.includes(url.pathname) || ON_USE.includes(url.pathname);
   const isPage = req.mode === 'navigate';
-  const key = isPage ? '/index.html' : url.pathname;
+  if (!known && !isPage) return;
   ev.respondWith((async () => {
     const cache = await caches.open(CACHE);
     try {
       const res = await fetch(req);
-      if (res.ok && (isPage || SHELL.includes(url.pathname))) cache.put(key, res.clone());
+      if (known && res.ok && res.type === 'basic' && !res.redirected) await cache.put(url.pathname, res.clone());
       return res;
     } catch (e) {
-      const hit = await cache.match(key);
+      const hit = (known && await cache.match(url.pathname)) || (isPage && await cache.match('/index.html'));
       if (hit) return hit;
       throw e;
     }

@@ -70,7 +70,7 @@ test('fake camera: codes in the video are scanned continuously, once each', asyn
   }
 });
 
-test('keyboard wedge and paste: batch of codes, duplicates dropped, CSV export', async () => {
+test('keyboard wedge and paste: batch of codes, duplicates counted on their row, CSV export', async () => {
   const browser = await launch();
   try {
     const context = await browser.newContext();
@@ -98,13 +98,16 @@ test('keyboard wedge and paste: batch of codes, duplicates dropped, CSV export',
     await page.waitForFunction((n) => document.querySelectorAll('[data-testid="scan-row"]').length === n, expected);
     const csv = await exportCsv(page);
     const [head, ...rows] = csv;
-    assert.deepEqual(head.slice(0, 5), ['time', 'overall', 'code', 'gtin', 'serial']);
+    // The CLI's column set (docs/verdict-json.md).
+    assert.deepEqual(head.slice(0, 5), ['line', 'scanned_at', 'seen', 'overall', 'code']);
+    const col = (name) => head.indexOf(name);
     assert.equal(rows.length, expected);
-    const byCode = Object.fromEntries(rows.map((r) => [r[2] || 'none', r[1]]));
+    const byCode = Object.fromEntries(rows.map((r) => [r[col('code')] || 'none', r[col('overall')]]));
     assert.equal(byCode.revoked, 'invalid');
     assert.equal(byCode.signature_invalid, 'invalid');
-    assert.equal(rows.filter((r) => r[10] === valid).length, 1, 'no duplicate rows');
-    assert.ok(rows.every((r) => /^\d+$/.test(r[8])), 'every row carries the data age');
+    assert.equal(rows.filter((r) => r[col('input')] === valid).length, 1, 'no duplicate rows');
+    assert.equal(rows.find((r) => r[col('input')] === valid)[col('seen')], '2', 'the repeat is counted');
+    assert.ok(rows.every((r) => /^\d+$/.test(r[col('data_age_s')])), 'every row carries the data age');
     const [json] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-json').click()]);
     const log = JSON.parse(await readFile(await json.path(), 'utf8'));
     assert.equal(log.scans.length, expected);
