@@ -337,6 +337,92 @@ pub enum Error {
     // ---- passport ----
     /// The full passport's digest differs from `bp.dig`.
     DigestMismatch,
+    /// A passport version is not a well-formed `BatteryPassport` VC (SPEC.md section 3.1).
+    PassportInvalid {
+        /// What is wrong.
+        detail: String,
+    },
+    /// A passport version is signed by another entity than the label's credential.
+    PassportIssuerMismatch {
+        /// The passport's issuer.
+        passport: String,
+        /// The credential's issuer.
+        credential: String,
+    },
+    /// A passport version is for another battery than the label's.
+    PassportSubjectMismatch {
+        /// The passport's `credentialSubject.id`.
+        subject: String,
+        /// The label's Digital Link path.
+        battery: String,
+    },
+    /// The version chain does not lead back to version 1 (SPEC.md section 3.1).
+    PassportChainBroken {
+        /// The version (1-based) where it breaks.
+        version: u64,
+        /// Why.
+        reason: &'static str,
+    },
+    /// A document's bytes do not hash to the digest its link gives (SPEC.md section 3.2).
+    DocumentDigestMismatch {
+        /// The link's `hashDigest`.
+        expected: String,
+        /// The downloaded bytes' digest.
+        got: String,
+    },
+    // ---- attestations (reported per topic; they never decide a verdict) ----
+    /// An attestation or listing is not well-formed (SPEC.md section 3.3).
+    AttestationInvalid {
+        /// What is wrong.
+        detail: String,
+    },
+    /// The attestation held under a listing's `hashDigest` hashes otherwise.
+    AttestationDigestMismatch {
+        /// The listing's digest.
+        expected: String,
+        /// The attestation's digest.
+        got: String,
+    },
+    /// The attestation's subject is not the listing's, or not the battery, its model, or a
+    /// supplier or facility the provenance names for those materials.
+    AttestationSubjectMismatch {
+        /// The subject.
+        subject: String,
+    },
+    /// The attestation has no assessment of the listing's topic covering its materials.
+    AttestationTopicMismatch {
+        /// The listing's topic.
+        topic: String,
+    },
+    /// The assessment of the listing's topic says `conformance: false`.
+    AttestationNonconformant {
+        /// The topic.
+        topic: String,
+    },
+    /// An assessment falls outside every accreditation of the certifier.
+    AttestationOutOfScope {
+        /// The topic.
+        topic: String,
+        /// The materials.
+        materials: Vec<String>,
+    },
+    /// An assessment falls outside the scope of the recognition that admits the certifier's
+    /// ecosystem.
+    RecognitionOutOfScope {
+        /// The topic.
+        topic: String,
+        /// The recognising ecosystem.
+        by: String,
+    },
+    /// The attestation is outside its `validFrom`..`validUntil`.
+    AttestationExpired {
+        /// `validFrom`.
+        valid_from: u64,
+        /// `validUntil`.
+        valid_until: Option<u64>,
+        /// Now.
+        now: u64,
+    },
 }
 
 impl Error {
@@ -394,6 +480,19 @@ impl Error {
             Error::StatusListForeign { .. } => "status_list_foreign",
             Error::StatusListInvalid { .. } => "status_list_invalid",
             Error::DigestMismatch => "digest_mismatch",
+            Error::PassportInvalid { .. } => "passport_invalid",
+            Error::PassportIssuerMismatch { .. } => "passport_issuer_mismatch",
+            Error::PassportSubjectMismatch { .. } => "passport_subject_mismatch",
+            Error::PassportChainBroken { .. } => "passport_chain_broken",
+            Error::DocumentDigestMismatch { .. } => "document_digest_mismatch",
+            Error::AttestationInvalid { .. } => "attestation_invalid",
+            Error::AttestationDigestMismatch { .. } => "attestation_digest_mismatch",
+            Error::AttestationSubjectMismatch { .. } => "attestation_subject_mismatch",
+            Error::AttestationTopicMismatch { .. } => "attestation_topic_mismatch",
+            Error::AttestationNonconformant { .. } => "attestation_nonconformant",
+            Error::AttestationOutOfScope { .. } => "attestation_out_of_scope",
+            Error::RecognitionOutOfScope { .. } => "recognition_out_of_scope",
+            Error::AttestationExpired { .. } => "attestation_expired",
         }
     }
 
@@ -556,6 +655,58 @@ impl fmt::Display for Error {
             Error::DigestMismatch => {
                 f.write_str("the full passport does not match the digest in the credential")
             }
+            Error::PassportInvalid { detail } => write!(f, "the passport is malformed: {detail}"),
+            Error::PassportIssuerMismatch {
+                passport,
+                credential,
+            } => write!(
+                f,
+                "the passport is signed by {passport}, not by the label's issuer {credential}"
+            ),
+            Error::PassportSubjectMismatch { subject, battery } => {
+                write!(f, "the passport is for {subject}, not for the battery {battery}")
+            }
+            Error::PassportChainBroken { version, reason } => {
+                write!(f, "the passport's version chain breaks at version {version}: {reason}")
+            }
+            Error::DocumentDigestMismatch { expected, got } => write!(
+                f,
+                "the document hashes to {got}, not to the {expected} its link gives"
+            ),
+            Error::AttestationInvalid { detail } => {
+                write!(f, "the attestation is malformed: {detail}")
+            }
+            Error::AttestationDigestMismatch { expected, got } => write!(
+                f,
+                "the attestation hashes to {got}, not to the {expected} the passport lists"
+            ),
+            Error::AttestationSubjectMismatch { subject } => write!(
+                f,
+                "the attestation is about {subject}, which is not what the passport lists for it"
+            ),
+            Error::AttestationTopicMismatch { topic } => {
+                write!(f, "the attestation assesses nothing of the listed topic {topic}")
+            }
+            Error::AttestationNonconformant { topic } => {
+                write!(f, "the attestation finds {topic} not conformant")
+            }
+            Error::AttestationOutOfScope { topic, materials } => write!(
+                f,
+                "the certifier is not accredited for {topic} {}",
+                materials.join(", ")
+            ),
+            Error::RecognitionOutOfScope { topic, by } => {
+                write!(f, "{by} does not recognise this certifier's ecosystem for {topic}")
+            }
+            Error::AttestationExpired {
+                valid_from,
+                valid_until,
+                now,
+            } => write!(
+                f,
+                "the attestation is valid from {valid_from} to {}, not at {now}",
+                opt(*valid_until)
+            ),
         }
     }
 }
@@ -619,6 +770,43 @@ pub const CODES: &[(&str, Stage, Class)] = &[
     ("status_list_foreign", Stage::Status, Class::Unverifiable),
     ("status_list_invalid", Stage::Status, Class::Invalid),
     ("digest_mismatch", Stage::Passport, Class::Invalid),
+    ("passport_invalid", Stage::Passport, Class::Invalid),
+    ("passport_issuer_mismatch", Stage::Passport, Class::Invalid),
+    ("passport_subject_mismatch", Stage::Passport, Class::Invalid),
+    ("passport_chain_broken", Stage::Passport, Class::Invalid),
+    ("document_digest_mismatch", Stage::Passport, Class::Invalid),
+    ("attestation_invalid", Stage::Attestations, Class::Notice),
+    (
+        "attestation_digest_mismatch",
+        Stage::Attestations,
+        Class::Notice,
+    ),
+    (
+        "attestation_subject_mismatch",
+        Stage::Attestations,
+        Class::Notice,
+    ),
+    (
+        "attestation_topic_mismatch",
+        Stage::Attestations,
+        Class::Notice,
+    ),
+    (
+        "attestation_nonconformant",
+        Stage::Attestations,
+        Class::Notice,
+    ),
+    (
+        "attestation_out_of_scope",
+        Stage::Attestations,
+        Class::Notice,
+    ),
+    (
+        "recognition_out_of_scope",
+        Stage::Attestations,
+        Class::Notice,
+    ),
+    ("attestation_expired", Stage::Attestations, Class::Notice),
 ];
 
 #[cfg(test)]

@@ -31,6 +31,7 @@ mod gs1;
 mod issue;
 mod json;
 mod jws;
+mod passport;
 mod report;
 mod request;
 mod status;
@@ -53,14 +54,18 @@ pub use jws::{
     b64_decode, b64_encode, inflate, verify_ed25519_many, verify_ed25519_strict, Header, Jws, Typ,
     VerifiedJws, MAX_INFLATED,
 };
-pub use request::{
-    Expect, Op, Operation, ParsedRequest, Request, VerifiedRequest, MAX_JTI, MAX_REQUEST,
-    REQUEST_IAT_WINDOW,
+pub use passport::{
+    check_document, sha256_b64, topics, AttestationOutcome, AttestationResult, PassportChain,
+    PassportInfo, CERTIFIER_ROLES, MAX_PASSPORT,
 };
 pub use report::{
     csv_cell, escape_controls, is_control, safe_integers, AgeJson, ClaimsJson, IssuerJson, JsonInt,
     LinkJson, RegJson, StageJson, StatusJson, VerdictJson, CSV_COLUMNS, CSV_VERDICT_COLUMNS,
     MAX_SAFE_INTEGER,
+};
+pub use request::{
+    Expect, Op, Operation, ParsedRequest, Request, VerifiedRequest, MAX_JTI, MAX_REQUEST,
+    REQUEST_IAT_WINDOW,
 };
 pub use status::{
     decode_encoded_list, encode_list, status_list_payload, Bitstring, Purpose, StatusList,

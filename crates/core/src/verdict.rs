@@ -170,6 +170,10 @@ pub struct Verdict {
     pub data: Vec<ListAge>,
     /// The time used as now (after the clock floor).
     pub now: u64,
+    /// The passport, when the chain was given and verified.
+    pub passport: Option<crate::passport::PassportInfo>,
+    /// One result per attestation listing and per declared claim (SPEC.md section 3.3).
+    pub attestations: Vec<crate::passport::AttestationResult>,
 }
 
 /// Collects stage results while verifying.
@@ -200,6 +204,15 @@ impl Stages {
             outcome: Outcome::Notice,
             code: Some(e.code()),
             message: Some(e.to_string()),
+        });
+    }
+    /// A notice that is no [`Error`] (`attestation_failed`: SPEC.md section 7).
+    pub(crate) fn notice_code(&mut self, stage: Stage, code: &'static str, message: String) {
+        self.results.push(StageResult {
+            stage,
+            outcome: Outcome::Notice,
+            code: Some(code),
+            message: Some(message),
         });
     }
     pub(crate) fn fail(&mut self, stage: Stage, e: Error) {

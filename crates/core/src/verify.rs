@@ -17,6 +17,7 @@
 use crate::credential::{Credential, Scan};
 use crate::error::{Error, Stage};
 use crate::jws::{Jws, VerifiedJws};
+use crate::passport::{AttestationOutcome, PassportChain, PassportCtx};
 use crate::status::{Purpose, StatusStore};
 use crate::time::UnixTime;
 use crate::trust::{IssuerMatch, ListAge, Resolution, TrustStore, CREDENTIAL_ROLES};
@@ -34,8 +35,12 @@ pub struct Context<'a> {
     pub status: &'a StatusStore,
     /// The device clock.
     pub now: UnixTime,
-    /// The full passport's compact JWS, when the caller fetched it (SPEC.md section 3).
+    /// Version 1 of the full passport alone, as compact JWS, when the caller fetched only
+    /// that (SPEC.md section 3.1); checked like a chain of one version.
     pub passport: Option<&'a str>,
+    /// The passport's version chain and the attestations it lists, when the caller holds
+    /// them (`GET /v1/passports/{gtin}/{serial}` or a pack); takes precedence over `passport`.
+    pub chain: Option<&'a PassportChain>,
 }
 
 impl<'a> Context<'a> {
@@ -46,6 +51,7 @@ impl<'a> Context<'a> {
             status,
             now,
             passport: None,
+            chain: None,
         }
     }
 
@@ -156,7 +162,11 @@ pub fn verify_many(inputs: &[&str], ctx: &Context<'_>) -> Vec<Verdict> {
 
 /// Completes a prepared verification with the signature result (`None`: could not run).
 /// Only a [`VerifiedJws`] counts as a good signature.
-fn finish(p: Prepared, signature: Option<Result<VerifiedJws, Error>>, ctx: &Context<'_>) -> Verdict {
+fn finish(
+    p: Prepared,
+    signature: Option<Result<VerifiedJws, Error>>,
+    ctx: &Context<'_>,
+) -> Verdict {
     let Prepared {
         mut stages,
         scan,
@@ -177,8 +187,12 @@ fn finish(p: Prepared, signature: Option<Result<VerifiedJws, Error>>, ctx: &Cont
     let mut status = Vec::new();
     let mut data: Vec<ListAge> = Vec::new();
     let mut issuer = None;
+    let signature_ok;
+    let mut passport = None;
+    let mut attestations = Vec::new();
     if let (Some(scan), Some(cred), Some(res)) = (&scan, &credential, &resolution) {
         // Signature.
+        signature_ok = matches!(signature, Some(Ok(_)));
         match signature {
             Some(r) => stages.record(Stage::Signature, r.map(|_verified| ())),
             None => stages.not_checked(
@@ -190,16 +204,16 @@ fn finish(p: Prepared, signature: Option<Result<VerifiedJws, Error>>, ctx: &Cont
         data.extend(res.ages.iter().cloned());
         // SPEC.md section 4: a member of a data space cannot sign for another company's
         // products.
-        let gtin_owned = res
-            .result
-            .as_ref()
-            .map_or(Ok(()), |m| match m.entity.owns_gtin(&cred.sub.gtin) {
-                true => Ok(()),
-                false => Err(Error::GtinNotIssuer {
-                    gtin: cred.sub.gtin.clone(),
-                    iss: m.entity.id.clone(),
-                }),
-            });
+        let gtin_owned =
+            res.result
+                .as_ref()
+                .map_or(Ok(()), |m| match m.entity.owns_gtin(&cred.sub.gtin) {
+                    true => Ok(()),
+                    false => Err(Error::GtinNotIssuer {
+                        gtin: cred.sub.gtin.clone(),
+                        iss: m.entity.id.clone(),
+                    }),
+                });
         match (&res.result, gtin_owned) {
             (Ok(_), Err(e)) => stages.fail(Stage::Trust, e),
             (Ok(m), Ok(())) => {
@@ -267,25 +281,70 @@ fn finish(p: Prepared, signature: Option<Result<VerifiedJws, Error>>, ctx: &Cont
                 &mut data,
             ),
         }
-        // Passport (SPEC.md section 3): the digest, when the caller fetched the passport.
-        match (ctx.passport, cred.bp_str("dig")) {
-            (Some(passport), Some(dig)) => {
-                let r = if passport_digest(passport) == dig {
-                    Ok(())
-                } else {
-                    Err(Error::DigestMismatch)
+        // Passport and attestations (SPEC.md sections 3 and 7), when the caller holds them.
+        let single;
+        let chain = match (ctx.chain, ctx.passport) {
+            (Some(c), _) => Some(c),
+            (None, Some(v1)) => {
+                single = PassportChain {
+                    versions: vec![v1.to_owned()],
+                    attestations: Default::default(),
                 };
-                stages.record(Stage::Passport, r);
+                Some(&single)
             }
-            _ => stages.not_checked(
-                Stage::Passport,
-                Some("the full passport was not fetched".into()),
-            ),
+            (None, None) => None,
+        };
+        match (chain, &res.result, signature_ok) {
+            (None, _, _) => {
+                stages.not_checked(
+                    Stage::Passport,
+                    Some("the full passport was not fetched".into()),
+                );
+                stages.not_checked(
+                    Stage::Attestations,
+                    Some("attestations are checked with the full passport".into()),
+                );
+            }
+            (Some(chain), Ok(m), true) => {
+                let out = crate::passport::check(
+                    chain,
+                    &PassportCtx {
+                        cred,
+                        issuer: m,
+                        trust: ctx.trust,
+                        status: ctx.status,
+                        now,
+                    },
+                );
+                let ok = out.result.is_ok();
+                stages.record(Stage::Passport, out.result);
+                passport = out.info;
+                attestations = out.attestations;
+                let failed = attestations
+                    .iter()
+                    .filter(|a| a.outcome == AttestationOutcome::Failed)
+                    .count();
+                if !ok {
+                    stages.skip(Stage::Attestations);
+                } else if failed > 0 {
+                    let message = format!(
+                        "{failed} of the passport's attestations did not verify: those claims are not verified"
+                    );
+                    stages.notice_code(Stage::Attestations, "attestation_failed", message.clone());
+                    notices.push(Notice {
+                        code: "attestation_failed",
+                        message,
+                    });
+                } else {
+                    stages.pass(Stage::Attestations);
+                }
+            }
+            // The label itself did not verify: a passport cannot be bound to it.
+            (Some(_), _, _) => {
+                stages.skip(Stage::Passport);
+                stages.skip(Stage::Attestations);
+            }
         }
-        stages.not_checked(
-            Stage::Attestations,
-            Some("attestations are checked with the full passport".into()),
-        );
     }
     let (stages, deciding) = stages.finish();
     Verdict {
@@ -300,6 +359,8 @@ fn finish(p: Prepared, signature: Option<Result<VerifiedJws, Error>>, ctx: &Cont
         notices,
         data,
         now,
+        passport,
+        attestations,
     }
 }
 

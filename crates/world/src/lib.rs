@@ -5,9 +5,10 @@
 //! Never use these keys for anything real.
 
 use cellproof_core::{
-    gtin_with_check_digit, issue_credential, sign_status_list, sign_trust_list,
-    status_list_payload, Authority, Bitstring, Entity, Error, IssuedCredential, KeyPair, PublicKey,
-    Purpose, Recognition, StatusListSpec, TrustList, MIN_ENTRIES,
+    format_rfc3339, gtin_with_check_digit, issue_credential, sha256_b64, sign_json,
+    sign_status_list, sign_trust_list, status_list_payload, Accreditation, Authority, Bitstring,
+    Entity, Error, IssuedCredential, KeyPair, PublicKey, Purpose, Recognition, Scope,
+    StatusListSpec, TrustList, Typ, MIN_ENTRIES,
 };
 use serde_json::{json, Map, Value};
 use sha2::{Digest as _, Sha256};
@@ -23,6 +24,10 @@ pub const DAY: u64 = 86_400;
 /// The reference claims of `shared/vectors/reference-claims.json` (SPEC.md section 2), kept
 /// here verbatim so builds do not depend on files outside the repository.
 pub const REFERENCE_CLAIMS: &str = include_str!("reference-claims.json");
+
+/// The reference passport of `shared/vectors/reference-passport.json` (SPEC.md section 3.1),
+/// the VC payload before signing; `REPLACE` marks digests a generator fills in.
+pub const REFERENCE_PASSPORT: &str = include_str!("reference-passport.json");
 
 /// Derives a key from the seed and a name.
 pub fn derive_key(seed: &str, name: &str, kid: &str) -> KeyPair {
@@ -72,8 +77,12 @@ pub struct World {
     pub acme: Issuer,
     /// Nippon Denchi KK (ouranos manufacturer).
     pub denchi: Issuer,
-    /// A catena-x certifier (holds no manufacturer role).
+    /// A catena-x certifier (holds no manufacturer role), accredited for due diligence of Co
+    /// and Ni, carbon footprints, recycled content and declarations of conformity.
     pub certifier: Issuer,
+    /// An ouranos certifier accredited for due diligence of Li, which catena-x recognises for
+    /// mineral sourcing only (SPEC.md section 3.3).
+    pub jqa: Issuer,
 }
 
 impl World {
@@ -139,6 +148,14 @@ impl World {
                 ("BPNL", "BPNL000000000009"),
                 &["certifier"],
             ),
+            jqa: issuer(
+                "jqa",
+                "did:web:certification.jqa.example",
+                "Japan Quality Assurance (example)",
+                "ouranos",
+                ("JCN", "9876543210987"),
+                &["certifier"],
+            ),
             registry,
         }
     }
@@ -169,7 +186,43 @@ impl World {
             keys: vec![key],
             status_base: Some(self.status_base(i)),
             gcp: i.gcp.clone(),
+            accreditation: self.accreditation(i),
             ..Entity::default()
+        }
+    }
+
+    /// What a certifier of the world is accredited for (SPEC.md sections 3.3 and 4).
+    fn accreditation(&self, i: &Issuer) -> Vec<Accreditation> {
+        let entry = |topic: &str, materials: &[&str], scheme: &str, id: &str| Accreditation {
+            scope: Scope {
+                topic: topic.into(),
+                materials: materials.iter().map(|m| (*m).to_owned()).collect(),
+            },
+            body: Some((scheme.into(), id.into())),
+            until: Some(self.t0 + 3 * YEAR),
+        };
+        match i.slug.as_str() {
+            "certifier" => vec![
+                entry(
+                    "sourcing.due-diligence",
+                    &["Co", "Ni"],
+                    "DAkkS",
+                    "D-ZE-00000-01",
+                ),
+                entry("emissions.carbon-footprint", &[], "NANDO", "NB 0000"),
+                entry(
+                    "content.recycled",
+                    &["Co", "Li", "Ni"],
+                    "DAkkS",
+                    "D-ZE-00000-01",
+                ),
+                entry("conformity.declaration", &[], "NANDO", "NB 0000"),
+            ],
+            "jqa" => vec![
+                entry("sourcing.due-diligence", &["Li"], "JAB", "CM000"),
+                entry("content.recycled", &["Li"], "JAB", "CM000"),
+            ],
+            _ => Vec::new(),
         }
     }
 
@@ -185,7 +238,10 @@ impl World {
         let key_window = (Some(self.t0 - 2 * YEAR), Some(self.t0 + 3 * YEAR));
         let (entities, recognizes) = if eco == "ouranos" {
             (
-                vec![self.entity(&self.denchi, key_window)],
+                vec![
+                    self.entity(&self.denchi, key_window),
+                    self.entity(&self.jqa, key_window),
+                ],
                 vec![Recognition {
                     eco: "catena-x".into(),
                     root: root_pk(&self.catena_root),
@@ -203,9 +259,13 @@ impl World {
                 vec![Recognition {
                     eco: "ouranos".into(),
                     root: root_pk(&self.ouranos_root),
-                    roles: vec!["manufacturer".into()],
+                    roles: vec!["manufacturer".into(), "certifier".into()],
                     until: Some(self.t0 + 2 * YEAR),
-                    scope: Vec::new(),
+                    // Catena-X accepts Ouranos certifiers for mineral sourcing only.
+                    scope: vec![Scope {
+                        topic: "sourcing.due-diligence".into(),
+                        materials: vec!["Co".into(), "Li".into(), "Ni".into()],
+                    }],
                 }],
             )
         };
@@ -304,6 +364,119 @@ impl World {
         iat: u64,
     ) -> Result<IssuedCredential, Error> {
         issue_credential(claims, iat, &issuer.key)
+    }
+}
+
+/// One attestation a passport lists (SPEC.md section 3.3).
+#[derive(Clone, Debug)]
+pub struct Listed {
+    /// Topic.
+    pub topic: String,
+    /// Materials (may be empty).
+    pub materials: Vec<String>,
+    /// Subject.
+    pub subject: String,
+    /// The attestation's compact JWS.
+    pub jws: String,
+}
+
+impl World {
+    /// The reference passport for a battery of `issuer`: subject `url` (the Digital Link URL
+    /// without fragment), `version`, `predecessor` (version n-1's compact JWS), the attestations
+    /// it lists, and the documents' digests filled in.
+    pub fn passport(
+        &self,
+        issuer: &Issuer,
+        url: &str,
+        version: u64,
+        predecessor: Option<&str>,
+        listed: &[Listed],
+        valid_from: u64,
+    ) -> Value {
+        let mut p: Value = serde_json::from_str(REFERENCE_PASSPORT).unwrap_or_default();
+        let doc = sha256_b64(b"Carbon footprint declaration (example document)");
+        let doc_url = format!("{}/v1/documents/{doc}", self.registry);
+        let text = p.to_string().replace("REPLACE-WITH-DIGEST", &doc).replace(
+            &format!("https://registry.example/v1/documents/{doc}"),
+            &doc_url,
+        );
+        p = serde_json::from_str(&text).unwrap_or_default();
+        let Some(m) = p.as_object_mut() else {
+            return p;
+        };
+        m.insert("issuer".into(), issuer.did.clone().into());
+        m.insert("validFrom".into(), format_rfc3339(valid_from).into());
+        m.remove("credentialStatus");
+        if let Some(Value::Object(cs)) = m.get_mut("credentialSubject") {
+            cs.insert("id".into(), url.into());
+            if let Some(Value::Object(meta)) = cs.get_mut("metadata") {
+                meta.insert("version".into(), version.into());
+                meta.insert("economicOperatorId".into(), issuer.reg.1.clone().into());
+                match predecessor {
+                    Some(prev) => {
+                        meta.insert("predecessor".into(), sha256_b64(prev.as_bytes()).into());
+                        meta.insert("status".into(), "updated".into());
+                    }
+                    None => {
+                        meta.remove("predecessor");
+                    }
+                }
+            }
+            let listings: Vec<Value> = listed
+                .iter()
+                .map(|l| {
+                    let digest = sha256_b64(l.jws.as_bytes());
+                    let mut v = json!({"topic": l.topic, "subject": l.subject,
+                        "url": format!("{}/v1/attestations/{digest}", self.registry),
+                        "hashDigest": digest});
+                    if !l.materials.is_empty() {
+                        if let Some(o) = v.as_object_mut() {
+                            o.insert("materials".into(), l.materials.clone().into());
+                        }
+                    }
+                    v
+                })
+                .collect();
+            cs.insert("attestations".into(), listings.into());
+        }
+        p
+    }
+
+    /// Signs a passport payload (`vc+jwt`) with an issuer's key.
+    pub fn sign_vc(&self, issuer: &Issuer, payload: &Value) -> String {
+        sign_json(Typ::Vc, payload, &issuer.key)
+    }
+
+    /// An attestation (`ConformityAttestation`, SPEC.md section 3.3) by `certifier` about
+    /// `subject`, with one assessment of `topic` and `materials`, valid `from`..`until`.
+    pub fn attestation(
+        &self,
+        certifier: &Issuer,
+        subject: &str,
+        topic: &str,
+        materials: &[&str],
+        (from, until): (u64, u64),
+    ) -> String {
+        let mut assessment = json!({"topic": topic, "conformance": true});
+        if !materials.is_empty() {
+            if let Some(o) = assessment.as_object_mut() {
+                o.insert("materials".into(), materials.to_vec().into());
+            }
+        }
+        let payload = json!({
+            "@context": ["https://www.w3.org/ns/credentials/v2"],
+            "type": ["VerifiableCredential", "ConformityAttestation"],
+            "issuer": certifier.did,
+            "validFrom": format_rfc3339(from),
+            "validUntil": format_rfc3339(until),
+            "credentialSubject": {
+                "id": subject,
+                "attestationType": if topic == "emissions.carbon-footprint" { "verification" } else { "certification" },
+                "scheme": {"id": format!("urn:scheme:{}:{topic}", certifier.eco), "name": "Example scheme"},
+                "assessment": [assessment],
+            }
+        });
+        sign_json(Typ::Vc, &payload, &certifier.key)
     }
 }
 

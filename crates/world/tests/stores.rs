@@ -281,24 +281,42 @@ fn clock_floor_and_passport_digest() {
     assert_eq!(v.code, Some("expired"));
     assert!(v.notices.iter().any(|n| n.code == "clock_floor"));
 
-    // The passport stage: bp.dig against a fetched passport.
-    let passport = "eyJhbGciOiJFZERTQSJ9.e30.c2ln";
+    // The passport stage: bp.dig against a fetched, signed version 1 (SPEC.md section 3.1).
+    let url = "https://id.cells.acme.example/01/04012345000016/21/SN2026A000123";
+    let passport = w.sign_vc(&w.acme, &w.passport(&w.acme, url, 1, None, &[], T0 - DAY));
+    let other = w.sign_vc(
+        &w.acme,
+        &w.passport(&w.acme, url, 1, None, &[], T0 - 2 * DAY),
+    );
     let mut claims = w.reference_claims();
     claims.shift_remove("st");
     if let Some(serde_json::Value::Object(bp)) = claims.get_mut("bp") {
-        bp.insert("dig".into(), passport_digest(passport).into());
+        bp.insert("dig".into(), passport_digest(&passport).into());
     }
     let issued = w.issue(&w.acme, &claims, T0 - DAY).unwrap();
     let mut ctx = Context::new(&t, &s, UnixTime(T0 + 7200));
-    ctx.passport = Some(passport);
+    ctx.passport = Some(&passport);
     let v = verify(&issued.url(), &ctx);
-    assert_eq!(v.code, None);
+    assert_eq!(v.code, None, "{v:?}");
     let stage = v
         .stages
         .iter()
         .find(|s| s.stage == cellproof_core::Stage::Passport)
         .unwrap();
     assert_eq!(stage.outcome, cellproof_core::Outcome::Passed);
-    ctx.passport = Some("eyJhbGciOiJFZERTQSJ9.e30.other");
+    ctx.passport = Some(&other);
     assert_eq!(verify(&issued.url(), &ctx).code, Some("digest_mismatch"));
+    // An unsigned text with the right digest is no passport.
+    let unsigned = "eyJhbGciOiJFZERTQSJ9.e30.c2ln";
+    let mut claims = w.reference_claims();
+    claims.shift_remove("st");
+    if let Some(serde_json::Value::Object(bp)) = claims.get_mut("bp") {
+        bp.insert("dig".into(), passport_digest(unsigned).into());
+    }
+    let issued = w.issue(&w.acme, &claims, T0 - DAY).unwrap();
+    ctx.passport = Some(unsigned);
+    assert_eq!(
+        verify(&issued.url(), &ctx).overall,
+        cellproof_core::Overall::Invalid
+    );
 }

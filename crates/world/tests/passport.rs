@@ -1,0 +1,497 @@
+//! Full passports with versions and the attestations behind their claims (SPEC.md sections 3
+//! and 7): the chain back to the label's `bp.dig`, certifier scope across Catena-X and Ouranos,
+//! subjects, digests, validity and status, and the claims only declared.
+
+use std::collections::BTreeMap;
+
+use cellproof_core::{
+    passport_digest, sha256_b64, topics, verify, AttestationOutcome, AttestationResult, Context,
+    Overall, PassportChain, Purpose, Stage, StatusStore, TrustStore, UnixTime, Verdict,
+};
+use cellproof_world::{Listed, World, DAY, YEAR};
+use serde_json::Value;
+
+const T0: u64 = 1_796_083_200;
+const URL: &str = "https://id.cells.acme.example/01/04012345000016/21/SN2026A000123";
+const CO_SUPPLIER: &str = "did:web:refinery.kobalt.example";
+const LI_SUPPLIER: &str = "did:web:lithium.sanriku.example";
+const NI_SUPPLIER: &str = "did:web:nickel.nordic.example";
+const MODEL: &str = "urn:gtin:04012345000016";
+
+struct Fixture {
+    w: World,
+    trust: TrustStore,
+    status: StatusStore,
+}
+
+fn fixture() -> Fixture {
+    let w = World::new("passport-test", "https://registry.example", T0);
+    let mut trust = TrustStore::new();
+    trust.pin_root("catena-x", &w.root("catena-x").public());
+    for r in trust.insert_all([
+        w.sign_trust_list(&w.trust_list("catena-x")).as_str(),
+        w.sign_trust_list(&w.trust_list("ouranos")).as_str(),
+    ]) {
+        r.unwrap();
+    }
+    let mut status = StatusStore::new();
+    for p in Purpose::ALL {
+        status
+            .insert(&w.status_list(&w.acme, "3", p, &[], T0, T0 + DAY), &trust)
+            .unwrap();
+    }
+    Fixture { w, trust, status }
+}
+
+fn listed(topic: &str, materials: &[&str], subject: &str, jws: String) -> Listed {
+    Listed {
+        topic: topic.into(),
+        materials: materials.iter().map(|m| (*m).to_owned()).collect(),
+        subject: subject.into(),
+        jws,
+    }
+}
+
+const VALID: (u64, u64) = (T0 - YEAR, T0 + YEAR);
+
+/// The demo's four attestations: Co by a Catena-X certifier, Li by an Ouranos certifier that
+/// Catena-X recognises for mineral sourcing, the carbon footprint and the recycled content.
+fn four(f: &Fixture) -> Vec<Listed> {
+    let w = &f.w;
+    vec![
+        listed(
+            topics::SOURCING,
+            &["Co"],
+            CO_SUPPLIER,
+            w.attestation(&w.certifier, CO_SUPPLIER, topics::SOURCING, &["Co"], VALID),
+        ),
+        listed(
+            topics::SOURCING,
+            &["Li"],
+            LI_SUPPLIER,
+            w.attestation(&w.jqa, LI_SUPPLIER, topics::SOURCING, &["Li"], VALID),
+        ),
+        listed(
+            topics::CARBON,
+            &[],
+            URL,
+            w.attestation(&w.certifier, URL, topics::CARBON, &[], VALID),
+        ),
+        listed(
+            topics::RECYCLED,
+            &["Co", "Li", "Ni"],
+            MODEL,
+            w.attestation(
+                &w.certifier,
+                MODEL,
+                topics::RECYCLED,
+                &["Co", "Li", "Ni"],
+                VALID,
+            ),
+        ),
+    ]
+}
+
+/// Versions 1 and 2 listing `list`, the label committing to version 1, verified.
+fn run_with(f: &Fixture, list: &[Listed], edit: impl Fn(&mut PassportChain)) -> Verdict {
+    let w = &f.w;
+    let v1 = w.sign_vc(
+        &w.acme,
+        &w.passport(&w.acme, URL, 1, None, list, T0 - 40 * DAY),
+    );
+    let v2 = w.sign_vc(
+        &w.acme,
+        &w.passport(&w.acme, URL, 2, Some(&v1), list, T0 - 10 * DAY),
+    );
+    let mut claims = w.reference_claims();
+    if let Some(Value::Object(bp)) = claims.get_mut("bp") {
+        bp.insert("dig".into(), passport_digest(&v1).into());
+    }
+    let label = w.issue(&w.acme, &claims, T0 - 30 * DAY).unwrap().url();
+    let mut chain = PassportChain {
+        versions: vec![v1, v2],
+        attestations: list
+            .iter()
+            .map(|l| (sha256_b64(l.jws.as_bytes()), l.jws.clone()))
+            .collect::<BTreeMap<_, _>>(),
+    };
+    edit(&mut chain);
+    let mut ctx = Context::new(&f.trust, &f.status, UnixTime(T0 + 60));
+    ctx.chain = Some(&chain);
+    verify(&label, &ctx)
+}
+
+fn run(f: &Fixture, list: &[Listed]) -> Verdict {
+    run_with(f, list, |_| {})
+}
+
+fn find<'a>(v: &'a Verdict, topic: &str, material: &str) -> &'a AttestationResult {
+    v.attestations
+        .iter()
+        .find(|a| {
+            a.topic == topic && (material.is_empty() || a.materials.iter().any(|m| m == material))
+        })
+        .unwrap_or_else(|| panic!("no result for {topic} {material}: {:#?}", v.attestations))
+}
+
+fn stage(v: &Verdict, s: Stage) -> (cellproof_core::Outcome, Option<&'static str>) {
+    let r = v.stages.iter().find(|r| r.stage == s).unwrap();
+    (r.outcome, r.code)
+}
+
+#[test]
+fn a_two_version_passport_with_four_attestations_verifies() {
+    let f = fixture();
+    let v = run(&f, &four(&f));
+    assert_eq!(v.overall, Overall::Valid, "{v:#?}");
+    assert_eq!(
+        stage(&v, Stage::Passport).0,
+        cellproof_core::Outcome::Passed
+    );
+    assert_eq!(
+        stage(&v, Stage::Attestations).0,
+        cellproof_core::Outcome::Passed
+    );
+    let p = v.passport.as_ref().unwrap();
+    assert_eq!(p.version, 2);
+    assert_eq!(p.digests.len(), 2);
+    let co = find(&v, topics::SOURCING, "Co");
+    assert_eq!(co.outcome, AttestationOutcome::Verified);
+    assert_eq!(co.eco.as_deref(), Some("catena-x"));
+    let li = find(&v, topics::SOURCING, "Li");
+    assert_eq!(li.outcome, AttestationOutcome::Verified, "{li:?}");
+    assert_eq!(li.path.as_deref(), Some("ouranos, recognised by catena-x"));
+    assert_eq!(
+        li.issuer_name.as_deref(),
+        Some("Japan Quality Assurance (example)")
+    );
+    assert_eq!(li.valid_until, Some(T0 + YEAR));
+    assert_eq!(
+        find(&v, topics::CARBON, "").outcome,
+        AttestationOutcome::Verified
+    );
+    assert_eq!(
+        find(&v, topics::RECYCLED, "Ni").outcome,
+        AttestationOutcome::Verified
+    );
+    // Nickel's supplier has no certification listed: declared by the manufacturer only.
+    let ni = find(&v, topics::SOURCING, "Ni");
+    assert_eq!(ni.outcome, AttestationOutcome::Declared);
+    assert_eq!(ni.subject.as_deref(), Some(NI_SUPPLIER));
+    assert_eq!(
+        find(&v, topics::CONFORMITY, "").outcome,
+        AttestationOutcome::Declared
+    );
+    // Lead's recycled shares are 0 in the reference passport: nothing to declare.
+    assert!(!v
+        .attestations
+        .iter()
+        .any(|a| a.materials.iter().any(|m| m == "Pb")));
+}
+
+#[test]
+fn a_passport_other_than_the_one_the_label_committed_to_is_digest_mismatch() {
+    let f = fixture();
+    let list = four(&f);
+    let w = &f.w;
+    // Another validly signed version 1 (different validFrom): the registry swapped it.
+    let other = w.sign_vc(
+        &w.acme,
+        &w.passport(&w.acme, URL, 1, None, &list, T0 - 39 * DAY),
+    );
+    let v = run_with(&f, &list, |c| {
+        c.versions = vec![other.clone()];
+    });
+    assert_eq!(v.overall, Overall::Invalid);
+    assert_eq!(v.code, Some("digest_mismatch"));
+    assert!(v.attestations.is_empty());
+}
+
+#[test]
+fn a_version_that_does_not_name_its_predecessor_breaks_the_chain() {
+    let f = fixture();
+    let list = four(&f);
+    let w = &f.w;
+    let v = run_with(&f, &list, |c| {
+        // Version 2 pointing at some other text, and a chain out of order.
+        let forged = w.sign_vc(
+            &w.acme,
+            &w.passport(&w.acme, URL, 2, Some("x.y.z"), &list, T0),
+        );
+        c.versions[1] = forged;
+    });
+    assert_eq!(v.code, Some("passport_chain_broken"));
+    let v = run_with(&f, &list, |c| c.versions.reverse());
+    assert_eq!(v.code, Some("passport_chain_broken"));
+    let v = run_with(&f, &list, |c| c.versions.truncate(1));
+    assert_eq!(
+        v.overall,
+        Overall::Valid,
+        "version 1 alone is a valid chain"
+    );
+}
+
+#[test]
+fn a_passport_signed_by_another_issuer_is_refused() {
+    let f = fixture();
+    let list = four(&f);
+    let w = &f.w;
+    let v = run_with(&f, &list, |c| {
+        let mut p = w.passport(&w.denchi, URL, 2, Some(&c.versions[0]), &list, T0);
+        p["issuer"] = w.denchi.did.clone().into();
+        c.versions[1] = w.sign_vc(&w.denchi, &p);
+    });
+    assert_eq!(v.code, Some("passport_issuer_mismatch"));
+    // ACME's DID in the passport but Denchi's key: the signature fails under ACME's key.
+    let v = run_with(&f, &list, |c| {
+        let p = w.passport(&w.acme, URL, 2, Some(&c.versions[0]), &list, T0);
+        let forger = cellproof_world::Issuer {
+            key: w.denchi.key.clone(),
+            ..w.acme.clone()
+        };
+        c.versions[1] = w.sign_vc(&forger, &p);
+    });
+    assert_eq!(v.code, Some("signature_invalid"));
+}
+
+#[test]
+fn a_passport_for_another_battery_is_refused() {
+    let f = fixture();
+    let list = four(&f);
+    let w = &f.w;
+    let v = run_with(&f, &list, |c| {
+        let other = URL.replace("SN2026A000123", "SN2026A000999");
+        c.versions[1] = w.sign_vc(
+            &w.acme,
+            &w.passport(&w.acme, &other, 2, Some(&c.versions[0]), &list, T0),
+        );
+    });
+    assert_eq!(v.code, Some("passport_subject_mismatch"));
+}
+
+fn failed_code(v: &Verdict, topic: &str, material: &str) -> Option<&'static str> {
+    let a = find(v, topic, material);
+    assert_eq!(a.outcome, AttestationOutcome::Failed, "{a:?}");
+    assert_eq!(
+        v.overall,
+        Overall::Valid,
+        "attestations never fail the battery"
+    );
+    assert!(v.notices.iter().any(|n| n.code == "attestation_failed"));
+    assert_eq!(
+        stage(v, Stage::Attestations),
+        (cellproof_core::Outcome::Notice, Some("attestation_failed"))
+    );
+    a.code
+}
+
+#[test]
+fn a_certifier_accredited_for_cobalt_cannot_attest_lithium() {
+    let f = fixture();
+    let w = &f.w;
+    let mut list = four(&f);
+    list[1] = listed(
+        topics::SOURCING,
+        &["Li"],
+        LI_SUPPLIER,
+        w.attestation(&w.certifier, LI_SUPPLIER, topics::SOURCING, &["Li"], VALID),
+    );
+    let v = run(&f, &list);
+    assert_eq!(
+        failed_code(&v, topics::SOURCING, "Li"),
+        Some("attestation_out_of_scope")
+    );
+}
+
+#[test]
+fn a_recognised_certifier_is_limited_to_the_recognitions_scope() {
+    let f = fixture();
+    let w = &f.w;
+    // JQA is accredited in Ouranos for recycled lithium, but Catena-X recognises Ouranos
+    // certifiers for mineral sourcing only.
+    let mut list = four(&f);
+    list[3] = listed(
+        topics::RECYCLED,
+        &["Li"],
+        MODEL,
+        w.attestation(&w.jqa, MODEL, topics::RECYCLED, &["Li"], VALID),
+    );
+    let v = run(&f, &list);
+    assert_eq!(
+        failed_code(&v, topics::RECYCLED, "Li"),
+        Some("recognition_out_of_scope")
+    );
+}
+
+#[test]
+fn an_attestation_about_a_supplier_the_passport_does_not_name_is_refused() {
+    let f = fixture();
+    let w = &f.w;
+    let other = "did:web:other-refinery.example";
+    let mut list = four(&f);
+    list[0] = listed(
+        topics::SOURCING,
+        &["Co"],
+        other,
+        w.attestation(&w.certifier, other, topics::SOURCING, &["Co"], VALID),
+    );
+    let v = run(&f, &list);
+    assert_eq!(
+        failed_code(&v, topics::SOURCING, "Co"),
+        Some("attestation_subject_mismatch")
+    );
+    // Listed for the right supplier, but about another one.
+    let mut list = four(&f);
+    list[0].jws = w.attestation(&w.certifier, other, topics::SOURCING, &["Co"], VALID);
+    let v = run(&f, &list);
+    assert_eq!(
+        failed_code(&v, topics::SOURCING, "Co"),
+        Some("attestation_subject_mismatch")
+    );
+}
+
+#[test]
+fn an_attestation_swapped_under_a_listed_digest_is_refused() {
+    let f = fixture();
+    let list = four(&f);
+    let swapped = list[2].jws.clone();
+    let v = run_with(&f, &list, |c| {
+        let key = sha256_b64(list[0].jws.as_bytes());
+        c.attestations.insert(key, swapped.clone());
+    });
+    assert_eq!(
+        failed_code(&v, topics::SOURCING, "Co"),
+        Some("attestation_digest_mismatch")
+    );
+}
+
+#[test]
+fn expired_and_missing_attestations() {
+    let f = fixture();
+    let w = &f.w;
+    let mut list = four(&f);
+    list[2] = listed(
+        topics::CARBON,
+        &[],
+        URL,
+        w.attestation(
+            &w.certifier,
+            URL,
+            topics::CARBON,
+            &[],
+            (T0 - 2 * YEAR, T0 - DAY),
+        ),
+    );
+    let v = run(&f, &list);
+    assert_eq!(
+        failed_code(&v, topics::CARBON, ""),
+        Some("attestation_expired")
+    );
+    // Dated a month ahead: not valid yet.
+    list[2] = listed(
+        topics::CARBON,
+        &[],
+        URL,
+        w.attestation(
+            &w.certifier,
+            URL,
+            topics::CARBON,
+            &[],
+            (T0 + 30 * DAY, T0 + YEAR),
+        ),
+    );
+    let v = run(&f, &list);
+    assert_eq!(
+        failed_code(&v, topics::CARBON, ""),
+        Some("attestation_expired")
+    );
+    // Dated in 2100: past the certifier key's window, so not the certifier's at all.
+    list[2] = listed(
+        topics::CARBON,
+        &[],
+        URL,
+        w.attestation(
+            &w.certifier,
+            URL,
+            topics::CARBON,
+            &[],
+            (4_102_444_800, 4_102_444_800 + YEAR),
+        ),
+    );
+    let v = run(&f, &list);
+    assert_eq!(
+        failed_code(&v, topics::CARBON, ""),
+        Some("key_not_valid_at_iat")
+    );
+    // Not held (offline without a pack): not checked, and the battery is still valid.
+    let list = four(&f);
+    let v = run_with(&f, &list, |c| c.attestations.clear());
+    assert_eq!(v.overall, Overall::Valid);
+    assert!(v
+        .attestations
+        .iter()
+        .filter(|a| a.digest.is_some())
+        .all(|a| a.outcome == AttestationOutcome::NotChecked));
+}
+
+#[test]
+fn a_revoked_certification_fails_its_topic() {
+    let mut f = fixture();
+    let w = &f.w;
+    let status_url = format!("{}1", w.status_base(&w.certifier));
+    let revoked = w.status_list(&w.certifier, "1", Purpose::Revocation, &[42], T0, T0 + DAY);
+    f.status.insert(&revoked, &f.trust).unwrap();
+    let payload = serde_json::json!({
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiableCredential", "ConformityAttestation"],
+        "issuer": w.certifier.did,
+        "validFrom": cellproof_core::format_rfc3339(T0 - YEAR),
+        "credentialStatus": {"type": "BitstringStatusListEntry", "statusPurpose": "revocation",
+                             "statusListIndex": "42", "statusListCredential": status_url},
+        "credentialSubject": {"id": CO_SUPPLIER, "assessment": [
+            {"topic": topics::SOURCING, "materials": ["Co"], "conformance": true}]}
+    });
+    let mut list = four(&f);
+    list[0].jws = cellproof_core::sign_json(cellproof_core::Typ::Vc, &payload, &w.certifier.key);
+    let v = run(&f, &list);
+    assert_eq!(failed_code(&v, topics::SOURCING, "Co"), Some("revoked"));
+    // Index 43 is clear: verified.
+    let payload = serde_json::to_string(&payload)
+        .unwrap()
+        .replace("\"42\"", "\"43\"");
+    list[0].jws = cellproof_core::sign_json(
+        cellproof_core::Typ::Vc,
+        &serde_json::from_str(&payload).unwrap(),
+        &w.certifier.key,
+    );
+    let v = run(&f, &list);
+    assert_eq!(
+        find(&v, topics::SOURCING, "Co").outcome,
+        AttestationOutcome::Verified
+    );
+}
+
+#[test]
+fn documents_open_only_when_their_digest_matches() {
+    let doc = b"%PDF-1.7 declaration of conformity";
+    let digest = sha256_b64(doc);
+    assert!(cellproof_core::check_document(doc, &digest).is_ok());
+    let e = cellproof_core::check_document(b"%PDF-1.7 something else", &digest).unwrap_err();
+    assert_eq!(e.code(), "document_digest_mismatch");
+}
+
+#[test]
+fn passport_chain_json_is_read_strictly() {
+    let ok =
+        PassportChain::from_json(r#"{"versions":["a.b.c"],"attestations":{"d":"x.y.z"}}"#).unwrap();
+    assert_eq!(ok.versions.len(), 1);
+    for bad in [
+        r#"{"versions":[]}"#,
+        r#"{"versions":"a.b.c"}"#,
+        r#"{"versions":["a"],"versions":["b"]}"#,
+        r#"{"versions":["a"],"attestations":{"d":1}}"#,
+        "[]",
+    ] {
+        assert!(PassportChain::from_json(bad).is_err(), "{bad}");
+    }
+}
