@@ -631,18 +631,14 @@ impl TrustStore {
             .values()
             .filter(|h| h.via == Via::Pinned && h.list.eco != eco)
             .flat_map(|h| {
-                h.list
-                    .recognizes
-                    .iter()
-                    .filter(|r| r.eco == eco)
-                    .map(|r| {
-                        (
-                            r.root.x,
-                            Via::Recognized {
-                                by: h.list.eco.clone(),
-                            },
-                        )
-                    })
+                h.list.recognizes.iter().filter(|r| r.eco == eco).map(|r| {
+                    (
+                        r.root.x,
+                        Via::Recognized {
+                            by: h.list.eco.clone(),
+                        },
+                    )
+                })
             })
             .collect()
     }
@@ -867,7 +863,10 @@ impl TrustStore {
                     }
                 }),
                 key: None,
-                ages: counting.first().map(|(h, _)| ages_of(h)).unwrap_or_default(),
+                ages: counting
+                    .first()
+                    .map(|(h, _)| ages_of(h))
+                    .unwrap_or_default(),
             },
             [(h, entity, key)] => {
                 let recogniser = match &h.via {

@@ -206,7 +206,10 @@ pub fn generate_vectors() -> Result<Vec<VectorFile>, Error> {
             .cloned()
             .unwrap_or_default()
     });
-    put("trust-lists/ouranos-lists-acme.jws", w.sign_trust_list(&twin));
+    put(
+        "trust-lists/ouranos-lists-acme.jws",
+        w.sign_trust_list(&twin),
+    );
     // The rogue authority's list under ACME's URL, all bits clear, dated 2100.
     put(
         "status-lists/acme-3-shadow.jws",

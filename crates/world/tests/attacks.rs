@@ -53,7 +53,11 @@ fn ouranos_borrowing(w: &World, rogue: &KeyPair) -> TrustList {
 fn status_lists(w: &World, t: &TrustStore, revoked: &[u64], valid_from: u64) -> StatusStore {
     let mut s = StatusStore::new();
     for p in Purpose::ALL {
-        let set = if p == Purpose::Revocation { revoked } else { &[] };
+        let set = if p == Purpose::Revocation {
+            revoked
+        } else {
+            &[]
+        };
         s.insert(
             &w.status_list(&w.acme, "3", p, set, valid_from, valid_from + DAY),
             t,
@@ -169,7 +173,14 @@ fn a_recognised_authority_dated_2100_neither_moves_the_clock_nor_shadows_a_list(
     assert_eq!(verify(&url, &ctx).code, Some("revoked"));
     // A newer genuine list is still accepted for catena-x (no rollback against the shadow).
     s.insert(
-        &w.status_list(&w.acme, "3", Purpose::Revocation, &[7, 8], T0 + 10, T0 + DAY),
+        &w.status_list(
+            &w.acme,
+            "3",
+            Purpose::Revocation,
+            &[7, 8],
+            T0 + 10,
+            T0 + DAY,
+        ),
         &t,
     )
     .unwrap();
@@ -404,7 +415,10 @@ fn a_flood_of_unverifiable_lists_stays_bounded() {
             ..w.trust_list("catena-x")
         };
         let signed = cellproof_core::sign_trust_list(&list, &w.catena_root);
-        assert_eq!(t.insert(&signed).unwrap_err().code(), "trust_list_untrusted");
+        assert_eq!(
+            t.insert(&signed).unwrap_err().code(),
+            "trust_list_untrusted"
+        );
     }
     // Still works after the flood.
     t.insert(&w.sign_trust_list(&w.trust_list("catena-x")))
