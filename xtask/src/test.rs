@@ -36,6 +36,9 @@ pub(crate) fn run(_rest: &[String]) -> Result<()> {
             "wasm32-unknown-unknown",
         ],
     )?;
+    // Includes xtask's replay of the kept fuzz corpus through the uninstrumented targets
+    // (xtask/src/fuzz.rs). The AFL++ runs are `cargo xtask fuzz`: their instrumented build alone
+    // costs minutes of this pipeline's budget (fuzz/README.md has the figures).
     sh("cargo", &["test", "--workspace"])?;
     // The binding in Node (wasm-bindgen-test) and the page in real Chromium against the real
     // registry; installs Chromium and the npm packages when missing.
