@@ -209,6 +209,14 @@ pub struct VerdictJson {
     pub data: Vec<AgeJson>,
     /// The time used as now, after the clock floor (Unix seconds).
     pub now: JsonInt,
+    /// The full passport, when its chain was given and verified (SPEC.md section 3.1):
+    /// `version`, `passportIdentifier`, the SHA-256 `digests` of its versions, `subject`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub passport: Option<Value>,
+    /// One result per attestation listing and declared claim (SPEC.md sections 3.3 and 7):
+    /// `topic`, `materials`, `subject`, `outcome` (`verified`, `declared`, `not_checked`,
+    /// `failed`), `code`, `issuer`, `issuerName`, `eco`, `path`, `validUntil`, `digest`.
+    pub attestations: Vec<Value>,
 }
 
 fn outcome_str(o: Outcome) -> &'static str {
@@ -298,6 +306,17 @@ impl From<&Verdict> for VerdictJson {
             notices: v.notices.iter().map(|n| n.code).collect(),
             data: v.data.iter().map(AgeJson::from).collect(),
             now: JsonInt(v.now),
+            passport: v
+                .passport
+                .as_ref()
+                .and_then(|p| serde_json::to_value(p).ok())
+                .map(safe_integers),
+            attestations: v
+                .attestations
+                .iter()
+                .filter_map(|a| serde_json::to_value(a).ok())
+                .map(safe_integers)
+                .collect(),
         }
     }
 }
