@@ -88,6 +88,31 @@ async fn a_foreign_ecosystem_root_cannot_update_acmes_lists() {
 }
 
 #[tokio::test]
+async fn another_ecosystem_copying_acmes_key_cannot_lock_acme_out() {
+    // Cause: with ACME's DID and key listed by two ecosystems, resolving over every list
+    // made ACME ambiguous (`issuer_ambiguous`): any other root could stop its revocations.
+    let app = spawn_app().await;
+    let (acme, acme_key) = app.acme();
+    let (trust, _) = app.stores().await;
+    let mut list = trust.list("ouranos").unwrap().clone();
+    let mut copy = list.entities[0].clone();
+    copy.id = acme.clone();
+    copy.keys = vec![acme_key.public()];
+    list.entities.push(copy);
+    list.seq += 1;
+    let (s, v) = upload_trust_list(&app, sign_trust_list(&list, &root_key(&app, "ouranos"))).await;
+    assert_eq!(s, 200, "{v}");
+    let idx = app.allocate(&acme_key, &acme, "3", 1).await[0];
+    let (s, v) = app
+        .post_jwt(
+            "/v1/status",
+            update(&app.address, &acme_key, &acme, "3", idx, "revocation", true),
+        )
+        .await;
+    assert_eq!(s, 200, "ACME is resolved in Catena-X alone: {v}");
+}
+
+#[tokio::test]
 async fn a_request_made_for_another_registry_or_route_is_refused() {
     let app = spawn_app().await;
     let (iss, key) = app.acme();

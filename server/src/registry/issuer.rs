@@ -20,7 +20,13 @@ use crate::store::{Batch, JtiRow, ListRow, NewAudit, StoreError};
 /// a pointer to the current one and check a request without holding the registry mutex.
 #[derive(Debug, Default)]
 pub struct Gate {
+    /// Every accepted trust list (issuers that are not onboarded: refused as not owning the
+    /// list once their signature checked out).
     trust: TrustStore,
+    /// Per home ecosystem, a store holding that ecosystem's list alone (with the lists that
+    /// recognise it, for a recognised one): an issuer is resolved where it is bound, so
+    /// another ecosystem listing its DID can neither speak for it nor make it ambiguous.
+    homes: BTreeMap<String, TrustStore>,
     public_url: String,
     /// Issuer DID -> (slug, home ecosystem, list ids).
     bindings: BTreeMap<String, Binding>,
@@ -84,30 +90,32 @@ impl Gate {
                 });
             }
         }
+        let home = binding.and_then(|b| b.eco.as_deref());
         let expect = Expect {
             aud: &self.public_url,
             op,
             roles: &CREDENTIAL_ROLES,
-            home: binding.and_then(|b| b.eco.as_deref()),
+            home,
         };
-        let verified = parsed
-            .verify(&self.trust, &expect, now)
-            .map_err(|e| match e {
-                CoreError::AudienceMismatch { .. } => UpdateError::AudienceMismatch {
-                    detail: e.to_string(),
-                },
-                CoreError::OpMismatch { .. } => UpdateError::OpMismatch {
-                    detail: e.to_string(),
-                },
-                CoreError::Expired { .. } => UpdateError::IatStale { iat, now },
-                CoreError::NotYetValid { iat, .. } => UpdateError::IatInFuture { iat, now },
-                CoreError::IssuerUnknown { iss } => UpdateError::UnknownIssuer { iss },
-                CoreError::SignatureInvalid { .. } => UpdateError::BadSignature { code: e.code() },
-                e => UpdateError::NotTrusted {
-                    code: e.code(),
-                    detail: e.to_string(),
-                },
-            })?;
+        let trust = home
+            .and_then(|eco| self.homes.get(eco))
+            .unwrap_or(&self.trust);
+        let verified = parsed.verify(trust, &expect, now).map_err(|e| match e {
+            CoreError::AudienceMismatch { .. } => UpdateError::AudienceMismatch {
+                detail: e.to_string(),
+            },
+            CoreError::OpMismatch { .. } => UpdateError::OpMismatch {
+                detail: e.to_string(),
+            },
+            CoreError::Expired { .. } => UpdateError::IatStale { iat, now },
+            CoreError::NotYetValid { iat, .. } => UpdateError::IatInFuture { iat, now },
+            CoreError::IssuerUnknown { iss } => UpdateError::UnknownIssuer { iss },
+            CoreError::SignatureInvalid { .. } => UpdateError::BadSignature { code: e.code() },
+            e => UpdateError::NotTrusted {
+                code: e.code(),
+                detail: e.to_string(),
+            },
+        })?;
         let r = verified.request;
         let list = match &r.operation {
             Operation::Status { list, .. } | Operation::Allocate { list, .. } => list.clone(),
@@ -178,8 +186,17 @@ impl Registry {
 
     /// Publishes a new snapshot after trust lists or issuers changed.
     pub(super) fn refresh_gate(&self) {
+        let homes = self
+            .issuers
+            .values()
+            .filter_map(|i| i.eco.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .filter_map(|eco| Some((eco.clone(), self.home_store(&eco)?)))
+            .collect();
         let gate = Gate {
             trust: self.trust.clone(),
+            homes,
             public_url: self.settings.public_url.clone(),
             bindings: self
                 .issuers
@@ -199,6 +216,36 @@ impl Registry {
         if let Ok(mut g) = self.gate.write() {
             *g = Arc::new(gate);
         }
+    }
+
+    /// A store with the pinned roots and only the lists needed to accept `eco`'s: its own,
+    /// and for a recognised ecosystem the pinned lists that recognise it. `None` while no
+    /// list of `eco` is accepted (the full store then answers `issuer_unknown`).
+    fn home_store(&self, eco: &str) -> Option<TrustStore> {
+        self.trust.list(eco)?;
+        let mut store = TrustStore::new();
+        for (e, root) in &self.pins {
+            store.pin_root(e, root);
+        }
+        let mut lists: Vec<&str> = Vec::new();
+        if !self.pins.iter().any(|(e, _)| e == eco) {
+            for (e, _) in &self.pins {
+                let recognises = self
+                    .trust
+                    .list(e)
+                    .is_some_and(|l| l.recognizes.iter().any(|r| r.eco == eco));
+                if let (true, Some(raw)) = (recognises, self.trust_raw.get(e)) {
+                    lists.push(raw);
+                }
+            }
+        }
+        lists.push(self.trust_raw.get(eco)?);
+        for r in store.insert_all(lists) {
+            if let Err(e) = r {
+                tracing::warn!(eco, code = e.code(), "home trust store incomplete");
+            }
+        }
+        Some(store)
     }
 
     fn commit_issuer(&mut self, b: &Batch, now: u64) -> Result<i64, UpdateError> {

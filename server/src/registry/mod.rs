@@ -123,6 +123,8 @@ struct AuthorityKey {
 pub struct Registry {
     store: Arc<dyn Store>,
     settings: Settings,
+    /// The pinned ecosystem roots the trust lists are accepted under.
+    pins: Vec<(String, PublicKey)>,
     trust: TrustStore,
     /// The compact bytes of each accepted trust list, by ecosystem, as uploaded (what is
     /// stored and served); the parsed lists live in `trust` alone.
@@ -169,6 +171,7 @@ impl Registry {
         let mut reg = Registry {
             store,
             settings,
+            pins: pins.to_vec(),
             trust,
             trust_raw,
             issuers: BTreeMap::new(),
