@@ -249,10 +249,10 @@ pub fn verify_audit(
     })
 }
 
-/// `cellproof-server audit verify`: reads the files, pins the roots, accepts the trust lists,
-/// checks the copy. `Err` is a usage or I/O problem; `Ok(Err)` a copy that fails the check.
+/// `cellproof-server audit verify`: reads the files (log pages in order), pins the roots,
+/// accepts the trust lists, checks the copy. `Err` is a usage or I/O problem; `Ok(Err)` a copy that fails the check.
 pub fn verify_files(
-    log: &std::path::Path,
+    logs: &[std::path::PathBuf],
     head: &std::path::Path,
     trust_lists: &[std::path::PathBuf],
     roots: &[String],
@@ -282,10 +282,22 @@ pub fn verify_files(
     {
         r.map_err(|e| anyhow::anyhow!("trust list {}: {e}", p.display()))?;
     }
-    let log: Value = serde_json::from_slice(
-        &std::fs::read(log).with_context(|| format!("reading {}", log.display()))?,
-    )
-    .with_context(|| format!("{} is not JSON", log.display()))?;
+    let mut entries = Vec::new();
+    for path in logs {
+        let page: Value = serde_json::from_slice(
+            &std::fs::read(path).with_context(|| format!("reading {}", path.display()))?,
+        )
+        .with_context(|| format!("{} is not JSON", path.display()))?;
+        match page {
+            Value::Object(mut o) => match o.remove("entries") {
+                Some(Value::Array(a)) => entries.extend(a),
+                _ => anyhow::bail!("{}: no \"entries\" array", path.display()),
+            },
+            Value::Array(a) => entries.extend(a),
+            _ => anyhow::bail!("{}: not an audit export", path.display()),
+        }
+    }
+    let log = Value::Array(entries);
     let head =
         std::fs::read_to_string(head).with_context(|| format!("reading {}", head.display()))?;
     Ok(verify_audit(&log, &head, &trust))

@@ -70,9 +70,10 @@ pub enum AuditCommand {
     /// link, and that the signed head (`GET /v1/audit/head`), verified with the status
     /// authority key listed in a trust list accepted under a pinned root, matches it.
     Verify {
-        /// The exported log: `{"entries": [...]}` as `GET /v1/audit` answers, from seq 1.
-        #[arg(long)]
-        log: PathBuf,
+        /// The exported log: `{"entries": [...]}` as `GET /v1/audit` answers, from seq 1;
+        /// repeat for consecutive pages (`?after=SEQ&limit=10000`), in order.
+        #[arg(long = "log", required = true)]
+        logs: Vec<PathBuf>,
         /// The signed head (`audit-head+jwt`).
         #[arg(long)]
         head: PathBuf,

@@ -12,7 +12,7 @@ async fn main() -> anyhow::Result<()> {
     if let Some(cellproof_server::Command::Audit {
         action:
             cellproof_server::AuditCommand::Verify {
-                log,
+                logs,
                 head,
                 trust_lists,
                 roots,
@@ -20,7 +20,7 @@ async fn main() -> anyhow::Result<()> {
     }) = &cli.command
     {
         // Exit codes as the CLI's: 0 verified, 1 the copy fails, 2 usage or I/O.
-        let code = match cellproof_server::verify_audit_files(log, head, trust_lists, roots) {
+        let code = match cellproof_server::verify_audit_files(logs, head, trust_lists, roots) {
             Ok(Ok(r)) => {
                 println!(
                     "audit log verified: {} entries, head at entry {} signed by {} for {} at {}{}",

@@ -333,9 +333,10 @@ async fn an_exported_audit_log_verifies_and_each_tampering_is_named() {
     assert_eq!(report.registry, app.address);
 
     // The subcommand does the same from files, with exit codes 0 and 1.
-    let run = |log: &str, head: &str| {
+    let run = |logs: &[&str], head: &str| {
         std::process::Command::new(env!("CARGO_BIN_EXE_cellproof-server"))
-            .args(["audit", "verify", "--log", log, "--head", head])
+            .args(["audit", "verify", "--head", head])
+            .args(logs.iter().flat_map(|l| ["--log", l]))
             .args([
                 "--trust-list",
                 "catena-x.jws",
@@ -352,7 +353,26 @@ async fn an_exported_audit_log_verifies_and_each_tampering_is_named() {
             .output()
             .unwrap()
     };
-    let out = run("audit.json", "head.jws");
+    let out = run(&["audit.json"], "head.jws");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The same copy exported in two pages (`?after=`), given in order.
+    let all = log["entries"].as_array().unwrap();
+    let (first, rest) = all.split_at(3);
+    std::fs::write(
+        files.path().join("p1.json"),
+        json!({ "entries": first }).to_string(),
+    )
+    .unwrap();
+    std::fs::write(
+        files.path().join("p2.json"),
+        json!({ "entries": rest }).to_string(),
+    )
+    .unwrap();
+    let out = run(&["p1.json", "p2.json"], "head.jws");
     assert!(
         out.status.success(),
         "{}",
@@ -420,7 +440,7 @@ async fn an_exported_audit_log_verifies_and_each_tampering_is_named() {
     assert!(err.to_string().ends_with("the head is forged"), "{err}");
     std::fs::write(files.path().join("forged.jws"), &forged).unwrap();
     std::fs::write(files.path().join("rewritten.json"), rewritten.to_string()).unwrap();
-    let out = run("rewritten.json", "forged.jws");
+    let out = run(&["rewritten.json"], "forged.jws");
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("forged"));
 }
