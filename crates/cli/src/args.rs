@@ -35,6 +35,28 @@ pub enum Command {
     Issue(IssueArgs),
     /// Verify a credential: a QR URL, a plain JWS, an image, or a batch.
     Verify(VerifyArgs),
+    /// Full passports (SPEC.md section 3.1).
+    #[command(subcommand)]
+    Passport(PassportCmd),
+    /// Sign an attestation (`ConformityAttestation`, SPEC.md section 3.3) with a certifier key.
+    Attest {
+        /// The certifier's private JWK.
+        #[arg(long)]
+        key: PathBuf,
+        /// The attestation VC payload (JSON), shaped like reference-attestation.json.
+        #[arg(long)]
+        claims: PathBuf,
+        /// Write the compact JWS here instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Print the base64url SHA-256 of a file's exact bytes: a document's or an attestation's
+    /// `hashDigest` (SPEC.md section 3.2).
+    Digest {
+        /// Files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Print every QR code found in each image, with its corner points.
     Decode {
         /// One JSON line per image.
@@ -49,6 +71,29 @@ pub enum Command {
         /// Also write the demo's keys, lists and QR image to this directory.
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PassportCmd {
+    /// Sign a passport version; with --prev, fill `metadata.predecessor` and check the version.
+    Sign {
+        /// The issuer's private JWK.
+        #[arg(long)]
+        key: PathBuf,
+        /// The passport VC payload (JSON), shaped like reference-passport.json.
+        #[arg(long)]
+        passport: PathBuf,
+        /// The previous version's compact JWS (for version 2 and later).
+        #[arg(long)]
+        prev: Option<PathBuf>,
+        /// Signing time for `validFrom` when the payload has none (Unix seconds or RFC 3339).
+        #[arg(long)]
+        at: Option<String>,
+        /// Write the compact JWS here (no trailing newline, so `digest` of the file is its
+        /// `hashDigest`).
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
@@ -132,6 +177,9 @@ pub struct IssueArgs {
     /// Print JSON with the URL, JWS, QR version and ECC level.
     #[arg(long)]
     pub json: bool,
+    /// Version 1 of the full passport (compact JWS file): fills `bp.dig`.
+    #[arg(long)]
+    pub passport: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -165,6 +213,13 @@ pub struct VerifyArgs {
     /// Validation time (Unix seconds or RFC 3339); default now.
     #[arg(long)]
     pub at: Option<String>,
+    /// The passport chain as the registry serves it (`{"versions": [...], "attestations":
+    /// {...}}`): checks the passport and its attestations.
+    #[arg(long, conflicts_with = "batch")]
+    pub passport: Option<PathBuf>,
+    /// A document to check against the digests the passport's links give (repeatable).
+    #[arg(long = "document", requires = "passport")]
+    pub documents: Vec<PathBuf>,
     /// Print the verdict as JSON.
     #[arg(long)]
     pub json: bool,

@@ -13,8 +13,8 @@ use cellproof_qr::encode::{encode_url_numeric, Ecc, Encoded};
 use serde_json::{json, Value};
 
 use crate::args::{
-    BatchFormat, Cli, Command, EccArg, IssueArgs, PurposeArg, StatusListArgs, TrustListCmd,
-    VerifyArgs,
+    BatchFormat, Cli, Command, EccArg, IssueArgs, PassportCmd, PurposeArg, StatusListArgs,
+    TrustListCmd, VerifyArgs,
 };
 use crate::inputs::{self, read_json, read_private_key, read_text};
 use crate::output;
@@ -36,6 +36,15 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::StatusList(a) => status_list(&a),
         Command::Issue(a) => issue(&a),
         Command::Verify(a) => verify_cmd(&a),
+        Command::Passport(PassportCmd::Sign {
+            key,
+            passport,
+            prev,
+            at,
+            out,
+        }) => passport_sign(&key, &passport, prev.as_deref(), at.as_deref(), &out),
+        Command::Attest { key, claims, out } => attest(&key, &claims, out.as_deref()),
+        Command::Digest { files } => digest(&files),
         Command::Decode { json, images } => decode(json, &images),
         Command::Demo { out } => crate::cmd::demo(out.as_deref()),
     }
@@ -191,9 +200,23 @@ pub fn write_qr(code: &Encoded, path: &Path) -> Result<()> {
 fn issue(a: &IssueArgs) -> Result<Outcome> {
     let key = read_private_key(&a.key)?;
     let claims = read_json(&a.claims)?;
-    let claims = claims
+    let mut claims = claims
         .as_object()
-        .context("the claims file must be a JSON object")?;
+        .context("the claims file must be a JSON object")?
+        .clone();
+    if let Some(path) = &a.passport {
+        // SPEC.md section 2: `bp.dig` commits the label to version 1 of the full passport.
+        let v1 = read_text(path)?;
+        let bp = claims
+            .get_mut("bp")
+            .and_then(Value::as_object_mut)
+            .context("the claims have no `bp` object to put the passport digest in")?;
+        bp.insert(
+            "dig".into(),
+            cellproof_core::passport_digest(v1.trim()).into(),
+        );
+    }
+    let claims = &claims;
     let iat = inputs::time(a.at.as_deref())?.secs();
     let issued = issue_credential(claims, iat, &key)
         .map_err(|e| anyhow::anyhow!("{}: {e} ({})", a.claims.display(), e.code()))?;
@@ -234,7 +257,21 @@ fn verify_cmd(a: &VerifyArgs) -> Result<Outcome> {
         eprintln!("cellproof: warning: {}", output::safe(w));
     }
     let now = inputs::time(a.at.as_deref())?;
-    let ctx = Context::new(&stores.trust, &stores.status, now);
+    let chain = a
+        .passport
+        .as_deref()
+        .map(|path| {
+            cellproof_core::PassportChain::from_json(&read_text(path)?).map_err(|e| {
+                anyhow::anyhow!(
+                    "{}: not a passport chain: {e} ({})",
+                    path.display(),
+                    e.code()
+                )
+            })
+        })
+        .transpose()?;
+    let mut ctx = Context::new(&stores.trust, &stores.status, now);
+    ctx.chain = chain.as_ref();
     if let Some(batch) = &a.batch {
         return verify_batch(a, batch, &ctx, &stores.warnings);
     }
@@ -255,19 +292,220 @@ fn verify_cmd(a: &VerifyArgs) -> Result<Outcome> {
         (None, None) => bail!("give an input, --image or --batch"),
     };
     let v = verify(&input, &ctx);
+    let documents = check_documents(&v, &a.documents)?;
     if a.json {
-        println!(
-            "{}",
-            output::json_line(&output::verdict_json(&v, &stores.warnings))
-        );
+        let mut j = output::verdict_json(&v, &stores.warnings);
+        if let (Some(m), false) = (j.as_object_mut(), a.documents.is_empty()) {
+            m.insert("documents".into(), Value::Array(documents.clone()));
+        }
+        println!("{}", output::json_line(&j));
     } else {
         print!("{}", output::verdict_text(&v));
+        print!("{}", output::attestations_text(&v));
+        for d in &documents {
+            let ok = d["outcome"] == "matched";
+            println!(
+                "  document {}: {}",
+                output::safe(d["file"].as_str().unwrap_or_default()),
+                if ok {
+                    format!(
+                        "matches \"{}\"",
+                        output::safe(d["name"].as_str().unwrap_or_default())
+                    )
+                } else {
+                    format!(
+                        "NOT the document the passport links ({})",
+                        d["code"].as_str().unwrap_or_default()
+                    )
+                }
+            );
+        }
+    }
+    if documents.iter().any(|d| d["outcome"] != "matched") {
+        return Ok(Outcome::NotValid);
     }
     Ok(if v.overall == Overall::Valid {
         Outcome::Success
     } else {
         Outcome::NotValid
     })
+}
+
+/// Link objects (`{"linkURL", "name", "hashDigest", ...}`, SPEC.md section 3.2) anywhere in a
+/// JSON value.
+fn links<'a>(v: &'a Value, out: &mut Vec<&'a serde_json::Map<String, Value>>) {
+    match v {
+        Value::Object(m) => {
+            if m.get("hashDigest").and_then(Value::as_str).is_some() && m.contains_key("linkURL") {
+                out.push(m);
+            }
+            m.values().for_each(|x| links(x, out));
+        }
+        Value::Array(a) => a.iter().for_each(|x| links(x, out)),
+        _ => {}
+    }
+}
+
+/// Checks each document file against the digests of the verified passport's links: a file
+/// whose SHA-256 no link gives is `document_digest_mismatch` (SPEC.md section 3.2).
+fn check_documents(
+    v: &cellproof_core::Verdict,
+    files: &[std::path::PathBuf],
+) -> Result<Vec<Value>> {
+    if files.is_empty() {
+        return Ok(Vec::new());
+    }
+    let subject = v
+        .passport
+        .as_ref()
+        .map(|p| Value::Object(p.subject.clone()))
+        .unwrap_or(Value::Null);
+    let mut found = Vec::new();
+    links(&subject, &mut found);
+    files
+        .iter()
+        .map(|f| {
+            let bytes = std::fs::read(f).with_context(|| format!("reading {}", f.display()))?;
+            let digest = cellproof_core::sha256_b64(&bytes);
+            let link = found
+                .iter()
+                .find(|l| l.get("hashDigest").and_then(Value::as_str) == Some(digest.as_str()));
+            Ok(match link {
+                Some(l) => json!({"file": f.display().to_string(), "digest": digest,
+                    "outcome": "matched", "name": l.get("name"), "linkType": l.get("linkType")}),
+                None => json!({"file": f.display().to_string(), "digest": digest,
+                    "outcome": "failed", "code": "document_digest_mismatch"}),
+            })
+        })
+        .collect()
+}
+
+/// `passport sign`: checks the VC shape and the version against `--prev`, fills
+/// `metadata.predecessor` and `validFrom`, signs as `vc+jwt`.
+fn passport_sign(
+    key: &Path,
+    passport: &Path,
+    prev: Option<&Path>,
+    at: Option<&str>,
+    out: &Path,
+) -> Result<Outcome> {
+    let key = read_private_key(key)?;
+    let mut payload = read_json(passport)?;
+    let p = payload
+        .as_object_mut()
+        .context("the passport must be a JSON object")?;
+    if !p
+        .get("type")
+        .and_then(Value::as_array)
+        .is_some_and(|t| t.iter().any(|x| x == "BatteryPassport"))
+    {
+        bail!(
+            "{}: `type` must include BatteryPassport",
+            passport.display()
+        );
+    }
+    if !p.contains_key("validFrom") {
+        let now = inputs::time(at)?.secs();
+        p.insert(
+            "validFrom".into(),
+            cellproof_core::format_rfc3339(now).into(),
+        );
+    }
+    let meta = p
+        .get_mut("credentialSubject")
+        .and_then(|cs| cs.get_mut("metadata"))
+        .and_then(Value::as_object_mut)
+        .context("the passport has no credentialSubject.metadata")?;
+    let version = meta
+        .get("version")
+        .and_then(Value::as_u64)
+        .context("credentialSubject.metadata.version must be a positive integer")?;
+    match prev {
+        None if version != 1 => bail!(
+            "version {version} needs --prev (the previous version's JWS); only version 1 stands alone"
+        ),
+        None => {
+            meta.remove("predecessor");
+        }
+        Some(prev_path) => {
+            let prev_jws = read_text(prev_path)?;
+            let prev_jws = prev_jws.trim();
+            let parsed = cellproof_core::Jws::parse(
+                prev_jws,
+                cellproof_core::Typ::Vc,
+                cellproof_core::MAX_PASSPORT,
+            )
+            .map_err(|e| anyhow::anyhow!("{}: {e} ({})", prev_path.display(), e.code()))?;
+            let prev_version = parsed
+                .unverified_payload()
+                .get("credentialSubject")
+                .and_then(|cs| cs.get("metadata"))
+                .and_then(|m| m.get("version"))
+                .and_then(Value::as_u64)
+                .context("the previous version has no metadata.version")?;
+            if prev_version.checked_add(1) != Some(version) {
+                bail!(
+                    "version {version} does not follow the previous version {prev_version} (SPEC.md section 3.1: it grows by one)"
+                );
+            }
+            meta.insert(
+                "predecessor".into(),
+                cellproof_core::sha256_b64(prev_jws.as_bytes()).into(),
+            );
+        }
+    }
+    let jws = cellproof_core::sign_json(cellproof_core::Typ::Vc, &payload, &key);
+    std::fs::write(out, &jws).with_context(|| format!("writing {}", out.display()))?;
+    eprintln!(
+        "passport version {version} signed: {} (bp.dig {}; hashDigest {})",
+        out.display(),
+        cellproof_core::passport_digest(&jws),
+        cellproof_core::sha256_b64(jws.as_bytes())
+    );
+    Ok(Outcome::Success)
+}
+
+/// `attest`: checks the VC shape and signs an attestation as `vc+jwt`.
+fn attest(key: &Path, claims: &Path, out: Option<&Path>) -> Result<Outcome> {
+    let key = read_private_key(key)?;
+    let payload = read_json(claims)?;
+    let ok = payload
+        .get("type")
+        .and_then(Value::as_array)
+        .is_some_and(|t| t.iter().any(|x| x == "ConformityAttestation"))
+        && payload
+            .get("credentialSubject")
+            .and_then(|cs| cs.get("assessment"))
+            .and_then(Value::as_array)
+            .is_some_and(|a| !a.is_empty());
+    if !ok {
+        bail!(
+            "{}: an attestation needs `type` with ConformityAttestation and a non-empty credentialSubject.assessment",
+            claims.display()
+        );
+    }
+    let jws = cellproof_core::sign_json(cellproof_core::Typ::Vc, &payload, &key);
+    match out {
+        Some(path) => {
+            std::fs::write(path, &jws).with_context(|| format!("writing {}", path.display()))?;
+            eprintln!("hashDigest {}", cellproof_core::sha256_b64(jws.as_bytes()));
+        }
+        None => println!("{jws}"),
+    }
+    Ok(Outcome::Success)
+}
+
+/// `digest`: the base64url SHA-256 of each file's exact bytes.
+fn digest(files: &[std::path::PathBuf]) -> Result<Outcome> {
+    for f in files {
+        let bytes = std::fs::read(f).with_context(|| format!("reading {}", f.display()))?;
+        println!(
+            "{}  {}",
+            cellproof_core::sha256_b64(&bytes),
+            output::safe(&f.display().to_string())
+        );
+    }
+    Ok(Outcome::Success)
 }
 
 /// Verifies a file of inputs in chunks, sharing Ed25519 batch verification inside each chunk.

@@ -184,3 +184,56 @@ pub fn csv_row(line: usize, input: &str, v: &Verdict) -> String {
         .collect::<Vec<_>>()
         .join(",")
 }
+
+/// The passport and one line per attestation result (SPEC.md sections 3.3 and 7), for the
+/// terminal; attacker-controlled text goes through [`safe`].
+pub fn attestations_text(v: &Verdict) -> String {
+    use cellproof_core::AttestationOutcome as O;
+    let mut out = String::new();
+    if let Some(p) = &v.passport {
+        out.push_str(&format!(
+            "passport: version {}{}\n",
+            p.version,
+            p.passport_identifier
+                .as_deref()
+                .map(|id| format!(" ({})", safe(id)))
+                .unwrap_or_default()
+        ));
+    }
+    for a in &v.attestations {
+        let what = if a.materials.is_empty() {
+            a.topic.clone()
+        } else {
+            format!("{} {}", a.topic, a.materials.join(","))
+        };
+        let line = match a.outcome {
+            O::Verified => format!(
+                "verified   {} by {} ({}){}",
+                safe(&what),
+                safe(a.issuer_name.as_deref().unwrap_or_default()),
+                safe(a.path.as_deref().unwrap_or_default()),
+                a.valid_until
+                    .map(|u| format!(", valid until {}", cellproof_core::format_rfc3339(u)))
+                    .unwrap_or_default()
+            ),
+            O::Declared => format!("declared   {} (no attestation behind it)", safe(&what)),
+            O::NotChecked => format!(
+                "unchecked  {} ({})",
+                safe(&what),
+                a.code.unwrap_or("the attestation is not held")
+            ),
+            O::Failed => format!(
+                "FAILED     {} ({})",
+                safe(&what),
+                a.code.unwrap_or("failed")
+            ),
+        };
+        out.push_str("  ");
+        out.push_str(&line);
+        if let Some(s) = &a.subject {
+            out.push_str(&format!(" [{}]", safe(s)));
+        }
+        out.push('\n');
+    }
+    out
+}
