@@ -85,6 +85,46 @@ fn every_vector_case_through_the_binary() {
     }
 }
 
+/// The passport vectors (`tests/vectors/passports/`) through `verify --passport`: verdict and
+/// every attestation result's topic, materials, outcome and code.
+#[test]
+fn every_passport_vector_through_the_binary() {
+    let text = std::fs::read_to_string(vectors().join("passports/cases.json")).unwrap();
+    let index: Value = serde_json::from_str(&text).unwrap();
+    for case in index["cases"].as_array().unwrap() {
+        let mut args = case_args(case);
+        args.push("--passport".into());
+        args.push(
+            vectors()
+                .join(case["passport"].as_str().unwrap())
+                .display()
+                .to_string(),
+        );
+        args.push(case["input"].as_str().unwrap().to_owned());
+        let o = bin().args(&args).output().unwrap();
+        let j = stdout_json(&o);
+        let name = &case["name"];
+        let want = &case["expected"];
+        assert_eq!(j["overall"], want["overall"], "{name}");
+        assert_eq!(j["code"], want["code"], "{name}");
+        let got: Vec<Value> = j["attestations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                serde_json::json!({"topic": a["topic"], "materials": a["materials"],
+                    "outcome": a["outcome"], "code": a.get("code").cloned().unwrap_or(Value::Null)})
+            })
+            .collect();
+        assert_eq!(Value::Array(got), want["attestations"], "{name}");
+        assert_eq!(
+            code(&o),
+            if want["overall"] == "valid" { 0 } else { 1 },
+            "{name}"
+        );
+    }
+}
+
 #[test]
 fn issuer_workflow_with_generated_keys() {
     let dir = tempfile::tempdir().unwrap();

@@ -13,6 +13,7 @@ use cellproof_core::{
 use serde_json::{json, Map, Value};
 use sha2::{Digest as _, Sha256};
 
+mod passport_vectors;
 mod vectors;
 pub use vectors::{generate_vectors, VectorFile, VECTOR_SEED};
 

@@ -291,6 +291,7 @@ pub fn generate_vectors() -> Result<Vec<VectorFile>, Error> {
             "cases": json_cases,
         })),
     );
+    files.extend(crate::passport_vectors::files(&w, at, iat)?);
     Ok(files)
 }
 
