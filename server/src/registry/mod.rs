@@ -502,6 +502,55 @@ mod tests {
     }
 
     #[test]
+    fn an_issuer_onboarded_before_bindings_is_refused_until_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = 1_000_000;
+        let store = Arc::new(SqliteStore::open(dir.path()).unwrap());
+        let did = "did:web:a.example";
+        let row = crate::store::IssuerRow {
+            slug: "a".into(),
+            did: did.into(),
+            eco: None,
+        };
+        store
+            .commit(
+                &Batch {
+                    issuers: vec![row],
+                    ..Batch::default()
+                },
+                t,
+            )
+            .unwrap();
+        let pins = [(
+            "test-eco".to_owned(),
+            KeyPair::from_secret("r1", &[1; 32]).public(),
+        )];
+        let url = "http://registry.example";
+        let mut reg = Registry::open(store, settings(url), &pins, Arc::default(), t).unwrap();
+        let body = cellproof_core::sign_json(
+            Typ::RegistryRequest,
+            &json!({"iss": did, "iat": t, "jti": "j", "aud": url, "op": "allocate",
+                    "list": "1", "count": 1}),
+            &KeyPair::from_secret("k1", &[5; 32]),
+        );
+        let op = cellproof_core::Op::Allocate;
+        assert_eq!(
+            reg.gate().authenticate(body.as_bytes(), op, t).unwrap_err(),
+            crate::errors::UpdateError::NotBound { iss: did.into() }
+        );
+        let o = Onboard {
+            slug: "a".into(),
+            did: did.into(),
+            eco: "test-eco".into(),
+            lists: vec!["1".into()],
+        };
+        reg.onboard(&o, String::new(), "test", t).unwrap();
+        // Bound now: the request goes on to the trust check (no trust list held here).
+        let e = reg.gate().authenticate(body.as_bytes(), op, t).unwrap_err();
+        assert_eq!(e.problem().kind, "unknown-issuer");
+    }
+
+    #[test]
     fn reopening_keeps_valid_from_and_re_signs_for_a_new_public_url() {
         let dir = tempfile::tempdir().unwrap();
         let t = 1_000_000;

@@ -390,6 +390,37 @@ mod tests {
     }
 
     #[test]
+    fn a_database_from_before_issuer_bindings_gains_the_eco_column() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let c = Connection::open(dir.path().join("registry.sqlite3")).unwrap();
+            c.execute_batch(
+                "CREATE TABLE issuers (slug TEXT PRIMARY KEY, did TEXT NOT NULL UNIQUE);
+                 INSERT INTO issuers VALUES ('acme', 'did:web:acme.example');",
+            )
+            .unwrap();
+        }
+        let s = SqliteStore::open(dir.path()).unwrap();
+        let old = &s.load().unwrap().issuers[0];
+        assert_eq!((old.slug.as_str(), old.eco.as_deref()), ("acme", None));
+        let b = Batch {
+            issuers: vec![IssuerRow {
+                eco: Some("catena-x".into()),
+                ..old.clone()
+            }],
+            ..Batch::default()
+        };
+        s.commit(&b, 1).unwrap();
+        drop(s);
+        let s = SqliteStore::open(dir.path()).unwrap();
+        assert_eq!(
+            s.load().unwrap().issuers[0].eco.as_deref(),
+            Some("catena-x")
+        );
+        assert_eq!(s.head().unwrap(), None, "no audit entry yet");
+    }
+
+    #[test]
     fn refuses_a_seen_jti_and_commits_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let s = SqliteStore::open(dir.path()).unwrap();
@@ -408,7 +439,14 @@ mod tests {
             ..Batch::default()
         };
         s.commit(&b, 5).unwrap();
+        let head = s.head().unwrap().unwrap();
+        assert_eq!(head.0, 1);
         assert!(matches!(s.commit(&b, 6), Err(StoreError::Replay)));
+        assert_eq!(
+            s.head().unwrap(),
+            Some(head),
+            "a refused batch leaves the head"
+        );
         assert_eq!(s.audit(0, 10).unwrap().len(), 1);
         assert_eq!(s.prune_jtis(6).unwrap(), 1);
     }
