@@ -237,9 +237,10 @@ function keyOf(input) {
 
 /**
  * One scan from the camera, the keyboard wedge or a paste. The duplicate check comes first: a
- * code still in the camera's view is ignored (same sighting); a code scanned again is not
- * verified again but counted on its row (seen, last seen) and shown; only a new code is
- * verified, rendered once and written to IndexedDB as one record.
+ * code still in the camera's view is the same sighting and ignored (no verification, no
+ * rendering, no write). A code scanned again is verified again (a revocation or stale data
+ * since the first scan must show) and counted on its own row (seen, last seen); a new code gets
+ * a new row. Either way the verdict is rendered once and one IndexedDB record is written.
  */
 function scanned(input, source) {
   const text = input.trim();
@@ -251,19 +252,18 @@ function scanned(input, source) {
     state.sightings.set(key, now);
     if (last != null && now - last < SAME_SIGHTING_MS) return false;
   }
-  const known = state.session.find((s) => s.key === key);
-  if (known) {
-    known.seen = (known.seen ?? 1) + 1;
-    known.lastSeen = now;
-    showVerdict(known.input, known.verdict, known);
-    cue('again');
-    store.putScan(known).catch(() => {});
-    renderSession();
-    return false;
-  }
   const verdict = verifyInput(text);
   if (!isVerdict(verdict)) {
     showUnreadable();
+    return false;
+  }
+  const known = state.session.find((s) => s.key === key);
+  if (known) {
+    Object.assign(known, { verdict, seen: (known.seen ?? 1) + 1, lastSeen: now });
+    showVerdict(known.input, verdict, known);
+    cue('again');
+    store.putScan(known).catch(() => {});
+    renderSession();
     return false;
   }
   const scan = { key, input: text, verdict, at: now, source, seen: 1, lastSeen: now };

@@ -97,6 +97,36 @@ export interface Verdict {
   data: DataAge[];
   /** The time used as now, after the clock floor (Unix seconds). */
   now: Int;
+  /** The full passport, when its chain was given and verified (SPEC.md section 3.1). */
+  passport?: PassportSummary;
+  /** One result per attestation listing and declared claim (SPEC.md sections 3.3, 7). */
+  attestations: AttestationEntry[];
+}
+
+export interface PassportSummary {
+  version: Int;
+  passportIdentifier?: string;
+  /** base64url SHA-256 of each version's compact JWS, oldest first. */
+  digests: string[];
+  /** The current version's `credentialSubject`, as signed. */
+  subject: Record<string, unknown>;
+}
+
+export interface AttestationEntry {
+  topic: string;
+  materials: string[];
+  subject?: string;
+  outcome: "verified" | "declared" | "not_checked" | "failed";
+  /** Stable code of a failure (docs/error-codes.md). */
+  code?: string;
+  /** English sentence for logs only; interfaces translate `code`. */
+  message?: string;
+  issuer?: string;
+  issuerName?: string;
+  eco?: string;
+  path?: string;
+  validUntil?: Int;
+  digest?: string;
 }
 
 export interface LoadResult {
