@@ -86,7 +86,10 @@ fn json_output_escapes_c1_and_bidi_and_keeps_the_values() {
     ]);
     assert_eq!(raw_controls(&o.stdout), Vec::<char>::new());
     let j: Value = serde_json::from_slice(&o.stdout).expect("JSONL");
-    assert_eq!(j["claims"]["iss"], "did:web:rogue.example\u{1b}[2K\rVALID: genuine");
+    assert_eq!(
+        j["claims"]["iss"],
+        "did:web:rogue.example\u{1b}[2K\rVALID: genuine"
+    );
 }
 
 /// A minimal RFC 4180 reader: rows of cells, with whether each cell was quoted.
@@ -126,12 +129,18 @@ fn batch_csv_cells_cannot_start_a_formula() {
     // the file in a spreadsheet.
     // (payload, the input cell read back from the CSV)
     let payloads = [
-        (r#"=HYPERLINK("http://x","y")"#, r#"'=HYPERLINK("http://x","y")"#),
+        (
+            r#"=HYPERLINK("http://x","y")"#,
+            r#"'=HYPERLINK("http://x","y")"#,
+        ),
         ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
         ("-2+3", "'-2+3"),
         ("@SUM(A1:A2)", "'@SUM(A1:A2)"),
         ("=1\t+2", r"'=1\u{9}+2"),
-        ("\u{1b}]8;;http://x\u{7}link", r"\u{1b}]8;;http://x\u{7}link"),
+        (
+            "\u{1b}]8;;http://x\u{7}link",
+            r"\u{1b}]8;;http://x\u{7}link",
+        ),
     ];
     let dir = tempfile::tempdir().expect("tmp");
     let batch = dir.path().join("scans.txt");
@@ -155,7 +164,10 @@ fn batch_csv_cells_cannot_start_a_formula() {
     let header: Vec<&str> = rows[0].iter().map(|(c, _)| c.as_str()).collect();
     assert_eq!(header, CSV_COLUMNS.to_vec(), "the shared column set");
     assert_eq!(rows.len(), payloads.len() + 1);
-    let input = CSV_COLUMNS.iter().position(|c| *c == "input").expect("input");
+    let input = CSV_COLUMNS
+        .iter()
+        .position(|c| *c == "input")
+        .expect("input");
     for (row, (_, want)) in rows[1..].iter().zip(payloads) {
         assert_eq!(row.len(), CSV_COLUMNS.len());
         assert!(row.iter().all(|(_, q)| *q), "every cell quoted: {row:?}");
@@ -191,7 +203,9 @@ fn cli_json_is_the_shared_verdict_json() {
     let mut status = StatusStore::new();
     status
         .insert(
-            std::fs::read_to_string(&status_path).expect("status").trim(),
+            std::fs::read_to_string(&status_path)
+                .expect("status")
+                .trim(),
             &trust,
         )
         .expect("status accepted");
