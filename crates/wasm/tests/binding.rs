@@ -22,6 +22,18 @@ fn vector_file(path: &str) -> &'static str {
             include_str!("../../../tests/vectors/trust-lists/catena-x-stale.jws")
         }
         "trust-lists/ouranos.jws" => include_str!("../../../tests/vectors/trust-lists/ouranos.jws"),
+        "trust-lists/ouranos-borrows-acme.jws" => {
+            include_str!("../../../tests/vectors/trust-lists/ouranos-borrows-acme.jws")
+        }
+        "trust-lists/ouranos-lists-acme.jws" => {
+            include_str!("../../../tests/vectors/trust-lists/ouranos-lists-acme.jws")
+        }
+        "trust-lists/ouranos-rogue.jws" => {
+            include_str!("../../../tests/vectors/trust-lists/ouranos-rogue.jws")
+        }
+        "status-lists/acme-3-shadow.jws" => {
+            include_str!("../../../tests/vectors/status-lists/acme-3-shadow.jws")
+        }
         "trust-lists/ouranos-certifiers-only.jws" => {
             include_str!("../../../tests/vectors/trust-lists/ouranos-certifiers-only.jws")
         }
