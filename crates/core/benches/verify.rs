@@ -145,5 +145,92 @@ fn benches(c: &mut Criterion) {
     });
 }
 
-criterion_group!(core, benches);
+/// A label with its passport (versions 1 and 2) and four attestations, as the demo's ACME
+/// battery: SPEC.md sections 3.1 and 3.3.
+fn passport_bench(c: &mut Criterion) {
+    use cellproof_world::{Listed, YEAR};
+    const URL: &str = "https://id.cells.acme.example/01/04012345000016/21/SN2026A000123";
+    let w = World::new("bench", "https://registry.example", T0);
+    let mut trust = TrustStore::new();
+    trust.pin_root("catena-x", &w.catena_root.public());
+    for r in trust.insert_all([
+        w.sign_trust_list(&w.trust_list("catena-x")).as_str(),
+        w.sign_trust_list(&w.trust_list("ouranos")).as_str(),
+    ]) {
+        r.unwrap();
+    }
+    let mut status = StatusStore::new();
+    for p in Purpose::ALL {
+        status
+            .insert(
+                &w.status_list(&w.acme, "3", p, &[], T0, T0 + 7 * DAY),
+                &trust,
+            )
+            .unwrap();
+    }
+    let valid = (T0 - YEAR, T0 + YEAR);
+    let att = |issuer, subject: &str, topic: &str, m: &[&str]| Listed {
+        topic: topic.into(),
+        materials: m.iter().map(|x| (*x).to_owned()).collect(),
+        subject: subject.into(),
+        jws: w.attestation(issuer, subject, topic, m, valid),
+    };
+    let list = vec![
+        att(
+            &w.certifier,
+            "did:web:refinery.kobalt.example",
+            "sourcing.due-diligence",
+            &["Co"],
+        ),
+        att(
+            &w.jqa,
+            "did:web:lithium.sanriku.example",
+            "sourcing.due-diligence",
+            &["Li"],
+        ),
+        att(&w.certifier, URL, "emissions.carbon-footprint", &[]),
+        att(
+            &w.certifier,
+            "urn:gtin:04012345000016",
+            "content.recycled",
+            &["Co", "Li", "Ni"],
+        ),
+    ];
+    let v1 = w.sign_vc(
+        &w.acme,
+        &w.passport(&w.acme, URL, 1, None, &list, T0 - 40 * DAY),
+    );
+    let v2 = w.sign_vc(
+        &w.acme,
+        &w.passport(&w.acme, URL, 2, Some(&v1), &list, T0 - 10 * DAY),
+    );
+    let mut claims = w.reference_claims();
+    if let Some(serde_json::Value::Object(bp)) = claims.get_mut("bp") {
+        bp.insert("dig".into(), cellproof_core::passport_digest(&v1).into());
+    }
+    let label = w.issue(&w.acme, &claims, T0 - 30 * DAY).unwrap().url();
+    let chain = cellproof_core::PassportChain {
+        versions: vec![v1, v2],
+        attestations: list
+            .iter()
+            .map(|l| (cellproof_core::sha256_b64(l.jws.as_bytes()), l.jws.clone()))
+            .collect(),
+    };
+    let mut ctx = Context::new(&trust, &status, UnixTime(T0 + DAY));
+    ctx.chain = Some(&chain);
+    let v = verify(&label, &ctx);
+    assert_eq!(v.code, None);
+    assert_eq!(
+        v.attestations
+            .iter()
+            .filter(|a| a.outcome == cellproof_core::AttestationOutcome::Verified)
+            .count(),
+        4
+    );
+    c.bench_function("verify/label_passport_v2_four_attestations", |b| {
+        b.iter(|| verify(&label, &ctx))
+    });
+}
+
+criterion_group!(core, benches, passport_bench);
 criterion_main!(core);
