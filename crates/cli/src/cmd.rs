@@ -632,9 +632,10 @@ fn decode(json_out: bool, images: &[std::path::PathBuf]) -> Result<Outcome> {
             Err(e) => {
                 failed += 1;
                 if json_out {
-                    println!("{}", json!({"file": file, "error": format!("{e:#}")}));
+                    let j = json!({"file": file, "error": format!("{e:#}")});
+                    println!("{}", output::json_line(&j));
                 } else {
-                    eprintln!("cellproof: {file}: {e:#}");
+                    eprintln!("cellproof: {file}: {}", output::safe(&format!("{e:#}")));
                 }
             }
         }

@@ -18,7 +18,8 @@ fn main() -> ExitCode {
         Ok(cmd::Outcome::Success) => ExitCode::SUCCESS,
         Ok(cmd::Outcome::NotValid) => ExitCode::from(1),
         Err(e) => {
-            eprintln!("cellproof: error: {e:#}");
+            // An error can quote input (a file's content, a scanned text): escaped for the terminal.
+            eprintln!("cellproof: error: {}", output::safe(&format!("{e:#}")));
             ExitCode::from(2)
         }
     }

@@ -239,3 +239,36 @@ fn cli_json_is_the_shared_verdict_json() {
     }
     assert_eq!(compared, 12);
 }
+
+#[test]
+fn decode_output_escapes_control_characters_in_the_qr_text() {
+    // A QR code is whatever its printer wanted: `decode` printed its text raw, so a symbol
+    // holding ESC sequences could clear the screen and print anything.
+    let text = "\u{1b}[2J\u{1b}[1;1HVALID: genuine \u{202e}\u{9b}0m";
+    let code =
+        cellproof_qr::encode::encode_bytes(text, cellproof_qr::encode::Ecc::M).expect("encodes");
+    let (w, h, luma) = code.to_luma(8);
+    let dir = tempfile::tempdir().expect("tmp");
+    let png = dir.path().join("label.png");
+    image::GrayImage::from_raw(w, h, luma)
+        .expect("image")
+        .save(&png)
+        .expect("png");
+    let o = run(&["decode", png.to_str().expect("path")]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(raw_controls(&o.stdout), Vec::<char>::new(), "{out}");
+    assert!(
+        out.contains(r"\u{1b}[2J\u{1b}[1;1HVALID: genuine \u{202e}\u{9b}0m"),
+        "{out}"
+    );
+    let o = run(&["decode", "--json", png.to_str().expect("path")]);
+    assert_eq!(raw_controls(&o.stdout), Vec::<char>::new());
+    let j: Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(j["codes"][0]["text"], text);
+}
