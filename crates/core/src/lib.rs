@@ -55,7 +55,8 @@ pub use jws::{
     VerifiedJws, MAX_INFLATED,
 };
 pub use passport::{
-    check_document, sha256_b64, topics, AttestationOutcome, AttestationResult, PassportChain,
+    check_attestation_upload, check_document, check_passport_upload, sha256_b64, topics,
+    AttestationOutcome, AttestationResult, CheckedAttestation, CheckedPassport, PassportChain,
     PassportInfo, CERTIFIER_ROLES, MAX_PASSPORT,
 };
 pub use report::{

@@ -796,3 +796,235 @@ fn declared(
         out.push(AttestationResult::new(topics::CONFORMITY, &[], None));
     }
 }
+
+/// A passport version the registry may store (SPEC.md section 6.2), after the checks a
+/// verifier makes: VC shape, issuer trust and role, signature, subject, GS1 company prefix,
+/// and the version chain against the versions already held.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckedPassport {
+    /// The battery.
+    pub link: DigitalLink,
+    /// `metadata.version`.
+    pub version: u64,
+    /// The issuer's DID.
+    pub issuer: String,
+    /// The issuer's home ecosystem.
+    pub eco: String,
+    /// `type` includes `BatteryPassportRestricted` (SPEC.md section 6.3): never served publicly.
+    pub restricted: bool,
+    /// `tier` of a restricted section (`legitimate-interest` or `authority`).
+    pub tier: Option<String>,
+    /// Base64url SHA-256 of the compact JWS.
+    pub digest: String,
+    /// The passport's attestation listings' `hashDigest`s.
+    pub listed: Vec<String>,
+}
+
+/// Checks an uploaded passport version (`BatteryPassport`, or a `BatteryPassportRestricted`
+/// section) against `held`, the versions of the same battery already stored, oldest first
+/// (for a restricted section: the public versions, which must exist). Version 1 needs an empty
+/// chain; version n > 1 must name version n-1's digest and come from the same issuer. An older
+/// or forked version is `passport_chain_broken`.
+pub fn check_passport_upload(
+    compact: &str,
+    held: &[String],
+    trust: &TrustStore,
+    now: u64,
+) -> Result<CheckedPassport, Error> {
+    let compact = compact.trim();
+    let jws = Jws::parse(compact, Typ::Vc, MAX_PASSPORT)?;
+    let p = jws.unverified_payload();
+    let restricted = has_type(p.get("type"), "BatteryPassportRestricted");
+    let vc_type = if restricted {
+        "BatteryPassportRestricted"
+    } else {
+        "BatteryPassport"
+    };
+    let (issuer, valid_from) =
+        vc_envelope(p, vc_type).map_err(|detail| Error::PassportInvalid { detail })?;
+    let kid = jws.header().kid.clone();
+    let m = trust
+        .resolve(&issuer, &kid, valid_from, &CREDENTIAL_ROLES, now)
+        .result?;
+    let verified = jws.verify(&m.key.x)?;
+    let p = verified.payload();
+    let cs = subject(p).ok_or(Error::PassportInvalid {
+        detail: "credentialSubject is missing".into(),
+    })?;
+    let cso = Obj::new(cs, "credentialSubject");
+    let id = cso.str("id").map_err(|e| invalid(&e))?;
+    let link = subject_link(id).ok_or_else(|| Error::PassportInvalid {
+        detail: format!("credentialSubject.id {id} is not a battery's Digital Link URL"),
+    })?;
+    if !m.entity.owns_gtin(&link.gtin) {
+        return Err(Error::GtinNotIssuer {
+            gtin: link.gtin.clone(),
+            iss: m.entity.id.clone(),
+        });
+    }
+    // The issuer of what is held must be the same entity.
+    if let Some(first) = held.first() {
+        let first_issuer = Jws::parse(first.trim(), Typ::Vc, MAX_PASSPORT)
+            .ok()
+            .and_then(|j| vc_envelope(j.unverified_payload(), "BatteryPassport").ok())
+            .map(|(iss, _)| iss);
+        if first_issuer.as_deref() != Some(issuer.as_str()) {
+            return Err(Error::PassportIssuerMismatch {
+                passport: issuer,
+                credential: first_issuer.unwrap_or_default(),
+            });
+        }
+    }
+    let digest = sha256_b64(compact.as_bytes());
+    if restricted {
+        let tier = p
+            .get("tier")
+            .or_else(|| cs.get("tier"))
+            .and_then(Value::as_str)
+            .filter(|t| *t == "legitimate-interest" || *t == "authority")
+            .ok_or(Error::PassportInvalid {
+                detail: "a restricted section needs tier legitimate-interest or authority".into(),
+            })?;
+        if held.is_empty() {
+            return Err(Error::PassportChainBroken {
+                version: 0,
+                reason: "a restricted section needs the battery's public passport first",
+            });
+        }
+        return Ok(CheckedPassport {
+            link,
+            version: 0,
+            issuer,
+            eco: m.eco,
+            restricted,
+            tier: Some(tier.to_owned()),
+            digest,
+            listed: Vec::new(),
+        });
+    }
+    let meta = cso.obj("metadata").map_err(|e| invalid(&e))?;
+    let meta = Obj::new(meta, "metadata");
+    let version = meta.u64("version").map_err(|e| invalid(&e))?;
+    let expected = u64::try_from(held.len())
+        .unwrap_or(u64::MAX)
+        .saturating_add(1);
+    if version != expected {
+        return Err(Error::PassportChainBroken {
+            version,
+            reason: "not the next version of the passport held (older, repeated or skipped)",
+        });
+    }
+    if let Some(prev) = held.last() {
+        let want = sha256_b64(prev.trim().as_bytes());
+        if meta.opt_str("predecessor").map_err(|e| invalid(&e))? != Some(want.as_str()) {
+            return Err(Error::PassportChainBroken {
+                version,
+                reason: "metadata.predecessor is not the held version's digest (a fork)",
+            });
+        }
+    }
+    let listed = listings(cs)
+        .into_iter()
+        .filter_map(Result::ok)
+        .map(|l| l.digest)
+        .collect();
+    Ok(CheckedPassport {
+        link,
+        version,
+        issuer,
+        eco: m.eco,
+        restricted,
+        tier: None,
+        digest,
+        listed,
+    })
+}
+
+/// An attestation the registry may store under its digest (SPEC.md section 6.2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckedAttestation {
+    /// Base64url SHA-256 of the compact JWS: the key it is stored and listed under.
+    pub digest: String,
+    /// The certifier's DID.
+    pub issuer: String,
+    /// The certifier's home ecosystem.
+    pub eco: String,
+    /// `credentialSubject.id`.
+    pub subject: String,
+}
+
+/// Checks an uploaded attestation as a verifier would, short of the passport that lists it:
+/// VC shape, certifier trust and role, signature, every assessment within the certifier's
+/// accreditation at `validFrom` and, across ecosystems, within the recognition's scope.
+pub fn check_attestation_upload(
+    compact: &str,
+    trust: &TrustStore,
+    now: u64,
+) -> Result<CheckedAttestation, Error> {
+    let compact = compact.trim();
+    let jws = Jws::parse(compact, Typ::Vc, MAX_PASSPORT)?;
+    let (issuer, valid_from) = vc_envelope(jws.unverified_payload(), "ConformityAttestation")
+        .map_err(|detail| Error::AttestationInvalid { detail })?;
+    let m = trust
+        .resolve(
+            &issuer,
+            &jws.header().kid,
+            valid_from,
+            &CERTIFIER_ROLES,
+            now,
+        )
+        .result?;
+    let verified = jws.verify(&m.key.x)?;
+    let cs = subject(verified.payload()).ok_or(Error::AttestationInvalid {
+        detail: "credentialSubject is missing".into(),
+    })?;
+    let subject_id = cs
+        .get("id")
+        .and_then(Value::as_str)
+        .ok_or(Error::AttestationInvalid {
+            detail: "credentialSubject.id is missing".into(),
+        })?;
+    let Some(Value::Array(assessments)) = cs.get("assessment") else {
+        return Err(Error::AttestationInvalid {
+            detail: "credentialSubject.assessment must be a non-empty array".into(),
+        });
+    };
+    if assessments.is_empty() {
+        return Err(Error::AttestationInvalid {
+            detail: "credentialSubject.assessment must be a non-empty array".into(),
+        });
+    }
+    for a in assessments.iter().take(64) {
+        let topic = a.get("topic").and_then(Value::as_str).unwrap_or_default();
+        let materials: Vec<String> = match a.get("materials") {
+            Some(Value::Array(m)) => m
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect(),
+            _ => Vec::new(),
+        };
+        if !m.entity.accreditation.iter().any(|acc| {
+            acc.until.is_none_or(|u| valid_from <= u) && acc.scope.covers(topic, &materials)
+        }) {
+            return Err(Error::AttestationOutOfScope {
+                topic: topic.to_owned(),
+                materials,
+            });
+        }
+        if let Some(scope) = &m.recognition_scope {
+            if !scope.iter().any(|s| s.covers(topic, &materials)) {
+                return Err(Error::RecognitionOutOfScope {
+                    topic: topic.to_owned(),
+                    by: m.recognized_by.clone().unwrap_or_default(),
+                });
+            }
+        }
+    }
+    Ok(CheckedAttestation {
+        digest: sha256_b64(compact.as_bytes()),
+        issuer,
+        eco: m.eco,
+        subject: subject_id.to_owned(),
+    })
+}

@@ -495,3 +495,106 @@ fn passport_chain_json_is_read_strictly() {
         assert!(PassportChain::from_json(bad).is_err(), "{bad}");
     }
 }
+
+#[test]
+fn the_registry_stores_only_the_next_version_of_a_passport() {
+    use cellproof_core::check_passport_upload as upload;
+    let f = fixture();
+    let w = &f.w;
+    let list = four(&f);
+    let v1 = w.sign_vc(
+        &w.acme,
+        &w.passport(&w.acme, URL, 1, None, &list, T0 - 40 * DAY),
+    );
+    let v2 = w.sign_vc(
+        &w.acme,
+        &w.passport(&w.acme, URL, 2, Some(&v1), &list, T0 - 10 * DAY),
+    );
+    let now = T0 + 60;
+    let c1 = upload(&v1, &[], &f.trust, now).unwrap();
+    assert_eq!((c1.version, c1.link.serial.as_str()), (1, "SN2026A000123"));
+    assert_eq!(c1.listed.len(), 4);
+    assert_eq!(c1.eco, "catena-x");
+    assert_eq!(
+        upload(&v2, &[v1.clone()], &f.trust, now).unwrap().version,
+        2
+    );
+    let code =
+        |r: Result<cellproof_core::CheckedPassport, cellproof_core::Error>| r.unwrap_err().code();
+    // Version 2 with nothing held, version 1 again, and a fork of version 2.
+    assert_eq!(
+        code(upload(&v2, &[], &f.trust, now)),
+        "passport_chain_broken"
+    );
+    assert_eq!(
+        code(upload(&v1, &[v1.clone()], &f.trust, now)),
+        "passport_chain_broken"
+    );
+    let fork = w.sign_vc(
+        &w.acme,
+        &w.passport(&w.acme, URL, 2, Some(&v1), &list, T0 - 9 * DAY),
+    );
+    assert_eq!(
+        code(upload(&fork, &[v1.clone(), v2.clone()], &f.trust, now)),
+        "passport_chain_broken"
+    );
+    // Nippon Denchi cannot upload a passport for ACME's GTIN.
+    let mut p = w.passport(&w.denchi, URL, 1, None, &list, T0);
+    p["issuer"] = w.denchi.did.clone().into();
+    assert_eq!(
+        code(upload(&w.sign_vc(&w.denchi, &p), &[], &f.trust, now)),
+        "gtin_not_issuer"
+    );
+    // Nor continue ACME's chain under its own name for its own GTIN range... or ACME's.
+    let gtin = cellproof_core::gtin_with_check_digit("0458901200001").unwrap();
+    let denchi_url = format!("https://id.denchi.example/01/{gtin}/21/X1");
+    let mut p = w.passport(&w.denchi, &denchi_url, 1, None, &[], T0);
+    p["issuer"] = w.denchi.did.clone().into();
+    let own = w.sign_vc(&w.denchi, &p);
+    assert_eq!(
+        code(upload(&own, &[v1.clone()], &f.trust, now)),
+        "passport_issuer_mismatch"
+    );
+    // A forged signature under ACME's name.
+    let forger = cellproof_world::Issuer {
+        key: w.denchi.key.clone(),
+        ..w.acme.clone()
+    };
+    let forged = w.sign_vc(&forger, &w.passport(&w.acme, URL, 1, None, &list, T0));
+    assert_eq!(
+        code(upload(&forged, &[], &f.trust, now)),
+        "signature_invalid"
+    );
+}
+
+#[test]
+fn the_registry_stores_attestations_only_within_scope() {
+    use cellproof_core::check_attestation_upload as upload;
+    let f = fixture();
+    let w = &f.w;
+    let now = T0 + 60;
+    let ok = upload(
+        &w.attestation(&w.jqa, LI_SUPPLIER, topics::SOURCING, &["Li"], VALID),
+        &f.trust,
+        now,
+    )
+    .unwrap();
+    assert_eq!(
+        (ok.eco.as_str(), ok.subject.as_str()),
+        ("ouranos", LI_SUPPLIER)
+    );
+    let code = |jws: String| upload(&jws, &f.trust, now).unwrap_err().code();
+    assert_eq!(
+        code(w.attestation(&w.certifier, LI_SUPPLIER, topics::SOURCING, &["Li"], VALID)),
+        "attestation_out_of_scope"
+    );
+    assert_eq!(
+        code(w.attestation(&w.jqa, MODEL, topics::RECYCLED, &["Li"], VALID)),
+        "recognition_out_of_scope"
+    );
+    // A manufacturer is no certifier.
+    assert_eq!(
+        code(w.attestation(&w.acme, CO_SUPPLIER, topics::SOURCING, &["Co"], VALID)),
+        "role_missing"
+    );
+}
