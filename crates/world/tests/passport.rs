@@ -516,7 +516,9 @@ fn the_registry_stores_only_the_next_version_of_a_passport() {
     assert_eq!(c1.listed.len(), 4);
     assert_eq!(c1.eco, "catena-x");
     assert_eq!(
-        upload(&v2, &[v1.clone()], &f.trust, now).unwrap().version,
+        upload(&v2, std::slice::from_ref(&v1), &f.trust, now)
+            .unwrap()
+            .version,
         2
     );
     let code =
@@ -527,7 +529,7 @@ fn the_registry_stores_only_the_next_version_of_a_passport() {
         "passport_chain_broken"
     );
     assert_eq!(
-        code(upload(&v1, &[v1.clone()], &f.trust, now)),
+        code(upload(&v1, std::slice::from_ref(&v1), &f.trust, now)),
         "passport_chain_broken"
     );
     let fork = w.sign_vc(
@@ -552,7 +554,7 @@ fn the_registry_stores_only_the_next_version_of_a_passport() {
     p["issuer"] = w.denchi.did.clone().into();
     let own = w.sign_vc(&w.denchi, &p);
     assert_eq!(
-        code(upload(&own, &[v1.clone()], &f.trust, now)),
+        code(upload(&own, std::slice::from_ref(&v1), &f.trust, now)),
         "passport_issuer_mismatch"
     );
     // A forged signature under ACME's name.
