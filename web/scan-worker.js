@@ -1,7 +1,10 @@
 // Decodes camera frames off the main thread: the browser's BarcodeDetector as a fast path
 // where it exists, and always the same Rust QR decoder the CLI uses, compiled to wasm, with
 // Effort::Fast on the full frame (the decoder's own cascade retries at a smaller scale).
-import init, { decodeRgba } from '/pkg/cellproof_wasm.js';
+// This worker is the only place the decoder module (pkg/cellproof_decode.js, rxing: more than
+// half of the page's wasm) is loaded, and it is started only by "Start camera": a consumer who
+// opens a battery URL never downloads it (docs/web.md, "Two modules").
+import init, { decodeRgba, trapForTests } from '/pkg/cellproof_decode.js';
 
 const ready = init();
 let detector = null;
@@ -12,15 +15,26 @@ if ('BarcodeDetector' in self) {
 }
 let canvas = null;
 let ctx = null;
+let dead = false;
 
 self.onmessage = async (ev) => {
-  const { id, bitmap } = ev.data;
+  const { id, bitmap, trap } = ev.data;
   const t0 = performance.now();
   let texts = [];
   let error = null;
   let via = 'wasm';
   try {
-    await ready;
+    if (dead) return;
+    try {
+      await ready;
+    } catch {
+      // The module did not load (offline before it was ever cached): report, keep the worker.
+      error = 'decoder_unavailable';
+      return;
+    }
+    // Test hook (tests/browser/recovery.test.mjs): the next frame traps inside the wasm the
+    // way a panic in rxing does, so the test exercises the real recovery path below.
+    if (trap) trapForTests();
     if (detector) {
       try {
         const found = await detector.detect(bitmap);
@@ -38,13 +52,22 @@ self.onmessage = async (ev) => {
       ctx.drawImage(bitmap, 0, 0);
       const img = ctx.getImageData(0, 0, width, height);
       const r = decodeRgba(width, height, img.data, false);
+      if (!r) throw new WebAssembly.RuntimeError('decoder returned nothing');
       texts = r.texts;
       error = r.error;
     }
   } catch (e) {
-    error = 'decode_failed';
+    if (e instanceof WebAssembly.RuntimeError) {
+      // A trap (a panic: rxing has had several on crafted images) leaves the instance's memory
+      // in an unknown state. Never call it again: tell the page, which replaces this worker.
+      dead = true;
+      error = 'decoder_trapped';
+    } else {
+      error = 'decode_failed';
+    }
   } finally {
-    bitmap.close?.();
+    bitmap?.close?.();
+    self.postMessage({ id, texts, error, via, fatal: dead, ms: performance.now() - t0 });
+    if (dead) self.close();
   }
-  self.postMessage({ id, texts, error, via, ms: performance.now() - t0 });
 };

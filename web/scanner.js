@@ -1,9 +1,17 @@
 // The in-page camera scanner: rear camera at high resolution with continuous focus, torch,
 // lens and zoom where the device offers them (the choice is remembered), frames handed to a
-// Web Worker one at a time so the main thread stays responsive.
+// Web Worker one at a time so the main thread stays responsive. The worker holds the decoder
+// wasm; when it traps (a panic in rxing on a crafted image), dies or hangs, the scanner
+// replaces it and goes on scanning (docs/web.md, "Decoder failures").
 
 const LENS_KEY = 'cellproof.lens';
 const ZOOM_KEY = 'cellproof.zoom';
+/** A frame taking longer than this is a hung decoder: the worker is replaced. Fast effort on a
+ * 1080p frame takes well under a second even on a slow phone. */
+const FRAME_TIMEOUT_MS = 8000;
+/** Pause before the n-th consecutive replacement (a trapping label stays in view): doubles
+ * from 100 ms up to 3 s, back to none after a frame decodes normally. */
+const backoffMs = (n) => (n <= 1 ? 0 : Math.min(3000, 100 * 2 ** (n - 2)));
 
 /** Maps a getUserMedia failure to a translation key (page text, never the raw error). */
 export function cameraProblem(err) {
@@ -27,6 +35,11 @@ export class Scanner {
     this.busy = false;
     this.running = false;
     this.seq = 0;
+    this.watchdog = null;
+    this.failures = 0; // consecutive worker replacements
+    this.pausedUntil = 0;
+    /** Workers replaced so far, with why ('trap' | 'error' | 'timeout'): a test hook. */
+    this.replaced = [];
   }
 
   get active() { return this.running; }
@@ -56,8 +69,7 @@ export class Scanner {
     await this.video.play();
     const zoom = Number(localStorage.getItem(ZOOM_KEY));
     if (zoom && this.capabilities().zoom) await this.setZoom(zoom).catch(() => {});
-    this.worker ??= new Worker('/scan-worker.js', { type: 'module' });
-    this.worker.onmessage = (ev) => this.onResult(ev.data);
+    this.worker ??= this.spawn();
     this.running = true;
     this.pump();
   }
@@ -98,13 +110,45 @@ export class Scanner {
     localStorage.setItem(ZOOM_KEY, String(z));
   }
 
+  /** A decoder worker whose messages and failures are tied to itself (a late message from a
+   * replaced worker is ignored). */
+  spawn() {
+    const w = new Worker('/scan-worker.js', { type: 'module' });
+    w.onmessage = (ev) => { if (w === this.worker) this.onResult(ev.data); };
+    // An uncaught error or a failed module load: the worker is unusable.
+    w.onerror = (ev) => { ev.preventDefault?.(); if (w === this.worker) this.replace('error'); };
+    return w;
+  }
+
+  /** Drops the current worker (terminated, its frame forgotten) and starts a fresh one,
+   * after a pause that grows while replacements follow each other. */
+  replace(why) {
+    clearTimeout(this.watchdog);
+    this.worker?.terminate();
+    this.replaced.push(why);
+    this.failures += 1;
+    this.pausedUntil = performance.now() + backoffMs(this.failures);
+    this.worker = this.spawn();
+    this.busy = false;
+  }
+
   pump() {
     if (!this.running) return;
     const next = () => this.pump();
-    if (!this.busy && this.video.readyState >= 2 && this.video.videoWidth > 0) {
+    if (!this.busy && performance.now() >= this.pausedUntil
+        && this.video.readyState >= 2 && this.video.videoWidth > 0) {
       this.busy = true;
+      const worker = this.worker;
+      // Test hook (tests/browser/recovery.test.mjs): the next frame makes the decoder trap.
+      const trap = window.cellproofTrapNextFrame === true;
+      if (trap) window.cellproofTrapNextFrame = false;
       createImageBitmap(this.video)
-        .then((bitmap) => this.worker.postMessage({ id: ++this.seq, bitmap }, [bitmap]))
+        .then((bitmap) => {
+          if (worker !== this.worker) { bitmap.close(); this.busy = false; return; }
+          worker.postMessage({ id: ++this.seq, bitmap, trap }, [bitmap]);
+          clearTimeout(this.watchdog);
+          this.watchdog = setTimeout(() => { if (worker === this.worker) this.replace('timeout'); }, FRAME_TIMEOUT_MS);
+        })
         .catch(() => { this.busy = false; });
     }
     if (this.video.requestVideoFrameCallback) this.video.requestVideoFrameCallback(next);
@@ -112,6 +156,12 @@ export class Scanner {
   }
 
   onResult(r) {
+    clearTimeout(this.watchdog);
+    if (r.fatal) {
+      this.replace('trap');
+      return;
+    }
+    this.failures = 0;
     this.busy = false;
     this.onFrame(r);
     if (r.texts?.length) this.onTexts(r.texts, r);

@@ -33,6 +33,7 @@ mod problem;
 mod registry;
 mod routes;
 mod startup;
+mod static_files;
 pub mod store;
 mod telemetry;
 

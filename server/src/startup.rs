@@ -6,9 +6,8 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use actix_files::Files;
 use actix_web::body::MessageBody;
-use actix_web::dev::{fn_service, Server, ServiceRequest, ServiceResponse};
+use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
 use actix_web::middleware::{from_fn, Compress, DefaultHeaders, Next};
 use actix_web::{web, App, HttpServer};
 use anyhow::Context as _;
@@ -19,7 +18,6 @@ use crate::clock::Clock;
 use crate::config::{check_exposure, check_operator_token, Config};
 use crate::demo::{write_private, Demo};
 use crate::metrics::Metrics;
-use crate::problem::Problem;
 use crate::registry::{random_bytes, Published, Registry, Settings};
 use crate::routes::{configure, AppState};
 use crate::store::{SqliteStore, Store};
@@ -208,15 +206,8 @@ impl Application {
             App::new()
                 .app_data(state.clone())
                 .configure(configure)
-                .service(
-                    Files::new("/", web_dir.clone())
-                        .index_file("index.html")
-                        .default_handler(fn_service(|req: ServiceRequest| async {
-                            let (req, _) = req.into_parts();
-                            let p = Problem::not_found(format!("no file at {}", req.path()));
-                            Ok(ServiceResponse::new(req, p.response()))
-                        })),
-                )
+                // The page's files, precompressed copies by negotiation (static_files.rs).
+                .default_service(crate::static_files::route(web_dir.clone()))
                 .wrap(from_fn(track))
                 .wrap(security_headers(https))
                 .wrap(Compress::default())

@@ -21,7 +21,7 @@ test('figures: verify and decode medians in the browser, page load', async () =>
   });
   const withCode = Array.from(lumaFrame(qrModules(valid), 640, 480, 4));
   // A frame with no code: shading plus xorshift32 texture. The same frame is built natively by
-  // `cargo run --release -p cellproof-wasm --example frame_timing` for the native comparison.
+  // `cargo run --release -p cellproof-wasm-decode --example frame_timing` for the native comparison.
   let x = 2463534242;
   const noCode = Array.from({ length: 640 * 480 }, (_, i) => {
     x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
@@ -30,6 +30,9 @@ test('figures: verify and decode medians in the browser, page load', async () =>
   const r = await page.evaluate(async ({ valid, withCode, noCode }) => {
     const wasm = await import('/pkg/cellproof_wasm.js');
     await wasm.default();
+    // The decoder is its own module (only the scanner's worker loads it in the page).
+    const decoder = await import('/pkg/cellproof_decode.js');
+    await decoder.default();
     const v = new wasm.Verifier();
     const roots = await (await fetch('/v1/roots')).json();
     for (const x of roots.roots) v.pinRoot(x.eco, JSON.stringify(x.root));
@@ -43,9 +46,9 @@ test('figures: verify and decode medians in the browser, page load', async () =>
     const verifyMs = time(20, () => { for (let i = 0; i < 50; i++) v.verify(valid, now); }) / 50;
     const a = Uint8Array.from(withCode);
     const b = Uint8Array.from(noCode);
-    const found = wasm.decodeLuma(640, 480, a, false).texts.length;
-    const decodeWith = time(40, () => wasm.decodeLuma(640, 480, a, false));
-    const decodeWithout = time(40, () => wasm.decodeLuma(640, 480, b, false));
+    const found = decoder.decodeLuma(640, 480, a, false).texts.length;
+    const decodeWith = time(40, () => decoder.decodeLuma(640, 480, a, false));
+    const decodeWithout = time(40, () => decoder.decodeLuma(640, 480, b, false));
     return { overall, found, verifyMs, decodeWith, decodeWithout };
   }, { valid, withCode, noCode });
   assert.equal(r.overall, 'valid');

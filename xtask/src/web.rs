@@ -1,10 +1,15 @@
 //! `cargo xtask wasm`, `cargo xtask web` and `cargo xtask browser-test`: the browser build and
 //! its tests.
 //!
-//! The wasm binding is built for `wasm32-unknown-unknown` and turned into an ES module with the
-//! `wasm-bindgen-cli-support` library (pinned to the `wasm-bindgen` crate's exact version, so no
-//! separately installed CLI can drift from it), optimised with Debian's `wasm-opt` when present,
-//! and written to `web/pkg/`, which the registry server serves with the rest of `web/`.
+//! Two wasm modules, one per concern (docs/web.md, "Two modules"): the verifier
+//! (`crates/wasm`, `cellproof-core` only: all a consumer who opens a battery URL needs) and the
+//! decoder (`crates/wasm-decode`, rxing: loaded by the scanner's Web Worker only). Both are
+//! built for `wasm32-unknown-unknown` with the size profile `wasm`, optimised with Debian's
+//! `wasm-opt` (installed here like Chromium), turned into ES modules with the
+//! `wasm-bindgen-cli-support` library (pinned to the `wasm-bindgen` crate's exact version, so
+//! no separately installed CLI can drift from it) and written to `web/pkg/`, an npm package
+//! (`package.json`) that the registry server serves with the rest of `web/`. `cargo xtask web`
+//! also writes the gzip and brotli copies the server hands out by content negotiation.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -14,8 +19,9 @@ use anyhow::{bail, Context as _, Result};
 
 use crate::{root, sh};
 
-/// Must equal the `wasm-bindgen` version pinned in `crates/wasm/Cargo.toml` (and of the
-/// `wasm-bindgen-cli-support` dependency of xtask): the runner used by `browser-test`.
+/// Must equal the `wasm-bindgen` version pinned in `crates/wasm/Cargo.toml` and
+/// `crates/wasm-decode/Cargo.toml` (and of the `wasm-bindgen-cli-support` dependency of xtask):
+/// the runner used by `browser-test`.
 const WASM_BINDGEN_VERSION: &str = "0.2.130";
 
 /// Files the service worker caches (`web/sw.js` `SHELL`): `web()` checks they exist.
@@ -34,7 +40,39 @@ const SHELL: &[&str] = &[
     "sw.js",
     "pkg/cellproof_wasm.js",
     "pkg/cellproof_wasm_bg.wasm",
+    "pkg/cellproof_decode.js",
+    "pkg/cellproof_decode_bg.wasm",
 ];
+
+/// One wasm-bindgen module of the page.
+struct Module {
+    /// Cargo package.
+    package: &'static str,
+    /// rustc's output file name (`{lib name}.wasm`).
+    artifact: &'static str,
+    /// wasm-bindgen `out_name`: `web/pkg/{out_name}.js`, `{out_name}_bg.wasm`, `.d.ts`.
+    out_name: &'static str,
+    /// A JS expression over the instantiated module `m` that must be true (the wasm-opt check).
+    smoke: &'static str,
+}
+
+const MODULES: [Module; 2] = [
+    Module {
+        package: "cellproof-wasm",
+        artifact: "cellproof_wasm",
+        out_name: "cellproof_wasm",
+        smoke: "new m.Verifier().verify('x', 0).code === 'jws_malformed'",
+    },
+    Module {
+        package: "cellproof-wasm-decode",
+        artifact: "cellproof_wasm_decode",
+        out_name: "cellproof_decode",
+        smoke: "m.decodeLuma(8, 8, new Uint8Array(64), false).error === null",
+    },
+];
+
+/// The Cargo profile of the browser modules (root `Cargo.toml`).
+const PROFILE: &str = "wasm";
 
 fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
@@ -42,84 +80,117 @@ fn target_dir() -> PathBuf {
         .unwrap_or_else(|| root().join("target"))
 }
 
-/// Builds `web/pkg/`: release wasm, wasm-bindgen (target `web`, TypeScript declarations),
-/// `wasm-opt -Oz` when available; prints raw and gzipped sizes.
+/// Builds `web/pkg/`: both modules with the `wasm` profile, `wasm-opt -Oz` (checked, with the
+/// unoptimised module as fallback), wasm-bindgen (target `web`, TypeScript declarations), the
+/// npm `package.json`; prints raw and compressed sizes.
 pub(crate) fn wasm() -> Result<()> {
-    sh(
-        "cargo",
-        &[
-            "build",
-            "--release",
-            "-p",
-            "cellproof-wasm",
-            "--target",
-            "wasm32-unknown-unknown",
-        ],
-    )?;
-    let raw = target_dir().join("wasm32-unknown-unknown/release/cellproof_wasm.wasm");
-    let out = root().join("web/pkg");
-    let before = std::fs::metadata(&raw)
-        .with_context(|| format!("reading {}", raw.display()))?
-        .len();
-    // wasm-opt runs on rustc's output, before wasm-bindgen: binaryen releases as old as Debian
-    // 12's (108) corrupt the externref table wasm-bindgen adds, but handle the raw module.
-    let optimised = optimise(&raw)?;
-    bindgen(optimised.as_deref().unwrap_or(&raw), &out)?;
-    if optimised.is_some() && !smoke_test(&out)? {
-        eprintln!("the wasm-opt output does not work with the glue; using the unoptimised module");
-        bindgen(&raw, &out)?;
+    let mut args = vec![
+        "build",
+        "--profile",
+        PROFILE,
+        "--target",
+        "wasm32-unknown-unknown",
+    ];
+    for m in &MODULES {
+        args.extend(["-p", m.package]);
     }
-    let wasm = out.join("cellproof_wasm_bg.wasm");
-    let bytes = std::fs::read(&wasm)?;
-    let js = std::fs::read(out.join("cellproof_wasm.js"))?;
-    eprintln!(
-        "web/pkg/cellproof_wasm_bg.wasm: {} bytes raw, {} bytes gzipped (rustc output: {} bytes)",
-        bytes.len(),
-        gzip_len(&bytes)?,
-        before
-    );
-    eprintln!(
-        "web/pkg/cellproof_wasm.js: {} bytes raw, {} bytes gzipped",
-        js.len(),
-        gzip_len(&js)?
-    );
-    Ok(())
+    sh("cargo", &args)?;
+    let wasm_opt = ensure_wasm_opt();
+    let out = root().join("web/pkg");
+    if out.exists() {
+        std::fs::remove_dir_all(&out).with_context(|| format!("clearing {}", out.display()))?;
+    }
+    std::fs::create_dir_all(&out)?;
+    for m in &MODULES {
+        let raw = target_dir()
+            .join("wasm32-unknown-unknown")
+            .join(PROFILE)
+            .join(format!("{}.wasm", m.artifact));
+        let before = std::fs::metadata(&raw)
+            .with_context(|| format!("reading {}", raw.display()))?
+            .len();
+        // wasm-opt runs on rustc's output, before wasm-bindgen: binaryen releases as old as
+        // Debian 12's (108) corrupt the externref table wasm-bindgen adds, but handle the raw
+        // module.
+        let optimised = match &wasm_opt {
+            Some(tool) => optimise(tool, &raw)?,
+            None => None,
+        };
+        bindgen(m, optimised.as_deref().unwrap_or(&raw), &out)?;
+        if optimised.is_some() && !smoke_test(m, &out)? {
+            eprintln!(
+                "the wasm-opt output of {} does not work with the glue; using the unoptimised module",
+                m.package
+            );
+            bindgen(m, &raw, &out)?;
+        }
+        for file in [
+            format!("{}_bg.wasm", m.out_name),
+            format!("{}.js", m.out_name),
+        ] {
+            let bytes = std::fs::read(out.join(&file))?;
+            eprintln!(
+                "web/pkg/{file}: {} B raw, {} B gzip -9, {} B brotli",
+                bytes.len(),
+                gzip(&bytes)?.len(),
+                brotli(&bytes)?.len(),
+            );
+        }
+        eprintln!("  (rustc output of {}: {before} B)", m.package);
+    }
+    write_package_json(&out)
 }
 
-/// Runs wasm-bindgen (target `web`, TypeScript declarations) on `input`, replacing `out`.
-fn bindgen(input: &Path, out: &Path) -> Result<()> {
-    if out.exists() {
-        std::fs::remove_dir_all(out).with_context(|| format!("clearing {}", out.display()))?;
-    }
-    std::fs::create_dir_all(out)?;
+/// Runs wasm-bindgen (target `web`, TypeScript declarations) on `input` into `out`.
+fn bindgen(m: &Module, input: &Path, out: &Path) -> Result<()> {
     wasm_bindgen_cli_support::Bindgen::new()
         .input_path(input)
-        .out_name("cellproof_wasm")
+        .out_name(m.out_name)
         .web(true)?
         .typescript(true)
-        // The library's default omits `new URL('cellproof_wasm_bg.wasm', import.meta.url)`;
-        // the CLI keeps it, and so do we: `await init()` must work for integrators as is.
+        // The library's default omits `new URL('..._bg.wasm', import.meta.url)`; the CLI keeps
+        // it, and so do we: `await init()` must work for integrators as is.
         .omit_default_module_path(false)
         .generate(out)
         .with_context(|| format!("wasm-bindgen on {}", input.display()))
 }
 
-/// `wasm-opt -Oz` with the features rustc's wasm32 target enables by default, into a new file
-/// next to `raw`. `None` (with a note) when Debian's `binaryen` is not installed, when
-/// `CELLPROOF_NO_WASM_OPT` is set, or when wasm-opt fails: the page works either way.
-fn optimise(raw: &Path) -> Result<Option<PathBuf>> {
+/// The `wasm-opt` to use: on PATH, else Debian's `binaryen` installed the way `browser-test`
+/// installs Chromium (a fresh machine must not ship the unoptimised module). `None`, with a
+/// note, when `CELLPROOF_NO_WASM_OPT` is set or the install failed: the page works either way,
+/// and the budget test in `tests/browser/weight.test.mjs` says so loudly.
+fn ensure_wasm_opt() -> Option<String> {
     if std::env::var_os("CELLPROOF_NO_WASM_OPT").is_some() {
         eprintln!("CELLPROOF_NO_WASM_OPT set: skipping wasm-opt");
-        return Ok(None);
+        return None;
     }
-    let found = Command::new("wasm-opt").arg("--version").output();
-    let Some(found) = found.ok().filter(|o| o.status.success()) else {
-        eprintln!("wasm-opt not found (apt-get install binaryen): web/pkg is not size-optimised");
-        return Ok(None);
+    let version = || {
+        Command::new("wasm-opt")
+            .arg("--version")
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
     };
-    eprintln!("using {}", String::from_utf8_lossy(&found.stdout).trim());
+    if let Some(v) = version() {
+        eprintln!("using {v}");
+        return Some("wasm-opt".into());
+    }
+    eprintln!("wasm-opt not found: installing Debian's binaryen");
+    let installed = sh("apt-get", &["update"])
+        .and_then(|()| sh("apt-get", &["install", "-y", "binaryen"]))
+        .map_err(|e| eprintln!("installing binaryen failed ({e:#}): web/pkg is not size-optimised"))
+        .is_ok();
+    let v = version().filter(|_| installed)?;
+    eprintln!("using {v}");
+    Some("wasm-opt".into())
+}
+
+/// `wasm-opt -Oz` with the features rustc's wasm32 target enables by default, into a new file
+/// next to `raw`; `None` (with a note) when wasm-opt fails.
+fn optimise(tool: &str, raw: &Path) -> Result<Option<PathBuf>> {
     let opt = raw.with_extension("opt.wasm");
-    let status = Command::new("wasm-opt")
+    let status = Command::new(tool)
         .args([
             "-Oz",
             "--enable-bulk-memory",
@@ -141,16 +212,19 @@ fn optimise(raw: &Path) -> Result<Option<PathBuf>> {
     Ok(Some(opt))
 }
 
-/// Instantiates `out`'s wasm with its generated glue in Node and calls into it.
-fn smoke_test(out: &Path) -> Result<bool> {
+/// Instantiates `out`'s module with its generated glue in Node and checks `m.smoke`.
+fn smoke_test(m: &Module, out: &Path) -> Result<bool> {
     let script = format!(
         "const fs = require('fs'); import({glue:?}).then(m => {{ \
            m.initSync({{ module: fs.readFileSync({wasm:?}) }}); \
-           const v = new m.Verifier(); \
-           if (v.verify('x', 0).code !== 'jws_malformed') process.exit(3); \
+           if (!({smoke})) process.exit(3); \
          }}).catch(e => {{ console.error(String(e)); process.exit(2); }});",
-        glue = out.join("cellproof_wasm.js").display().to_string(),
-        wasm = out.join("cellproof_wasm_bg.wasm").display().to_string(),
+        glue = out.join(format!("{}.js", m.out_name)).display().to_string(),
+        wasm = out
+            .join(format!("{}_bg.wasm", m.out_name))
+            .display()
+            .to_string(),
+        smoke = m.smoke,
     );
     match Command::new("node").args(["-e", &script]).status() {
         Ok(s) => Ok(s.success()),
@@ -161,14 +235,112 @@ fn smoke_test(out: &Path) -> Result<bool> {
     }
 }
 
-fn gzip_len(bytes: &[u8]) -> Result<usize> {
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    gz.write_all(bytes)?;
-    Ok(gz.finish()?.len())
+/// `web/pkg/package.json`: the binding as an ES-module npm package for integrators (the
+/// verifier is the main entry, the decoder `cellproof-wasm/decode`), tested as a package by
+/// `tests/browser/package.test.mjs`.
+fn write_package_json(out: &Path) -> Result<()> {
+    let mut files = Vec::new();
+    for m in &MODULES {
+        let n = m.out_name;
+        files.extend([
+            format!("{n}.js"),
+            format!("{n}_bg.wasm"),
+            format!("{n}.d.ts"),
+        ]);
+    }
+    let pkg = serde_json::json!({
+        "name": "cellproof-wasm",
+        "version": env!("CARGO_PKG_VERSION"),
+        "description": "Cellproof battery-passport verifier (and QR decoder) in WebAssembly: \
+                        verify a credential against pinned roots, trust lists and status lists.",
+        "license": "Apache-2.0",
+        "type": "module",
+        "main": "cellproof_wasm.js",
+        "module": "cellproof_wasm.js",
+        "types": "cellproof_wasm.d.ts",
+        "exports": {
+            ".": { "types": "./cellproof_wasm.d.ts", "default": "./cellproof_wasm.js" },
+            "./decode": { "types": "./cellproof_decode.d.ts", "default": "./cellproof_decode.js" },
+            // For bundlers and Node, which load the module bytes themselves.
+            "./cellproof_wasm_bg.wasm": "./cellproof_wasm_bg.wasm",
+            "./cellproof_decode_bg.wasm": "./cellproof_decode_bg.wasm",
+            "./package.json": "./package.json",
+        },
+        "files": files,
+        "sideEffects": false,
+    });
+    let text = serde_json::to_string_pretty(&pkg)? + "\n";
+    std::fs::write(out.join("package.json"), text).context("writing web/pkg/package.json")
 }
 
-/// Everything the page needs: `web/pkg/` plus a check that every file of the app shell (what
-/// the service worker caches for offline use) is there.
+fn gzip(bytes: &[u8]) -> Result<Vec<u8>> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(bytes)?;
+    Ok(gz.finish()?)
+}
+
+fn brotli(bytes: &[u8]) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: 11,
+        lgwin: 22,
+        ..Default::default()
+    };
+    brotli::BrotliCompress(&mut &bytes[..], &mut out, &params).context("brotli")?;
+    Ok(out)
+}
+
+/// Extensions of the files the server may hand out compressed (text and wasm; PNGs are
+/// compressed already).
+const COMPRESSIBLE: &[&str] = &[
+    "html",
+    "js",
+    "css",
+    "wasm",
+    "svg",
+    "webmanifest",
+    "json",
+    "ts",
+];
+
+/// Writes `F.gz` and `F.br` next to every compressible file `F` of `web/` (the server's
+/// content negotiation picks them; see `server/src/static_files.rs`) and removes copies whose
+/// original is gone. Returns the number of files compressed.
+fn precompress(dir: &Path) -> Result<usize> {
+    let mut n = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).with_context(|| format!("reading {}", d.display()))? {
+            let path = entry?.path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+            if ext == "gz" || ext == "br" {
+                if !path.with_extension("").is_file() {
+                    std::fs::remove_file(&path)?;
+                }
+                continue;
+            }
+            if !COMPRESSIBLE.contains(&ext) {
+                continue;
+            }
+            let bytes = std::fs::read(&path)?;
+            let name = path
+                .file_name()
+                .and_then(|f| f.to_str())
+                .unwrap_or_default();
+            std::fs::write(path.with_file_name(format!("{name}.gz")), gzip(&bytes)?)?;
+            std::fs::write(path.with_file_name(format!("{name}.br")), brotli(&bytes)?)?;
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// Everything the page needs: `web/pkg/`, a check that every file of the app shell (what the
+/// service worker caches for offline use) is there, and the precompressed copies.
 pub(crate) fn web() -> Result<()> {
     wasm()?;
     let dir = root().join("web");
@@ -180,12 +352,14 @@ pub(crate) fn web() -> Result<()> {
     if !missing.is_empty() {
         bail!("web/ lacks files of the app shell: {missing:?}");
     }
+    let n = precompress(&dir)?;
+    eprintln!("web/: {n} files precompressed (.gz, .br)");
     eprintln!("web/ is ready: serve it with `cargo run -p cellproof-server -- --demo ...`");
     Ok(())
 }
 
 /// Installs what is missing (wasm target, Chromium, the npm packages, the wasm-bindgen test
-/// runner), then runs the `wasm-bindgen-test` suite of `crates/wasm` (in Node) and the browser
+/// runner), then runs the `wasm-bindgen-test` suites of both bindings (in Node) and the browser
 /// end-to-end suite (real Chromium against the real server with `--demo`).
 pub(crate) fn browser_tests() -> Result<()> {
     sh("rustup", &["target", "add", "wasm32-unknown-unknown"])?;
@@ -217,6 +391,8 @@ pub(crate) fn browser_tests() -> Result<()> {
             "test",
             "-p",
             "cellproof-wasm",
+            "-p",
+            "cellproof-wasm-decode",
             "--target",
             "wasm32-unknown-unknown",
         ])

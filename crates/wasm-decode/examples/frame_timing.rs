@@ -2,7 +2,7 @@
 //! frame without a code with `Effort::Fast` and prints the median, so docs/web.md can compare
 //! wasm in Chromium with native code on identical input.
 //!
-//! `cargo run --release -p cellproof-wasm --example frame_timing`
+//! `cargo run --release -p cellproof-wasm-decode --example frame_timing`
 
 use cellproof_qr::{decode_luma_with, DecodeOptions};
 

@@ -1,5 +1,6 @@
-//! The browser binding of Cellproof: one handle type ([`Verifier`]) over the core's trust and
-//! status stores, plus the QR decoder for camera frames (SPEC.md sections 2, 4, 5, 7).
+//! The browser binding of Cellproof's verifier: one handle type ([`Verifier`]) over the core's
+//! trust and status stores (SPEC.md sections 2, 4, 5, 7). The QR decoder is a separate module
+//! (`crates/wasm-decode`), so a consumer who only opens a battery URL never downloads it.
 //!
 //! The binding is deliberately thin (ruff's `ruff_wasm` shape): it owns no verification logic.
 //! Results cross into JS as plain objects built from serde DTOs defined here, separate from the
@@ -13,7 +14,6 @@ use cellproof_core::{
     Accepted, AgeJson, Error, JsonInt, PublicKey, StatusStore, TrustStore, UnixTime, VerdictJson,
     Via, CODES, RECYCLED_MINIMUMS,
 };
-use cellproof_qr::{decode_luma_with, DecodeOptions};
 use serde::Serialize;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
@@ -156,12 +156,6 @@ export interface HeldState {
   statusLists: string[];
 }
 
-export interface DecodeResult {
-  texts: string[];
-  /** `empty_image`, `buffer_size_mismatch`, `image_too_large`, or null. */
-  error: string | null;
-}
-
 export interface CodeInfo { code: string; stage: string; class: "invalid" | "unverifiable" | "notice"; }
 export interface RecycledMinimum { element: string; min2031: number; min2036: number; }
 "#;
@@ -186,9 +180,6 @@ extern "C" {
     /// A `DataAge[]`.
     #[wasm_bindgen(typescript_type = "DataAge[]")]
     pub type JsDataAges;
-    /// A `DecodeResult`.
-    #[wasm_bindgen(typescript_type = "DecodeResult")]
-    pub type JsDecodeResult;
     /// A `CodeInfo[]`.
     #[wasm_bindgen(typescript_type = "CodeInfo[]")]
     pub type JsCodeInfos;
@@ -347,45 +338,6 @@ impl Verifier {
             status,
         }
     }
-}
-
-/// Decodes every QR code in an RGBA frame (`ImageData.data`), full frame, with the same
-/// decoder as the CLI: `Effort::Fast` for live video, `Effort::Thorough` for stills.
-#[wasm_bindgen(js_name = decodeRgba)]
-pub fn decode_rgba(width: u32, height: u32, rgba: &[u8], thorough: bool) -> JsDecodeResult {
-    // ITU-R BT.601 luma in fixed point; a 1920x1080 frame converts in about a millisecond.
-    let luma: Vec<u8> = rgba
-        .chunks_exact(4)
-        .map(|p| match p {
-            [r, g, b, _] => {
-                let y = 77 * u32::from(*r) + 150 * u32::from(*g) + 29 * u32::from(*b);
-                u8::try_from(y >> 8).unwrap_or(u8::MAX)
-            }
-            _ => 0,
-        })
-        .collect();
-    decode_luma(width, height, &luma, thorough)
-}
-
-/// Decodes every QR code in an 8-bit grayscale buffer (`width * height` bytes, no padding).
-#[wasm_bindgen(js_name = decodeLuma)]
-pub fn decode_luma(width: u32, height: u32, luma: &[u8], thorough: bool) -> JsDecodeResult {
-    let options = if thorough {
-        DecodeOptions::thorough()
-    } else {
-        DecodeOptions::fast()
-    };
-    let dto = match decode_luma_with(width, height, luma, &options) {
-        Ok(codes) => DecodeDto {
-            texts: codes.into_iter().map(|c| c.text).collect(),
-            error: None,
-        },
-        Err(e) => DecodeDto {
-            texts: Vec::new(),
-            error: Some(e.code()),
-        },
-    };
-    to_js(&dto).unchecked_into()
 }
 
 /// Every verification code with its stage and class (docs/error-codes.md), so a page can
@@ -547,12 +499,6 @@ impl BundleReport {
 struct HeldState {
     trust_lists: Vec<String>,
     status_lists: Vec<String>,
-}
-
-#[derive(Serialize)]
-struct DecodeDto {
-    texts: Vec<String>,
-    error: Option<&'static str>,
 }
 
 #[derive(Serialize)]

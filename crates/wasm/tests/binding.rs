@@ -1,9 +1,10 @@
 //! `wasm-bindgen-test` tests of the binding, run in Node by `wasm-bindgen-test-runner`
 //! (`cargo xtask browser-test`): every case of `tests/vectors/cases.json` through the JS-facing
-//! API, plus the load, decode and table functions. Natively the file compiles to nothing.
+//! API, plus the load and table functions (the decoder's tests are in `crates/wasm-decode`).
+//! Natively the file compiles to nothing.
 #![cfg(target_arch = "wasm32")]
 
-use cellproof_wasm::{decode_luma, error_codes, recycled_minimums, Verifier};
+use cellproof_wasm::{error_codes, recycled_minimums, Verifier};
 use serde_json::Value;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::wasm_bindgen_test;
@@ -155,19 +156,6 @@ fn refusals_come_back_as_codes_not_exceptions() {
     let verdict = json(v.verify("not a credential", 0.0, None));
     assert_eq!(verdict["overall"], "invalid");
     assert_eq!(verdict["code"], "jws_malformed");
-}
-
-#[wasm_bindgen_test]
-fn decoder_reports_codes_and_finds_nothing_in_a_blank_frame() {
-    let blank = vec![255u8; 64 * 48];
-    let r = json(decode_luma(64, 48, &blank, false));
-    assert_eq!(r["texts"], serde_json::json!([]));
-    assert_eq!(r["error"], Value::Null);
-    assert_eq!(
-        json(decode_luma(64, 48, &blank[..10], false))["error"],
-        "buffer_size_mismatch"
-    );
-    assert_eq!(json(decode_luma(0, 0, &[], true))["error"], "empty_image");
 }
 
 #[wasm_bindgen_test]

@@ -1,0 +1,89 @@
+//! The browser binding of Cellproof's QR decoder: every QR code in a camera frame, with the
+//! same `cellproof-qr` cascade as the CLI (docs/qr-decoder.md).
+//!
+//! It is a module of its own, separate from the verifier binding (`crates/wasm`), because
+//! rxing is most of the bytes and a consumer who opens a battery URL never decodes an image:
+//! the page loads this module only in the scanner's Web Worker, when the camera starts
+//! (docs/web.md, "Two modules"). Results cross into JS as plain objects built from serde DTOs;
+//! nothing throws on data. A panic (rxing has had some on crafted images) traps the instance:
+//! the worker reports it and the page replaces the worker.
+
+use cellproof_qr::{decode_luma_with, DecodeOptions};
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &'static str = r#"
+export interface DecodeResult {
+  texts: string[];
+  /** `empty_image`, `buffer_size_mismatch`, `image_too_large`, or null. */
+  error: string | null;
+}
+"#;
+
+#[wasm_bindgen]
+extern "C" {
+    /// A `DecodeResult` (TypeScript type above).
+    #[wasm_bindgen(typescript_type = "DecodeResult")]
+    pub type JsDecodeResult;
+}
+
+/// Decodes every QR code in an RGBA frame (`ImageData.data`), full frame, with the same
+/// decoder as the CLI: `Effort::Fast` for live video, `Effort::Thorough` for stills.
+#[wasm_bindgen(js_name = decodeRgba)]
+pub fn decode_rgba(width: u32, height: u32, rgba: &[u8], thorough: bool) -> JsDecodeResult {
+    // ITU-R BT.601 luma in fixed point; a 1920x1080 frame converts in about a millisecond.
+    let luma: Vec<u8> = rgba
+        .chunks_exact(4)
+        .map(|p| match p {
+            [r, g, b, _] => {
+                let y = 77 * u32::from(*r) + 150 * u32::from(*g) + 29 * u32::from(*b);
+                u8::try_from(y >> 8).unwrap_or(u8::MAX)
+            }
+            _ => 0,
+        })
+        .collect();
+    decode_luma(width, height, &luma, thorough)
+}
+
+/// Decodes every QR code in an 8-bit grayscale buffer (`width * height` bytes, no padding).
+#[wasm_bindgen(js_name = decodeLuma)]
+pub fn decode_luma(width: u32, height: u32, luma: &[u8], thorough: bool) -> JsDecodeResult {
+    let options = if thorough {
+        DecodeOptions::thorough()
+    } else {
+        DecodeOptions::fast()
+    };
+    let dto = match decode_luma_with(width, height, luma, &options) {
+        Ok(codes) => DecodeDto {
+            texts: codes.into_iter().map(|c| c.text).collect(),
+            error: None,
+        },
+        Err(e) => DecodeDto {
+            texts: Vec::new(),
+            error: Some(e.code()),
+        },
+    };
+    let ser = serde_wasm_bindgen::Serializer::json_compatible();
+    // Strings and null only: serialisation cannot fail. Should it ever, the worker gets
+    // `undefined`, which it treats like a trap (the page replaces the worker).
+    dto.serialize(&ser)
+        .unwrap_or(JsValue::UNDEFINED)
+        .unchecked_into()
+}
+
+/// Traps the instance the way a panic inside rxing does (`unreachable` in wasm, a
+/// `WebAssembly.RuntimeError` in JS). Only the browser tests call it, through the worker's test
+/// message, to prove the page's recovery path on the real failure mode; nothing else does.
+#[wasm_bindgen(js_name = trapForTests)]
+pub fn trap_for_tests() {
+    // The same trap a panic ends in on wasm32-unknown-unknown (panics abort there), not a JS
+    // exception: what the page must survive is exactly this.
+    std::process::abort();
+}
+
+#[derive(Serialize)]
+struct DecodeDto {
+    texts: Vec<String>,
+    error: Option<&'static str>,
+}
