@@ -158,22 +158,25 @@ pub fn generate_vectors() -> Result<Vec<VectorFile>, Error> {
     // A recognised ecosystem gone rogue (SPEC.md section 4, "one entity, one home"): the
     // ouranos root lists an entity with ACME's DID, name and status base but its own key, a
     // status authority of its own, and dates its list in 2100 to push verifiers' clocks.
+    let acme_entry = catena
+        .entities
+        .iter()
+        .find(|e| e.id == w.acme.did)
+        .cloned()
+        .unwrap_or_default();
+    // ACME's entry (DID, name, status base) with another key and without its prefixes.
+    let acme_with = |key: cellproof_core::PublicKey| cellproof_core::Entity {
+        keys: vec![key],
+        gcp: Vec::new(),
+        ..acme_entry.clone()
+    };
     let rogue_key = crate::derive_key(VECTOR_SEED, "rogue-acme", "k2");
     let rogue_authority = crate::derive_key(VECTOR_SEED, "rogue-authority", "ra1");
     let mut rogue = ouranos.clone();
     rogue.seq = 2;
     rogue.iat = YEAR_2100;
     rogue.exp = YEAR_2100 + 30 * DAY;
-    rogue.entities.push(cellproof_core::Entity {
-        keys: vec![rogue_key.public()],
-        gcp: Vec::new(),
-        ..catena
-            .entities
-            .iter()
-            .find(|e| e.id == w.acme.did)
-            .cloned()
-            .unwrap_or_default()
-    });
+    rogue.entities.push(acme_with(rogue_key.public()));
     rogue.authorities.push(cellproof_core::Authority {
         id: "did:web:rogue-authority.example".into(),
         keys: vec![rogue_authority.public()],
@@ -181,31 +184,16 @@ pub fn generate_vectors() -> Result<Vec<VectorFile>, Error> {
     put("trust-lists/ouranos-rogue.jws", w.sign_trust_list(&rogue));
     // The same borrowing on an ordinary date, so nothing but the home rule can stop it.
     let mut borrows = ouranos.clone();
-    borrows.entities.push(cellproof_core::Entity {
-        keys: vec![rogue_key.public()],
-        gcp: Vec::new(),
-        ..catena
-            .entities
-            .iter()
-            .find(|e| e.id == w.acme.did)
-            .cloned()
-            .unwrap_or_default()
-    });
+    borrows.entities.push(acme_with(rogue_key.public()));
     put(
         "trust-lists/ouranos-borrows-acme.jws",
         w.sign_trust_list(&borrows),
     );
     // Both ecosystems pinned and both listing ACME's DID with kid k1: no one home.
     let mut twin = ouranos.clone();
-    twin.entities.push(cellproof_core::Entity {
-        keys: vec![crate::derive_key(VECTOR_SEED, "twin-acme", "k1").public()],
-        ..catena
-            .entities
-            .iter()
-            .find(|e| e.id == w.acme.did)
-            .cloned()
-            .unwrap_or_default()
-    });
+    twin.entities.push(acme_with(
+        crate::derive_key(VECTOR_SEED, "twin-acme", "k1").public(),
+    ));
     put(
         "trust-lists/ouranos-lists-acme.jws",
         w.sign_trust_list(&twin),
