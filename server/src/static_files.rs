@@ -69,9 +69,9 @@ async fn serve(req: HttpRequest, dir: PathBuf) -> HttpResponse {
 fn resolve(dir: &Path, path: &str) -> Option<PathBuf> {
     let rel = path.strip_prefix('/')?;
     let rel = if rel.is_empty() { "index.html" } else { rel };
-    let ok = rel.split('/').all(|seg| {
-        !seg.is_empty() && !seg.starts_with('.') && !seg.contains(['%', '\\', '\0'])
-    });
+    let ok = rel
+        .split('/')
+        .all(|seg| !seg.is_empty() && !seg.starts_with('.') && !seg.contains(['%', '\\', '\0']));
     ok.then(|| dir.join(rel))
 }
 
@@ -151,7 +151,13 @@ mod tests {
         let d = Path::new("/srv/web");
         assert_eq!(resolve(d, "/"), Some(d.join("index.html")));
         assert_eq!(resolve(d, "/pkg/a.wasm"), Some(d.join("pkg/a.wasm")));
-        for bad in ["/../etc/passwd", "/pkg/../../x", "/.git/config", "/a//b", "/%2e%2e/x"] {
+        for bad in [
+            "/../etc/passwd",
+            "/pkg/../../x",
+            "/.git/config",
+            "/a//b",
+            "/%2e%2e/x",
+        ] {
             assert_eq!(resolve(d, bad), None, "{bad}");
         }
         assert_eq!(resolve(d, "/a\\..\\b"), None);
