@@ -11,8 +11,8 @@
 //! so `pkg/cellproof_wasm.d.ts` is usable by integrators without this repository.
 
 use cellproof_core::{
-    Accepted, AgeJson, Error, JsonInt, PublicKey, StatusStore, TrustStore, UnixTime, VerdictJson,
-    Via, CODES, RECYCLED_MINIMUMS,
+    Accepted, AgeJson, Error, JsonInt, PassportChain, PublicKey, StatusStore, TrustStore,
+    UnixTime, VerdictJson, Via, CODES, RECYCLED_MINIMUMS,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -156,6 +156,15 @@ export interface HeldState {
   statusLists: string[];
 }
 
+/** A document's bytes against its link object's `hashDigest` (SPEC.md section 3.2). */
+export interface DocumentCheck {
+  ok: boolean;
+  /** `document_digest_mismatch` when the bytes hash otherwise, else null. */
+  code: string | null;
+  /** base64url SHA-256 of the bytes given. */
+  digest: string;
+}
+
 export interface CodeInfo { code: string; stage: string; class: "invalid" | "unverifiable" | "notice"; }
 export interface RecycledMinimum { element: string; min2031: number; min2036: number; }
 "#;
@@ -183,6 +192,9 @@ extern "C" {
     /// A `CodeInfo[]`.
     #[wasm_bindgen(typescript_type = "CodeInfo[]")]
     pub type JsCodeInfos;
+    /// A `DocumentCheck`.
+    #[wasm_bindgen(typescript_type = "DocumentCheck")]
+    pub type JsDocumentCheck;
     /// A `RecycledMinimum[]`.
     #[wasm_bindgen(typescript_type = "RecycledMinimum[]")]
     pub type JsRecycledMinimums;
@@ -287,6 +299,28 @@ impl Verifier {
         to_js(&VerdictJson::from(&cellproof_core::verify(input, &ctx))).unchecked_into()
     }
 
+    /// Verifies one scan with the battery's passport chain (SPEC.md sections 3 and 7):
+    /// `chain_json` is what `GET /v1/passports/{gtin}/{serial}` serves, or the same object from
+    /// an offline pack (`{"versions": [jws, ...], "attestations": {hashDigest: jws}}`). The
+    /// verdict then carries `passport` and one `attestations[]` entry per listing and declared
+    /// claim. A chain that is not that JSON is checked as a chain of no versions, so the
+    /// passport stage fails (`passport_chain_broken`): what the label's link served is not what
+    /// the label committed to. `null` verifies the label alone, like `verify`.
+    #[wasm_bindgen(js_name = verifyWithChain)]
+    pub fn verify_with_chain(
+        &self,
+        input: &str,
+        now_secs: f64,
+        chain_json: Option<String>,
+    ) -> JsVerdict {
+        let chain = chain_json
+            .as_deref()
+            .map(|text| PassportChain::from_json(text).unwrap_or_default());
+        let mut ctx = cellproof_core::Context::new(&self.trust, &self.status, unix(now_secs));
+        ctx.chain = chain.as_ref();
+        to_js(&VerdictJson::from(&cellproof_core::verify(input, &ctx))).unchecked_into()
+    }
+
     /// Verifies many scans with one Ed25519 batch; the verdicts equal those of `verify`.
     #[wasm_bindgen(js_name = verifyMany)]
     pub fn verify_many(&self, inputs: Vec<String>, now_secs: f64) -> JsVerdicts {
@@ -338,6 +372,27 @@ impl Verifier {
             status,
         }
     }
+}
+
+/// Checks a downloaded document's bytes against the `hashDigest` of the link object that
+/// points at it (SPEC.md section 3.2): `{ok: true, code: null, digest}` when they match, else
+/// `{ok: false, code: "document_digest_mismatch", digest}` with the digest the bytes have. The
+/// page shows a document only after `ok`.
+#[wasm_bindgen(js_name = checkDocument)]
+pub fn check_document(bytes: &[u8], hash_digest: &str) -> JsDocumentCheck {
+    let dto = DocumentCheck {
+        ok: false,
+        code: None,
+        digest: cellproof_core::sha256_b64(bytes),
+    };
+    let dto = match cellproof_core::check_document(bytes, hash_digest) {
+        Ok(()) => DocumentCheck { ok: true, ..dto },
+        Err(e) => DocumentCheck {
+            code: Some(e.code()),
+            ..dto
+        },
+    };
+    to_js(&dto).unchecked_into()
 }
 
 /// Every verification code with its stage and class (docs/error-codes.md), so a page can
@@ -499,6 +554,13 @@ impl BundleReport {
 struct HeldState {
     trust_lists: Vec<String>,
     status_lists: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct DocumentCheck {
+    ok: bool,
+    code: Option<&'static str>,
+    digest: String,
 }
 
 #[derive(Serialize)]
