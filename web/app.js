@@ -384,6 +384,7 @@ function showVerdict(input, v, scan = null) {
       text: t('seen_again', { n: scan.seen, first: new Date(scan.at).toLocaleTimeString(lang()) }) }));
   }
   metrics.lastVerdict = performance.now();
+  metrics.firstVerdict ??= metrics.lastVerdict; // tests/browser/weight.test.mjs
 }
 
 function details(input, v) {
