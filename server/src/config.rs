@@ -114,6 +114,8 @@ pub struct FileConfig {
     pub workers: Option<usize>,
     /// See [`Config::dev`].
     pub dev: Option<bool>,
+    /// See [`Config::max_document_bytes`].
+    pub max_document_bytes: Option<usize>,
 }
 
 /// The server's configuration, fully resolved.
@@ -145,6 +147,8 @@ pub struct Config {
     pub dev: bool,
     /// The time source (tests inject a manual clock).
     pub clock: Arc<dyn Clock>,
+    /// Largest document `PUT /v1/documents/{digest}` accepts (default 10 MiB).
+    pub max_document_bytes: usize,
 }
 
 impl Config {
@@ -164,6 +168,7 @@ impl Config {
             workers: None,
             dev: false,
             clock: Arc::new(SystemClock),
+            max_document_bytes: crate::registry::DEFAULT_MAX_DOCUMENT,
         }
     }
 
@@ -233,6 +238,12 @@ impl Config {
         c.workers = num("CELLPROOF_WORKERS")?
             .and_then(|w| usize::try_from(w).ok())
             .or(file.workers);
+        if let Some(v) = num("CELLPROOF_MAX_DOCUMENT_BYTES")?
+            .and_then(|v| usize::try_from(v).ok())
+            .or(file.max_document_bytes)
+        {
+            c.max_document_bytes = v;
+        }
         // The command line wins over everything.
         if let Some(v) = &cli.data {
             c.data_dir = v.clone();

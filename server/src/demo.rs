@@ -6,13 +6,32 @@
 //! keep the same keys. The root private keys in `DIR/demo/keys/` play the offline roots:
 //! trust lists are signed with them here and enter through the operator upload path; status
 //! bits are set by real signed requests through the same code as `POST /v1/status`.
+//!
+//! Passport samples (SPEC.md section 3): ACME's `passport-valid` battery has passport versions
+//! 1 and 2 (the label's `bp.dig` commits to version 1), attestations for its cobalt and nickel
+//! suppliers by the Catena-X certifier, for its lithium supplier by the Ouranos certifier that
+//! Catena-X recognises for mineral sourcing, and a carbon-footprint verification by the
+//! Catena-X certifier as notified body; its carbon-footprint declaration and declaration of
+//! conformity are documents in the registry. Everything goes through the same checks as
+//! `POST /v1/passports`, `POST /v1/attestations` and `PUT /v1/documents` (documents with a
+//! signed envelope), except the one artifact the registry itself refuses:
+//! `attestation-out-of-scope`'s lithium attestation by the cobalt/nickel certifier is seeded
+//! straight into the store (audited as `demo.seed`), so that verifiers see the failure.
+//! `attestation-revoked`'s cobalt attestation is revoked by the certifier through a real signed
+//! status update on its own status list (`certifier/1`). `passport-tampered` holds another
+//! validly signed version 1 than the one its label committed to; `gtin-not-issuer` is an ACME
+//! label for a GTIN outside ACME's company prefix.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use anyhow::{anyhow, Context as _};
-use cellproof_core::{sign_json, sign_trust_list, Authority, KeyPair, Op, PublicKey, Purpose, Typ};
-use cellproof_world::{Issuer, World, DAY};
+use cellproof_core::{
+    check_attestation_upload, check_passport_upload, format_rfc3339, gtin_with_check_digit,
+    passport_digest, sha256_b64, sign_json, sign_trust_list, Authority, KeyPair, Op, PublicKey,
+    Purpose, Typ,
+};
+use cellproof_world::{Issuer, Listed, World, DAY, YEAR};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -80,6 +99,8 @@ impl Demo {
             ("ouranos-root", &world.ouranos_root),
             ("acme", &world.acme.key),
             ("denchi", &world.denchi.key),
+            ("certifier", &world.certifier.key),
+            ("jqa", &world.jqa.key),
         ] {
             let p = dir.join("keys").join(format!("{name}.jwk"));
             write_private(&p, key.to_private_jwk().to_string().as_bytes())?;
@@ -95,10 +116,12 @@ impl Demo {
             .collect()
     }
 
-    fn issuers(&self) -> [(&Issuer, &'static [&'static str]); 2] {
+    fn issuers(&self) -> [(&Issuer, &'static [&'static str]); 3] {
         [
             (&self.world.acme, &["3", "4"]),
             (&self.world.denchi, &["7"]),
+            // The certifier's attestations carry a revocation entry in its own list.
+            (&self.world.certifier, &["1"]),
         ]
     }
 
@@ -125,7 +148,7 @@ impl Demo {
                 .map_err(|e| anyhow!("demo onboarding: {e}"))?;
         }
         let samples_path = self.dir.join("samples.json");
-        let samples: Vec<Sample> = match std::fs::read(&samples_path) {
+        let mut samples: Vec<Sample> = match std::fs::read(&samples_path) {
             Ok(b) => serde_json::from_slice(&b).context("reading demo/samples.json")?,
             Err(_) => {
                 let s = self.make_samples(&mut reg, now)?;
@@ -133,6 +156,12 @@ impl Demo {
                 s
             }
         };
+        // Data directories from before passports gain the passport samples once.
+        if !samples.iter().any(|s| s.name == "passport-valid") {
+            let more = self.make_passport_samples(&mut reg, now)?;
+            samples.extend(more);
+            write_file(&samples_path, &serde_json::to_vec_pretty(&samples)?, false)?;
+        }
         let public_url = reg.settings().public_url.clone();
         drop(reg);
         let manifest = json!({
@@ -146,11 +175,19 @@ impl Demo {
                 "eco": i.eco, "slug": i.slug, "lists": lists,
                 "statusBase": format!("{public_url}/v1/status/{}/", i.slug),
             })).collect::<Vec<_>>(),
-            "samples": samples.iter().map(|s| json!({
-                "name": s.name, "eco": s.eco, "issuer": s.issuer, "list": s.list,
-                "index": s.index,
-                "url": format!("{public_url}/{}#{}", s.path, s.fragment),
-            })).collect::<Vec<_>>(),
+            "samples": samples.iter().map(|s| {
+                let mut v = json!({
+                    "name": s.name, "eco": s.eco, "issuer": s.issuer, "list": s.list,
+                    "index": s.index,
+                    "url": format!("{public_url}/{}#{}", s.path, s.fragment),
+                });
+                if PASSPORT_SAMPLES.contains(&s.name.as_str()) {
+                    if let Some(o) = v.as_object_mut() {
+                        o.insert("passport".into(), chain_url(&public_url, &s.path).into());
+                    }
+                }
+                v
+            }).collect::<Vec<_>>(),
             "bundle": format!("{public_url}/v1/bundle"),
         });
         // The token file exists unless the token comes from the configuration.
@@ -279,6 +316,349 @@ impl Demo {
                 fragment: issued.fragment,
                 jws: issued.jws,
                 list: list.into(),
+                index,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// Samples whose battery has a passport chain (`GET /v1/passports/{gtin}/{serial}`).
+pub const PASSPORT_SAMPLES: [&str; 4] = [
+    "passport-valid",
+    "attestation-out-of-scope",
+    "attestation-revoked",
+    "passport-tampered",
+];
+
+/// `{public_url}/v1/passports/{gtin}/{serial}` of a battery path `01/{gtin}/21/{serial}`.
+fn chain_url(public_url: &str, path: &str) -> String {
+    let rest = path
+        .strip_prefix("01/")
+        .unwrap_or(path)
+        .replacen("/21/", "/", 1);
+    format!("{public_url}/v1/passports/{rest}")
+}
+
+const SOURCING: &str = "sourcing.due-diligence";
+const CARBON: &str = "emissions.carbon-footprint";
+/// The suppliers the reference passport's `materialsProvenance` names.
+const CO_SUPPLIER: &str = "did:web:refinery.kobalt.example";
+const LI_SUPPLIER: &str = "did:web:lithium.sanriku.example";
+const NI_SUPPLIER: &str = "did:web:nickel.nordic.example";
+
+/// A small PDF-like document (the demo's documents are stand-ins, not real declarations).
+fn pdf_like(title: &str) -> Vec<u8> {
+    format!(
+        "%PDF-1.4\n% Cellproof demo document: an example, not a real declaration\n\
+         1 0 obj << /Type /Catalog /Title ({title}) >> endobj\n\
+         % {title}\n% Issued by ACME Cells GmbH (example) for its EV battery model 04012345000016\n\
+         %%EOF\n"
+    )
+    .into_bytes()
+}
+
+fn listed(topic: &str, materials: &[&str], subject: &str, jws: String) -> Listed {
+    Listed {
+        topic: topic.into(),
+        materials: materials.iter().map(|m| (*m).to_owned()).collect(),
+        subject: subject.into(),
+        jws,
+    }
+}
+
+/// How a passport sample's attestations differ from `passport-valid`'s.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Variant {
+    Valid,
+    /// Lithium attested by the Catena-X certifier, accredited for Co and Ni only.
+    OutOfScope,
+    /// Cobalt's attestation carries a revocation entry at this index of `certifier/1`.
+    Revocable(u64),
+}
+
+impl Demo {
+    fn allocate_one(
+        &self,
+        reg: &mut Registry,
+        issuer: &Issuer,
+        list: &str,
+        now: u64,
+    ) -> anyhow::Result<u64> {
+        let public_url = reg.settings().public_url.clone();
+        let alloc = signed(
+            &issuer.key,
+            json!({"iss": issuer.did, "iat": now, "jti": jti()?, "aud": public_url,
+                   "op": "allocate", "list": list, "count": 1}),
+        );
+        let a = reg
+            .gate()
+            .authenticate(alloc.as_bytes(), Op::Allocate, now)
+            .map_err(|e| anyhow!("demo allocation: {e}"))?;
+        reg.allocate(a, now)
+            .map_err(|e| anyhow!("demo allocation: {e}"))?
+            .indexes
+            .first()
+            .copied()
+            .ok_or_else(|| anyhow!("demo allocation returned nothing"))
+    }
+
+    fn revoke(
+        &self,
+        reg: &mut Registry,
+        issuer: &Issuer,
+        list: &str,
+        index: u64,
+        now: u64,
+    ) -> anyhow::Result<()> {
+        let public_url = reg.settings().public_url.clone();
+        let upd = signed(
+            &issuer.key,
+            json!({"iss": issuer.did, "iat": now, "jti": jti()?, "aud": public_url,
+                   "op": "status", "list": list, "index": index,
+                   "purpose": "revocation", "value": true}),
+        );
+        let a = reg
+            .gate()
+            .authenticate(upd.as_bytes(), Op::Status, now)
+            .map_err(|e| anyhow!("demo status update: {e}"))?;
+        reg.status_update(a, now)
+            .map_err(|e| anyhow!("demo status update: {e}"))?;
+        Ok(())
+    }
+
+    /// Stores a document through the signed `op: "document"` envelope, as `PUT` does.
+    fn put_document(&self, reg: &mut Registry, bytes: Vec<u8>, now: u64) -> anyhow::Result<String> {
+        let w = &self.world;
+        let digest = sha256_b64(&bytes);
+        let public_url = reg.settings().public_url.clone();
+        let env = signed(
+            &w.acme.key,
+            json!({"iss": w.acme.did, "iat": now, "jti": jti()?, "aud": public_url,
+                   "op": "document", "digest": digest}),
+        );
+        let auth = reg
+            .gate()
+            .authenticate_document(&env, &digest, now)
+            .map_err(|e| anyhow!("demo document: {e}"))?;
+        reg.store_document(auth, &digest, "application/pdf", bytes, now)
+            .map_err(|e| anyhow!("demo document: {e}"))?;
+        Ok(digest)
+    }
+
+    /// Checks and stores an attestation as `POST /v1/attestations` does.
+    fn post_attestation(&self, reg: &mut Registry, jws: &str, now: u64) -> anyhow::Result<()> {
+        let gate = reg.gate();
+        let c = check_attestation_upload(jws, gate.trust(), now)
+            .map_err(|e| anyhow!("demo attestation: {e}"))?;
+        reg.store_attestation(c, jws, now)
+            .map_err(|e| anyhow!("demo attestation: {e}"))?;
+        Ok(())
+    }
+
+    /// Checks and stores a passport version as `POST /v1/passports` does.
+    fn post_passport(
+        &self,
+        reg: &mut Registry,
+        path: &str,
+        jws: &str,
+        now: u64,
+    ) -> anyhow::Result<()> {
+        let gate = reg.gate();
+        let (_, trust) = gate
+            .home_of(&self.world.acme.did)
+            .ok_or_else(|| anyhow!("demo passport: ACME is not onboarded"))?;
+        let held = reg.versions(path);
+        let c = check_passport_upload(jws, &held, trust, now)
+            .map_err(|e| anyhow!("demo passport: {e}"))?;
+        reg.store_passport(c, jws, held.len(), now)
+            .map_err(|e| anyhow!("demo passport: {e}"))?;
+        Ok(())
+    }
+
+    /// The attestations a sample battery's passport lists; the registry's checks store all of
+    /// them but the out-of-scope one, which is seeded.
+    fn attestations(
+        &self,
+        reg: &mut Registry,
+        url: &str,
+        variant: Variant,
+        now: u64,
+    ) -> anyhow::Result<Vec<Listed>> {
+        let w = &self.world;
+        let valid = (now - 30 * DAY, now + YEAR);
+        let co = match variant {
+            Variant::Revocable(index) => {
+                let payload = json!({
+                    "@context": ["https://www.w3.org/ns/credentials/v2"],
+                    "type": ["VerifiableCredential", "ConformityAttestation"],
+                    "issuer": w.certifier.did,
+                    "validFrom": format_rfc3339(valid.0),
+                    "validUntil": format_rfc3339(valid.1),
+                    "credentialStatus": {"type": "BitstringStatusListEntry",
+                        "statusPurpose": "revocation", "statusListIndex": index.to_string(),
+                        "statusListCredential": format!("{}1", reg.status_base(&w.certifier.slug))},
+                    "credentialSubject": {"id": CO_SUPPLIER, "attestationType": "certification",
+                        "scheme": {"id": "urn:scheme:catena-x:sourcing.due-diligence",
+                                   "name": "Example scheme"},
+                        "assessment": [{"topic": SOURCING, "materials": ["Co"],
+                                        "conformance": true}]}
+                });
+                sign_json(Typ::Vc, &payload, &w.certifier.key)
+            }
+            _ => w.attestation(&w.certifier, CO_SUPPLIER, SOURCING, &["Co"], valid),
+        };
+        let li = if variant == Variant::OutOfScope {
+            w.attestation(&w.certifier, LI_SUPPLIER, SOURCING, &["Li"], valid)
+        } else {
+            w.attestation(&w.jqa, LI_SUPPLIER, SOURCING, &["Li"], valid)
+        };
+        let list = vec![
+            listed(SOURCING, &["Co"], CO_SUPPLIER, co),
+            listed(SOURCING, &["Li"], LI_SUPPLIER, li),
+            listed(
+                SOURCING,
+                &["Ni"],
+                NI_SUPPLIER,
+                w.attestation(&w.certifier, NI_SUPPLIER, SOURCING, &["Ni"], valid),
+            ),
+            listed(
+                CARBON,
+                &[],
+                url,
+                w.attestation(&w.certifier, url, CARBON, &[], valid),
+            ),
+        ];
+        for (i, l) in list.iter().enumerate() {
+            if variant == Variant::OutOfScope && i == 1 {
+                // The registry refuses it (attestation_out_of_scope): seeded for the demo.
+                reg.seed_unchecked(None, &l.jws, now)
+                    .map_err(|e| anyhow!("demo seed: {e}"))?;
+            } else {
+                self.post_attestation(reg, &l.jws, now)?;
+            }
+        }
+        Ok(list)
+    }
+
+    /// A passport version of a sample battery with the demo's documents linked.
+    fn passport(
+        &self,
+        url: &str,
+        version: u64,
+        prev: Option<&str>,
+        list: &[Listed],
+        docs: (&str, &str),
+        valid_from: u64,
+    ) -> String {
+        let w = &self.world;
+        let mut p = w.passport(&w.acme, url, version, prev, list, valid_from);
+        let public_url = &w.registry;
+        let mut link = |ptr: &str, digest: &str| {
+            if let Some(Value::Object(o)) = p.pointer_mut(ptr) {
+                o.insert(
+                    "linkURL".into(),
+                    format!("{public_url}/v1/documents/{digest}").into(),
+                );
+                o.insert("hashDigest".into(), digest.into());
+            }
+        };
+        link(
+            "/credentialSubject/sustainability/carbonFootprint/0/declaration",
+            docs.0,
+        );
+        link(
+            "/credentialSubject/conformity/declarationOfConformity",
+            docs.1,
+        );
+        w.sign_vc(&w.acme, &p)
+    }
+
+    /// The passport samples (SPEC.md section 3): see the module documentation.
+    fn make_passport_samples(&self, reg: &mut Registry, now: u64) -> anyhow::Result<Vec<Sample>> {
+        let w = &self.world;
+        let public_url = reg.settings().public_url.clone();
+        let carbon_doc = self.put_document(
+            reg,
+            pdf_like("Carbon footprint declaration (Art. 7), EV battery 04012345000016"),
+            now,
+        )?;
+        let conformity_doc = self.put_document(
+            reg,
+            pdf_like("EU declaration of conformity (Art. 18), EV battery 04012345000016"),
+            now,
+        )?;
+        let docs = (carbon_doc.as_str(), conformity_doc.as_str());
+        let acme_gtin = gtin_with_check_digit("0401234500001").unwrap_or_default();
+        let foreign_gtin = gtin_with_check_digit("0409999900001").unwrap_or_default();
+        let plan: [(&str, &str, &str); 5] = [
+            ("passport-valid", "CPPASSVALID", acme_gtin.as_str()),
+            ("attestation-out-of-scope", "CPATTSCOPE", acme_gtin.as_str()),
+            ("attestation-revoked", "CPATTREVOKED", acme_gtin.as_str()),
+            ("passport-tampered", "CPPASSTAMPERED", acme_gtin.as_str()),
+            ("gtin-not-issuer", "CPGTINNOTISSUER", foreign_gtin.as_str()),
+        ];
+        let mut out = Vec::new();
+        for (n, (name, serial, gtin)) in plan.into_iter().enumerate() {
+            let serial = format!("{serial}{n:03}");
+            let path = format!("01/{gtin}/21/{serial}");
+            let url = format!("{public_url}/{path}");
+            let index = self.allocate_one(reg, &w.acme, "3", now)?;
+            let mut claims =
+                w.sample_claims(&w.acme, &serial, Some(&format!("3/{index}")), &public_url);
+            claims.insert("sub".into(), path.clone().into());
+            claims.insert("url".into(), url.clone().into());
+            let committed = match name {
+                "gtin-not-issuer" => None,
+                _ => {
+                    let variant = match name {
+                        "attestation-out-of-scope" => Variant::OutOfScope,
+                        "attestation-revoked" => {
+                            Variant::Revocable(self.allocate_one(reg, &w.certifier, "1", now)?)
+                        }
+                        _ => Variant::Valid,
+                    };
+                    let list = self.attestations(reg, &url, variant, now)?;
+                    let v1 = self.passport(&url, 1, None, &list, docs, now - 2 * DAY);
+                    if name == "passport-tampered" {
+                        // Another validly signed version 1: what the registry serves.
+                        let other = self.passport(&url, 1, None, &list, docs, now - 3 * DAY);
+                        self.post_passport(reg, &path, &other, now)?;
+                    } else {
+                        self.post_passport(reg, &path, &v1, now)?;
+                        let v2 = self.passport(&url, 2, Some(&v1), &list, docs, now - DAY);
+                        self.post_passport(reg, &path, &v2, now)?;
+                    }
+                    if let Variant::Revocable(i) = variant {
+                        self.revoke(reg, &w.certifier, "1", i, now)?;
+                    }
+                    Some(v1)
+                }
+            };
+            if let (Some(v1), Some(Value::Object(bp))) = (&committed, claims.get_mut("bp")) {
+                bp.insert("dig".into(), passport_digest(v1).into());
+            }
+            let issued = w
+                .issue(&w.acme, &claims, now)
+                .map_err(|e| anyhow!("demo credential {name}: {e}"))?;
+            reg.register_item(
+                ItemRow {
+                    path: path.clone(),
+                    slug: w.acme.slug.clone(),
+                    list_id: "3".into(),
+                    index,
+                },
+                now,
+            )
+            .map_err(|e| anyhow!("demo item: {e}"))?;
+            out.push(Sample {
+                name: name.into(),
+                eco: w.acme.eco.clone(),
+                issuer: w.acme.did.clone(),
+                path,
+                fragment: issued.fragment,
+                jws: issued.jws,
+                list: "3".into(),
                 index,
             });
         }

@@ -408,6 +408,16 @@ pub enum PublicError {
     },
     /// The full passport (SPEC.md section 3) is not held by this registry.
     PassportNotHeld,
+    /// A pack request that names no battery, too many, or an invalid one.
+    PackInvalid {
+        /// Why.
+        detail: String,
+    },
+    /// No link of the asked `linkType` (GS1 Digital Link resolver, `?linkType=`).
+    LinkTypeNotFound {
+        /// The link type asked for.
+        link_type: String,
+    },
     /// The web directory has no `index.html`.
     PageMissing,
     /// Internal failure.
@@ -433,6 +443,18 @@ impl PublicError {
                 "No passport held",
                 "this registry holds no full passport (vc+jwt) for this item",
             ),
+            E::PackInvalid { detail } => Problem::new(
+                "pack-invalid",
+                StatusCode::BAD_REQUEST,
+                "Invalid pack request",
+                detail.clone(),
+            ),
+            E::LinkTypeNotFound { link_type } => Problem::new(
+                "link-type-not-found",
+                StatusCode::NOT_FOUND,
+                "No link of this type",
+                format!("this item has no link of type {link_type}"),
+            ),
             E::PageMissing => Problem::new(
                 "page-missing",
                 StatusCode::NOT_FOUND,
@@ -451,6 +473,181 @@ impl std::fmt::Display for PublicError {
 }
 
 impl ResponseError for PublicError {
+    fn status_code(&self) -> StatusCode {
+        self.problem().status
+    }
+    fn error_response(&self) -> HttpResponse {
+        self.problem().response()
+    }
+}
+
+/// Refusals of `POST /v1/passports`, `POST /v1/attestations` and `PUT /v1/documents/{digest}`
+/// (SPEC.md section 6.2). A refusal by the core's checks carries the core's code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UploadError {
+    /// Wrong `Content-Type`.
+    UnsupportedMediaType {
+        /// What to send.
+        expected: &'static str,
+    },
+    /// The body is over the limit.
+    TooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The body is not a compact JWS at all (not UTF-8, unreadable).
+    Malformed {
+        /// Why.
+        detail: String,
+    },
+    /// The core refused the artifact: its code decides the problem type.
+    Refused {
+        /// The core's code.
+        code: &'static str,
+        /// The core's sentence.
+        detail: String,
+    },
+    /// The passport's issuer is not onboarded (bound to a home ecosystem) on this registry.
+    NotOnboarded {
+        /// The issuer.
+        iss: String,
+    },
+    /// A document upload without `Authorization: Cellproof <registry-request+jwt>`.
+    Unauthenticated,
+    /// The envelope failed (audience, operation, time, trust, signature, replay).
+    Envelope(UpdateError),
+    /// The envelope's `digest` is not the URL's.
+    EnvelopeDigest {
+        /// The URL's digest.
+        path: String,
+        /// The envelope's.
+        signed: String,
+    },
+    /// The URL's digest is not a base64url SHA-256.
+    DigestInvalid,
+    /// Storage failed.
+    Internal,
+}
+
+impl UploadError {
+    /// The core error as a refusal.
+    pub fn core(e: &cellproof_core::Error) -> UploadError {
+        UploadError::Refused {
+            code: e.code(),
+            detail: e.to_string(),
+        }
+    }
+
+    /// The problem document.
+    pub fn problem(&self) -> Problem {
+        use UploadError as E;
+        let bad = StatusCode::BAD_REQUEST;
+        match self {
+            E::UnsupportedMediaType { expected } => Problem::new(
+                "unsupported-media-type",
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "Unsupported media type",
+                format!("send Content-Type: {expected}"),
+            ),
+            E::TooLarge { limit } => Problem::new(
+                "body-too-large",
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Request body too large",
+                format!("the body is larger than {limit} bytes"),
+            ),
+            E::Malformed { detail } => Problem::new(
+                "malformed-request",
+                bad,
+                "Malformed request",
+                detail.clone(),
+            ),
+            E::Refused { code, detail } => {
+                let (kind, status, title) = match *code {
+                    "passport_chain_broken" => (
+                        "passport-chain-broken",
+                        StatusCode::CONFLICT,
+                        "Not the next version of the passport held",
+                    ),
+                    "passport_issuer_mismatch" => (
+                        "passport-issuer-mismatch",
+                        StatusCode::CONFLICT,
+                        "Another issuer holds this battery's passport",
+                    ),
+                    "gtin_not_issuer" => (
+                        "gtin-not-issuer",
+                        StatusCode::FORBIDDEN,
+                        "GTIN outside the issuer's company prefixes",
+                    ),
+                    "attestation_out_of_scope" => (
+                        "attestation-out-of-scope",
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "Outside the certifier's accreditation",
+                    ),
+                    "recognition_out_of_scope" => (
+                        "recognition-out-of-scope",
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "Outside the recognition's scope",
+                    ),
+                    "document_digest_mismatch" => (
+                        "document-digest-mismatch",
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "The bytes do not hash to the digest",
+                    ),
+                    "signature_invalid" => {
+                        ("bad-signature", StatusCode::UNAUTHORIZED, "Bad signature")
+                    }
+                    "issuer_unknown" => ("unknown-issuer", StatusCode::FORBIDDEN, "Unknown issuer"),
+                    "key_unknown" | "role_missing" | "key_expired" | "key_not_yet_valid"
+                    | "issuer_ambiguous" | "not_recognized" | "trust_list_expired" => (
+                        "issuer-not-trusted",
+                        StatusCode::FORBIDDEN,
+                        "Issuer not trusted for this upload",
+                    ),
+                    _ => ("artifact-invalid", bad, "Invalid passport or attestation"),
+                };
+                Problem::new(kind, status, title, detail.clone()).with_code(code)
+            }
+            E::NotOnboarded { iss } => Problem::new(
+                "issuer-not-onboarded",
+                StatusCode::FORBIDDEN,
+                "Issuer not onboarded",
+                format!(
+                    "{iss} is not onboarded on this registry: the operator binds an issuer to \
+                     its home ecosystem before it publishes passports"
+                ),
+            ),
+            E::Unauthenticated => Problem::new(
+                "unauthenticated",
+                StatusCode::UNAUTHORIZED,
+                "Signed request required",
+                "send Authorization: Cellproof <registry-request+jwt with op document and the \
+                 digest>",
+            ),
+            E::Envelope(e) => e.problem(),
+            E::EnvelopeDigest { path, signed } => Problem::new(
+                "envelope-digest-mismatch",
+                bad,
+                "Request signed for another document",
+                format!("the URL names {path} but the signed request names {signed}"),
+            ),
+            E::DigestInvalid => Problem::new(
+                "digest-invalid",
+                bad,
+                "Invalid digest",
+                "a document's hashDigest is the base64url SHA-256 of its bytes (43 characters)",
+            ),
+            E::Internal => Problem::internal(),
+        }
+    }
+}
+
+impl std::fmt::Display for UploadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.problem().fmt(f)
+    }
+}
+
+impl ResponseError for UploadError {
     fn status_code(&self) -> StatusCode {
         self.problem().status
     }

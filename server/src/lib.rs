@@ -44,13 +44,13 @@ pub use config::{
     DEFAULT_TTL_SECS, MIN_OPERATOR_TOKEN,
 };
 pub use demo::{Demo, Sample, ECOSYSTEMS};
-pub use errors::{OperatorError, PublicError, UpdateError};
+pub use errors::{OperatorError, PublicError, UpdateError, UploadError};
 pub use metrics::Metrics;
 pub use problem::{kind_of, Problem, PROBLEM_BASE};
 pub use registry::{
-    now, valid_list_id, AllocateAck, Authenticated, Gate, Onboard, Registry, Settings,
-    UpdateAck, HEAD_REFRESH, IAT_WINDOW, LIST_ENTRIES, MAX_ALLOCATE, MAX_JWS_BODY, MAX_LEAD,
-    MAX_TRUST_LIST_BODY,
+    now, valid_list_id, AllocateAck, Authenticated, DocumentAck, Gate, Onboard, PassportAck,
+    Registry, Settings, UpdateAck, DEFAULT_MAX_DOCUMENT, HEAD_REFRESH, IAT_WINDOW, LIST_ENTRIES,
+    MAX_ALLOCATE, MAX_JWS_BODY, MAX_LEAD, MAX_TRUST_LIST_BODY,
 };
 pub use routes::{OPENAPI, ROUTES};
 pub use startup::{did_web, method_label, Application, CSP};

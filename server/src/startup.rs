@@ -172,6 +172,7 @@ impl Application {
                 .unwrap_or_else(|| did_web(&public_url)),
             freshness: config.freshness_secs,
             ttl: config.ttl_secs,
+            max_document: config.max_document_bytes,
         };
         let published = Arc::new(Published::default());
         let registry = Registry::open(store.clone(), settings, &pins, published.clone(), t)?;

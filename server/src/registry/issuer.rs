@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use cellproof_core::{
-    Error as CoreError, Expect, Op, Operation, ParsedRequest, Purpose, TrustStore, CREDENTIAL_ROLES,
+    Error as CoreError, Expect, Op, Operation, ParsedRequest, Purpose, TrustStore,
 };
 use serde_json::json;
 
@@ -49,6 +49,46 @@ pub struct Authenticated {
     slug: String,
     operation: Operation,
     digest: String,
+}
+
+/// Roles that may own status lists: manufacturers and operators for their credentials and
+/// passports, certifiers for their attestations (SPEC.md section 3.3: an attestation may carry
+/// a `credentialStatus`). Only onboarded issuers own lists.
+pub const STATUS_ROLES: [&str; 3] = ["manufacturer", "operator", "certifier"];
+
+/// Roles that may upload documents (SPEC.md section 6.2: a manufacturer or a certifier).
+pub const DOCUMENT_ROLES: [&str; 3] = ["manufacturer", "operator", "certifier"];
+
+/// A document upload's envelope, checked; the `jti` is checked at commit.
+#[derive(Clone, Debug)]
+pub struct DocumentRequest {
+    /// The requester.
+    pub iss: String,
+    /// `iat`.
+    pub iat: u64,
+    /// `jti`.
+    pub jti: String,
+    /// SHA-256 (hex) of the envelope, for the audit log.
+    pub digest: String,
+}
+
+fn verify_error(e: CoreError, iat: u64, now: u64) -> UpdateError {
+    match e {
+        CoreError::AudienceMismatch { .. } => UpdateError::AudienceMismatch {
+            detail: e.to_string(),
+        },
+        CoreError::OpMismatch { .. } => UpdateError::OpMismatch {
+            detail: e.to_string(),
+        },
+        CoreError::Expired { .. } => UpdateError::IatStale { iat, now },
+        CoreError::NotYetValid { iat, .. } => UpdateError::IatInFuture { iat, now },
+        CoreError::IssuerUnknown { iss } => UpdateError::UnknownIssuer { iss },
+        CoreError::SignatureInvalid { .. } => UpdateError::BadSignature { code: e.code() },
+        e => UpdateError::NotTrusted {
+            code: e.code(),
+            detail: e.to_string(),
+        },
+    }
 }
 
 fn malformed(e: &CoreError) -> UpdateError {
@@ -94,28 +134,15 @@ impl Gate {
         let expect = Expect {
             aud: &self.public_url,
             op,
-            roles: &CREDENTIAL_ROLES,
+            roles: &STATUS_ROLES,
             home,
         };
         let trust = home
             .and_then(|eco| self.homes.get(eco))
             .unwrap_or(&self.trust);
-        let verified = parsed.verify(trust, &expect, now).map_err(|e| match e {
-            CoreError::AudienceMismatch { .. } => UpdateError::AudienceMismatch {
-                detail: e.to_string(),
-            },
-            CoreError::OpMismatch { .. } => UpdateError::OpMismatch {
-                detail: e.to_string(),
-            },
-            CoreError::Expired { .. } => UpdateError::IatStale { iat, now },
-            CoreError::NotYetValid { iat, .. } => UpdateError::IatInFuture { iat, now },
-            CoreError::IssuerUnknown { iss } => UpdateError::UnknownIssuer { iss },
-            CoreError::SignatureInvalid { .. } => UpdateError::BadSignature { code: e.code() },
-            e => UpdateError::NotTrusted {
-                code: e.code(),
-                detail: e.to_string(),
-            },
-        })?;
+        let verified = parsed
+            .verify(trust, &expect, now)
+            .map_err(|e| verify_error(e, iat, now))?;
         let r = verified.request;
         let list = match &r.operation {
             Operation::Status { list, .. } | Operation::Allocate { list, .. } => list.clone(),
@@ -134,6 +161,78 @@ impl Gate {
             slug,
             operation: r.operation,
             digest: digest_hex(body),
+        })
+    }
+}
+
+impl Gate {
+    /// Every accepted trust list (attestations are checked in it: certifiers need not be
+    /// onboarded, and a recognised ecosystem's certifier is scoped by the recognition).
+    pub fn trust(&self) -> &TrustStore {
+        &self.trust
+    }
+
+    /// The home ecosystem and its trust store of an onboarded issuer (passports are verified
+    /// there alone, SPEC.md section 4); `None` when `iss` is not onboarded with an ecosystem.
+    pub fn home_of(&self, iss: &str) -> Option<(&str, &TrustStore)> {
+        let eco = self.bindings.get(iss)?.eco.as_deref()?;
+        Some((eco, self.homes.get(eco)?))
+    }
+
+    /// Checks a document upload's `Authorization: Cellproof` envelope: `op: "document"` for
+    /// exactly `digest`, this registry's `aud`, the `iat` window, an entity of an accepted
+    /// trust list with role manufacturer, operator or certifier (in its home ecosystem when
+    /// onboarded), and the signature.
+    pub fn authenticate_document(
+        &self,
+        envelope: &str,
+        digest: &str,
+        now: u64,
+    ) -> Result<DocumentRequest, crate::errors::UploadError> {
+        use crate::errors::UploadError;
+        let parsed = ParsedRequest::parse(envelope.trim()).map_err(|e| {
+            UploadError::Envelope(match e {
+                CoreError::TypUnexpected { .. } => UpdateError::WrongTyp {
+                    detail: e.to_string(),
+                },
+                e => malformed(&e),
+            })
+        })?;
+        let iat = parsed.unverified().iat;
+        let binding = self.bindings.get(&parsed.unverified().iss);
+        if binding.is_some_and(|b| b.eco.is_none()) {
+            return Err(UploadError::Envelope(UpdateError::NotBound {
+                iss: parsed.unverified().iss.clone(),
+            }));
+        }
+        let home = binding.and_then(|b| b.eco.as_deref());
+        let expect = Expect {
+            aud: &self.public_url,
+            op: Op::Document,
+            roles: &DOCUMENT_ROLES,
+            home,
+        };
+        let trust = home
+            .and_then(|eco| self.homes.get(eco))
+            .unwrap_or(&self.trust);
+        let verified = parsed
+            .verify(trust, &expect, now)
+            .map_err(|e| UploadError::Envelope(verify_error(e, iat, now)))?;
+        let r = verified.request;
+        let Operation::Document { digest: signed } = &r.operation else {
+            return Err(UploadError::Internal);
+        };
+        if signed != digest {
+            return Err(UploadError::EnvelopeDigest {
+                path: digest.to_owned(),
+                signed: signed.clone(),
+            });
+        }
+        Ok(DocumentRequest {
+            iss: r.iss,
+            iat: r.iat,
+            jti: r.jti,
+            digest: digest_hex(envelope.as_bytes()),
         })
     }
 }

@@ -12,6 +12,7 @@
 
 mod issuer;
 mod operator;
+mod passport;
 mod publication;
 
 use std::collections::BTreeMap;
@@ -25,8 +26,11 @@ use serde_json::{json, Value};
 
 use crate::store::{AuthorityKeyRow, Batch, ItemRow, NewAudit, Store, StoreError};
 
-pub use issuer::{AllocateAck, Authenticated, Gate, UpdateAck};
+pub use issuer::{AllocateAck, Authenticated, DocumentRequest, Gate, UpdateAck};
 pub use operator::{valid_list_id, Onboard};
+pub use passport::{
+    subject_of, valid_digest, DocumentAck, PassportAck, DEFAULT_MAX_DOCUMENT, MAX_PACK_ITEMS,
+};
 pub use publication::{Artifact, Published, AUDIT_HEAD_KEY};
 
 /// Entries per list (W3C minimum: herd privacy).
@@ -85,6 +89,8 @@ pub struct Settings {
     pub freshness: u64,
     /// `ttl`, seconds.
     pub ttl: u64,
+    /// Largest document accepted by `PUT /v1/documents/{digest}`, bytes.
+    pub max_document: usize,
 }
 
 #[derive(Clone, Debug)]
@@ -132,6 +138,14 @@ pub struct Registry {
     issuers: BTreeMap<String, IssuerState>,
     keys: Vec<AuthorityKey>,
     items: BTreeMap<String, ItemRow>,
+    /// Public passport versions by battery path, oldest first.
+    passports: BTreeMap<String, Vec<String>>,
+    /// Digest of every public version -> (battery path, version).
+    passport_digests: BTreeMap<String, (String, u64)>,
+    /// Digest of every restricted section -> (battery path, tier); the bytes stay in the store.
+    restricted: BTreeMap<String, (String, String)>,
+    /// Attestations by digest.
+    attestations: BTreeMap<String, String>,
     published: Arc<Published>,
     gate: Arc<RwLock<Arc<Gate>>>,
     last_prune: u64,
@@ -181,11 +195,29 @@ impl Registry {
                 .into_iter()
                 .map(|i| (i.path.clone(), i))
                 .collect(),
+            passports: BTreeMap::new(),
+            passport_digests: BTreeMap::new(),
+            restricted: snap
+                .restricted
+                .into_iter()
+                .map(|r| (r.digest, (r.path, r.tier)))
+                .collect(),
+            attestations: snap
+                .attestations
+                .into_iter()
+                .map(|a| (a.digest, a.jws))
+                .collect(),
             published,
             gate: Arc::default(),
             last_prune: 0,
             last_head: 0,
         };
+        // Ordered by path and version: each battery's versions arrive oldest first.
+        for p in snap.passports {
+            reg.passport_digests
+                .insert(p.digest, (p.path.clone(), p.version));
+            reg.passports.entry(p.path).or_default().push(p.jws);
+        }
         for k in snap.authority_keys {
             reg.keys.push(AuthorityKey {
                 kp: KeyPair::from_secret(&k.kid, &k.secret),
@@ -277,6 +309,7 @@ impl Registry {
         }
         reg.resign(now)?;
         reg.publish_everything();
+        reg.publish_passports();
         reg.sign_head(now)?;
         reg.refresh_gate();
         Ok(reg)
@@ -417,6 +450,7 @@ mod tests {
             authority_did: "did:web:registry.example".into(),
             freshness: 100,
             ttl: 10,
+            max_document: DEFAULT_MAX_DOCUMENT,
         }
     }
 

@@ -5,6 +5,7 @@
 mod issuer;
 mod operator;
 mod ops;
+mod passport;
 mod publish;
 mod resolver;
 
@@ -36,6 +37,14 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/operator/authority"),
     ("post", "/v1/operator/authority/keys"),
     ("post", "/v1/operator/authority/activate"),
+    ("post", "/v1/passports"),
+    ("get", "/v1/passports/{gtin}/{serial}"),
+    ("post", "/v1/attestations"),
+    ("get", "/v1/attestations/{hashDigest}"),
+    ("put", "/v1/documents/{hashDigest}"),
+    ("get", "/v1/documents/{hashDigest}"),
+    ("get", "/v1/pack"),
+    ("post", "/v1/pack"),
     ("get", "/01/{gtin}/21/{serial}"),
     ("get", "/healthz"),
     ("get", "/metrics"),
@@ -103,6 +112,29 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/v1/operator/authority/activate",
             web::post().to(operator::activate),
         )
+        .route("/v1/passports", web::post().to(passport::upload_passport))
+        .route(
+            "/v1/passports/{gtin}/{serial}",
+            web::get().to(passport::chain),
+        )
+        .route(
+            "/v1/attestations",
+            web::post().to(passport::upload_attestation),
+        )
+        .route(
+            "/v1/attestations/{hashDigest}",
+            web::get().to(passport::get_attestation),
+        )
+        .route(
+            "/v1/documents/{hashDigest}",
+            web::put().to(passport::put_document),
+        )
+        .route(
+            "/v1/documents/{hashDigest}",
+            web::get().to(passport::get_document),
+        )
+        .route("/v1/pack", web::get().to(passport::pack_get))
+        .route("/v1/pack", web::post().to(passport::pack_post))
         .route(
             "/01/{gtin}/21/{serial}",
             web::get().to(resolver::digital_link),

@@ -82,6 +82,53 @@ pub struct ItemRow {
     pub index: u64,
 }
 
+/// A public passport version of a battery (SPEC.md section 3.1), as accepted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PassportRow {
+    /// `01/{gtin}/21/{serial}`.
+    pub path: String,
+    /// `metadata.version` (1, 2, ...).
+    pub version: u64,
+    /// Base64url SHA-256 of `jws`.
+    pub digest: String,
+    /// The compact `vc+jwt`.
+    pub jws: String,
+}
+
+/// A restricted passport section (SPEC.md section 6.3): kept apart from the public versions,
+/// never served by a public route.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RestrictedRow {
+    /// Base64url SHA-256 of `jws`.
+    pub digest: String,
+    /// `01/{gtin}/21/{serial}`.
+    pub path: String,
+    /// `legitimate-interest` or `authority`.
+    pub tier: String,
+    /// The compact `vc+jwt`.
+    pub jws: String,
+}
+
+/// An attestation (SPEC.md section 3.3) under its digest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttestationRow {
+    /// Base64url SHA-256 of `jws`.
+    pub digest: String,
+    /// The compact `vc+jwt`.
+    pub jws: String,
+}
+
+/// A document (SPEC.md section 3.2), content-addressed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DocumentRow {
+    /// Base64url SHA-256 of `bytes`.
+    pub digest: String,
+    /// The media type recorded at upload.
+    pub media_type: String,
+    /// The bytes.
+    pub bytes: Vec<u8>,
+}
+
 /// An audit entry to append.
 #[derive(Clone, Debug)]
 pub struct NewAudit {
@@ -142,6 +189,14 @@ pub struct Batch {
     pub authority_keys: Vec<AuthorityKeyRow>,
     /// Items to insert or update.
     pub items: Vec<ItemRow>,
+    /// Passport versions to insert (a version already held for the battery fails the batch).
+    pub passports: Vec<PassportRow>,
+    /// Restricted sections to insert (the same digest again is ignored).
+    pub restricted: Vec<RestrictedRow>,
+    /// Attestations to insert (the same digest again is ignored).
+    pub attestations: Vec<AttestationRow>,
+    /// Documents to insert (the same digest again is ignored).
+    pub documents: Vec<DocumentRow>,
     /// Audit entries to append.
     pub audit: Vec<NewAudit>,
 }
@@ -156,6 +211,10 @@ impl Batch {
             && self.status.is_empty()
             && self.authority_keys.is_empty()
             && self.items.is_empty()
+            && self.passports.is_empty()
+            && self.restricted.is_empty()
+            && self.attestations.is_empty()
+            && self.documents.is_empty()
             && self.audit.is_empty()
     }
 }
@@ -175,6 +234,12 @@ pub struct Snapshot {
     pub authority_keys: Vec<AuthorityKeyRow>,
     /// Items.
     pub items: Vec<ItemRow>,
+    /// Passport versions, by battery and version.
+    pub passports: Vec<PassportRow>,
+    /// Restricted sections (kept in memory only to answer repeated uploads).
+    pub restricted: Vec<RestrictedRow>,
+    /// Attestations.
+    pub attestations: Vec<AttestationRow>,
 }
 
 /// Storage failures.
@@ -210,6 +275,9 @@ pub trait Store: Send + Sync + 'static {
     fn prune_jtis(&self, before: u64) -> Result<usize, StoreError>;
     /// The last audit entry's `(seq, hash)`, `None` while the log is empty.
     fn head(&self) -> Result<Option<(i64, String)>, StoreError>;
+    /// A document by digest: `(media type, bytes)` (documents are not loaded at start: they
+    /// may be large).
+    fn document(&self, digest: &str) -> Result<Option<(String, Vec<u8>)>, StoreError>;
 }
 
 /// The hash chaining an audit entry to the previous one: SHA-256 (hex) over the previous

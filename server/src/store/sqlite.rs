@@ -7,8 +7,8 @@ use std::sync::Mutex;
 use rusqlite::{params, Connection, OptionalExtension as _};
 
 use super::{
-    AuditEntry, AuthorityKeyRow, Batch, IssuerRow, ItemRow, ListRow, Snapshot, StatusRow, Store,
-    StoreError,
+    AttestationRow, AuditEntry, AuthorityKeyRow, Batch, IssuerRow, ItemRow, ListRow, PassportRow,
+    RestrictedRow, Snapshot, StatusRow, Store, StoreError,
 };
 
 const SCHEMA: &str = r#"
@@ -29,6 +29,14 @@ CREATE TABLE IF NOT EXISTS authority_keys (
     active INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS items (
     path TEXT PRIMARY KEY, slug TEXT NOT NULL, list_id TEXT NOT NULL, idx INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS passports (
+    path TEXT NOT NULL, version INTEGER NOT NULL, digest TEXT NOT NULL UNIQUE,
+    jws TEXT NOT NULL, PRIMARY KEY (path, version));
+CREATE TABLE IF NOT EXISTS restricted_sections (
+    digest TEXT PRIMARY KEY, path TEXT NOT NULL, tier TEXT NOT NULL, jws TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS attestations (digest TEXT PRIMARY KEY, jws TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    digest TEXT PRIMARY KEY, media_type TEXT NOT NULL, bytes BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS jtis (
     iss TEXT NOT NULL, jti TEXT NOT NULL, iat INTEGER NOT NULL, PRIMARY KEY (iss, jti));
 CREATE TABLE IF NOT EXISTS audit (
@@ -204,6 +212,49 @@ impl Store for SqliteStore {
             .map_err(be)?
             .collect::<Result<_, _>>()
             .map_err(be)?;
+        let mut q = conn
+            .prepare("SELECT path, version, digest, jws FROM passports ORDER BY path, version")
+            .map_err(be)?;
+        s.passports = q
+            .query_map([], |r| {
+                Ok(PassportRow {
+                    path: r.get(0)?,
+                    version: u(r.get(1)?),
+                    digest: r.get(2)?,
+                    jws: r.get(3)?,
+                })
+            })
+            .map_err(be)?
+            .collect::<Result<_, _>>()
+            .map_err(be)?;
+        let mut q = conn
+            .prepare("SELECT digest, path, tier, jws FROM restricted_sections")
+            .map_err(be)?;
+        s.restricted = q
+            .query_map([], |r| {
+                Ok(RestrictedRow {
+                    digest: r.get(0)?,
+                    path: r.get(1)?,
+                    tier: r.get(2)?,
+                    jws: r.get(3)?,
+                })
+            })
+            .map_err(be)?
+            .collect::<Result<_, _>>()
+            .map_err(be)?;
+        let mut q = conn
+            .prepare("SELECT digest, jws FROM attestations")
+            .map_err(be)?;
+        s.attestations = q
+            .query_map([], |r| {
+                Ok(AttestationRow {
+                    digest: r.get(0)?,
+                    jws: r.get(1)?,
+                })
+            })
+            .map_err(be)?
+            .collect::<Result<_, _>>()
+            .map_err(be)?;
         Ok(s)
     }
 
@@ -283,6 +334,35 @@ impl Store for SqliteStore {
             )
             .map_err(be)?;
         }
+        for p in &b.passports {
+            tx.execute(
+                "INSERT INTO passports (path, version, digest, jws) VALUES (?1, ?2, ?3, ?4)",
+                params![p.path, i(p.version)?, p.digest, p.jws],
+            )
+            .map_err(be)?;
+        }
+        for r in &b.restricted {
+            tx.execute(
+                "INSERT OR IGNORE INTO restricted_sections (digest, path, tier, jws) \
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![r.digest, r.path, r.tier, r.jws],
+            )
+            .map_err(be)?;
+        }
+        for a in &b.attestations {
+            tx.execute(
+                "INSERT OR IGNORE INTO attestations (digest, jws) VALUES (?1, ?2)",
+                params![a.digest, a.jws],
+            )
+            .map_err(be)?;
+        }
+        for d in &b.documents {
+            tx.execute(
+                "INSERT OR IGNORE INTO documents (digest, media_type, bytes) VALUES (?1, ?2, ?3)",
+                params![d.digest, d.media_type, d.bytes],
+            )
+            .map_err(be)?;
+        }
         let mut seqs = Vec::new();
         if !b.audit.is_empty() {
             let (mut prev_seq, mut prev_hash): (i64, String) = tx
@@ -354,6 +434,17 @@ impl Store for SqliteStore {
         conn.query_row(
             "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
             [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .map_err(be)
+    }
+
+    fn document(&self, digest: &str) -> Result<Option<(String, Vec<u8>)>, StoreError> {
+        let conn = self.conn()?;
+        conn.query_row(
+            "SELECT media_type, bytes FROM documents WHERE digest = ?1",
+            params![digest],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()

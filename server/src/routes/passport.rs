@@ -1,0 +1,476 @@
+//! Passports, attestations, documents and offline packs (SPEC.md section 6.2).
+//!
+//! Uploads are parsed and verified by the core on the blocking pool before the registry mutex
+//! is taken; the answer is sent once the change is committed to disk. Passports and
+//! attestations are self-authenticating (posted as they are); a document carries the
+//! `Authorization: Cellproof <registry-request+jwt>` envelope for its digest. Reads are served
+//! from the published bytes (chains, current versions, attestations) or from the store
+//! (documents), never restricted sections.
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use cellproof_core::{
+    check_attestation_upload, check_document, check_passport_upload, sha256_b64, DigitalLink, Jws,
+    Typ, MAX_PASSPORT,
+};
+use serde_json::{json, Map, Value};
+
+use super::{content_type_is, read_limited, AppState};
+use crate::errors::{PublicError, UploadError};
+use crate::registry::{valid_digest, MAX_PACK_ITEMS};
+
+/// A year: documents and attestations are content-addressed, so they never change.
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+
+/// Media types a document is shown inline with; any other is served as an attachment in a
+/// sandbox, so an uploaded HTML or SVG file never runs as the registry's own page.
+const INLINE: [&str; 6] = [
+    "application/pdf",
+    "image/png",
+    "image/jpeg",
+    "image/webp",
+    "image/gif",
+    "text/plain",
+];
+
+fn count<T>(state: &AppState, endpoint: &'static str, r: &Result<T, UploadError>) {
+    let outcome = match r {
+        Ok(_) => "accepted",
+        Err(e) => e.problem().kind,
+    };
+    state.metrics.outcome(endpoint, outcome);
+    if let Err(e) = r {
+        tracing::info!(endpoint, refused = outcome, detail = %e, "upload refused");
+    }
+}
+
+/// Reads a compact JWS body (`application/vc+jwt` or `application/jwt`) of at most
+/// [`MAX_PASSPORT`] bytes.
+async fn jws_body(req: &HttpRequest, payload: web::Payload) -> Result<String, UploadError> {
+    if !content_type_is(req, "application/vc+jwt") && !content_type_is(req, "application/jwt") {
+        return Err(UploadError::UnsupportedMediaType {
+            expected: "application/vc+jwt",
+        });
+    }
+    let body = read_limited(req, payload, MAX_PASSPORT)
+        .await
+        .map_err(|_| UploadError::Malformed {
+            detail: "the body could not be read".into(),
+        })?
+        .ok_or(UploadError::TooLarge {
+            limit: MAX_PASSPORT,
+        })?;
+    let text = std::str::from_utf8(&body).map_err(|_| UploadError::Malformed {
+        detail: "the body is not UTF-8".into(),
+    })?;
+    Ok(text.trim().to_owned())
+}
+
+/// The battery path a passport's `credentialSubject.id` names, unverified (to find the versions
+/// held; the core checks the subject itself).
+fn subject_path(payload: &Map<String, Value>) -> Option<String> {
+    let id = payload
+        .get("credentialSubject")?
+        .get("id")?
+        .as_str()?
+        .split(['#', '?'])
+        .next()?;
+    let at = id.find("/01/")?;
+    DigitalLink::parse_path(id.get(at..)?)
+        .ok()
+        .map(|l| l.path())
+}
+
+/// `POST /v1/passports`: a `BatteryPassport` version or a `BatteryPassportRestricted` section.
+#[tracing::instrument(skip_all)]
+pub async fn upload_passport(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, UploadError> {
+    let r = upload_passport_inner(&state, &req, payload).await;
+    count(&state, "passports", &r);
+    let ack = r?;
+    Ok(HttpResponse::Ok().json(ack))
+}
+
+async fn upload_passport_inner(
+    state: &AppState,
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<crate::registry::PassportAck, UploadError> {
+    let text = jws_body(req, payload).await?;
+    let gate = state
+        .gate
+        .read()
+        .map(|g| g.clone())
+        .map_err(|_| UploadError::Internal)?;
+    let (registry, clock) = (state.registry.clone(), state.clock.clone());
+    web::block(move || {
+        let jws = Jws::parse(&text, Typ::Vc, MAX_PASSPORT).map_err(|e| UploadError::core(&e))?;
+        let p = jws.unverified_payload();
+        let path = subject_path(p);
+        let iss = p
+            .get("issuer")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let digest = sha256_b64(text.as_bytes());
+        let held = {
+            let reg = registry.lock().map_err(|_| UploadError::Internal)?;
+            if let Some(ack) = reg.passport_ack(&digest) {
+                return Ok(ack);
+            }
+            path.as_deref().map(|p| reg.versions(p)).unwrap_or_default()
+        };
+        let (home, trust) = gate
+            .home_of(&iss)
+            .ok_or_else(|| UploadError::NotOnboarded { iss: iss.clone() })?;
+        // Verified outside the mutex, against the versions held a moment ago; the store
+        // refuses the change if another version got in between.
+        let checked = check_passport_upload(&text, &held, trust, clock.now())
+            .map_err(|e| UploadError::core(&e))?;
+        if checked.eco != home {
+            return Err(UploadError::core(&cellproof_core::Error::KeyUnknown {
+                kid: jws.header().kid.clone(),
+            }));
+        }
+        let mut reg = registry.lock().map_err(|_| UploadError::Internal)?;
+        reg.store_passport(checked, &text, held.len(), clock.now())
+    })
+    .await
+    .map_err(|_| UploadError::Internal)?
+}
+
+/// `POST /v1/attestations`: a `ConformityAttestation`, stored under its SHA-256.
+#[tracing::instrument(skip_all)]
+pub async fn upload_attestation(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, UploadError> {
+    let r = async {
+        let text = jws_body(&req, payload).await?;
+        let gate = state
+            .gate
+            .read()
+            .map(|g| g.clone())
+            .map_err(|_| UploadError::Internal)?;
+        let (registry, clock) = (state.registry.clone(), state.clock.clone());
+        web::block(move || {
+            let checked = check_attestation_upload(&text, gate.trust(), clock.now())
+                .map_err(|e| UploadError::core(&e))?;
+            let mut reg = registry.lock().map_err(|_| UploadError::Internal)?;
+            reg.store_attestation(checked, &text, clock.now())
+        })
+        .await
+        .map_err(|_| UploadError::Internal)?
+    }
+    .await;
+    count(&state, "attestations", &r);
+    Ok(HttpResponse::Ok().json(r?))
+}
+
+/// A media type as recorded: `type/subtype` of token characters, lower-cased, parameters
+/// dropped; anything else is `application/octet-stream`.
+fn media_type(req: &HttpRequest) -> String {
+    let t = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    let token = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 64
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
+    };
+    match t.split_once('/') {
+        Some((a, b)) if token(a) && token(b) => t,
+        _ => "application/octet-stream".into(),
+    }
+}
+
+/// `PUT /v1/documents/{hashDigest}`.
+#[tracing::instrument(skip_all)]
+pub async fn put_document(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    digest: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, UploadError> {
+    let digest = digest.into_inner();
+    let r = put_document_inner(&state, &req, digest, payload).await;
+    count(&state, "documents", &r);
+    Ok(HttpResponse::Ok().json(r?))
+}
+
+async fn put_document_inner(
+    state: &AppState,
+    req: &HttpRequest,
+    digest: String,
+    payload: web::Payload,
+) -> Result<crate::registry::DocumentAck, UploadError> {
+    if !valid_digest(&digest) {
+        return Err(UploadError::DigestInvalid);
+    }
+    let envelope = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Cellproof "))
+        .map(str::to_owned)
+        .ok_or(UploadError::Unauthenticated)?;
+    let gate = state
+        .gate
+        .read()
+        .map(|g| g.clone())
+        .map_err(|_| UploadError::Internal)?;
+    let clock = state.clock.clone();
+    // Authenticated before the body is read: an anonymous upload costs no more than its
+    // headers.
+    let d = digest.clone();
+    let auth = web::block(move || gate.authenticate_document(&envelope, &d, clock.now()))
+        .await
+        .map_err(|_| UploadError::Internal)??;
+    let limit = state
+        .registry
+        .lock()
+        .map(|r| r.settings().max_document)
+        .map_err(|_| UploadError::Internal)?;
+    let body = read_limited(req, payload, limit)
+        .await
+        .map_err(|_| UploadError::Malformed {
+            detail: "the body could not be read".into(),
+        })?
+        .ok_or(UploadError::TooLarge { limit })?;
+    check_document(&body, &digest).map_err(|e| UploadError::core(&e))?;
+    let media = media_type(req);
+    let (registry, clock) = (state.registry.clone(), state.clock.clone());
+    web::block(move || {
+        let mut reg = registry.lock().map_err(|_| UploadError::Internal)?;
+        reg.store_document(auth, &digest, &media, body.to_vec(), clock.now())
+    })
+    .await
+    .map_err(|_| UploadError::Internal)?
+}
+
+fn etag_matches(req: &HttpRequest, etag: &str) -> bool {
+    req.headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|t| t.trim() == "*" || t.trim().trim_start_matches("W/") == etag)
+        })
+}
+
+/// `GET /v1/documents/{hashDigest}`: the bytes, immutable, with the media type recorded at
+/// upload; types that could run in a browser are sent as a sandboxed attachment.
+#[tracing::instrument(skip(state, req))]
+pub async fn get_document(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    digest: web::Path<String>,
+) -> Result<HttpResponse, PublicError> {
+    let digest = digest.into_inner();
+    let not_found = || PublicError::NotFound {
+        what: req.path().to_owned(),
+    };
+    if !valid_digest(&digest) {
+        return Err(not_found());
+    }
+    let etag = format!("\"{digest}\"");
+    let store = state.store.clone();
+    let d = digest.clone();
+    let (media, bytes) = web::block(move || store.document(&d))
+        .await
+        .map_err(|_| PublicError::Internal)?
+        .map_err(|e| {
+            tracing::error!(error = %e, "reading a document failed");
+            PublicError::Internal
+        })?
+        .ok_or_else(not_found)?;
+    let fresh = etag_matches(&req, &etag);
+    let mut r = if fresh {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    r.insert_header((header::ETAG, etag))
+        .insert_header((header::CACHE_CONTROL, IMMUTABLE))
+        .insert_header(("X-Content-Type-Options", "nosniff"));
+    if !INLINE.contains(&media.as_str()) {
+        r.insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{digest}\""),
+        ))
+        .insert_header(("Content-Security-Policy", "sandbox; default-src 'none'"));
+    }
+    if fresh {
+        return Ok(r.finish());
+    }
+    Ok(r.content_type(media).body(bytes))
+}
+
+/// `GET /v1/attestations/{hashDigest}`: an attestation as uploaded.
+#[tracing::instrument(skip(state, req))]
+pub async fn get_attestation(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    digest: web::Path<String>,
+) -> Result<HttpResponse, PublicError> {
+    let a = state
+        .published
+        .get(&format!("attestation/{digest}"))
+        .ok_or_else(|| PublicError::NotFound {
+            what: req.path().to_owned(),
+        })?;
+    let mut r = super::publish::serve(&req, &a, 0);
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static(IMMUTABLE),
+    );
+    Ok(r)
+}
+
+/// The canonical battery path of `/{prefix}/{gtin}/{serial}` (raw path: the core decodes the
+/// serial itself).
+fn battery_path(req: &HttpRequest, prefix: &str) -> Result<String, PublicError> {
+    let rest = req
+        .uri()
+        .path()
+        .strip_prefix(prefix)
+        .unwrap_or_default()
+        .trim_start_matches('/');
+    let (gtin, serial) = rest.split_once('/').unwrap_or((rest, ""));
+    DigitalLink::parse_path(&format!("/01/{gtin}/21/{serial}"))
+        .map(|l| l.path())
+        .map_err(|e| PublicError::DigitalLinkInvalid {
+            code: e.code(),
+            detail: e.to_string(),
+        })
+}
+
+/// `GET /v1/passports/{gtin}/{serial}`: `{"versions": [...], "attestations": {...}}`.
+#[tracing::instrument(skip_all, fields(path = %req.path()))]
+pub async fn chain(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, PublicError> {
+    let path = battery_path(&req, "/v1/passports")?;
+    let a = state
+        .published
+        .get(&format!("passport/{path}"))
+        .ok_or(PublicError::PassportNotHeld)?;
+    // A new version or attestation changes the chain: revalidate with the ETag.
+    let mut r = super::publish::serve(&req, &a, 0);
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-cache"),
+    );
+    Ok(r)
+}
+
+/// The items of a pack request: `?items=01/{gtin}/21/{serial},...` or a JSON body
+/// `{"items": [...]}` / `[...]`.
+fn pack_items(list: Vec<String>) -> Result<Vec<String>, PublicError> {
+    if list.is_empty() || list.len() > MAX_PACK_ITEMS {
+        return Err(PublicError::PackInvalid {
+            detail: format!("name 1 to {MAX_PACK_ITEMS} batteries as 01/{{gtin}}/21/{{serial}}"),
+        });
+    }
+    let mut out = Vec::new();
+    for i in list {
+        let l = DigitalLink::parse_path(i.trim()).map_err(|e| PublicError::PackInvalid {
+            detail: format!("{i}: {e}"),
+        })?;
+        if !out.contains(&l.path()) {
+            out.push(l.path());
+        }
+    }
+    Ok(out)
+}
+
+fn pack(state: &AppState, items: &[String]) -> Result<HttpResponse, PublicError> {
+    let bundle: Value = state
+        .published
+        .get("bundle")
+        .and_then(|a| serde_json::from_slice(&a.body).ok())
+        .unwrap_or_default();
+    let mut passports = Map::new();
+    let mut missing = Vec::new();
+    for p in items {
+        match state
+            .published
+            .get(&format!("passport/{p}"))
+            .and_then(|a| serde_json::from_slice::<Value>(&a.body).ok())
+        {
+            Some(chain) => {
+                passports.insert(p.clone(), chain);
+            }
+            None => missing.push(p.clone()),
+        }
+    }
+    let body = json!({
+        "registry": state.public_url,
+        "trustLists": bundle.get("trustLists").cloned().unwrap_or_else(|| json!([])),
+        "statusLists": bundle.get("statusLists").cloned().unwrap_or_else(|| json!([])),
+        "passports": passports,
+        "missing": missing,
+    })
+    .to_string();
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header(("X-Pack-Size", body.len().to_string()))
+        .body(body))
+}
+
+/// `GET /v1/pack?items=01/{gtin}/21/{serial},...`: trust lists, status lists and the named
+/// batteries' chains for offline work (never restricted data). `X-Pack-Size` gives the size
+/// in bytes before compression.
+#[tracing::instrument(skip_all)]
+pub async fn pack_get(
+    state: web::Data<AppState>,
+    query: web::Query<std::collections::HashMap<String, String>>,
+) -> Result<HttpResponse, PublicError> {
+    let items = query
+        .get("items")
+        .map(|s| {
+            s.split(',')
+                .filter(|s| !s.trim().is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    pack(&state, &pack_items(items)?)
+}
+
+/// `POST /v1/pack` with `{"items": [...]}` or `[...]` (a pallet's worth that does not fit a
+/// URL).
+#[tracing::instrument(skip_all)]
+pub async fn pack_post(
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, PublicError> {
+    let invalid = |detail: &str| PublicError::PackInvalid {
+        detail: detail.into(),
+    };
+    let v: Value = serde_json::from_slice(&body).map_err(|_| invalid("the body is not JSON"))?;
+    let list = match v.get("items").unwrap_or(&v) {
+        Value::Array(a) => a
+            .iter()
+            .map(|i| i.as_str().map(str::to_owned))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| invalid("items must be strings"))?,
+        _ => {
+            return Err(invalid(
+                "send {\"items\": [\"01/{gtin}/21/{serial}\", ...]}",
+            ))
+        }
+    };
+    pack(&state, &pack_items(list)?)
+}
