@@ -28,6 +28,8 @@ pub struct Gate {
     /// another ecosystem listing its DID can neither speak for it nor make it ambiguous.
     homes: BTreeMap<String, TrustStore>,
     public_url: String,
+    /// Largest document accepted (read by handlers without the registry mutex).
+    max_document: usize,
     /// Issuer DID -> (slug, home ecosystem, list ids).
     bindings: BTreeMap<String, Binding>,
 }
@@ -172,6 +174,11 @@ impl Gate {
         &self.trust
     }
 
+    /// Largest document `PUT /v1/documents/{digest}` accepts, bytes.
+    pub fn max_document(&self) -> usize {
+        self.max_document
+    }
+
     /// The home ecosystem and its trust store of an onboarded issuer (passports are verified
     /// there alone, SPEC.md section 4); `None` when `iss` is not onboarded with an ecosystem.
     pub fn home_of(&self, iss: &str) -> Option<(&str, &TrustStore)> {
@@ -297,6 +304,7 @@ impl Registry {
             trust: self.trust.clone(),
             homes,
             public_url: self.settings.public_url.clone(),
+            max_document: self.settings.max_document,
             bindings: self
                 .issuers
                 .iter()

@@ -229,17 +229,13 @@ async fn put_document_inner(
         .map(|g| g.clone())
         .map_err(|_| UploadError::Internal)?;
     let clock = state.clock.clone();
+    let limit = gate.max_document();
     // Authenticated before the body is read: an anonymous upload costs no more than its
     // headers.
     let d = digest.clone();
     let auth = web::block(move || gate.authenticate_document(&envelope, &d, clock.now()))
         .await
         .map_err(|_| UploadError::Internal)??;
-    let limit = state
-        .registry
-        .lock()
-        .map(|r| r.settings().max_document)
-        .map_err(|_| UploadError::Internal)?;
     let body = read_limited(req, payload, limit)
         .await
         .map_err(|_| UploadError::Malformed {
