@@ -354,6 +354,29 @@ async fn uploads_round_trip_and_repeats_get_the_same_answer() {
 }
 
 #[tokio::test]
+async fn an_attestation_uploaded_after_its_passport_joins_the_served_chain() {
+    let app = spawn_app().await;
+    let w = &app.world;
+    let (_, url) = battery(&app, "LATE0001");
+    let co = w.attestation(&w.certifier, CO, SOURCING, &["Co"], valid());
+    let list = vec![listed(SOURCING, &["Co"], CO, co.clone())];
+    let v1 = w.sign_vc(
+        &w.acme,
+        &w.passport(&w.acme, &url, 1, None, &list, now() - DAY),
+    );
+    let r = post_vc(&app, "/v1/passports", &v1).await;
+    assert_eq!(r.0, 200, "{}", r.1);
+    let chain_url = app.url("/v1/passports/04012345000016/LATE0001");
+    let get = || chain(&app, &chain_url);
+    let before = PassportChain::from_json(&get().await.1).unwrap();
+    assert!(before.attestations.is_empty(), "not held yet: not served");
+    let r = post_vc(&app, "/v1/attestations", &co).await;
+    assert_eq!(r.0, 200, "{}", r.1);
+    let after = PassportChain::from_json(&get().await.1).unwrap();
+    assert_eq!(after.attestations[&sha256_b64(co.as_bytes())], co);
+}
+
+#[tokio::test]
 async fn forged_foreign_forked_and_older_passports_are_refused_with_the_core_code() {
     let app = spawn_app().await;
     let w = &app.world;
