@@ -324,7 +324,7 @@ impl From<&Verdict> for VerdictJson {
 /// The CSV columns of a verdict export, the CLI's batch CSV and the page's session CSV alike.
 /// `line`, `scanned_at`, `seen` and `input` describe the scan (the CLI knows no scan time or
 /// repeat count and leaves those two empty); the others come from [`VerdictJson::csv_cells`].
-pub const CSV_COLUMNS: [&str; 18] = [
+pub const CSV_COLUMNS: [&str; 19] = [
     "line",
     "scanned_at",
     "seen",
@@ -339,6 +339,7 @@ pub const CSV_COLUMNS: [&str; 18] = [
     "revocation",
     "suspension",
     "refresh",
+    "attestations",
     "data_age_s",
     "data_stale",
     "verified_at",
@@ -346,9 +347,33 @@ pub const CSV_COLUMNS: [&str; 18] = [
 ];
 
 /// The verdict's columns of [`CSV_COLUMNS`], `overall` to `verified_at`, in order.
-pub const CSV_VERDICT_COLUMNS: std::ops::Range<usize> = 3..17;
+pub const CSV_VERDICT_COLUMNS: std::ops::Range<usize> = 3..18;
 
 impl VerdictJson {
+    /// The `attestations` cell: `{verified}/{listed}` over the attestations the passport lists
+    /// (declared claims have none behind them and are not counted), e.g. `3/4`; empty when no
+    /// passport was checked.
+    pub fn attestations_cell(&self) -> String {
+        fn outcome(a: &Value) -> &str {
+            a.get("outcome").and_then(Value::as_str).unwrap_or("")
+        }
+        let listed = self
+            .attestations
+            .iter()
+            .filter(|a| outcome(a) != "declared")
+            .count();
+        let verified = self
+            .attestations
+            .iter()
+            .filter(|a| outcome(a) == "verified")
+            .count();
+        if self.attestations.is_empty() {
+            String::new()
+        } else {
+            format!("{verified}/{listed}")
+        }
+    }
+
     /// The cells of the columns `overall` ..= `verified_at` of [`CSV_COLUMNS`], unescaped.
     pub fn csv_cells(&self) -> Vec<String> {
         let status = |purpose: &str| {
@@ -386,6 +411,7 @@ impl VerdictJson {
             status("revocation"),
             status("suspension"),
             status("refresh"),
+            self.attestations_cell(),
             oldest.map(|a| a.to_string()).unwrap_or_default(),
             if self.data.iter().any(|d| d.stale) {
                 "yes"
