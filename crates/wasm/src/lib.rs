@@ -11,8 +11,8 @@
 //! so `pkg/cellproof_wasm.d.ts` is usable by integrators without this repository.
 
 use cellproof_core::{
-    Accepted, AgeJson, Error, JsonInt, PassportChain, PublicKey, StatusStore, TrustStore,
-    UnixTime, VerdictJson, Via, CODES, RECYCLED_MINIMUMS,
+    Accepted, AgeJson, Error, JsonInt, PassportChain, PublicKey, StatusStore, TrustStore, UnixTime,
+    VerdictJson, Via, CODES, RECYCLED_MINIMUMS,
 };
 use serde::Serialize;
 use serde_json::Value;

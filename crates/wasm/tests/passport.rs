@@ -109,7 +109,11 @@ fn every_passport_vector_gives_the_expected_verdict_and_attestations_through_the
                 .map(|x| x["outcome"].clone())
                 .unwrap_or(Value::Null)
         };
-        assert_eq!(stage("passport"), want["passport"], "{name}: passport stage");
+        assert_eq!(
+            stage("passport"),
+            want["passport"],
+            "{name}: passport stage"
+        );
         assert_eq!(
             stage("attestations"),
             want["attestations_stage"],
@@ -126,7 +130,11 @@ fn every_passport_vector_gives_the_expected_verdict_and_attestations_through_the
                 })
             })
             .collect();
-        assert_eq!(Value::Array(got), want["attestations"], "{name}: attestations");
+        assert_eq!(
+            Value::Array(got),
+            want["attestations"],
+            "{name}: attestations"
+        );
     }
 }
 
@@ -136,11 +144,18 @@ fn valid_chain_gives_the_passport_subject_digests_and_who_certified_each_mineral
     let verdict = verify_case(&case, Some(chain_of(&case)));
     assert_eq!(verdict["overall"], "valid");
     let p = &verdict["passport"];
-    assert_eq!(p["digests"].as_array().map(Vec::len), Some(2), "versions 1 and 2");
+    assert_eq!(
+        p["digests"].as_array().map(Vec::len),
+        Some(2),
+        "versions 1 and 2"
+    );
     assert!(p["subject"]["materialsProvenance"].is_array());
     let li = verdict["attestations"]
         .as_array()
-        .and_then(|a| a.iter().find(|x| x["materials"] == serde_json::json!(["Li"])))
+        .and_then(|a| {
+            a.iter()
+                .find(|x| x["materials"] == serde_json::json!(["Li"]))
+        })
         .expect("lithium result");
     assert_eq!(li["outcome"], "verified");
     assert_eq!(li["eco"], "ouranos");
@@ -162,7 +177,13 @@ fn unreadable_chain_is_never_shown_as_the_labels_passport() {
     // A registry (or a pack) serving something that is not a chain must not leave a genuine
     // verdict with the passport stage silently skipped.
     let case = case("passport-valid");
-    for bad in ["", "[]", "{\"versions\": []}", "{\"versions\": \"x\"}", "not json"] {
+    for bad in [
+        "",
+        "[]",
+        "{\"versions\": []}",
+        "{\"versions\": \"x\"}",
+        "not json",
+    ] {
         let verdict = verify_case(&case, Some(bad.to_owned()));
         assert_eq!(verdict["overall"], "invalid", "{bad:?}");
         assert_eq!(verdict["code"], "passport_chain_broken", "{bad:?}");
