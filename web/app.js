@@ -3,7 +3,7 @@
 // the wasm binding of the Rust core; this file only moves data and renders verdicts. The URL
 // fragment, which carries the credential, is never sent anywhere (SPEC.md section 2).
 
-import init, { Verifier, recycledMinimums, csvColumns } from '/pkg/cellproof_wasm.js';
+import init, { Verifier, recycledMinimums, csvColumns, checkDocument } from '/pkg/cellproof_wasm.js';
 import * as store from '/store.js';
 import { t, tc, tcat, detectLang, setLang, applyStatic, lang } from '/i18n.js';
 import { Scanner, cameraProblem } from '/scanner.js';
@@ -25,6 +25,9 @@ const state = {
   rootsWarning: null, // {offered: [{eco, root}], at} while the registry reports other roots
   current: null, // {input, verdict}
   scanner: null,
+  chains: new Map(), // Digital Link path -> passport chain JSON fetched from the registry
+  passportState: new Map(), // Digital Link path -> 'loading' | 'none' | 'unavailable'
+  pack: null, // {passports: {path: chain}, missing, at, size}: the inspector's offline pack
 };
 
 // ---------- start ----------
@@ -46,7 +49,12 @@ async function main() {
   if (navigator.onLine && needSync) {
     await sync().catch(() => {});
   }
-  if (link) showVerdict(link, verifyInput(link));
+  if (link) {
+    showVerdict(link, verifyInput(link));
+    // The passport comes after the label's verdict is on screen, never before it: the first
+    // verdict's time budget (docs/web.md, "Weight") does not wait for the chain.
+    loadPassport(link).catch(() => {});
+  }
   if (navigator.onLine && !needSync && Date.now() - state.syncedAt > 10 * 60 * 1000) {
     // Refresh old data in the background, then re-check what is on screen.
     sync().then(() => state.current && showVerdict(state.current.input, verifyInput(state.current.input))).catch(() => {});
@@ -73,6 +81,7 @@ async function restore() {
   state.roots = saved?.roots ?? null;
   state.syncedAt = saved?.syncedAt ?? null;
   state.rootsWarning = (await store.get('rootsWarning').catch(() => null)) ?? null;
+  state.pack = (await store.get('pack').catch(() => null)) ?? null;
   state.session = await restoreSession();
 }
 
@@ -223,7 +232,11 @@ async function acceptRoots() {
 
 function verifyInput(input) {
   const t0 = performance.now();
-  const verdict = state.verifier.verify(input.trim(), nowSecs());
+  let verdict = state.verifier.verify(input.trim(), nowSecs());
+  // With the battery's passport chain at hand (fetched, or from the offline pack), the label
+  // and the chain are verified together; the core decides, the page only passes the text.
+  const chain = chainFor(verdict);
+  if (chain != null) verdict = state.verifier.verifyWithChain(input.trim(), nowSecs(), chain);
   metrics.lastVerifyMs = performance.now() - t0;
   metrics.verifications += 1;
   return verdict;
@@ -264,6 +277,7 @@ function scanned(input, source) {
     cue('again');
     store.putScan(known).catch(() => {});
     renderSession();
+    loadPassport(known.input, known).catch(() => {});
     return false;
   }
   const scan = { key, input: text, verdict, at: now, source, seen: 1, lastSeen: now };
@@ -273,6 +287,7 @@ function scanned(input, source) {
   cue(verdict.overall);
   store.putScan(scan).catch(() => {});
   renderSession();
+  loadPassport(text, scan).catch(() => {});
   return true;
 }
 
@@ -419,12 +434,11 @@ function details(input, v) {
       t(s.state === 'ok' ? `status_ok_${s.purpose}` : `status_${s.state}`) + (s.age != null ? ` (${fmtAge(s.age)})` : ''));
   }
   frag.append(dl);
-  if (c?.bp?.rc && typeof c.bp.rc === 'object') frag.append(recycledTable(c.bp.rc, c.bp.chem));
-  if (c) {
-    const base = input.startsWith('http') ? input.split('#')[0] : `/${c.sub}`;
-    const btn = el('a', { href: base, type: 'application/vc+jwt', rel: 'noopener', 'data-testid': 'passport-link', text: t('open_passport') });
-    btn.addEventListener('click', (ev) => { ev.preventDefault(); openPassport(base, input, frag); });
-    frag.append(el('p', {}, btn));
+  if (v.passport) {
+    frag.append(passportPanel(v));
+  } else {
+    if (c?.bp?.rc && typeof c.bp.rc === 'object') frag.append(recycledTable(c.bp.rc, c.bp.chem));
+    if (c) frag.append(passportPlaceholder(v));
   }
   return frag;
 }
@@ -435,16 +449,18 @@ function containsLead(chem) {
 }
 
 /**
- * Recycled content beside the Art. 8 minimums. The lead minimum applies only to batteries that
+ * Recycled content beside the Art. 8 minimums, with the attestation that backs each share when
+ * the passport was verified (`backing`), or "declared". The lead minimum applies only to batteries that
  * contain lead: on a lithium battery a listed Pb share is shown without a minimum (never a red
  * cross), and a zero Pb share is not shown at all.
  */
-function recycledTable(rc, chem) {
+function recycledTable(rc, chem, backing = null) {
   const mins = recycledMinimums();
   const lead = containsLead(chem);
   const table = el('table', { class: 'rc', 'data-testid': 'recycled' });
   table.append(el('caption', { text: `${t('recycled')} (%): ${t('recycled_note')}` }));
-  table.append(el('tr', {}, el('th'), el('th', { text: t('recycled') }), el('th', { text: t('min2031') }), el('th', { text: t('min2036') })));
+  table.append(el('tr', {}, el('th'), el('th', { text: t('recycled') }), el('th', { text: t('min2031') }), el('th', { text: t('min2036') }),
+    backing ? el('th', { text: t('backed_by') }) : null));
   for (const m of mins) {
     const v = rc[m.element];
     if (!Array.isArray(v)) continue;
@@ -455,30 +471,331 @@ function recycledTable(rc, chem) {
     table.append(el('tr', { 'data-element': m.element }, el('th', { text: m.element }),
       el('td', { text: `${total.toLocaleString(lang(), { maximumFractionDigits: 1 })} (${v.join(' + ')})` }),
       el('td', { text: min(m.min2031) }),
-      el('td', { text: min(m.min2036) })));
+      el('td', { text: min(m.min2036) }),
+      backing ? el('td', { class: 'mark-cell', text: claimMark(backing(m.element)) }) : null));
   }
   return table;
 }
 
-/** Fetches the full passport (Accept: application/vc+jwt), checks its digest in wasm, shows it. */
-async function openPassport(url, input) {
-  const box = $('verdict-details');
+// ---------- passport (SPEC.md sections 3 and 7) ----------
+
+const ECO_NAMES = { 'catena-x': 'Catena-X', ouranos: 'Ouranos' };
+const ecoName = (e) => ECO_NAMES[e] ?? e;
+const MATERIALS = { Co: 'cobalt', Li: 'lithium', Ni: 'nickel', Pb: 'lead', graphite: 'graphite' };
+const TOPICS = {
+  'sourcing.due-diligence': 'topic_sourcing', 'content.recycled': 'topic_recycled',
+  'emissions.carbon-footprint': 'topic_carbon', 'conformity.declaration': 'topic_conformity',
+};
+
+/** The chain to verify a label with: fetched from the registry, else from the offline pack. */
+function chainFor(v) {
+  const sub = v?.claims?.sub;
+  if (!sub) return null;
+  if (state.chains.has(sub)) return state.chains.get(sub);
+  const packed = state.pack?.passports?.[sub];
+  return packed ? JSON.stringify(packed) : null;
+}
+
+/**
+ * After the label's verdict is shown: fetches the battery's passport chain from the page's own
+ * registry (`GET /v1/passports/{gtin}/{serial}`, SPEC.md section 6.2) when online, verifies
+ * label and chain together in wasm and renders the verdict again with the passport panel.
+ * Offline, or when the registry cannot be reached, the synced pack's chain (already used by
+ * verifyInput) stands in; without either, the panel says the passport was not checked.
+ */
+async function loadPassport(input, scan = null) {
+  const first = scan?.verdict ?? state.current?.verdict;
+  const c = first?.claims;
+  if (!c?.sub) return;
+  const sub = c.sub;
+  if (navigator.onLine) {
+    state.passportState.set(sub, 'loading');
+    refresh(input, scan);
+    try {
+      const res = await fetch(`/v1/passports/${c.gtin}/${sub.split('/21/')[1]}`, { cache: 'no-store', headers: { Accept: 'application/json' } });
+      if (res.ok) {
+        state.chains.set(sub, await res.text());
+        state.passportState.delete(sub);
+      } else {
+        state.passportState.set(sub, res.status === 404 ? 'none' : 'unavailable');
+      }
+    } catch {
+      state.passportState.set(sub, 'unavailable');
+    }
+  } else if (!state.pack?.passports?.[sub]) {
+    state.passportState.set(sub, 'unavailable');
+  }
+  const v = verifyInput(input);
+  if (scan && isVerdict(v)) {
+    scan.verdict = v;
+    store.putScan(scan).catch(() => {});
+    renderSession();
+  }
+  if (state.current?.input === input && isVerdict(v)) showVerdict(input, v, scan ?? state.current.scan);
+  if (v?.passport) {
+    metrics.passportShown ??= performance.now();
+    metrics.passportVerifyMs ??= metrics.lastVerifyMs;
+  }
+  metrics.passportDone = performance.now();
+}
+
+/** Re-renders what is on screen when it shows `input` (the panel's loading state). */
+function refresh(input, scan) {
+  if (state.current?.input === input) showVerdict(input, state.current.verdict, scan ?? state.current.scan);
+}
+
+function stageOf(v, stage) {
+  return v.stages.find((s) => s.stage === stage)?.outcome ?? null;
+}
+
+/** Where the passport stands when the verdict has none: loading, not held, not reachable, or
+ * refused (a passport-stage failure decides the verdict and is named in it). */
+function passportPlaceholder(v) {
+  const sub = v.claims?.sub;
+  const failed = stageOf(v, 'passport') === 'failed';
+  const st = failed ? 'failed' : state.passportState.get(sub) ?? 'unavailable';
+  const text = failed ? `✗ ${tc(v.code ?? 'passport_invalid')}` : t(`pp_${st}`);
+  return el('section', { class: 'passport', 'data-testid': 'passport-panel', 'data-state': st },
+    el('h3', { text: t('pp_title') }), el('p', { text }));
+}
+
+function date(secs) {
+  const n = Number(secs);
+  return Number.isFinite(n) ? new Date(n * 1000).toLocaleDateString(lang(), { year: 'numeric', month: 'long', day: 'numeric' }) : '';
+}
+
+/** One attestation result, in words: verified (by whom, in which data space, recognised by
+ * whom, until when), declared by the manufacturer only, not checked, or failed (why). Icon and
+ * word, never colour alone. */
+function claim(a) {
+  const mats = (a.materials ?? []).map((m) => t(`mat_${MATERIALS[m] ?? 'other'}`, { m })).join(', ');
+  const topic = t(TOPICS[a.topic] ?? 'topic_other', { topic: a.topic }) + (mats ? ` (${mats})` : '');
+  let line;
+  if (a.outcome === 'verified') {
+    const rec = /, recognised by (.+)$/.exec(a.path ?? '')?.[1];
+    line = [t('claim_verified'), `${t('certified_by')} ${a.issuerName ?? a.issuer ?? ''}`,
+      a.eco ? `${t('data_space')} ${ecoName(a.eco)}` : null,
+      rec ? `${t('recognised_by')} ${ecoName(rec)}` : null,
+      a.validUntil != null ? `${t('valid_until')} ${date(a.validUntil)}` : null].filter(Boolean).join(', ');
+  } else if (a.outcome === 'declared') {
+    line = t('claim_declared');
+  } else if (a.outcome === 'not_checked') {
+    line = `${t('claim_not_checked')}: ${a.code ? tc(a.code) : t('att_not_held')}`;
+  } else {
+    line = `${t('claim_failed')}: ${tc(a.code ?? 'attestation_failed')}${a.issuerName ? ` (${a.issuerName})` : ''}`;
+  }
+  const icon = { verified: '✓', declared: '•', not_checked: '?', failed: '✗' }[a.outcome] ?? '?';
+  return el('div', { class: 'claim', 'data-testid': 'attestation', 'data-topic': a.topic ?? '',
+    'data-materials': (a.materials ?? []).join(','), 'data-outcome': a.outcome ?? '', 'data-code': a.code ?? '' },
+  el('span', { class: 'claim-icon', 'aria-hidden': 'true', text: icon }),
+  el('div', {}, el('strong', { text: topic }), ' ', el('span', { text: line })));
+}
+
+/** Short mark for a table cell: icon and word. */
+function claimMark(a) {
+  if (!a) return `• ${t('claim_declared_short')}`;
+  return { verified: `✓ ${t('claim_verified')}`, declared: `• ${t('claim_declared_short')}`,
+    not_checked: `? ${t('claim_not_checked')}`, failed: `✗ ${t('claim_failed')}` }[a.outcome] ?? '?';
+}
+
+function section(title, testid, ...kids) {
+  return el('section', { class: 'pp-section', 'data-testid': testid }, el('h4', { text: title }), ...kids);
+}
+
+function obj(x) {
+  return x && typeof x === 'object' && !Array.isArray(x) ? x : {};
+}
+
+/** The passport panel: identity, performance, carbon footprint, materials, provenance,
+ * documents, other claims, and for inspectors the chain with its digests. Every attestation
+ * result is rendered exactly once, in the section of its topic. */
+function passportPanel(v) {
+  const p = v.passport;
+  const s = obj(p.subject);
+  const id = obj(s.identification);
+  const ch = obj(s.characteristics);
+  const mf = obj(s.manufacturing);
+  const meta = obj(s.metadata);
+  const atts = Array.isArray(v.attestations) ? v.attestations : [];
+  const used = new Set();
+  const take = (pred) => atts.filter((a, i) => !used.has(i) && pred(a) && used.add(i));
+  const panel = el('section', { class: 'passport', 'data-testid': 'passport-panel', 'data-state': 'verified' },
+    el('h3', { text: `${t('pp_title')} · ${t('pp_version', { n: p.version })}` }));
+  if (atts.some((a) => a.outcome === 'failed')) {
+    panel.append(el('p', { class: 'notice', role: 'alert', 'data-testid': 'attestation-notice', text: `⚠ ${tc('attestation_failed')}` }));
+  }
+
+  const idl = el('dl', { class: 'facts' });
+  fact(idl, t('model'), id.model);
+  fact(idl, t('category'), id.category ? tcat(id.category) : null);
+  fact(idl, t('chemistry'), id.chemistry);
+  fact(idl, t('manufacturer'), [v.issuer?.name, meta.economicOperatorId].filter(Boolean).join(', '));
+  fact(idl, t('made'), [mf.place, mf.date].filter(Boolean).join(', '));
+  fact(idl, t('passport_id'), meta.passportIdentifier);
+  panel.append(section(t('sec_identity'), 'pp-identity', idl));
+
+  const pdl = el('dl', { class: 'facts' });
+  fact(pdl, t('capacity'), num(ch.ratedCapacityAh, 'Ah'));
+  fact(pdl, t('energy'), num(ch.ratedEnergyKwh, 'kWh'));
+  fact(pdl, t('voltage'), num(ch.nominalVoltageV, 'V'));
+  fact(pdl, t('lifetime'), typeof ch.expectedLifetimeCycles === 'number' ? t('cycles', { n: ch.expectedLifetimeCycles.toLocaleString(lang()) }) : null);
+  fact(pdl, t('mass'), num(ch.weightKg, 'kg'));
+  panel.append(section(t('sec_performance'), 'pp-performance', pdl));
+
+  const cf = Array.isArray(obj(s.sustainability).carbonFootprint) ? s.sustainability.carbonFootprint : [];
+  const cdl = el('dl', { class: 'facts' });
+  for (const f of cf.map(obj)) {
+    fact(cdl, f.lifecycle ? `${t('carbon')} (${f.lifecycle})` : t('carbon'),
+      `${typeof f.value === 'number' ? f.value.toLocaleString(lang()) : ''} ${f.unit ?? ''}${f.performanceClass ? `, ${t('carbon_class')} ${f.performanceClass}` : ''}`);
+  }
+  const cfClaims = take((a) => a.topic === 'emissions.carbon-footprint');
+  if (cf.length || cfClaims.length) panel.append(section(t('sec_carbon'), 'pp-carbon', cdl, ...cfClaims.map(claim)));
+
+  const active = obj(obj(s.materials).active);
+  const rcClaims = take((a) => a.topic === 'content.recycled');
+  const rc = {};
+  for (const [sym, name] of Object.entries(MATERIALS)) {
+    const m = obj(active[name]);
+    if (typeof m.preConsumerShare === 'number' || typeof m.postConsumerShare === 'number') rc[sym] = [m.preConsumerShare ?? 0, m.postConsumerShare ?? 0];
+  }
+  if (Object.keys(rc).length || rcClaims.length) {
+    const backing = (el_) => rcClaims.find((a) => (a.materials ?? []).includes(el_)) ?? null;
+    panel.append(section(t('sec_materials'), 'pp-materials', recycledTable(rc, id.chemistry ?? v.claims?.bp?.chem, backing), ...rcClaims.map(claim)));
+  }
+
+  const prov = Array.isArray(s.materialsProvenance) ? s.materialsProvenance.map(obj) : [];
+  const srcClaims = take((a) => a.topic === 'sourcing.due-diligence');
+  if (prov.length || srcClaims.length) {
+    const list = el('ul', { class: 'provenance' });
+    const placed = new Set();
+    for (const m of prov) {
+      const li = el('li', { 'data-testid': 'provenance', 'data-material': String(m.material ?? '') },
+        el('strong', { text: t(`mat_${MATERIALS[m.material] ?? 'other'}`, { m: m.material }) }));
+      const pdl2 = el('dl', { class: 'facts' });
+      fact(pdl2, t('supplier'), m.supplier);
+      fact(pdl2, t('facility'), m.facility);
+      fact(pdl2, t('origin'), m.originCountry);
+      li.append(pdl2);
+      srcClaims.forEach((a, i) => {
+        if (!placed.has(i) && (a.materials ?? []).includes(m.material)) { placed.add(i); li.append(claim(a)); }
+      });
+      list.append(li);
+    }
+    const rest = srcClaims.filter((_, i) => !placed.has(i)).map(claim);
+    panel.append(section(t('sec_provenance'), 'pp-provenance', list, ...rest));
+  }
+
+  const conf = obj(s.conformity);
+  const links = [...cf.map((f) => f.declaration), conf.declarationOfConformity, ...(Array.isArray(conf.documents) ? conf.documents : [])]
+    .map(obj).filter((l) => typeof l.hashDigest === 'string');
+  const confClaims = take((a) => a.topic === 'conformity.declaration');
+  if (links.length || confClaims.length) {
+    panel.append(section(t('sec_documents'), 'pp-documents', el('ul', { class: 'documents' }, ...links.map(documentRow)), ...confClaims.map(claim)));
+  }
+  const other = take(() => true);
+  if (other.length) panel.append(section(t('sec_other'), 'pp-other', ...other.map(claim)));
+  panel.append(chainDetails(p, atts));
+  return panel;
+}
+
+/** Inspector: every version's SHA-256 and each attestation's digest. */
+function chainDetails(p, atts) {
+  const versions = el('ol', { class: 'digests' }, ...(p.digests ?? []).map((d, i) =>
+    el('li', { 'data-testid': 'version-digest' }, `${t('pp_version', { n: i + 1 })}: `, el('code', { text: d }))));
+  const ad = el('ul', { class: 'digests' }, ...atts.filter((a) => a.digest).map((a) =>
+    el('li', { 'data-testid': 'attestation-digest' }, `${a.topic}${a.materials?.length ? ` (${a.materials.join(', ')})` : ''}: `, el('code', { text: a.digest }))));
+  return el('details', { class: 'chain', 'data-testid': 'chain-details' }, el('summary', { text: t('sec_chain') }),
+    el('p', { text: t('chain_versions') }), versions, el('p', { text: t('chain_attestations') }), ad);
+}
+
+// Documents open as blobs of this page's origin: only types a browser shows inertly, so a
+// matching document can never run script here (anything else is offered as a download).
+const SAFE_TYPES = new Set(['application/pdf', 'image/png', 'image/jpeg', 'image/webp', 'text/plain']);
+
+/** One document link (SPEC.md section 3.2): fetched from this page's registry by digest and
+ * opened only after the digest matched in wasm; a mismatch is said, and nothing is opened. */
+function documentRow(link) {
+  const status = el('span', { class: 'doc-status' });
+  const btn = el('button', { type: 'button', 'data-testid': 'document-check', text: t('doc_open') });
+  const li = el('li', { 'data-testid': 'document', 'data-digest': link.hashDigest, 'data-state': 'idle' },
+    el('strong', { text: String(link.name ?? link.hashDigest) }), ' ', btn, ' ', status);
+  btn.addEventListener('click', () => openDocument(link, li, status));
+  return li;
+}
+
+async function openDocument(link, li, status) {
+  li.dataset.state = 'checking';
+  status.textContent = t('doc_checking');
+  if (!/^[A-Za-z0-9_-]{43}$/.test(link.hashDigest)) {
+    li.dataset.state = 'mismatch';
+    status.textContent = `✗ ${tc('document_digest_mismatch')}`;
+    return;
+  }
   try {
-    const res = await fetch(url, { headers: { Accept: 'application/vc+jwt' } });
+    const res = await fetch(`/v1/documents/${link.hashDigest}`);
     if (!res.ok) throw new Error(String(res.status));
-    const jws = (await res.text()).trim();
-    const v = state.verifier.verify(input, nowSecs(), jws);
-    showVerdict(input, v);
-    const payload = JSON.parse(new TextDecoder().decode(b64url(jws.split('.')[1] ?? '')));
-    $('verdict-details').append(el('details', { open: '' }, el('summary', { text: t('passport') }), el('pre', { text: JSON.stringify(payload, null, 2) })));
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    const r = checkDocument(bytes, link.hashDigest);
+    if (!r?.ok) {
+      li.dataset.state = 'mismatch';
+      li.dataset.code = r?.code ?? 'document_digest_mismatch';
+      status.textContent = `✗ ${tc(li.dataset.code)}`;
+      return;
+    }
+    const type = SAFE_TYPES.has(link.mediaType) ? link.mediaType : 'application/octet-stream';
+    const url = URL.createObjectURL(new Blob([bytes], { type }));
+    li.dataset.state = 'verified';
+    const a = el('a', { href: url, target: '_blank', rel: 'noopener', 'data-testid': 'document-open', text: `✓ ${t('doc_verified')}` });
+    if (type === 'application/octet-stream') a.setAttribute('download', link.hashDigest);
+    status.replaceChildren(a);
   } catch {
-    box.append(el('p', { text: `${t('passport')}: ${tc('network')}` }));
+    li.dataset.state = 'unavailable';
+    status.textContent = `? ${t('doc_unavailable')}`;
   }
 }
 
-function b64url(s) {
-  const b = atob(s.replace(/-/g, '+').replace(/_/g, '/') + '==='.slice((s.length + 3) % 4));
-  return Uint8Array.from(b, (ch) => ch.charCodeAt(0));
+// ---------- offline pack (inspector) ----------
+
+/** `01/{gtin}/21/{serial}` from a line: a label URL, a Digital Link path, or GTIN and serial. */
+function itemPath(line) {
+  const m = /(?:^|\/)01\/(\d{14})\/21\/([^/#?\s]+)/.exec(line.trim());
+  return m ? `01/${m[1]}/21/${m[2]}` : null;
+}
+
+/**
+ * Fetches a pack of the listed batteries' passports and attestations with the trust and status
+ * lists (`POST /v1/pack`), lets the wasm verifier accept the lists as in a sync, and keeps the
+ * chains in IndexedDB: offline verdicts of those batteries then include their passports. The
+ * chains are verified at every use, never trusted because they were stored.
+ */
+async function syncPack() {
+  const items = [...new Set($('pack-items').value.split(/[\r\n,]+/).map(itemPath).filter(Boolean))];
+  const msg = $('pack-msg');
+  if (!items.length) { msg.textContent = t('pack_none'); return; }
+  msg.textContent = t('syncing');
+  try {
+    if (!state.roots?.length) await sync();
+    const res = await fetch('/v1/pack', { method: 'POST', cache: 'no-store', headers: { 'Content-Type': 'application/json', Accept: 'application/json' }, body: JSON.stringify({ items }) });
+    if (!res.ok) throw new Error(String(res.status));
+    const text = await res.text();
+    const pack = JSON.parse(text);
+    const saved = await store.get('trust').catch(() => null);
+    const v = buildVerifier(state.roots, saved?.held ?? null);
+    const report = v.loadBundle(JSON.stringify({ trustLists: pack.trustLists ?? [], statusLists: pack.statusLists ?? [] }));
+    if (!report.ok) throw Object.assign(new Error(report.code), { code: report.code });
+    const held = v.held();
+    const syncedAt = Date.now();
+    await store.put('trust', { roots: state.roots, held, syncedAt });
+    const passports = obj(pack.passports);
+    state.pack = { passports, missing: Array.isArray(pack.missing) ? pack.missing : [], at: syncedAt, size: text.length };
+    await store.put('pack', state.pack);
+    Object.assign(state, { verifier: v, syncedAt });
+    msg.textContent = t('pack_done', { n: Object.keys(passports).length, kb: (text.length / 1000).toFixed(1), missing: state.pack.missing.length });
+    renderSync();
+    if (state.current) showVerdict(state.current.input, verifyInput(state.current.input), state.current.scan);
+  } catch (e) {
+    msg.textContent = t('pack_failed', { why: e.code ? tc(e.code) : tc('network') });
+  }
 }
 
 function renderSession() {
@@ -493,7 +810,8 @@ function renderSession() {
       el('span', { class: 'mark', 'aria-hidden': 'true', text: { valid: '✓', invalid: '✗', unverifiable: '?' }[v.overall] }),
       el('div', {}, el('strong', { text: `${t(v.overall)} — ${item}` }),
         el('small', { text: [who, v.code ? tc(v.code) : '', new Date(s.at).toLocaleTimeString(lang())].filter(Boolean).join(' · ') }),
-        again ? el('small', { class: 'again', 'data-testid': 'seen-count', text: again }) : null));
+        again ? el('small', { class: 'again', 'data-testid': 'seen-count', text: again }) : null,
+        attestationCount(v)));
     li.addEventListener('click', () => showVerdict(s.input, v, s));
     return li;
   }));
@@ -537,6 +855,24 @@ function rfc3339(secs) {
   return Number.isSafeInteger(n) && !Number.isNaN(d.getTime()) ? d.toISOString().replace(/\.\d{3}Z$/, 'Z') : '';
 }
 
+/** `{verified}/{listed}` over the listed attestations, empty without a passport
+ * (VerdictJson::attestations_cell). */
+function attestationsCell(v) {
+  const a = v.attestations ?? [];
+  if (!a.length) return '';
+  return `${a.filter((x) => x.outcome === 'verified').length}/${a.filter((x) => x.outcome !== 'declared').length}`;
+}
+
+/** The session row's "3/4 verified", when the passport lists attestations. */
+function attestationCount(v) {
+  const a = v.attestations ?? [];
+  const listed = a.filter((x) => x.outcome !== 'declared');
+  if (!listed.length) return null;
+  const ok = listed.filter((x) => x.outcome === 'verified').length;
+  return el('small', { 'data-testid': 'attestation-count', 'data-verified': String(ok), 'data-listed': String(listed.length),
+    text: `${ok === listed.length ? '✓' : '⚠'} ${t('att_count', { v: ok, n: listed.length })}` });
+}
+
 /** The verdict's cells, `overall` to `verified_at` (VerdictJson::csv_cells). */
 function verdictCells(v) {
   const status = (p) => v.status.find((x) => x.purpose === p)?.state ?? '';
@@ -545,7 +881,7 @@ function verdictCells(v) {
   const oldest = ages.length ? ages.map((a) => BigInt(a.age)).reduce((a, b) => (b > a ? b : a)) : null;
   return [v.overall, v.code ?? '', v.notices.join(' '), v.issuer?.name ?? '', v.issuer?.id ?? v.claims?.iss ?? '',
     v.issuer?.path ?? '', link?.gtin ?? '', link?.serial ?? '', status('revocation'), status('suspension'), status('refresh'),
-    oldest == null ? '' : String(oldest), ages.some((a) => a.stale) ? 'yes' : 'no', rfc3339(v.now)];
+    attestationsCell(v), oldest == null ? '' : String(oldest), ages.some((a) => a.stale) ? 'yes' : 'no', rfc3339(v.now)];
 }
 
 /** The session in scan order (it is kept newest first; a paste scans several in one ms). */
@@ -602,6 +938,7 @@ function bindUi() {
   $('export-json').addEventListener('click', () => download(`cellproof-session-${stamp()}.json`, 'application/json',
     JSON.stringify({ exported: new Date().toISOString(), syncedAt: state.syncedAt, scans: oldestFirst(state.session) }, null, 2)));
   $('clear').addEventListener('click', () => { state.session = []; state.sightings.clear(); store.clearScans().catch(() => {}); renderSession(); });
+  $('pack-sync').addEventListener('click', () => syncPack().catch(() => {}));
   $('sync').addEventListener('click', () => sync().then(() => state.current && showVerdict(state.current.input, verifyInput(state.current.input))).catch(() => {}));
   $('cam-toggle').addEventListener('click', toggleCamera);
   $('roots-keep').addEventListener('click', keepRoots);

@@ -28,7 +28,7 @@ after(async () => { await rm(dir, { recursive: true, force: true }); });
 const SCRIPT = `
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import init, { Verifier, errorCodes, recycledMinimums } from 'cellproof-wasm';
+import init, { Verifier, errorCodes, recycledMinimums, checkDocument } from 'cellproof-wasm';
 import initDecode, { decodeLuma } from 'cellproof-wasm/decode';
 
 const wasm = (spec) => readFile(fileURLToPath(import.meta.resolve(spec)));
@@ -55,6 +55,18 @@ for (const c of cases) {
   v.free();
 }
 out.bundles.push(new Verifier().loadBundle('[]'));
+// Passport vectors through verifyWithChain: the chain as the registry serves it.
+out.passports = [];
+for (const c of JSON.parse(await text('passports/cases.json')).cases) {
+  const v = new Verifier();
+  for (const [eco, path] of Object.entries(c.roots)) v.pinRoot(eco, await text(path));
+  v.loadBundle(JSON.stringify({ trustLists: await Promise.all(c.trust_lists.map(text)), statusLists: await Promise.all(c.status_lists.map(text)) }));
+  out.passports.push({ name: c.name, expected: c.expected, verdict: v.verifyWithChain(c.input, c.at, await text(c.passport)) });
+  v.free();
+}
+const docBytes = new TextEncoder().encode('a document');
+const doc = checkDocument(docBytes, 'x');
+out.documents = [doc, checkDocument(docBytes, doc.digest)];
 out.codes = errorCodes();
 out.mins = recycledMinimums();
 out.decode = [decodeLuma(8, 8, new Uint8Array(64), false), decodeLuma(8, 8, new Uint8Array(3), false)];
@@ -73,11 +85,14 @@ async function runInProject() {
 function checkSource(out) {
   const lit = (v) => JSON.stringify(v, null, 1);
   return `import { Verifier } from 'cellproof-wasm';
-import type { Verdict, LoadResult, BundleReport, HeldState, DataAge, CodeInfo, RecycledMinimum } from 'cellproof-wasm';
+import type { Verdict, LoadResult, BundleReport, HeldState, DataAge, CodeInfo, RecycledMinimum, DocumentCheck } from 'cellproof-wasm';
 import type { DecodeResult } from 'cellproof-wasm/decode';
 import { decodeLuma } from 'cellproof-wasm/decode';
+import { checkDocument } from 'cellproof-wasm';
 
 export const verdicts: Verdict[] = ${lit(out.cases.map((c) => c.verdict))};
+export const passportVerdicts: Verdict[] = ${lit(out.passports.map((c) => c.verdict))};
+export const documents: DocumentCheck[] = ${lit(out.documents)};
 export const loads: LoadResult[] = ${lit(out.loads)};
 export const bundles: BundleReport[] = ${lit(out.bundles)};
 export const held: HeldState[] = ${lit(out.held)};
@@ -89,6 +104,9 @@ export const decoded: DecodeResult[] = ${lit(out.decode)};
 
 // The methods are declared with these types, not \`any\`.
 export function typed(v: Verifier): [Verdict, LoadResult, BundleReport, HeldState, DataAge[], Verdict[], DecodeResult] {
+  const chained: Verdict = v.verifyWithChain('x', 0, null);
+  const doc: DocumentCheck = checkDocument(new Uint8Array(0), 'x');
+  void chained; void doc;
   return [v.verify('x', 0), v.pinRoot('e', '{}'), v.loadBundle('{}'), v.held(), v.ages(0), v.verifyMany(['x'], 0),
     decodeLuma(1, 1, new Uint8Array(1), false)];
 }
@@ -118,6 +136,11 @@ test('npm package: installed by name in Node, it verifies the vectors like the c
     assert.equal(c.verdict.overall, c.expected.overall, c.name);
     assert.equal(c.verdict.code, c.expected.code ?? null, c.name);
   }
+  for (const c of out.passports) {
+    assert.equal(c.verdict.overall, c.expected.overall, c.name);
+    assert.deepEqual(c.verdict.attestations.map((a) => [a.topic, a.outcome]), c.expected.attestations.map((a) => [a.topic, a.outcome]), c.name);
+  }
+  assert.deepEqual(out.documents.map((d) => [d.ok, d.code]), [[false, 'document_digest_mismatch'], [true, null]]);
   assert.equal(out.decode[0].error, null);
   assert.equal(out.decode[1].error, 'buffer_size_mismatch');
 });
