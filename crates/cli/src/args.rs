@@ -57,6 +57,24 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Upload passports, attestations and documents to a registry (SPEC.md section 6.2):
+    /// documents with a signed `op: "document"` envelope, then attestations, then passport
+    /// versions oldest first. Exit 1 when the registry refused any.
+    Publish {
+        /// The registry's public base URL (the envelope's `aud`), e.g. https://registry.example.
+        #[arg(long)]
+        registry: String,
+        /// The private JWK that signs document envelopes (a manufacturer or certifier key).
+        #[arg(long)]
+        key: PathBuf,
+        /// The entity id (DID) the envelope names; default: the issuer of the first passport
+        /// or attestation given.
+        #[arg(long)]
+        iss: Option<String>,
+        /// Passport versions and attestations (`vc+jwt`), and documents (any other file).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Print every QR code found in each image, with its corner points.
     Decode {
         /// One JSON line per image.

@@ -45,6 +45,12 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         }) => passport_sign(&key, &passport, prev.as_deref(), at.as_deref(), &out),
         Command::Attest { key, claims, out } => attest(&key, &claims, out.as_deref()),
         Command::Digest { files } => digest(&files),
+        Command::Publish {
+            registry,
+            key,
+            iss,
+            files,
+        } => crate::publish::publish(&registry, &key, iss.as_deref(), &files),
         Command::Decode { json, images } => decode(json, &images),
         Command::Demo { out } => crate::cmd::demo(out.as_deref()),
     }

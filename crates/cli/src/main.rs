@@ -11,6 +11,7 @@ mod args;
 mod cmd;
 mod inputs;
 mod output;
+mod publish;
 
 fn main() -> ExitCode {
     let cli = args::Cli::parse();
