@@ -4,8 +4,8 @@
 //! It installs `cargo-afl` by package name when missing (the crate builds AFL++ from its bundled
 //! source), builds the instrumented targets of `fuzz/` into `target/fuzz/`, runs each target in
 //! turn from its kept corpus `fuzz/corpus/<target>/`, prints executions per second and edges
-//! from AFL++'s `fuzzer_stats`, and fails when a target crashed or hung. `--minimise` replaces
-//! the kept corpus with `afl-cmin`'s minimum of the old corpus plus what the run found.
+//! from AFL++'s `fuzzer_stats`, and fails when a target crashed or hung. `--minimise` rewrites
+//! the kept corpus: the seeds stay, plus the smallest of `afl-cmin`'s pick over it and the run.
 //!
 //! The tests at the end replay the kept corpus and the fixed crash reproducers through the same
 //! target functions, uninstrumented, in every `cargo test` (the CI cost of the instrumented
@@ -179,7 +179,14 @@ fn install() -> Result<()> {
     Ok(())
 }
 
-/// Replaces `fuzz/corpus/<target>/` with `afl-cmin`'s minimum of itself and the run's queue.
+/// Bytes of fuzzer-found inputs kept per target besides the seeds: the kept corpus is for
+/// replay in `cargo test` and as a start, a few hundred KB in all; full queues stay in
+/// `target/fuzz/out/`.
+const KEPT_BYTES: usize = 40 * 1024;
+
+/// Rewrites `fuzz/corpus/<target>/`: the seeds (`seed-*`, from the vectors) stay as they are;
+/// the other files become `afl-cmin -e`'s minimum of the old corpus plus the run's queue,
+/// smallest first, up to [`KEPT_BYTES`].
 fn minimise(target: &str, out: &Path, binary: &Path) -> Result<()> {
     let corpus = root().join("fuzz/corpus").join(target);
     let all = out.join("cmin-in");
@@ -192,31 +199,101 @@ fn minimise(target: &str, out: &Path, binary: &Path) -> Result<()> {
     {
         std::fs::copy(&f, all.join(format!("{i:06}")))?;
     }
-    let status = Command::new("cargo")
-        .args(["afl", "cmin", "-t", HANG_MS, "-i"])
+    // afl-cmin.bash, not the Python afl-cmin `cargo afl cmin` runs: with afl.rs's persistent,
+    // shared-memory targets the Python one records no tuples and keeps nothing (AFL++ 4.40c).
+    let bin = afl_bin()?;
+    let status = Command::new(bin.join("afl-cmin.bash"))
+        .args(["-e", "-t", HANG_MS, "-i"])
         .arg(&all)
         .arg("-o")
         .arg(&min)
         .arg("--")
         .arg(binary)
         .envs(afl_env())
+        .env("AFL_PATH", &bin)
+        .stdout(std::process::Stdio::null())
         .current_dir(root())
         .status()
-        .context("starting cargo afl cmin")?;
+        .context("starting afl-cmin.bash")?;
     if !status.success() {
-        bail!("cargo afl cmin for {target} failed with {status}");
+        bail!("afl-cmin for {target} failed with {status}");
     }
-    let kept = files(&min);
-    if kept.is_empty() {
+    let is_seed = |p: &PathBuf| {
+        p.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("seed-"))
+    };
+    let seeds: Vec<Vec<u8>> = files(&corpus)
+        .iter()
+        .filter(|p| is_seed(p))
+        .filter_map(|p| std::fs::read(p).ok())
+        .collect();
+    let mut found: Vec<Vec<u8>> = files(&min)
+        .iter()
+        .filter_map(|p| std::fs::read(p).ok())
+        .filter(|d| !seeds.contains(d))
+        .collect();
+    if found.is_empty() && seeds.is_empty() {
         bail!("afl-cmin kept nothing for {target}; the corpus is left as it was");
     }
-    std::fs::remove_dir_all(&corpus)?;
-    std::fs::create_dir_all(&corpus)?;
-    for (i, f) in kept.iter().enumerate() {
-        std::fs::copy(f, corpus.join(format!("{i:04}")))?;
+    found.sort_by_key(Vec::len);
+    for p in files(&corpus).iter().filter(|p| !is_seed(p)) {
+        std::fs::remove_file(p)?;
     }
-    eprintln!("{target}: kept corpus minimised to {} inputs", kept.len());
+    let mut bytes = 0;
+    let mut kept = 0;
+    for d in found {
+        bytes += d.len();
+        if bytes > KEPT_BYTES {
+            break;
+        }
+        std::fs::write(corpus.join(format!("min-{kept:04}")), d)?;
+        kept += 1;
+    }
+    eprintln!(
+        "{target}: kept corpus is {} seeds and {kept} fuzzer inputs",
+        seeds.len()
+    );
     Ok(())
+}
+
+/// AFL++'s programs as afl.rs built them for this toolchain:
+/// `$XDG_DATA_HOME/afl.rs/rustc-<version>-<commit>/afl.rs-<version>/afl/bin`.
+fn afl_bin() -> Result<PathBuf> {
+    let data = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .context("neither XDG_DATA_HOME nor HOME is set")?;
+    let rustc = Command::new("rustc").arg("--version").output()?;
+    let version = String::from_utf8_lossy(&rustc.stdout)
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned();
+    files_and_dirs(&data.join("afl.rs"))
+        .into_iter()
+        .filter(|d| {
+            d.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(&format!("rustc-{version}-")))
+        })
+        .map(|d| d.join(format!("afl.rs-{CARGO_AFL}/afl/bin")))
+        .find(|b| b.join("afl-cmin.bash").is_file())
+        .with_context(|| {
+            format!(
+                "no AFL++ build for rustc {version} under {}",
+                data.display()
+            )
+        })
+}
+
+fn files_and_dirs(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .collect()
 }
 
 /// The regular files of a folder, sorted (AFL++'s README and dot files left out).
