@@ -951,3 +951,51 @@ async fn packs_carry_the_named_chains_with_their_size_and_are_bounded() {
         assert_eq!(r.status(), 400, "{bad}");
     }
 }
+
+#[tokio::test]
+async fn another_ecosystem_listing_acmes_did_cannot_publish_for_acme() {
+    // The Ouranos root lists ACME's DID with its own key and ACME's company prefix: the
+    // registry resolves ACME in its home ecosystem (Catena-X) alone, so that key signs nothing
+    // for ACME here.
+    let app = spawn_app().await;
+    let w = &app.world;
+    let (trust, _) = app.stores().await;
+    let mut list = trust.list("ouranos").unwrap().clone();
+    let mut borrowed = list.entities[0].clone();
+    let evil = KeyPair::from_secret("k-evil", &[66; 32]);
+    borrowed.id = w.acme.did.clone();
+    borrowed.name = "ACME Cells GmbH".into();
+    borrowed.keys = vec![evil.public()];
+    borrowed.gcp = vec!["4012345".into()];
+    list.entities.push(borrowed);
+    list.seq += 1;
+    let root: Value = serde_json::from_slice(
+        &std::fs::read(app.dir.path().join("demo/keys/ouranos-root.jwk")).unwrap(),
+    )
+    .unwrap();
+    let r = app
+        .client
+        .post(app.url("/v1/operator/trust-lists"))
+        .bearer_auth(TOKEN)
+        .header("Content-Type", "application/jwt")
+        .body(cellproof_core::sign_trust_list(
+            &list,
+            &KeyPair::from_private_jwk(&root).unwrap(),
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "the list itself is well signed");
+    let (_, url) = battery(&app, "EVIL0001");
+    let payload = w.passport(&w.acme, &url, 1, None, &[], now() - 60);
+    let r = post_vc(&app, "/v1/passports", &sign_json(Typ::Vc, &payload, &evil)).await;
+    assert_problem(&r, 403, "issuer-not-trusted", Some("key_unknown"));
+    let bytes = b"%PDF-1.4\n% not ACME's\n%%EOF\n";
+    let d = sha256_b64(bytes);
+    let env = envelope(w, &app.address, &evil, &w.acme.did, "document", &d);
+    let r = put_doc(&app, &d, bytes, "application/pdf", Some(env)).await;
+    assert_problem(&r, 403, "issuer-not-trusted", Some("key_unknown"));
+    // ACME itself still publishes.
+    let r = post_vc(&app, "/v1/passports", &w.sign_vc(&w.acme, &payload)).await;
+    assert_eq!(r.0, 200, "{}", r.1);
+}
