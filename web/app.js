@@ -508,13 +508,14 @@ async function loadPassport(input, scan = null) {
   const c = first?.claims;
   if (!c?.sub) return;
   const sub = c.sub;
+  let changed = false;
   if (navigator.onLine) {
-    state.passportState.set(sub, 'loading');
-    refresh(input, scan);
     try {
       const res = await fetch(`/v1/passports/${c.gtin}/${sub.split('/21/')[1]}`, { cache: 'no-store', headers: { Accept: 'application/json' } });
       if (res.ok) {
-        state.chains.set(sub, await res.text());
+        const text = await res.text();
+        changed = text !== state.chains.get(sub);
+        state.chains.set(sub, text);
         state.passportState.delete(sub);
       } else {
         state.passportState.set(sub, res.status === 404 ? 'none' : 'unavailable');
@@ -524,6 +525,15 @@ async function loadPassport(input, scan = null) {
     }
   } else if (!state.pack?.passports?.[sub]) {
     state.passportState.set(sub, 'unavailable');
+  }
+  if (!changed) {
+    // Nothing new to verify (no passport, not reachable, or the chain already used): only the
+    // panel's state line changes; no second verification, render or IndexedDB write (the
+    // session's once-per-scan rules, tests/browser/session.test.mjs).
+    const panel = document.querySelector('#verdict-details [data-testid="passport-panel"]');
+    if (panel && state.current?.input === input && !state.current.verdict.passport) panel.replaceWith(passportPlaceholder(state.current.verdict));
+    metrics.passportDone = performance.now();
+    return;
   }
   const v = verifyInput(input);
   if (scan && isVerdict(v)) {
@@ -539,11 +549,6 @@ async function loadPassport(input, scan = null) {
   metrics.passportDone = performance.now();
 }
 
-/** Re-renders what is on screen when it shows `input` (the panel's loading state). */
-function refresh(input, scan) {
-  if (state.current?.input === input) showVerdict(input, state.current.verdict, scan ?? state.current.scan);
-}
-
 function stageOf(v, stage) {
   return v.stages.find((s) => s.stage === stage)?.outcome ?? null;
 }
@@ -553,7 +558,7 @@ function stageOf(v, stage) {
 function passportPlaceholder(v) {
   const sub = v.claims?.sub;
   const failed = stageOf(v, 'passport') === 'failed';
-  const st = failed ? 'failed' : state.passportState.get(sub) ?? 'unavailable';
+  const st = failed ? 'failed' : state.passportState.get(sub) ?? (navigator.onLine ? 'loading' : 'unavailable');
   const text = failed ? `✗ ${tc(v.code ?? 'passport_invalid')}` : t(`pp_${st}`);
   return el('section', { class: 'passport', 'data-testid': 'passport-panel', 'data-state': st },
     el('h3', { text: t('pp_title') }), el('p', { text }));
