@@ -246,7 +246,11 @@ impl Verifier {
     /// it and its `seq` is not a rollback (SPEC.md section 4).
     #[wasm_bindgen(js_name = loadTrustList)]
     pub fn load_trust_list(&mut self, compact: &str) -> JsLoadResult {
-        to_js(&LoadResult::from_trust(self.trust.insert(compact.trim()))).unchecked_into()
+        let r = self.trust.insert(compact.trim());
+        // A trust change can orphan held status lists (SPEC.md section 5): drop them so the
+        // page never persists what the verifier no longer trusts.
+        self.status.retain_trusted(&self.trust);
+        to_js(&LoadResult::from_trust(r)).unchecked_into()
     }
 
     /// Offers a status list (`vc+jwt`); kept only if a status authority of an accepted trust
@@ -271,7 +275,14 @@ impl Verifier {
     pub fn held(&self) -> JsHeldState {
         let state = HeldState {
             trust_lists: self.trust.raw_lists().map(str::to_owned).collect(),
-            status_lists: self.status.lists().map(|l| l.raw().to_owned()).collect(),
+            // One list can be held under several ecosystems' trust lists: persist it once.
+            status_lists: self
+                .status
+                .lists()
+                .map(|l| l.raw().to_owned())
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect(),
         };
         to_js(&state).unchecked_into()
     }
@@ -355,6 +366,7 @@ impl Verifier {
             .into_iter()
             .map(LoadResult::from_trust)
             .collect();
+        self.status.retain_trusted(&self.trust);
         let status = status
             .iter()
             .map(|s| {
