@@ -10,8 +10,8 @@
 use std::sync::OnceLock;
 
 use cellproof_core::{
-    decode_encoded_list, verify, verify_many, Context, Expect, Op, Outcome, Overall, ParsedRequest,
-    PublicKey, StatusStore, TrustStore, UnixTime, Verdict,
+    check_passport_upload, decode_encoded_list, verify, verify_many, Context, Expect, Op, Outcome,
+    Overall, ParsedRequest, PassportChain, PublicKey, StatusStore, TrustStore, UnixTime, Verdict,
 };
 
 /// A fuzz target: any bytes in, a panic (an AFL++ crash) on a finding.
@@ -24,6 +24,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("status_list", status_list),
     ("qr", qr),
     ("request", request),
+    ("passport", passport),
 ];
 
 const CATENA_ROOT: &str = include_str!("../../tests/vectors/roots/catena-x.jwk");
@@ -32,11 +33,15 @@ const TRUST_LISTS: [&str; 2] = [
     include_str!("../../tests/vectors/trust-lists/catena-x.jws"),
     include_str!("../../tests/vectors/trust-lists/ouranos.jws"),
 ];
-const STATUS_LISTS: [&str; 3] = [
+const STATUS_LISTS: [&str; 4] = [
     include_str!("../../tests/vectors/status-lists/acme-3.jws"),
     include_str!("../../tests/vectors/status-lists/acme-3-suspension.jws"),
     include_str!("../../tests/vectors/status-lists/acme-3-refresh.jws"),
+    // The certifiers' list, for the attestations of the passport vectors.
+    include_str!("../../tests/vectors/status-lists/certifier-1.jws"),
 ];
+/// The passport vector cases: their credential is the one a fetched passport chain belongs to.
+const PASSPORT_CASES: &str = include_str!("../../tests/vectors/passports/cases.json");
 /// The `at` of the `reference-valid` case: the reference credential is valid then.
 const AT: UnixTime = UnixTime(1_796_169_600);
 
@@ -219,9 +224,51 @@ pub fn accepted(target: &str, data: &[u8]) -> bool {
             };
             p.verify(trust, &expect, iat).is_ok()
         }),
+        "passport" => PassportChain::from_json(text).is_ok_and(|chain| {
+            let mut ctx = Context::new(trust, status, AT);
+            ctx.chain = Some(&chain);
+            verify(passport_credential(), &ctx).overall == Overall::Valid
+        }),
         "qr" => frame(data)
             .and_then(|(_, w, h, pixels)| cellproof_qr::decode_luma(w, h, pixels).ok())
             .is_some_and(|found| !found.is_empty()),
         _ => false,
     }
+}
+
+/// The credential of the `passport-valid` vector case (its `bp.dig` names the chain's first
+/// version).
+fn passport_credential() -> &'static str {
+    static INPUT: OnceLock<String> = OnceLock::new();
+    INPUT.get_or_init(|| {
+        serde_json::from_str::<serde_json::Value>(PASSPORT_CASES)
+            .ok()
+            .and_then(|v| {
+                v["cases"]
+                    .as_array()?
+                    .iter()
+                    .find(|c| c["name"] == "passport-valid")?["input"]
+                    .as_str()
+                    .map(str::to_owned)
+            })
+            .unwrap_or_default()
+    })
+}
+
+/// Any text as a passport: as the registry takes an uploaded version
+/// (`check_passport_upload`, first version of a battery), and as the chain a verifier fetched
+/// (`PassportChain::from_json`) for the `passport-valid` credential, whose verdict must keep
+/// its invariants whatever the chain holds.
+pub fn passport(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let (trust, status) = stores();
+    let _ = check_passport_upload(text, &[], trust, AT.0);
+    let Ok(chain) = PassportChain::from_json(text) else {
+        return;
+    };
+    let mut ctx = Context::new(trust, status, AT);
+    ctx.chain = Some(&chain);
+    check_verdict(&verify(passport_credential(), &ctx));
 }

@@ -23,7 +23,14 @@ use crate::{root, sh};
 const CARGO_AFL: &str = "0.18.2";
 
 /// Target names: the binaries of `fuzz/Cargo.toml` and the folders of `fuzz/corpus/`.
-const TARGETS: &[&str] = &["scan", "trust_list", "status_list", "qr", "request"];
+const TARGETS: &[&str] = &[
+    "scan",
+    "trust_list",
+    "status_list",
+    "qr",
+    "request",
+    "passport",
+];
 
 /// An input that runs longer than this is a hang (a finding, like a crash). The slowest target
 /// (the thorough QR cascade on a 160x160 frame) takes a few milliseconds per input.
@@ -408,6 +415,11 @@ mod tests {
     #[test]
     fn kept_fuzz_corpus_never_panics_the_registry_request_parser() {
         replay("request");
+    }
+
+    #[test]
+    fn kept_fuzz_corpus_never_panics_the_passport_parser() {
+        replay("passport");
     }
 
     /// The xtask's list, the target functions, the binaries in `fuzz/Cargo.toml` and the
