@@ -37,6 +37,13 @@ async function main() {
   $('lang').value = lang();
   applyStatic();
   bindUi();
+  // A first visit must sync before it can verify: its two requests start now, while the wasm
+  // loads and compiles, instead of a round trip after it (docs/web.md, "Weight").
+  const early = navigator.onLine
+    ? store.get('trust').catch(() => null)
+      .then((saved) => (saved?.roots && saved?.syncedAt ? null : fetchSyncData()))
+      .catch(() => null)
+    : null;
   await init();
   metrics.wasmReady = performance.now();
   await restore();
@@ -47,7 +54,7 @@ async function main() {
   const link = digitalLinkInPage();
   const needSync = !state.roots || !state.syncedAt;
   if (navigator.onLine && needSync) {
-    await sync().catch(() => {});
+    await sync(await early).catch(() => {});
   }
   if (link) {
     showVerdict(link, verifyInput(link));
@@ -114,17 +121,20 @@ async function fetchJson(path) {
   return res.json();
 }
 
+/** The sync's requests: the registry's roots (null when unavailable) and its bundle. */
+function fetchSyncData() {
+  return Promise.all([fetchJson('/v1/roots').catch(() => null), fetchJson('/v1/bundle')]);
+}
+
 /**
- * Fetches the registry's roots and bundle, verifies every list in wasm on top of what is held
- * (so a rollback is refused), and stores only what the verifier accepted.
+ * Fetches the registry's roots and bundle (or takes them as `prefetched`, started early on a
+ * first visit), verifies every list in wasm on top of what is held (so a rollback is refused),
+ * and stores only what the verifier accepted.
  */
-async function sync() {
+async function sync(prefetched = null) {
   $('sync-msg').textContent = t('syncing');
   try {
-    const [rootsDoc, bundle] = await Promise.all([
-      fetchJson('/v1/roots').catch(() => null),
-      fetchJson('/v1/bundle'),
-    ]);
+    const [rootsDoc, bundle] = await (prefetched ?? fetchSyncData());
     const offered = Array.isArray(rootsDoc?.roots) ? rootsDoc.roots.filter((r) => r?.eco && r?.root) : [];
     let roots = state.roots;
     if (!roots || roots.length === 0) {

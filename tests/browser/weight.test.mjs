@@ -31,7 +31,8 @@ async function firstVisit(url, { phone = false } = {}) {
     });
   }
   const requests = new Map();
-  cdp.on('Network.requestWillBeSent', (e) => requests.set(e.requestId, { url: e.request.url, bytes: 0, encoding: '', at: Date.now() }));
+  // `wallTime` is the browser's clock, like the page's `performance.timeOrigin` below.
+  cdp.on('Network.requestWillBeSent', (e) => requests.set(e.requestId, { url: e.request.url, bytes: 0, encoding: '', at: e.wallTime * 1000 }));
   cdp.on('Network.responseReceived', (e) => {
     const r = requests.get(e.requestId);
     if (r) r.encoding = e.response.headers['content-encoding'] ?? e.response.headers['Content-Encoding'] ?? '';
