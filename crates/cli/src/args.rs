@@ -61,7 +61,7 @@ pub enum Command {
     /// documents with a signed `op: "document"` envelope, then attestations, then passport
     /// versions oldest first. Exit 1 when the registry refused any.
     Publish {
-        /// The registry's public base URL (the envelope's `aud`), e.g. https://registry.example.
+        /// The registry's public base URL (the envelope's `aud`), e.g. `https://registry.example`.
         #[arg(long)]
         registry: String,
         /// The private JWK that signs document envelopes (a manufacturer or certifier key).
