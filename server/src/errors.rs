@@ -6,6 +6,27 @@ use actix_web::{HttpResponse, ResponseError};
 
 use crate::problem::Problem;
 
+/// `Display` and actix's `ResponseError` for an error family with a `problem()` method: every
+/// family answers with its problem+json the same way.
+macro_rules! problem_response {
+    ($t:ty) => {
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.problem().fmt(f)
+            }
+        }
+
+        impl ResponseError for $t {
+            fn status_code(&self) -> StatusCode {
+                self.problem().status
+            }
+            fn error_response(&self) -> HttpResponse {
+                self.problem().response()
+            }
+        }
+    };
+}
+
 /// Refusals of `POST /v1/status` and `POST /v1/allocate`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UpdateError {
@@ -249,20 +270,7 @@ impl UpdateError {
     }
 }
 
-impl std::fmt::Display for UpdateError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.problem().fmt(f)
-    }
-}
-
-impl ResponseError for UpdateError {
-    fn status_code(&self) -> StatusCode {
-        self.problem().status
-    }
-    fn error_response(&self) -> HttpResponse {
-        self.problem().response()
-    }
-}
+problem_response!(UpdateError);
 
 /// Refusals of operator actions.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -376,20 +384,7 @@ impl OperatorError {
     }
 }
 
-impl std::fmt::Display for OperatorError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.problem().fmt(f)
-    }
-}
-
-impl ResponseError for OperatorError {
-    fn status_code(&self) -> StatusCode {
-        self.problem().status
-    }
-    fn error_response(&self) -> HttpResponse {
-        self.problem().response()
-    }
-}
+problem_response!(OperatorError);
 
 /// Refusals of public reads: publication and the Digital Link resolver.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -466,20 +461,7 @@ impl PublicError {
     }
 }
 
-impl std::fmt::Display for PublicError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.problem().fmt(f)
-    }
-}
-
-impl ResponseError for PublicError {
-    fn status_code(&self) -> StatusCode {
-        self.problem().status
-    }
-    fn error_response(&self) -> HttpResponse {
-        self.problem().response()
-    }
-}
+problem_response!(PublicError);
 
 /// Refusals of `POST /v1/passports`, `POST /v1/attestations` and `PUT /v1/documents/{digest}`
 /// (SPEC.md section 6.2). A refusal by the core's checks carries the core's code.
@@ -641,17 +623,4 @@ impl UploadError {
     }
 }
 
-impl std::fmt::Display for UploadError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.problem().fmt(f)
-    }
-}
-
-impl ResponseError for UploadError {
-    fn status_code(&self) -> StatusCode {
-        self.problem().status
-    }
-    fn error_response(&self) -> HttpResponse {
-        self.problem().response()
-    }
-}
+problem_response!(UploadError);
