@@ -19,7 +19,7 @@ use crate::error::Error;
 use crate::gs1::DigitalLink;
 use crate::json::Obj;
 use crate::jws::{b64_encode, Jws, Typ};
-use crate::status::{Purpose, StatusStore, VC_CONTEXT};
+use crate::status::{has_type, Purpose, StatusStore, VC_CONTEXT};
 use crate::time::parse_rfc3339;
 use crate::trust::{IssuerMatch, Scope, TrustStore, CREDENTIAL_ROLES};
 use crate::verify::MAX_CLOCK_SKEW;
@@ -223,14 +223,6 @@ pub(crate) struct PassportCtx<'a> {
 fn invalid(e: &Error) -> Error {
     Error::PassportInvalid {
         detail: e.to_string(),
-    }
-}
-
-fn has_type(v: Option<&Value>, t: &str) -> bool {
-    match v {
-        Some(Value::String(s)) => s == t,
-        Some(Value::Array(a)) => a.iter().any(|x| x.as_str() == Some(t)),
-        _ => false,
     }
 }
 
@@ -596,6 +588,64 @@ fn check_attestations(
     out
 }
 
+/// `credentialSubject.assessment[]` as `(topic and materials, conformance)`, at most 64.
+fn assessments(cs: &Map<String, Value>) -> Vec<(Scope, bool)> {
+    let Some(Value::Array(a)) = cs.get("assessment") else {
+        return Vec::new();
+    };
+    a.iter()
+        .take(64)
+        .filter_map(Value::as_object)
+        .map(|a| {
+            let topic = a.get("topic").and_then(Value::as_str).unwrap_or_default();
+            let materials = match a.get("materials") {
+                Some(Value::Array(m)) => m
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let conformance = a.get("conformance").and_then(Value::as_bool) == Some(true);
+            let scope = Scope {
+                topic: topic.to_owned(),
+                materials,
+            };
+            (scope, conformance)
+        })
+        .collect()
+}
+
+/// SPEC.md section 3.3: every assessment within an accreditation of the certifier valid at
+/// `validFrom` and, across ecosystems, within the scope of the recognition the path went
+/// through. One check for verifiers and the registry alike.
+fn within_scope(
+    m: &IssuerMatch,
+    valid_from: u64,
+    assessments: &[(Scope, bool)],
+) -> Result<(), Error> {
+    for (a, _) in assessments {
+        let accredited = m.entity.accreditation.iter().any(|acc| {
+            acc.until.is_none_or(|u| valid_from <= u) && acc.scope.covers(&a.topic, &a.materials)
+        });
+        if !accredited {
+            return Err(Error::AttestationOutOfScope {
+                topic: a.topic.clone(),
+                materials: a.materials.clone(),
+            });
+        }
+        if let Some(scope) = &m.recognition_scope {
+            if !scope.iter().any(|s| s.covers(&a.topic, &a.materials)) {
+                return Err(Error::RecognitionOutOfScope {
+                    topic: a.topic.clone(),
+                    by: m.recognized_by.clone().unwrap_or_default(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 fn check_one(
     jws: &str,
     l: &Listing,
@@ -637,33 +687,7 @@ fn check_one(
             subject: subject_id.to_owned(),
         });
     }
-    let assessments: Vec<(Scope, bool)> = match cs.get("assessment") {
-        Some(Value::Array(a)) => a
-            .iter()
-            .take(64)
-            .filter_map(Value::as_object)
-            .map(|a| {
-                let topic = a.get("topic").and_then(Value::as_str).unwrap_or_default();
-                let materials = match a.get("materials") {
-                    Some(Value::Array(m)) => m
-                        .iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_owned)
-                        .collect(),
-                    _ => Vec::new(),
-                };
-                let conformance = a.get("conformance").and_then(Value::as_bool) == Some(true);
-                (
-                    Scope {
-                        topic: topic.to_owned(),
-                        materials,
-                    },
-                    conformance,
-                )
-            })
-            .collect(),
-        _ => Vec::new(),
-    };
+    let assessments = assessments(cs);
     // The attestation must speak to the listing: an assessment of its topic whose materials
     // include the listing's.
     let Some((_, conformance)) = assessments
@@ -679,27 +703,7 @@ fn check_one(
             topic: l.topic.clone(),
         });
     }
-    // SPEC.md section 3.3: every assessment within an accreditation valid at validFrom...
-    for (a, _) in &assessments {
-        let accredited = m.entity.accreditation.iter().any(|acc| {
-            acc.until.is_none_or(|u| valid_from <= u) && acc.scope.covers(&a.topic, &a.materials)
-        });
-        if !accredited {
-            return Err(Error::AttestationOutOfScope {
-                topic: a.topic.clone(),
-                materials: a.materials.clone(),
-            });
-        }
-        // ...and, across ecosystems, within the recognition's scope.
-        if let Some(scope) = &m.recognition_scope {
-            if !scope.iter().any(|s| s.covers(&a.topic, &a.materials)) {
-                return Err(Error::RecognitionOutOfScope {
-                    topic: a.topic.clone(),
-                    by: m.recognized_by.clone().unwrap_or_default(),
-                });
-            }
-        }
-    }
+    within_scope(&m, valid_from, &assessments)?;
     let valid_until = match p.get("validUntil").and_then(Value::as_str) {
         Some(s) => Some(parse_rfc3339(s).map_err(|_| Error::AttestationInvalid {
             detail: "validUntil is not an RFC 3339 date-time".into(),
@@ -984,43 +988,13 @@ pub fn check_attestation_upload(
         .ok_or(Error::AttestationInvalid {
             detail: "credentialSubject.id is missing".into(),
         })?;
-    let Some(Value::Array(assessments)) = cs.get("assessment") else {
-        return Err(Error::AttestationInvalid {
-            detail: "credentialSubject.assessment must be a non-empty array".into(),
-        });
-    };
+    let assessments = assessments(cs);
     if assessments.is_empty() {
         return Err(Error::AttestationInvalid {
             detail: "credentialSubject.assessment must be a non-empty array".into(),
         });
     }
-    for a in assessments.iter().take(64) {
-        let topic = a.get("topic").and_then(Value::as_str).unwrap_or_default();
-        let materials: Vec<String> = match a.get("materials") {
-            Some(Value::Array(m)) => m
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect(),
-            _ => Vec::new(),
-        };
-        if !m.entity.accreditation.iter().any(|acc| {
-            acc.until.is_none_or(|u| valid_from <= u) && acc.scope.covers(topic, &materials)
-        }) {
-            return Err(Error::AttestationOutOfScope {
-                topic: topic.to_owned(),
-                materials,
-            });
-        }
-        if let Some(scope) = &m.recognition_scope {
-            if !scope.iter().any(|s| s.covers(topic, &materials)) {
-                return Err(Error::RecognitionOutOfScope {
-                    topic: topic.to_owned(),
-                    by: m.recognized_by.clone().unwrap_or_default(),
-                });
-            }
-        }
-    }
+    within_scope(&m, valid_from, &assessments)?;
     Ok(CheckedAttestation {
         digest: sha256_b64(compact.as_bytes()),
         issuer,

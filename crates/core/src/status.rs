@@ -294,7 +294,8 @@ fn invalid(reason: &'static str) -> Error {
     Error::StatusListInvalid { reason }
 }
 
-fn has_type(v: Option<&Value>, t: &str) -> bool {
+/// Whether a VC `type` member (a string or an array) includes `t`.
+pub(crate) fn has_type(v: Option<&Value>, t: &str) -> bool {
     match v {
         Some(Value::String(s)) => s == t,
         Some(Value::Array(a)) => a.iter().any(|x| x.as_str() == Some(t)),
