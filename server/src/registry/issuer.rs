@@ -280,6 +280,23 @@ fn internal(e: impl std::fmt::Display) -> UpdateError {
 }
 
 impl Registry {
+    /// The list `list_id` of the issuer `slug` whose DID is `iss` (ownership was checked on a
+    /// snapshot; lists are never removed, but look it up under the lock all the same).
+    fn owned_list(
+        &self,
+        slug: &str,
+        iss: &str,
+        list_id: &str,
+    ) -> Result<&super::ListState, UpdateError> {
+        self.issuers
+            .get(slug)
+            .filter(|i| i.did == iss)
+            .and_then(|i| i.lists.get(list_id))
+            .ok_or_else(|| UpdateError::ListNotOwned {
+                list: list_id.to_owned(),
+            })
+    }
+
     /// The current authentication snapshot (a pointer copy).
     pub fn gate(&self) -> Arc<Gate> {
         self.gate.read().map(|g| g.clone()).unwrap_or_default()
@@ -377,16 +394,7 @@ impl Registry {
         if index >= LIST_ENTRIES {
             return Err(UpdateError::IndexOutOfRange { index });
         }
-        // Ownership was checked on a snapshot; the list cannot have gone since (lists are
-        // never removed), but look it up here, under the lock, all the same.
-        let list = self
-            .issuers
-            .get(&a.slug)
-            .filter(|i| i.did == a.iss)
-            .and_then(|i| i.lists.get(&list_id))
-            .ok_or_else(|| UpdateError::ListNotOwned {
-                list: list_id.clone(),
-            })?;
+        let list = self.owned_list(&a.slug, &a.iss, &list_id)?;
         if list.allocated.get(index).map_err(internal)? == 0 {
             return Err(UpdateError::IndexNotAllocated { index });
         }
@@ -467,14 +475,7 @@ impl Registry {
         if count == 0 || count > MAX_ALLOCATE {
             return Err(UpdateError::CountInvalid { count });
         }
-        let list = self
-            .issuers
-            .get(&a.slug)
-            .filter(|i| i.did == a.iss)
-            .and_then(|i| i.lists.get(&list_id))
-            .ok_or_else(|| UpdateError::ListNotOwned {
-                list: list_id.clone(),
-            })?;
+        let list = self.owned_list(&a.slug, &a.iss, &list_id)?;
         let used: u64 = list
             .allocated
             .bytes()
