@@ -421,11 +421,11 @@ impl Registry {
         }
         let url = purpose.list_url(&self.status_base(&a.slug), &list_id);
         let batch = Batch {
-            jti: Some(JtiRow {
+            jtis: vec![JtiRow {
                 iss: a.iss.clone(),
                 jti: a.jti.clone(),
                 iat: a.iat,
-            }),
+            }],
             status: if changed {
                 vec![Self::status_row(&a.slug, &list_id, purpose, &s)]
             } else {
@@ -497,11 +497,11 @@ impl Registry {
             }
         }
         let batch = Batch {
-            jti: Some(JtiRow {
+            jtis: vec![JtiRow {
                 iss: a.iss.clone(),
                 jti: a.jti.clone(),
                 iat: a.iat,
-            }),
+            }],
             lists: vec![ListRow {
                 slug: a.slug.clone(),
                 list_id: list_id.clone(),

@@ -260,11 +260,11 @@ impl Registry {
     ) -> Result<DocumentAck, UploadError> {
         let size = bytes.len();
         let batch = Batch {
-            jti: Some(JtiRow {
+            jtis: vec![JtiRow {
                 iss: req.iss.clone(),
                 jti: req.jti.clone(),
                 iat: req.iat,
-            }),
+            }],
             documents: vec![DocumentRow {
                 digest: digest.to_owned(),
                 media_type: media_type.to_owned(),

@@ -172,19 +172,52 @@ pub struct JtiRow {
     pub iat: u64,
 }
 
-/// Everything one operation changes, committed in one transaction.
+/// One bit of a stored status list to set or clear (a status update). Applied to the stored
+/// bits in the database (not by replacing the whole row), so replicas writing different bits
+/// of one list at the same time do not clobber each other.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BitChange {
+    /// Issuer slug.
+    pub slug: String,
+    /// List id.
+    pub list_id: String,
+    /// `revocation`, `suspension` or `refresh`.
+    pub purpose: String,
+    /// Index (bit 0 is the most significant bit of the first byte, as in the W3C bitstring).
+    pub index: u64,
+    /// The value to hold.
+    pub value: bool,
+}
+
+/// Everything one operation, or one group of operations (group commit), changes, committed in
+/// one transaction: all of it or nothing.
+///
+/// Order of application: `jtis`, then the other inserts, `status` (whole rows), `bits`,
+/// `signed`, and last the `audit` entries in order.
 #[derive(Clone, Debug, Default)]
 pub struct Batch {
-    /// A `jti` to record; the commit fails with [`StoreError::Replay`] if already seen.
-    pub jti: Option<JtiRow>,
+    /// `jti`s to record; the commit fails with [`StoreError::Replay`], committing nothing, if
+    /// any was seen before (a group commit checks each request's `jti` before grouping it and
+    /// retries a refused group one request at a time).
+    pub jtis: Vec<JtiRow>,
     /// Accepted trust lists `(eco, seq, jws)`, replacing the held one.
     pub trust_lists: Vec<(String, u64, String)>,
     /// Issuers to insert.
     pub issuers: Vec<IssuerRow>,
     /// Lists to insert or update.
     pub lists: Vec<ListRow>,
-    /// Status lists to insert or update.
+    /// Status lists to insert or replace whole (onboarding, a single writer).
     pub status: Vec<StatusRow>,
+    /// Status bits to set or clear in stored lists (after `status`). A change that flips the
+    /// stored bit marks the row `dirty` (its signed list no longer shows it); one that finds
+    /// the bit already at `value` changes nothing. A change to a row that does not exist
+    /// fails the batch.
+    pub bits: Vec<BitChange>,
+    /// Newly signed lists (after `bits`): each sets `jws`, `valid_from`, `valid_until` and
+    /// `dirty` of its row, but only where the stored bits equal `bits` of the row given (the
+    /// bits that were signed); where they differ (another writer changed a bit since) the row
+    /// is left as it is, still dirty, for the next signing. Never inserts.
+    pub signed: Vec<StatusRow>,
     /// Authority keys to insert or update.
     pub authority_keys: Vec<AuthorityKeyRow>,
     /// Items to insert or update.
@@ -204,11 +237,13 @@ pub struct Batch {
 impl Batch {
     /// Whether the batch changes nothing.
     pub fn is_empty(&self) -> bool {
-        self.jti.is_none()
+        self.jtis.is_empty()
             && self.trust_lists.is_empty()
             && self.issuers.is_empty()
             && self.lists.is_empty()
             && self.status.is_empty()
+            && self.bits.is_empty()
+            && self.signed.is_empty()
             && self.authority_keys.is_empty()
             && self.items.is_empty()
             && self.passports.is_empty()
@@ -267,7 +302,9 @@ pub trait Store: Send + Sync + 'static {
     /// Reads everything held (start-up).
     fn load(&self) -> Result<Snapshot, StoreError>;
     /// Commits a batch atomically and durably (on disk when this returns `Ok`); returns the
-    /// sequence numbers of the appended audit entries.
+    /// sequence numbers of the appended audit entries. Several processes may commit to one
+    /// database at once (replicas): appends to the audit chain must be serialised (each
+    /// entry chains to the one before it), and `bits` are applied to the stored bits.
     fn commit(&self, batch: &Batch, now: u64) -> Result<Vec<i64>, StoreError>;
     /// Audit entries with `seq > after`, oldest first, at most `limit`.
     fn audit(&self, after: i64, limit: u32) -> Result<Vec<AuditEntry>, StoreError>;

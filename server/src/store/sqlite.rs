@@ -111,6 +111,22 @@ impl SqliteStore {
     }
 }
 
+/// Sets bit `index` (most significant bit of byte 0 first) to `value`; whether it flipped.
+pub(crate) fn set_bit(bits: &mut [u8], index: u64, value: bool) -> Result<bool, StoreError> {
+    let byte = usize::try_from(index / 8)
+        .ok()
+        .and_then(|n| bits.get_mut(n))
+        .ok_or_else(|| StoreError::Backend(format!("bit {index} outside the list")))?;
+    let mask = 0x80u8 >> (index % 8);
+    let old = *byte & mask != 0;
+    if value {
+        *byte |= mask;
+    } else {
+        *byte &= !mask;
+    }
+    Ok(old != value)
+}
+
 /// Lower-case hex.
 pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -261,7 +277,7 @@ impl Store for SqliteStore {
     fn commit(&self, b: &Batch, now: u64) -> Result<Vec<i64>, StoreError> {
         let mut conn = self.conn()?;
         let tx = conn.transaction().map_err(be)?;
-        if let Some(j) = &b.jti {
+        for j in &b.jtis {
             let n = tx
                 .execute(
                     "INSERT OR IGNORE INTO jtis (iss, jti, iat) VALUES (?1, ?2, ?3)",
@@ -313,6 +329,58 @@ impl Store for SqliteStore {
                     i(r.valid_from)?,
                     i(r.valid_until)?,
                     i64::from(r.dirty)
+                ],
+            )
+            .map_err(be)?;
+        }
+        // Bit changes grouped by row: each touched row is read and written once.
+        let mut rows: Vec<(&str, &str, &str, Vec<(u64, bool)>)> = Vec::new();
+        for c in &b.bits {
+            let key = (c.slug.as_str(), c.list_id.as_str(), c.purpose.as_str());
+            match rows.iter_mut().find(|r| (r.0, r.1, r.2) == key) {
+                Some(r) => r.3.push((c.index, c.value)),
+                None => rows.push((key.0, key.1, key.2, vec![(c.index, c.value)])),
+            }
+        }
+        for (slug, list_id, purpose, changes) in rows {
+            let (mut bits, dirty): (Vec<u8>, i64) = tx
+                .query_row(
+                    "SELECT bits, dirty FROM status_lists \
+                     WHERE slug = ?1 AND list_id = ?2 AND purpose = ?3",
+                    params![slug, list_id, purpose],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()
+                .map_err(be)?
+                .ok_or_else(|| {
+                    StoreError::Backend(format!("no status list {slug}/{list_id} {purpose}"))
+                })?;
+            let mut flipped = false;
+            for (index, value) in changes {
+                flipped |= set_bit(&mut bits, index, value)?;
+            }
+            if flipped {
+                tx.execute(
+                    "UPDATE status_lists SET bits = ?4, dirty = ?5 \
+                     WHERE slug = ?1 AND list_id = ?2 AND purpose = ?3",
+                    params![slug, list_id, purpose, bits, 1i64.max(dirty)],
+                )
+                .map_err(be)?;
+            }
+        }
+        for r in &b.signed {
+            tx.execute(
+                "UPDATE status_lists SET jws = ?4, valid_from = ?5, valid_until = ?6, dirty = ?7 \
+                 WHERE slug = ?1 AND list_id = ?2 AND purpose = ?3 AND bits = ?8",
+                params![
+                    r.slug,
+                    r.list_id,
+                    r.purpose,
+                    r.jws,
+                    i(r.valid_from)?,
+                    i(r.valid_until)?,
+                    i64::from(r.dirty),
+                    r.bits
                 ],
             )
             .map_err(be)?;
@@ -516,11 +584,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let s = SqliteStore::open(dir.path()).unwrap();
         let b = Batch {
-            jti: Some(JtiRow {
+            jtis: vec![JtiRow {
                 iss: "did:x".into(),
                 jti: "1".into(),
                 iat: 5,
-            }),
+            }],
             audit: vec![NewAudit {
                 actor: "did:x".into(),
                 action: "status.update".into(),
@@ -540,5 +608,125 @@ mod tests {
         );
         assert_eq!(s.audit(0, 10).unwrap().len(), 1);
         assert_eq!(s.prune_jtis(6).unwrap(), 1);
+    }
+
+    #[test]
+    fn bit_changes_apply_to_the_stored_bits_and_signing_only_where_they_were_signed() {
+        use crate::store::{BitChange, StatusRow};
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStore::open(dir.path()).unwrap();
+        let row = StatusRow {
+            slug: "a".into(),
+            list_id: "1".into(),
+            purpose: "revocation".into(),
+            bits: vec![0; 4],
+            jws: "v1".into(),
+            valid_from: 10,
+            valid_until: 20,
+            dirty: false,
+        };
+        s.commit(
+            &Batch {
+                status: vec![row.clone()],
+                ..Batch::default()
+            },
+            1,
+        )
+        .unwrap();
+        let bit = |index, value| BitChange {
+            slug: "a".into(),
+            list_id: "1".into(),
+            purpose: "revocation".into(),
+            index,
+            value,
+        };
+        // Two writers' changes to different bits of one list both hold.
+        s.commit(
+            &Batch {
+                bits: vec![bit(0, true)],
+                ..Batch::default()
+            },
+            2,
+        )
+        .unwrap();
+        s.commit(
+            &Batch {
+                bits: vec![bit(31, true), bit(9, true), bit(9, false)],
+                ..Batch::default()
+            },
+            2,
+        )
+        .unwrap();
+        let held = s.load().unwrap().status.remove(0);
+        assert_eq!(held.bits, vec![0x80, 0, 0, 0x01]);
+        assert!(held.dirty, "a flipped bit marks the row");
+        // A signature over bits that are no longer held is not recorded.
+        let stale = StatusRow {
+            bits: vec![0x80, 0, 0, 0],
+            jws: "stale".into(),
+            valid_from: 11,
+            ..row.clone()
+        };
+        s.commit(
+            &Batch {
+                signed: vec![stale],
+                ..Batch::default()
+            },
+            3,
+        )
+        .unwrap();
+        let held = s.load().unwrap().status.remove(0);
+        assert_eq!((held.jws.as_str(), held.dirty), ("v1", true));
+        let fresh = StatusRow {
+            bits: vec![0x80, 0, 0, 1],
+            jws: "v2".into(),
+            valid_from: 12,
+            ..row.clone()
+        };
+        s.commit(
+            &Batch {
+                signed: vec![fresh],
+                ..Batch::default()
+            },
+            3,
+        )
+        .unwrap();
+        let held = s.load().unwrap().status.remove(0);
+        assert_eq!(
+            (held.jws.as_str(), held.valid_from, held.dirty),
+            ("v2", 12, false)
+        );
+        // Setting a bit already set changes nothing; a missing row or index fails the batch.
+        s.commit(
+            &Batch {
+                bits: vec![bit(0, true)],
+                ..Batch::default()
+            },
+            4,
+        )
+        .unwrap();
+        assert!(!s.load().unwrap().status[0].dirty);
+        assert!(s
+            .commit(
+                &Batch {
+                    bits: vec![bit(32, true)],
+                    ..Batch::default()
+                },
+                4
+            )
+            .is_err());
+        let other = BitChange {
+            list_id: "2".into(),
+            ..bit(0, true)
+        };
+        assert!(s
+            .commit(
+                &Batch {
+                    bits: vec![other],
+                    ..Batch::default()
+                },
+                4
+            )
+            .is_err());
     }
 }
