@@ -329,6 +329,18 @@ pub enum Error {
         /// The list URL.
         list: String,
     },
+    /// Two signed forms of one status list (W3C and compact, SPEC.md section 5 and
+    /// `docs/status-sync.md`) carry the same `id` and `validFrom` but different bits.
+    StatusListConflict {
+        /// The list URL.
+        list: String,
+    },
+    /// A status delta applies to a version of a list (its `validFrom`) that is not the one
+    /// held: the verifier fetches the full compact list instead.
+    StatusDeltaBase {
+        /// The list URL.
+        list: String,
+    },
     /// The status list credential is malformed.
     StatusListInvalid {
         /// Why.
@@ -478,6 +490,8 @@ impl Error {
             Error::StatusListRollback { .. } => "status_list_rollback",
             Error::StatusListUntrusted { .. } => "status_list_untrusted",
             Error::StatusListForeign { .. } => "status_list_foreign",
+            Error::StatusListConflict { .. } => "status_list_conflict",
+            Error::StatusDeltaBase { .. } => "status_delta_base",
             Error::StatusListInvalid { .. } => "status_list_invalid",
             Error::DigestMismatch => "digest_mismatch",
             Error::PassportInvalid { .. } => "passport_invalid",
@@ -649,6 +663,14 @@ impl fmt::Display for Error {
                 f,
                 "the status list {list} is not under the status base of an entity of its authority's trust list"
             ),
+            Error::StatusListConflict { list } => write!(
+                f,
+                "two signed forms of the status list {list} have the same validFrom but different bits"
+            ),
+            Error::StatusDeltaBase { list } => write!(
+                f,
+                "the status delta for {list} applies to a version that is not the one held"
+            ),
             Error::StatusListInvalid { reason } => {
                 write!(f, "the status list credential is malformed: {reason}")
             }
@@ -768,6 +790,8 @@ pub const CODES: &[(&str, Stage, Class)] = &[
     ("status_list_rollback", Stage::Status, Class::Invalid),
     ("status_list_untrusted", Stage::Status, Class::Unverifiable),
     ("status_list_foreign", Stage::Status, Class::Unverifiable),
+    ("status_list_conflict", Stage::Status, Class::Invalid),
+    ("status_delta_base", Stage::Status, Class::Unverifiable),
     ("status_list_invalid", Stage::Status, Class::Invalid),
     ("digest_mismatch", Stage::Passport, Class::Invalid),
     ("passport_invalid", Stage::Passport, Class::Invalid),

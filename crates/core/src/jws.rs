@@ -54,6 +54,9 @@ pub enum Typ {
     RegistryRequest,
     /// The registry's signed audit-log head (`docs/server.md`): sequence number, hash, time.
     AuditHead,
+    /// A compact or delta status sync body's signed head (`docs/status-sync.md`): not a VC,
+    /// so a verifier can never take it for a W3C list, nor a W3C list for it.
+    StatusCompact,
 }
 
 impl Typ {
@@ -65,6 +68,7 @@ impl Typ {
             Typ::TrustList => "trust-list+jwt",
             Typ::RegistryRequest => "registry-request+jwt",
             Typ::AuditHead => "audit-head+jwt",
+            Typ::StatusCompact => "status-list-compact+jwt",
         }
     }
 }

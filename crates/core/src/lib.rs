@@ -25,6 +25,7 @@
     )
 )]
 
+mod compact;
 mod credential;
 mod error;
 mod gs1;
@@ -40,6 +41,10 @@ mod trust;
 mod verdict;
 mod verify;
 
+pub use compact::{
+    best_rice, changed_positions, encode_records, entropy_bound_bits, set_positions, sign_compact,
+    CompactOutcome, CompactRecord, COMPACT_MEDIA_TYPE, MAX_COMPACT, MAX_COMPACT_ENTRIES, MAX_RICE,
+};
 pub use credential::{
     numeric_decode, numeric_encode, Credential, Scan, StatusRef, CATEGORIES, MAX_SCAN,
     RECYCLED_MINIMUMS,

@@ -224,12 +224,13 @@ pub struct StatusList {
     /// both its signing authority and the entity whose `statusBase` its `id` is under.
     pub eco: String,
     /// The authority key that verified the list.
-    key: [u8; 32],
-    raw: String,
+    pub(crate) key: [u8; 32],
+    pub(crate) raw: String,
 }
 
 impl StatusList {
-    /// The compact JWS it was read from.
+    /// The compact JWS it was read from; empty for a list received only in the compact form
+    /// (`docs/status-sync.md`), which a verifier persists as the compact body it came in.
     pub fn raw(&self) -> &str {
         &self.raw
     }
@@ -428,6 +429,40 @@ fn still_trusted(l: &StatusList, trust: &TrustStore) -> bool {
     })
 }
 
+/// The (ecosystem, key) pairs that may vouch for a list: every accepted trust list naming the
+/// authority `issuer` with a key `kid` valid at `valid_from` and an entity whose `statusBase`
+/// `id` is under. When none qualifies, the most telling refusal.
+pub(crate) fn candidates(
+    trust: &TrustStore,
+    issuer: &str,
+    kid: &str,
+    id: &str,
+    valid_from: u64,
+) -> Result<Vec<(String, [u8; 32])>, Error> {
+    let mut refusal = Error::StatusListUntrusted {
+        issuer: issuer.to_owned(),
+    };
+    let mut out: Vec<(String, [u8; 32])> = Vec::new();
+    for (tl, _) in trust.accepted() {
+        for key in authority_keys(tl, issuer, kid) {
+            if let Err(e) = key_window(key, valid_from) {
+                refusal = e;
+            } else if !under_status_base(tl, id) {
+                if !matches!(refusal, Error::KeyNotValidAtIat { .. }) {
+                    refusal = Error::StatusListForeign { list: id.to_owned() };
+                }
+            } else {
+                out.push((tl.eco.clone(), key.x));
+            }
+        }
+    }
+    if out.is_empty() {
+        Err(refusal)
+    } else {
+        Ok(out)
+    }
+}
+
 /// Verified status lists, newest kept per ecosystem and id.
 ///
 /// SPEC.md section 5: a list is held under the trust list that names its signing authority and
@@ -451,30 +486,7 @@ impl StatusStore {
         let jws = Jws::parse(compact, Typ::Vc, MAX_STATUS_LIST)?;
         let claimed = read_payload(jws.unverified_payload())?;
         let kid = jws.header().kid.clone();
-        // Candidates: (eco, key) for every accepted trust list naming the authority with that
-        // kid. The most telling refusal is kept for when none qualifies.
-        let mut refusal = Error::StatusListUntrusted {
-            issuer: claimed.issuer.clone(),
-        };
-        let mut candidates: Vec<(String, [u8; 32])> = Vec::new();
-        for (tl, _) in trust.accepted() {
-            for key in authority_keys(tl, &claimed.issuer, &kid) {
-                if let Err(e) = key_window(key, claimed.valid_from) {
-                    refusal = e;
-                } else if !under_status_base(tl, &claimed.id) {
-                    if !matches!(refusal, Error::KeyNotValidAtIat { .. }) {
-                        refusal = Error::StatusListForeign {
-                            list: claimed.id.clone(),
-                        };
-                    }
-                } else {
-                    candidates.push((tl.eco.clone(), key.x));
-                }
-            }
-        }
-        if candidates.is_empty() {
-            return Err(refusal);
-        }
+        let candidates = candidates(trust, &claimed.issuer, &kid, &claimed.id, claimed.valid_from)?;
         let mut keys: Vec<[u8; 32]> = candidates.iter().map(|(_, k)| *k).collect();
         keys.sort_unstable();
         keys.dedup();
@@ -485,20 +497,43 @@ impl StatusStore {
         list.kid = kid;
         list.key = key;
         list.raw = compact.to_owned();
+        self.keep(list, &candidates, trust)
+    }
+
+    /// Keeps a verified list under every candidate ecosystem whose key verified it, if it is
+    /// newer than the one held there (SPEC.md section 5). The W3C form and the compact form
+    /// (`docs/status-sync.md`) both end here, so they are held by the same rules: the same
+    /// `validFrom` with the same bits is the same list (a no-op, the W3C text kept), the same
+    /// `validFrom` with other bits is a conflict, an older one a rollback.
+    pub(crate) fn keep(
+        &mut self,
+        list: StatusList,
+        candidates: &[(String, [u8; 32])],
+        trust: &TrustStore,
+    ) -> Result<&StatusList, Error> {
         let mut first: Option<(String, String)> = None;
-        let mut rollback = None;
-        for (eco, _) in candidates.iter().filter(|(_, k)| *k == key) {
+        let mut refusal = None;
+        for (eco, _) in candidates.iter().filter(|(_, k)| *k == list.key) {
             let slot = (eco.clone(), list.id.clone());
-            if let Some(held) = self.lists.get(&slot) {
-                // SPEC.md section 5: keep the newest list. The same list again is a no-op; an
-                // older (or same-time, different) one would be a rollback.
-                if held.raw == compact {
+            if let Some(held) = self.lists.get_mut(&slot) {
+                if held.valid_from == list.valid_from && held.bits == list.bits {
+                    // The same list again, maybe in its other form: a no-op, except that the
+                    // W3C text replaces none (a compact-only list gains its W3C form).
+                    if held.raw.is_empty() && !list.raw.is_empty() {
+                        held.raw.clone_from(&list.raw);
+                    }
                     first.get_or_insert(slot);
                     continue;
                 }
                 if list.valid_from <= held.valid_from && still_trusted(held, trust) {
-                    rollback = Some(Error::StatusListRollback {
-                        list: list.id.clone(),
+                    refusal = Some(if list.valid_from == held.valid_from {
+                        Error::StatusListConflict {
+                            list: list.id.clone(),
+                        }
+                    } else {
+                        Error::StatusListRollback {
+                            list: list.id.clone(),
+                        }
                     });
                     continue;
                 }
@@ -512,10 +547,17 @@ impl StatusStore {
             Some(slot) => self.lists.get(&slot).ok_or(Error::StatusListUntrusted {
                 issuer: list.issuer,
             }),
-            None => Err(rollback.unwrap_or(Error::StatusListUntrusted {
+            None => Err(refusal.unwrap_or(Error::StatusListUntrusted {
                 issuer: list.issuer,
             })),
         }
+    }
+
+    /// The list held for `id` under `eco` with exactly this `validFrom` (a delta's base).
+    pub(crate) fn held_at(&self, eco: &str, id: &str, valid_from: u64) -> Option<&StatusList> {
+        self.lists
+            .get(&(eco.to_owned(), id.to_owned()))
+            .filter(|l| l.valid_from == valid_from)
     }
 
     /// The list held for a URL under an ecosystem's trust list, if that trust list still
