@@ -415,6 +415,8 @@ pub enum PublicError {
     },
     /// The web directory has no `index.html`.
     PageMissing,
+    /// `GET /v1/status-compact?since=` with something other than Unix seconds.
+    SinceInvalid,
     /// Internal failure.
     Internal,
 }
@@ -455,6 +457,12 @@ impl PublicError {
                 StatusCode::NOT_FOUND,
                 "Verifier page missing",
                 "the web directory has no index.html",
+            ),
+            E::SinceInvalid => Problem::new(
+                "since-invalid",
+                StatusCode::BAD_REQUEST,
+                "Invalid since",
+                "since must be a validFrom in Unix seconds (0 to 2^64 - 1)",
             ),
             E::Internal => Problem::internal(),
         }

@@ -866,3 +866,128 @@ async fn stored_state_survives_a_restart() {
     assert_eq!(l.bits.get(idx), Ok(1));
     assert!(trust.list("catena-x").unwrap().seq >= 2);
 }
+
+/// Every published route answers `HEAD` with the headers and `Content-Length` of its `GET` and
+/// no body; a held `ETag` gets 304; a missing list 404.
+#[tokio::test]
+async fn head_on_every_published_route() {
+    let app = spawn_app().await;
+    for path in [
+        "/v1/trust-list/catena-x",
+        "/v1/status/acme/3",
+        "/v1/status/acme/3-suspension",
+        "/v1/bundle",
+        "/v1/status-compact",
+        "/v1/roots",
+        "/v1/audit/head",
+    ] {
+        let g = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(g.status(), 200, "{path}");
+        let gh = g.headers().clone();
+        let body = g.bytes().await.unwrap();
+        let h = app.client.head(app.url(path)).send().await.unwrap();
+        assert_eq!(h.status(), 200, "{path}");
+        for name in ["content-type", "etag", "cache-control"] {
+            assert_eq!(h.headers().get(name), gh.get(name), "{path} {name}");
+        }
+        assert_eq!(
+            h.headers()["content-length"].to_str().unwrap(),
+            body.len().to_string(),
+            "{path}"
+        );
+        assert!(h.bytes().await.unwrap().is_empty(), "{path}");
+        if let Some(etag) = gh.get("etag") {
+            let h = app
+                .client
+                .head(app.url(path))
+                .header("If-None-Match", etag)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(h.status(), 304, "{path}");
+        }
+    }
+    let h = app
+        .client
+        .head(app.url("/v1/status/acme/99"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(h.status(), 404);
+}
+
+/// The compact body holds the same lists as the W3C bundle; after a revocation a delta from
+/// the client's `validFrom` brings it to the new W3C list, in fewer bytes; `since` is checked.
+#[tokio::test]
+async fn compact_and_delta_sync_match_the_w3c_lists() {
+    let app = spawn_app().await;
+    let (trust, w3c) = app.stores().await;
+    let full = app
+        .client
+        .get(app.url("/v1/status-compact"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        full.headers()["content-type"],
+        cellproof_core::COMPACT_MEDIA_TYPE
+    );
+    let full = full.bytes().await.unwrap();
+    let mut compact = cellproof_core::StatusStore::new();
+    let out = compact.insert_compact(&full, &trust).unwrap();
+    assert_eq!(out.len(), common::held_ids(&w3c));
+    assert!(out.iter().all(|(_, r)| r.is_ok()), "{out:?}");
+    for l in w3c.lists() {
+        let c = common::held(&compact, &l.id).unwrap();
+        assert_eq!((c.valid_from, &c.bits), (l.valid_from, &l.bits), "{}", l.id);
+    }
+    let since = compact.lists().map(|l| l.valid_from).max().unwrap();
+    // Revoke one credential; the registry publishes at once or at its next tick.
+    let (iss, key) = app.acme();
+    let idx = app.allocate(&key, &iss, "4", 1).await[0];
+    let (s, v) = app
+        .post_jwt(
+            "/v1/status",
+            update(&app.address, &key, &iss, "4", idx, "revocation", true),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let url = app.url("/v1/status/acme/4");
+    let mut delta = Vec::new();
+    for _ in 0..50 {
+        let (_, now_w3c) = app.stores().await;
+        if common::held(&now_w3c, &url).unwrap().bits.get(idx) == Ok(1) {
+            let r = app
+                .client
+                .get(app.url(&format!("/v1/status-compact?since={since}")))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            assert_eq!(r.headers()["cache-control"], "no-cache");
+            delta = r.bytes().await.unwrap().to_vec();
+            let out = compact.insert_compact(&delta, &trust).unwrap();
+            assert!(!out.is_empty());
+            assert!(out.iter().all(|(_, r)| r.is_ok()), "{out:?}");
+            for l in now_w3c.lists() {
+                let c = common::held(&compact, &l.id).unwrap();
+                assert_eq!((c.valid_from, &c.bits), (l.valid_from, &l.bits), "{}", l.id);
+            }
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(!delta.is_empty(), "the revocation was never published");
+    assert!(delta.len() < full.len(), "{} {}", delta.len(), full.len());
+    for bad in ["since=abc", "since=-1", "since=18446744073709551616", "since=1&x=2", "x=1"] {
+        let r = app
+            .client
+            .get(app.url(&format!("/v1/status-compact?{bad}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{bad}");
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(kind(&v), "since-invalid", "{bad}");
+    }
+}

@@ -14,6 +14,7 @@ mod issuer;
 mod operator;
 mod passport;
 mod publication;
+mod sync;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
@@ -32,6 +33,7 @@ pub use passport::{
     subject_of, valid_digest, DocumentAck, PassportAck, DEFAULT_MAX_DOCUMENT, MAX_PACK_ITEMS,
 };
 pub use publication::{Artifact, Published, AUDIT_HEAD_KEY};
+pub use sync::{SyncHistory, COMPACT_KEY};
 
 /// Entries per list (W3C minimum: herd privacy).
 pub const LIST_ENTRIES: u64 = MIN_ENTRIES;

@@ -51,6 +51,8 @@ impl Artifact {
 #[derive(Debug, Default)]
 pub struct Published {
     map: RwLock<HashMap<String, Arc<Artifact>>>,
+    /// Versions of every list, for compact and delta sync (`registry/sync.rs`).
+    pub sync: std::sync::Mutex<super::SyncHistory>,
 }
 
 impl Published {
@@ -247,6 +249,7 @@ impl Registry {
             "bundle".into(),
             Artifact::new(body.to_string(), "application/json"),
         );
+        self.publish_compact();
     }
 
     pub(super) fn publish_everything(&self) {

@@ -26,6 +26,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/trust-list/{eco}"),
     ("get", "/v1/status/{issuer}/{list}"),
     ("get", "/v1/bundle"),
+    ("get", "/v1/status-compact"),
     ("get", "/v1/roots"),
     ("post", "/v1/status"),
     ("post", "/v1/allocate"),
@@ -84,12 +85,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/metrics", web::get().to(ops::metrics))
         .route("/v1/openapi.json", web::get().to(ops::openapi))
         .route("/v1/trust-list/{eco}", web::get().to(publish::trust_list))
+        .route("/v1/trust-list/{eco}", web::head().to(publish::trust_list))
         .route(
             "/v1/status/{issuer}/{list}",
             web::get().to(publish::status_list),
         )
+        .route(
+            "/v1/status/{issuer}/{list}",
+            web::head().to(publish::status_list),
+        )
         .route("/v1/bundle", web::get().to(publish::bundle))
+        .route("/v1/bundle", web::head().to(publish::bundle))
+        .route("/v1/status-compact", web::get().to(publish::status_compact))
+        .route("/v1/status-compact", web::head().to(publish::status_compact))
         .route("/v1/roots", web::get().to(publish::roots))
+        .route("/v1/roots", web::head().to(publish::roots))
+        .route("/v1/audit/head", web::head().to(publish::audit_head))
         .route("/v1/status", web::post().to(issuer::status))
         .route("/v1/allocate", web::post().to(issuer::allocate))
         .route("/v1/audit", web::get().to(operator::audit))

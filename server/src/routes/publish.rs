@@ -1,5 +1,7 @@
-//! Publication: trust lists, status lists and the offline bundle, served from the stored
-//! bytes with `ETag`, `If-None-Match` (304) and `Cache-Control` from the list `ttl`.
+//! Publication: trust lists, status lists, the offline bundle and the compact status sync,
+//! served from the stored bytes with `ETag`, `If-None-Match` (304) and `Cache-Control` from
+//! the list `ttl`. Every route answers `HEAD` too (the same headers and `Content-Length`, no
+//! body: actix drops the body of a response to `HEAD`).
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -76,6 +78,48 @@ pub async fn bundle(
     req: HttpRequest,
 ) -> Result<HttpResponse, PublicError> {
     get(&state, &req, "bundle")
+}
+
+/// `GET /v1/status-compact`: every list in the compact form (`docs/status-sync.md`);
+/// `?since=T`: only what changed after `T`, the newest `validFrom` the client holds, as delta
+/// records (full records for lists the history no longer reaches). A delta is made and signed
+/// on request from the in-memory history (`registry/sync.rs`): the one GET that signs, one
+/// Ed25519 signature over a body of kilobytes.
+#[tracing::instrument(skip(state, req))]
+pub async fn status_compact(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, PublicError> {
+    let mut since = None;
+    for pair in req.query_string().split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=') {
+            Some(("since", v)) if since.is_none() => {
+                since = Some(v.parse::<u64>().map_err(|_| PublicError::SinceInvalid)?);
+            }
+            _ => return Err(PublicError::SinceInvalid),
+        }
+    }
+    let Some(since) = since else {
+        return get(&state, &req, crate::registry::COMPACT_KEY);
+    };
+    let a = {
+        let h = state
+            .published
+            .sync
+            .lock()
+            .map_err(|_| PublicError::Internal)?;
+        h.delta_artifact(since)
+    }
+    .ok_or_else(|| PublicError::NotFound {
+        what: req.path().to_owned(),
+    })?;
+    // A delta changes with every publication: revalidate, never reuse a cached one.
+    let mut r = serve(&req, &a, 0);
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-cache"),
+    );
+    Ok(r)
 }
 
 /// `GET /v1/audit/head`: the audit log's head (`seq`, `hash`, `iat`) signed by the status
