@@ -435,6 +435,72 @@ pub enum Error {
         /// Now.
         now: u64,
     },
+    // ---- restricted sections and inspection reports (SPEC.md sections 6.3, 6.4) ----
+    /// The requester's role may not read the restricted tier it asked for (SPEC.md section
+    /// 6.3): a recycler or repairer asking for the authority tier.
+    TierForbidden {
+        /// The tier asked for.
+        tier: String,
+    },
+    /// A restricted section is not a well-formed `BatteryPassportRestricted` VC.
+    RestrictedInvalid {
+        /// What is wrong.
+        detail: String,
+    },
+    /// A restricted section is signed by another entity than the battery's passport.
+    RestrictedIssuerMismatch {
+        /// The section's issuer.
+        section: String,
+        /// The passport's issuer.
+        passport: String,
+    },
+    /// A restricted section is about another battery than the passport's.
+    RestrictedSubjectMismatch {
+        /// The section's `credentialSubject.id`.
+        subject: String,
+        /// The passport's battery.
+        battery: String,
+    },
+    /// An inspection report is not well-formed (SPEC.md section 6.4).
+    ReportInvalid {
+        /// What is wrong.
+        detail: String,
+    },
+    /// The report's subject is not the battery its evidence is about.
+    ReportSubjectMismatch {
+        /// The report's `credentialSubject.id`.
+        subject: String,
+        /// The battery of the scanned credential.
+        battery: String,
+    },
+    /// An artifact the report names is not in the evidence pack.
+    ReportArtifactMissing {
+        /// What is missing (`trust-list catena-x seq 3`, ...).
+        artifact: String,
+    },
+    /// An artifact of the evidence pack differs from what the report names.
+    ReportDigestMismatch {
+        /// Which artifact.
+        artifact: String,
+        /// What the report names.
+        expected: String,
+        /// What the pack holds.
+        got: String,
+    },
+    /// The verdict recomputed from the evidence differs from the report's.
+    ReportVerdictDiffers {
+        /// The field (`overall`, `stages.status.outcome`, ...).
+        field: String,
+        /// The report's value.
+        reported: String,
+        /// The recomputed value.
+        recomputed: String,
+    },
+    /// An evidence pack is not well-formed (`docs/inspection.md`).
+    EvidencePackInvalid {
+        /// What is wrong.
+        detail: String,
+    },
 }
 
 impl Error {
@@ -507,6 +573,16 @@ impl Error {
             Error::AttestationOutOfScope { .. } => "attestation_out_of_scope",
             Error::RecognitionOutOfScope { .. } => "recognition_out_of_scope",
             Error::AttestationExpired { .. } => "attestation_expired",
+            Error::TierForbidden { .. } => "tier_forbidden",
+            Error::RestrictedInvalid { .. } => "restricted_invalid",
+            Error::RestrictedIssuerMismatch { .. } => "restricted_issuer_mismatch",
+            Error::RestrictedSubjectMismatch { .. } => "restricted_subject_mismatch",
+            Error::ReportInvalid { .. } => "report_invalid",
+            Error::ReportSubjectMismatch { .. } => "report_subject_mismatch",
+            Error::ReportArtifactMissing { .. } => "report_artifact_missing",
+            Error::ReportDigestMismatch { .. } => "report_digest_mismatch",
+            Error::ReportVerdictDiffers { .. } => "report_verdict_differs",
+            Error::EvidencePackInvalid { .. } => "evidence_pack_invalid",
         }
     }
 
@@ -729,6 +805,50 @@ impl fmt::Display for Error {
                 "the attestation is valid from {valid_from} to {}, not at {now}",
                 opt(*valid_until)
             ),
+            Error::TierForbidden { tier } => {
+                write!(f, "the requester's role may not read the {tier} tier")
+            }
+            Error::RestrictedInvalid { detail } => {
+                write!(f, "the restricted section is malformed: {detail}")
+            }
+            Error::RestrictedIssuerMismatch { section, passport } => write!(
+                f,
+                "the restricted section is signed by {section}, not by the passport's issuer {passport}"
+            ),
+            Error::RestrictedSubjectMismatch { subject, battery } => write!(
+                f,
+                "the restricted section is about {subject}, not about the battery {battery}"
+            ),
+            Error::ReportInvalid { detail } => {
+                write!(f, "the inspection report is malformed: {detail}")
+            }
+            Error::ReportSubjectMismatch { subject, battery } => write!(
+                f,
+                "the inspection report is about {subject}, but its evidence is about {battery}"
+            ),
+            Error::ReportArtifactMissing { artifact } => write!(
+                f,
+                "the report names {artifact}, which the evidence pack does not hold"
+            ),
+            Error::ReportDigestMismatch {
+                artifact,
+                expected,
+                got,
+            } => write!(
+                f,
+                "{artifact} in the evidence pack hashes to {got}, not to the {expected} the report names"
+            ),
+            Error::ReportVerdictDiffers {
+                field,
+                reported,
+                recomputed,
+            } => write!(
+                f,
+                "the report says {field} = {reported}, the evidence gives {recomputed}"
+            ),
+            Error::EvidencePackInvalid { detail } => {
+                write!(f, "the evidence pack is malformed: {detail}")
+            }
         }
     }
 }
@@ -831,6 +951,28 @@ pub const CODES: &[(&str, Stage, Class)] = &[
         Class::Notice,
     ),
     ("attestation_expired", Stage::Attestations, Class::Notice),
+    ("tier_forbidden", Stage::Trust, Class::Invalid),
+    ("restricted_invalid", Stage::Passport, Class::Invalid),
+    (
+        "restricted_issuer_mismatch",
+        Stage::Passport,
+        Class::Invalid,
+    ),
+    (
+        "restricted_subject_mismatch",
+        Stage::Passport,
+        Class::Invalid,
+    ),
+    ("report_invalid", Stage::Decode, Class::Invalid),
+    ("report_subject_mismatch", Stage::Binding, Class::Invalid),
+    (
+        "report_artifact_missing",
+        Stage::Passport,
+        Class::Unverifiable,
+    ),
+    ("report_digest_mismatch", Stage::Passport, Class::Invalid),
+    ("report_verdict_differs", Stage::Passport, Class::Invalid),
+    ("evidence_pack_invalid", Stage::Decode, Class::Invalid),
 ];
 
 #[cfg(test)]

@@ -29,12 +29,14 @@ mod compact;
 mod credential;
 mod error;
 mod gs1;
+mod inspection;
 mod issue;
 mod json;
 mod jws;
 mod passport;
 mod report;
 mod request;
+mod restricted;
 mod status;
 mod time;
 mod trust;
@@ -51,6 +53,12 @@ pub use credential::{
 };
 pub use error::{Class, Error, Stage, CODES};
 pub use gs1::{check_gtin, gtin_with_check_digit, DigitalLink};
+pub use inspection::{
+    assemble_report, check_report_upload, report_payload, report_signing_input, seal_report,
+    verdict_summary, verify_report, Artifacts, CheckedReport, Evidence, EvidencePack, Hint,
+    InspectorInfo, Photo, Problem, ReportCheck, ReportClaims, INSPECTION, MAX_EVIDENCE, MAX_PACK,
+    MAX_PHOTO, MAX_REPORT, PACK_FORMAT, REPORT_TYPE,
+};
 pub use issue::{
     issue_credential, sign_json, sign_status_list, sign_trust_list, IssuedCredential, KeyPair,
 };
@@ -72,6 +80,11 @@ pub use report::{
 pub use request::{
     Expect, Op, Operation, ParsedRequest, Request, VerifiedRequest, MAX_JTI, MAX_REQUEST,
     REQUEST_IAT_WINDOW,
+};
+pub use restricted::{
+    check_restricted_upload, readable_tiers, verify_restricted, CheckedRestricted,
+    RestrictedSection, Tier, INSPECTOR_ROLES, LEGITIMATE_INTEREST_ROLES, RESTRICTED_READ_ROLES,
+    RESTRICTED_TYPE,
 };
 pub use status::{
     decode_encoded_list, encode_list, status_list_payload, Bitstring, Purpose, StatusList,

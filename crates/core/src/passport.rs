@@ -227,7 +227,7 @@ fn invalid(e: &Error) -> Error {
 }
 
 /// The VC 2.0 envelope of a passport or attestation: context, type, issuer, `validFrom`.
-fn vc_envelope(p: &Map<String, Value>, vc_type: &str) -> Result<(String, u64), String> {
+pub(crate) fn vc_envelope(p: &Map<String, Value>, vc_type: &str) -> Result<(String, u64), String> {
     let ctx_ok = match p.get("@context") {
         Some(Value::Array(a)) => a.first().and_then(Value::as_str) == Some(VC_CONTEXT),
         _ => false,
@@ -255,12 +255,12 @@ fn vc_envelope(p: &Map<String, Value>, vc_type: &str) -> Result<(String, u64), S
     Ok((issuer, valid_from))
 }
 
-fn subject(p: &Map<String, Value>) -> Option<&Map<String, Value>> {
+pub(crate) fn subject(p: &Map<String, Value>) -> Option<&Map<String, Value>> {
     p.get("credentialSubject").and_then(Value::as_object)
 }
 
 /// The Digital Link of a passport subject `id` (the battery's URL without fragment).
-fn subject_link(id: &str) -> Option<DigitalLink> {
+pub(crate) fn subject_link(id: &str) -> Option<DigitalLink> {
     crate::credential::parse_link_url(id).ok()
 }
 
@@ -397,13 +397,13 @@ fn check_chain(
 }
 
 /// One `BitstringStatusListEntry` (index as a string, as W3C writes it, or an integer).
-struct Entry {
-    purpose: Purpose,
-    index: u64,
-    list: String,
+pub(crate) struct Entry {
+    pub(crate) purpose: Purpose,
+    pub(crate) index: u64,
+    pub(crate) list: String,
 }
 
-fn status_entries(p: &Map<String, Value>) -> Result<Vec<Entry>, Error> {
+pub(crate) fn status_entries(p: &Map<String, Value>) -> Result<Vec<Entry>, Error> {
     let items: Vec<&Value> = match p.get("credentialStatus") {
         None => return Ok(Vec::new()),
         Some(Value::Array(a)) => a.iter().collect(),

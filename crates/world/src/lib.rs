@@ -5,10 +5,11 @@
 //! Never use these keys for anything real.
 
 use cellproof_core::{
-    format_rfc3339, gtin_with_check_digit, issue_credential, sha256_b64, sign_json,
-    sign_status_list, sign_trust_list, status_list_payload, Accreditation, Authority, Bitstring,
-    Entity, Error, IssuedCredential, KeyPair, PublicKey, Purpose, Recognition, Scope,
-    StatusListSpec, TrustList, Typ, MIN_ENTRIES,
+    format_rfc3339, gtin_with_check_digit, issue_credential, report_payload, seal_report,
+    sha256_b64, sign_json, sign_status_list, sign_trust_list, status_list_payload, Accreditation,
+    Artifacts, Authority, Bitstring, Entity, Error, EvidencePack, Hint, IssuedCredential, KeyPair,
+    PublicKey, Purpose, Recognition, Scope, StatusListSpec, Tier, TrustList, Typ, UnixTime,
+    Verdict, MIN_ENTRIES, RESTRICTED_TYPE,
 };
 use serde_json::{json, Map, Value};
 use sha2::{Digest as _, Sha256};
@@ -84,6 +85,12 @@ pub struct World {
     /// An ouranos certifier accredited for due diligence of Li, which catena-x recognises for
     /// mineral sourcing only (SPEC.md section 3.3).
     pub jqa: Issuer,
+    /// A market-surveillance authority's inspector (catena-x, role `inspector`): reads both
+    /// restricted tiers and seals inspection reports (SPEC.md sections 6.3 and 6.4).
+    pub msa: Issuer,
+    /// A battery recycler (catena-x, role `recycler`): a legitimate interest, so it reads the
+    /// `legitimate-interest` tier only (`docs/inspection.md`).
+    pub recycler: Issuer,
 }
 
 impl World {
@@ -157,6 +164,22 @@ impl World {
                 ("JCN", "9876543210987"),
                 &["certifier"],
             ),
+            msa: issuer(
+                "msa",
+                "did:web:msa.example",
+                "Market surveillance authority (example)",
+                "catena-x",
+                ("EU-MSA", "DE-MSA-0001"),
+                &["inspector"],
+            ),
+            recycler: issuer(
+                "recycler",
+                "did:web:recycling.example",
+                "Example Recycling GmbH",
+                "catena-x",
+                ("BPNL", "BPNL000000000007"),
+                &["recycler"],
+            ),
             registry,
         }
     }
@@ -185,7 +208,9 @@ impl World {
             roles: i.roles.clone(),
             reg: Some(i.reg.clone()),
             keys: vec![key],
-            status_base: Some(self.status_base(i)),
+            // Inspectors and recyclers issue nothing that has a status.
+            status_base: (!i.roles.iter().any(|r| r == "inspector" || r == "recycler"))
+                .then(|| self.status_base(i)),
             gcp: i.gcp.clone(),
             accreditation: self.accreditation(i),
             ..Entity::default()
@@ -256,6 +281,8 @@ impl World {
                 vec![
                     self.entity(&self.acme, key_window),
                     self.entity(&self.certifier, key_window),
+                    self.entity(&self.msa, key_window),
+                    self.entity(&self.recycler, key_window),
                 ],
                 vec![Recognition {
                     eco: "ouranos".into(),
@@ -478,6 +505,70 @@ impl World {
             }
         });
         sign_json(Typ::Vc, &payload, &certifier.key)
+    }
+}
+
+impl World {
+    /// A restricted section (SPEC.md section 6.3) of `tier` by `issuer` about the battery at
+    /// `url` (its Digital Link URL without fragment), signed at `valid_from`. The contents are
+    /// Annex XIII examples: the legitimate-interest tier holds dismantling and safety data, the
+    /// authority tier test reports and detailed composition.
+    pub fn restricted_section(
+        &self,
+        issuer: &Issuer,
+        url: &str,
+        tier: Tier,
+        valid_from: u64,
+    ) -> String {
+        let data = match tier {
+            Tier::LegitimateInterest => json!({
+                "stateOfHealth": {"capacityFade": 4.1, "remainingCapacityAh": 172.6,
+                                  "measured": format_rfc3339(valid_from)},
+                "dismantling": {"manual": "Remove the top cover (12 Torx T30 screws), disconnect the HV connector, lift modules out in order 1-12.",
+                                "safetyMeasures": ["Discharge below 60 V before opening", "Class D extinguisher on site"]},
+                "partNumbers": [{"component": "module", "number": "ACME-MOD-96S"}],
+            }),
+            Tier::Authority => json!({
+                "composition": {"cathode": {"Ni": 0.8, "Mn": 0.1, "Co": 0.1},
+                                "anode": "graphite", "electrolyte": "LiPF6 in EC/EMC",
+                                "hazardousSubstances": [{"name": "cobalt", "cas": "7440-48-4"}]},
+                "testReports": [{"standard": "UN 38.3", "result": "pass", "lab": "Example Test Lab",
+                                 "date": "2026-03-02"}],
+                "conformity": {"technicalDocumentation": "urn:example:acme:td:2026-11"},
+            }),
+        };
+        let payload = json!({
+            "@context": ["https://www.w3.org/ns/credentials/v2"],
+            "type": ["VerifiableCredential", RESTRICTED_TYPE],
+            "issuer": issuer.did,
+            "validFrom": format_rfc3339(valid_from),
+            "credentialSubject": {"id": url, "tier": tier.as_str(), "data": data},
+        });
+        sign_json(Typ::Vc, &payload, &issuer.key)
+    }
+
+    /// Both ecosystems' trust lists as [`World::trust_list`] gives them, signed.
+    pub fn signed_trust_lists(&self) -> Vec<String> {
+        ["catena-x", "ouranos"]
+            .iter()
+            .map(|eco| self.sign_trust_list(&self.trust_list(eco)))
+            .collect()
+    }
+
+    /// Seals an inspection report by the world's market-surveillance inspector ([`World::msa`])
+    /// over `verdict` and the artifacts it used, at `now`, and the evidence pack that goes with
+    /// it (the one-file export: the pack holds the report).
+    pub fn inspection_report(
+        &self,
+        artifacts: &Artifacts,
+        verdict: &Verdict,
+        hints: &[Hint],
+        now: u64,
+    ) -> Result<(String, EvidencePack), Error> {
+        let payload = report_payload(&self.msa.did, artifacts, verdict, hints, UnixTime(now))?;
+        let report = seal_report(&payload, &self.msa.key);
+        let pack = EvidencePack::new(Some(&report), artifacts);
+        Ok((report, pack))
     }
 }
 
