@@ -182,8 +182,11 @@ impl Application {
             Some(d) => Some(d.ensure(&registry, t)?),
             None => None,
         };
+        let committer = crate::registry::Committer::start(registry.clone(), clock.clone())
+            .context("starting the group committer")?;
         let state = web::Data::new(AppState {
             registry: registry.clone(),
+            committer,
             gate,
             clock: clock.clone(),
             published,

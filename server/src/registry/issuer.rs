@@ -2,17 +2,20 @@
 //! the core ([`ParsedRequest`]) against a [`Gate`] snapshot, outside the registry mutex, then
 //! status updates and index allocation applied under it, durably, before the answer.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::{Arc, Mutex};
 
 use cellproof_core::{
-    Error as CoreError, Expect, Op, Operation, ParsedRequest, Purpose, TrustStore,
+    Bitstring, Error as CoreError, Expect, Op, Operation, ParsedRequest, Purpose, TrustStore,
 };
 use serde_json::json;
 
-use super::{digest_hex, random_bytes, Registry, LIST_ENTRIES, MAX_ALLOCATE, MAX_LEAD};
+use super::{
+    digest_hex, random_bytes, PurposeState, Registry, LIST_ENTRIES, MAX_ALLOCATE, MAX_LEAD,
+};
+use crate::clock::Clock;
 use crate::errors::UpdateError;
-use crate::store::{Batch, JtiRow, ListRow, NewAudit, StoreError};
+use crate::store::{Batch, BitChange, JtiRow, ListRow, NewAudit, StoreError};
 
 /// What authenticating a request needs, as one immutable snapshot: the accepted trust lists,
 /// the registry's public URL (the `aud` requests must carry) and each onboarded issuer's
@@ -372,112 +375,291 @@ impl Registry {
         Some(store)
     }
 
-    fn commit_issuer(&mut self, b: &Batch, now: u64) -> Result<i64, UpdateError> {
-        match self.commit(b, now) {
-            Ok(seqs) => Ok(seqs.first().copied().unwrap_or(0)),
-            Err(StoreError::Replay) => Err(UpdateError::JtiReplayed),
-            Err(e) => Err(internal(e)),
+    /// `POST /v1/status` for one request (a group of one: see [`Registry::apply_group`]).
+    pub fn status_update(&mut self, a: Authenticated, now: u64) -> Result<UpdateAck, UpdateError> {
+        match self.apply_group(vec![a], now).pop() {
+            Some(Ok(IssuerAck::Status(ack))) => Ok(ack),
+            Some(Err(e)) => Err(e),
+            _ => Err(UpdateError::Internal),
         }
     }
 
-    /// `POST /v1/status`: sets or clears one bit, durably, then publishes.
-    pub fn status_update(&mut self, a: Authenticated, now: u64) -> Result<UpdateAck, UpdateError> {
-        let Operation::Status {
-            list: list_id,
-            index,
-            purpose,
-            value,
-        } = a.operation
-        else {
-            return Err(UpdateError::Internal);
+    /// `POST /v1/allocate` for one request (a group of one: see [`Registry::apply_group`]).
+    pub fn allocate(&mut self, a: Authenticated, now: u64) -> Result<AllocateAck, UpdateError> {
+        match self.apply_group(vec![a], now).pop() {
+            Some(Ok(IssuerAck::Allocate(ack))) => Ok(ack),
+            Some(Err(e)) => Err(e),
+            _ => Err(UpdateError::Internal),
+        }
+    }
+
+    /// Group commit: applies authenticated status updates and allocations in order, each
+    /// checked on its own against the state the requests before it in the group leave (a
+    /// replayed `jti`, an index out of range or not allocated, an un-revocation: that request
+    /// alone is refused), then commits everything accepted in ONE batch (one transaction, one
+    /// fsync): the `jti`s, the status bits, each changed list signed once, the allocation
+    /// bitmaps and one audit entry per accepted request. Memory changes only once the batch is
+    /// durable; when the commit fails every accepted request of the group gets an error and
+    /// nothing changes. Answers in the order of `reqs`.
+    pub fn apply_group(
+        &mut self,
+        reqs: Vec<Authenticated>,
+        now: u64,
+    ) -> Vec<Result<IssuerAck, UpdateError>> {
+        let rows: Vec<JtiRow> = reqs
+            .iter()
+            .map(|a| JtiRow {
+                iss: a.iss.clone(),
+                jti: a.jti.clone(),
+                iat: a.iat,
+            })
+            .collect();
+        let seen = match self.store.jtis_seen(&rows) {
+            Ok(seen) if seen.len() == rows.len() => seen,
+            Ok(_) => return reqs.iter().map(|_| Err(UpdateError::Internal)).collect(),
+            Err(e) => {
+                let e = internal(e);
+                return reqs.iter().map(|_| Err(e.clone())).collect();
+            }
         };
+        let mut w = Work::default();
+        let planned: Vec<Result<Planned, UpdateError>> = reqs
+            .iter()
+            .zip(seen)
+            .map(|(a, seen)| self.plan(a, seen, &mut w))
+            .collect();
+        if w.batch.jtis.is_empty() {
+            // Every request refused: nothing to commit.
+            return planned
+                .into_iter()
+                .map(|p| p.and(Err(UpdateError::Internal)))
+                .collect();
+        }
+        // Each changed list signed once for the whole group, when its validFrom may advance
+        // now (else published by the next tick, within a second).
+        let mut signed = BTreeSet::new();
+        for key in &w.changed {
+            let Some(s) = w.purposes.get_mut(key) else {
+                continue;
+            };
+            if self.signs && s.valid_from.saturating_add(1) <= now.saturating_add(MAX_LEAD) {
+                self.sign_next(&key.0, &key.1, key.2, s, now);
+                w.batch
+                    .signed
+                    .push(Self::status_row(&key.0, &key.1, key.2, s));
+                signed.insert(key.clone());
+            } else {
+                s.dirty = true;
+            }
+        }
+        for ((slug, list_id), bits) in &w.allocated {
+            w.batch.lists.push(ListRow {
+                slug: slug.clone(),
+                list_id: list_id.clone(),
+                allocated: bits.bytes().to_vec(),
+            });
+        }
+        let seqs = match self.commit(&w.batch, now) {
+            Ok(seqs) => seqs,
+            // A `jti` recorded since the check (another replica): one request at a time.
+            Err(StoreError::Replay) if reqs.len() > 1 => {
+                return reqs
+                    .into_iter()
+                    .map(|a| {
+                        self.apply_group(vec![a], now)
+                            .pop()
+                            .unwrap_or(Err(UpdateError::Internal))
+                    })
+                    .collect();
+            }
+            Err(e) => {
+                let e = match e {
+                    StoreError::Replay => UpdateError::JtiReplayed,
+                    e => internal(e),
+                };
+                return planned
+                    .into_iter()
+                    .map(|p| p.and_then(|_| Err(e.clone())))
+                    .collect();
+            }
+        };
+        // Durable: now memory and the served bytes.
+        for key in &w.changed {
+            if let (Some(s), Some(slot)) = (
+                w.purposes.remove(key),
+                self.purpose_state_mut(&key.0, &key.1, key.2),
+            ) {
+                *slot = s;
+            }
+        }
+        for ((slug, list_id), bits) in w.allocated {
+            if let Some(l) = self
+                .issuers
+                .get_mut(&slug)
+                .and_then(|i| i.lists.get_mut(&list_id))
+            {
+                l.allocated = bits;
+            }
+        }
+        for key in &signed {
+            self.publish_status(&key.0, &key.1, key.2);
+        }
+        if !signed.is_empty() {
+            self.publish_bundle();
+        }
+        let mut seqs = seqs.into_iter();
+        planned
+            .into_iter()
+            .map(|p| {
+                let p = p?;
+                let audit = seqs.next().unwrap_or(0);
+                Ok(match p {
+                    Planned::Status {
+                        url,
+                        list,
+                        index,
+                        purpose,
+                        value,
+                        changed,
+                        key,
+                    } => IssuerAck::Status(UpdateAck {
+                        url,
+                        list,
+                        index,
+                        purpose,
+                        value,
+                        changed,
+                        published: !changed || signed.contains(&key),
+                        audit,
+                    }),
+                    Planned::Allocate { list, indexes } => {
+                        IssuerAck::Allocate(AllocateAck { list, indexes })
+                    }
+                })
+            })
+            .collect()
+    }
+
+    /// Checks one request of a group against the group's working state and, when accepted,
+    /// records its changes there and in the group's batch.
+    fn plan(&self, a: &Authenticated, seen: bool, w: &mut Work) -> Result<Planned, UpdateError> {
+        let key = (a.iss.clone(), a.jti.clone());
+        if seen || w.jtis.contains(&key) {
+            return Err(UpdateError::JtiReplayed);
+        }
+        let (planned, detail, action) = match &a.operation {
+            Operation::Status {
+                list,
+                index,
+                purpose,
+                value,
+            } => self.plan_status(a, list, *index, *purpose, *value, w)?,
+            Operation::Allocate { list, count } => self.plan_allocate(a, list, *count, w)?,
+            _ => return Err(UpdateError::Internal),
+        };
+        w.batch.jtis.push(JtiRow {
+            iss: a.iss.clone(),
+            jti: a.jti.clone(),
+            iat: a.iat,
+        });
+        w.batch.audit.push(NewAudit {
+            actor: a.iss.clone(),
+            action: action.into(),
+            detail,
+            digest: a.digest.clone(),
+        });
+        w.jtis.insert(key);
+        Ok(planned)
+    }
+
+    /// The allocation bitmap of a list as the group has it so far.
+    fn work_allocated<'w>(
+        &self,
+        a: &Authenticated,
+        list_id: &str,
+        w: &'w mut Work,
+    ) -> Result<&'w mut Bitstring, UpdateError> {
+        let key = (a.slug.clone(), list_id.to_owned());
+        if !w.allocated.contains_key(&key) {
+            let bits = self.owned_list(&a.slug, &a.iss, list_id)?.allocated.clone();
+            w.allocated.insert(key.clone(), bits);
+        }
+        w.allocated.get_mut(&key).ok_or(UpdateError::Internal)
+    }
+
+    fn plan_status(
+        &self,
+        a: &Authenticated,
+        list_id: &str,
+        index: u64,
+        purpose: Purpose,
+        value: bool,
+        w: &mut Work,
+    ) -> Result<(Planned, serde_json::Value, &'static str), UpdateError> {
         if index >= LIST_ENTRIES {
             return Err(UpdateError::IndexOutOfRange { index });
         }
-        let list = self.owned_list(&a.slug, &a.iss, &list_id)?;
-        if list.allocated.get(index).map_err(internal)? == 0 {
+        self.owned_list(&a.slug, &a.iss, list_id)?;
+        if self
+            .work_allocated(a, list_id, w)?
+            .get(index)
+            .map_err(internal)?
+            == 0
+        {
             return Err(UpdateError::IndexNotAllocated { index });
         }
-        let mut s = list
-            .purposes
-            .get(&purpose)
-            .cloned()
-            .ok_or(UpdateError::Internal)?;
+        let key = (a.slug.clone(), list_id.to_owned(), purpose);
+        if !w.purposes.contains_key(&key) {
+            let s = self
+                .purpose_state(&a.slug, list_id, purpose)
+                .cloned()
+                .ok_or(UpdateError::Internal)?;
+            w.purposes.insert(key.clone(), s);
+        }
+        let s = w.purposes.get_mut(&key).ok_or(UpdateError::Internal)?;
         let old = s.bits.get(index).map_err(internal)? == 1;
         if purpose == Purpose::Revocation && old && !value {
             return Err(UpdateError::RevocationPermanent { index });
         }
         let changed = old != value;
-        let mut published = false;
         if changed {
             s.bits.set(index, value).map_err(internal)?;
-            if s.valid_from.saturating_add(1) <= now.saturating_add(MAX_LEAD) {
-                self.sign_next(&a.slug, &list_id, purpose, &mut s, now);
-                published = true;
-            } else {
-                // Published by the next tick, within a second.
-                s.dirty = true;
-            }
+            w.changed.insert(key.clone());
+            w.batch.bits.push(BitChange {
+                slug: a.slug.clone(),
+                list_id: list_id.to_owned(),
+                purpose: purpose.as_str().into(),
+                index,
+                value,
+            });
         }
-        let url = purpose.list_url(&self.status_base(&a.slug), &list_id);
-        let batch = Batch {
-            jtis: vec![JtiRow {
-                iss: a.iss.clone(),
-                jti: a.jti.clone(),
-                iat: a.iat,
-            }],
-            status: if changed {
-                vec![Self::status_row(&a.slug, &list_id, purpose, &s)]
-            } else {
-                Vec::new()
-            },
-            audit: vec![NewAudit {
-                actor: a.iss.clone(),
-                action: "status.update".into(),
-                detail: json!({"jti": a.jti, "iat": a.iat, "list": url, "listId": list_id,
-                    "index": index, "purpose": purpose.as_str(), "value": value,
-                    "changed": changed}),
-                digest: a.digest,
-            }],
-            ..Batch::default()
-        };
-        let audit = self.commit_issuer(&batch, now)?;
-        if changed {
-            if let Some(slot) = self.purpose_state_mut(&a.slug, &list_id, purpose) {
-                *slot = s;
-            }
-            if published {
-                self.publish_status(&a.slug, &list_id, purpose);
-                self.publish_bundle();
-            }
-        }
-        Ok(UpdateAck {
+        let url = purpose.list_url(&self.status_base(&a.slug), list_id);
+        let detail = json!({"jti": a.jti, "iat": a.iat, "list": url, "listId": list_id,
+            "index": index, "purpose": purpose.as_str(), "value": value, "changed": changed});
+        let planned = Planned::Status {
             url,
-            list: list_id,
+            list: list_id.to_owned(),
             index,
             purpose,
             value,
             changed,
-            published: published || !changed,
-            audit,
-        })
+            key,
+        };
+        Ok((planned, detail, "status.update"))
     }
 
-    /// `POST /v1/allocate`: fresh random free indexes (herd privacy), durably recorded.
-    pub fn allocate(&mut self, a: Authenticated, now: u64) -> Result<AllocateAck, UpdateError> {
-        let Operation::Allocate {
-            list: list_id,
-            count,
-        } = a.operation
-        else {
-            return Err(UpdateError::Internal);
-        };
+    fn plan_allocate(
+        &self,
+        a: &Authenticated,
+        list_id: &str,
+        count: u64,
+        w: &mut Work,
+    ) -> Result<(Planned, serde_json::Value, &'static str), UpdateError> {
         if count == 0 || count > MAX_ALLOCATE {
             return Err(UpdateError::CountInvalid { count });
         }
-        let list = self.owned_list(&a.slug, &a.iss, &list_id)?;
-        let used: u64 = list
-            .allocated
+        let current = self.work_allocated(a, list_id, w)?;
+        let used: u64 = current
             .bytes()
             .iter()
             .map(|b| u64::from(b.count_ones()))
@@ -486,7 +668,7 @@ impl Registry {
         if count > free {
             return Err(UpdateError::ListFull { free });
         }
-        let mut allocated = list.allocated.clone();
+        let mut allocated = current.clone();
         let mut indexes = Vec::new();
         while u64::try_from(indexes.len()).unwrap_or(u64::MAX) < count {
             // LIST_ENTRIES is a power of two, so the remainder is unbiased.
@@ -496,37 +678,111 @@ impl Registry {
                 indexes.push(r);
             }
         }
-        let batch = Batch {
-            jtis: vec![JtiRow {
-                iss: a.iss.clone(),
-                jti: a.jti.clone(),
-                iat: a.iat,
-            }],
-            lists: vec![ListRow {
-                slug: a.slug.clone(),
-                list_id: list_id.clone(),
-                allocated: allocated.bytes().to_vec(),
-            }],
-            audit: vec![NewAudit {
-                actor: a.iss.clone(),
-                action: "allocate".into(),
-                detail: json!({"jti": a.jti, "iat": a.iat, "listId": list_id,
-                    "issuer": a.slug, "count": count, "indexes": indexes}),
-                digest: a.digest,
-            }],
-            ..Batch::default()
-        };
-        self.commit_issuer(&batch, now)?;
-        if let Some(l) = self
-            .issuers
-            .get_mut(&a.slug)
-            .and_then(|i| i.lists.get_mut(&list_id))
-        {
-            l.allocated = allocated;
-        }
-        Ok(AllocateAck {
-            list: list_id,
+        *current = allocated;
+        let detail = json!({"jti": a.jti, "iat": a.iat, "listId": list_id,
+            "issuer": a.slug, "count": count, "indexes": indexes});
+        let planned = Planned::Allocate {
+            list: list_id.to_owned(),
             indexes,
-        })
+        };
+        Ok((planned, detail, "allocate"))
+    }
+}
+
+/// The answer to one issuer request of a group.
+#[derive(Clone, Debug)]
+pub enum IssuerAck {
+    /// `POST /v1/status`.
+    Status(UpdateAck),
+    /// `POST /v1/allocate`.
+    Allocate(AllocateAck),
+}
+
+/// What an accepted request of a group will answer once the group is committed.
+enum Planned {
+    Status {
+        url: String,
+        list: String,
+        index: u64,
+        purpose: Purpose,
+        value: bool,
+        changed: bool,
+        key: (String, String, Purpose),
+    },
+    Allocate {
+        list: String,
+        indexes: Vec<u64>,
+    },
+}
+
+/// A group's working state: copies of what its requests change, and the batch.
+#[derive(Default)]
+struct Work {
+    purposes: BTreeMap<(String, String, Purpose), PurposeState>,
+    changed: BTreeSet<(String, String, Purpose)>,
+    allocated: BTreeMap<(String, String), Bitstring>,
+    jtis: HashSet<(String, String)>,
+    batch: Batch,
+}
+
+/// Most requests one group commit takes.
+pub const MAX_GROUP: usize = 1024;
+
+type Reply = tokio::sync::oneshot::Sender<Result<IssuerAck, UpdateError>>;
+
+/// The group committer: one thread that takes every authenticated status update and
+/// allocation waiting (up to [`MAX_GROUP`]), applies them as one group under the registry
+/// mutex ([`Registry::apply_group`]: one transaction, one fsync), then answers each. While
+/// it commits, the next group gathers; under load a group is as large as what arrives during
+/// one fsync.
+#[derive(Clone, Debug)]
+pub struct Committer {
+    tx: std::sync::mpsc::SyncSender<(Authenticated, Reply)>,
+}
+
+impl Committer {
+    /// Starts the committer thread for `registry` (it stops when every handle is dropped).
+    pub fn start(
+        registry: Arc<Mutex<Registry>>,
+        clock: Arc<dyn Clock>,
+    ) -> std::io::Result<Committer> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(Authenticated, Reply)>(4 * MAX_GROUP);
+        std::thread::Builder::new()
+            .name("group-commit".into())
+            .spawn(move || {
+                while let Ok(first) = rx.recv() {
+                    let mut group = vec![first];
+                    while group.len() < MAX_GROUP {
+                        match rx.try_recv() {
+                            Ok(r) => group.push(r),
+                            Err(_) => break,
+                        }
+                    }
+                    let (reqs, replies): (Vec<_>, Vec<_>) = group.into_iter().unzip();
+                    let n = reqs.len();
+                    let results = match registry.lock() {
+                        Ok(mut reg) => reg.apply_group(reqs, clock.now()),
+                        Err(_) => (0..n).map(|_| Err(UpdateError::Internal)).collect(),
+                    };
+                    for (r, reply) in results.into_iter().zip(replies) {
+                        // The client may have gone: its change is committed all the same.
+                        let _ = reply.send(r);
+                    }
+                }
+            })?;
+        Ok(Committer { tx })
+    }
+
+    /// Queues an authenticated request (blocks while the queue is full: back-pressure);
+    /// the receiver answers once its group is durable.
+    pub fn submit(
+        &self,
+        a: Authenticated,
+    ) -> Result<tokio::sync::oneshot::Receiver<Result<IssuerAck, UpdateError>>, UpdateError> {
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        self.tx
+            .send((a, reply))
+            .map_err(|_| UpdateError::Internal)?;
+        Ok(rx)
     }
 }

@@ -27,7 +27,9 @@ use serde_json::{json, Value};
 
 use crate::store::{AuthorityKeyRow, Batch, ItemRow, NewAudit, Store, StoreError};
 
-pub use issuer::{AllocateAck, Authenticated, DocumentRequest, Gate, UpdateAck};
+pub use issuer::{
+    AllocateAck, Authenticated, Committer, DocumentRequest, Gate, IssuerAck, UpdateAck,
+};
 pub use operator::{valid_list_id, Onboard};
 pub use passport::{
     subject_of, valid_digest, DocumentAck, PassportAck, DEFAULT_MAX_DOCUMENT, MAX_PACK_ITEMS,
@@ -152,7 +154,13 @@ pub struct Registry {
     gate: Arc<RwLock<Arc<Gate>>>,
     last_prune: u64,
     last_head: u64,
+    /// Whether this process signs status lists: always alone on a store; among replicas only
+    /// while it holds the lease (`replica.rs`), the others record bits and leave the lists
+    /// dirty for it.
+    signs: bool,
 }
+
+
 
 impl Registry {
     /// Loads the state from the store, creates a status authority key on first start,
@@ -213,6 +221,7 @@ impl Registry {
             gate: Arc::default(),
             last_prune: 0,
             last_head: 0,
+            signs: true,
         };
         // Ordered by path and version: each battery's versions arrive oldest first.
         for p in snap.passports {

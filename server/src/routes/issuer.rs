@@ -1,22 +1,23 @@
 //! Issuer requests (SPEC.md section 6.1): `POST /v1/status` and `POST /v1/allocate`, each a
 //! compact `registry-request+jwt` as the body. The request is parsed and verified (core) on
-//! a snapshot of trust and bindings before the registry mutex is taken; only the change runs
-//! under it, on the blocking pool, and the answer is sent once it is committed to disk.
+//! a snapshot of trust and bindings on the blocking pool, outside any lock; the authenticated
+//! request then goes to the group committer ([`crate::registry::Committer`]), which applies
+//! it with the others waiting in one transaction, and the answer is sent once that group is
+//! committed to disk.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use cellproof_core::Op;
 
 use super::{content_type_is, read_limited, AppState};
 use crate::errors::UpdateError;
-use crate::registry::{Authenticated, Registry, MAX_JWS_BODY};
+use crate::registry::{IssuerAck, MAX_JWS_BODY};
 
-async fn run<T: Send + 'static>(
+async fn run(
     state: &AppState,
     req: &HttpRequest,
     payload: web::Payload,
     op: Op,
-    apply: fn(&mut Registry, Authenticated, u64) -> Result<T, UpdateError>,
-) -> Result<T, UpdateError> {
+) -> Result<IssuerAck, UpdateError> {
     if !content_type_is(req, "application/jwt") {
         return Err(UpdateError::UnsupportedMediaType);
     }
@@ -34,15 +35,16 @@ async fn run<T: Send + 'static>(
         .read()
         .map(|g| g.clone())
         .map_err(|_| UpdateError::Internal)?;
-    let (registry, clock) = (state.registry.clone(), state.clock.clone());
-    web::block(move || {
+    let (committer, clock) = (state.committer.clone(), state.clock.clone());
+    let answer = web::block(move || {
         // Signature checks are CPU work: off the async worker, and outside the mutex.
         let authenticated = gate.authenticate(&body, op, clock.now())?;
-        let mut reg = registry.lock().map_err(|_| UpdateError::Internal)?;
-        apply(&mut reg, authenticated, clock.now())
+        committer.submit(authenticated)
     })
     .await
-    .map_err(|_| UpdateError::Internal)?
+    .map_err(|_| UpdateError::Internal)??;
+    // Answered once the request's group is durable.
+    answer.await.map_err(|_| UpdateError::Internal)?
 }
 
 fn count<T>(state: &AppState, endpoint: &'static str, r: &Result<T, UpdateError>) {
@@ -63,9 +65,11 @@ pub async fn status(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, UpdateError> {
-    let r = run(&state, &req, payload, Op::Status, Registry::status_update).await;
+    let r = run(&state, &req, payload, Op::Status).await;
     count(&state, "status", &r);
-    let ack = r?;
+    let IssuerAck::Status(ack) = r? else {
+        return Err(UpdateError::Internal);
+    };
     tracing::info!(list = %ack.url, index = ack.index, value = ack.value, "status updated");
     Ok(HttpResponse::Ok().json(ack))
 }
@@ -77,7 +81,10 @@ pub async fn allocate(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, UpdateError> {
-    let r = run(&state, &req, payload, Op::Allocate, Registry::allocate).await;
+    let r = run(&state, &req, payload, Op::Allocate).await;
     count(&state, "allocate", &r);
-    Ok(HttpResponse::Ok().json(r?))
+    let IssuerAck::Allocate(ack) = r? else {
+        return Err(UpdateError::Internal);
+    };
+    Ok(HttpResponse::Ok().json(ack))
 }

@@ -57,6 +57,8 @@ pub const ROUTES: &[(&str, &str)] = &[
 pub struct AppState {
     /// The registry (writes go through its mutex on the blocking pool).
     pub registry: Arc<Mutex<Registry>>,
+    /// The group committer authenticated status updates and allocations go to.
+    pub committer: crate::registry::Committer,
     /// What issuer requests are authenticated against, outside the registry mutex.
     pub gate: Arc<RwLock<Arc<Gate>>>,
     /// The time source.

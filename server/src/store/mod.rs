@@ -308,6 +308,12 @@ pub trait Store: Send + Sync + 'static {
     fn commit(&self, batch: &Batch, now: u64) -> Result<Vec<i64>, StoreError>;
     /// Audit entries with `seq > after`, oldest first, at most `limit`.
     fn audit(&self, after: i64, limit: u32) -> Result<Vec<AuditEntry>, StoreError>;
+    /// Which of `jtis` were recorded before, in order (a group commit leaves those out
+    /// instead of failing the whole group). The default answers "none": the commit's
+    /// [`StoreError::Replay`] still refuses them, one group at a time.
+    fn jtis_seen(&self, jtis: &[JtiRow]) -> Result<Vec<bool>, StoreError> {
+        Ok(vec![false; jtis.len()])
+    }
     /// Forgets `jti`s whose `iat` is before `before` (they would be refused as stale anyway).
     fn prune_jtis(&self, before: u64) -> Result<usize, StoreError>;
     /// The last audit entry's `(seq, hash)`, `None` while the log is empty.

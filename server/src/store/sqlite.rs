@@ -491,6 +491,16 @@ impl Store for SqliteStore {
         Ok(rows)
     }
 
+    fn jtis_seen(&self, jtis: &[super::JtiRow]) -> Result<Vec<bool>, StoreError> {
+        let conn = self.conn()?;
+        let mut q = conn
+            .prepare_cached("SELECT 1 FROM jtis WHERE iss = ?1 AND jti = ?2")
+            .map_err(be)?;
+        jtis.iter()
+            .map(|j| q.exists(params![j.iss, j.jti]).map_err(be))
+            .collect()
+    }
+
     fn prune_jtis(&self, before: u64) -> Result<usize, StoreError> {
         let conn = self.conn()?;
         conn.execute("DELETE FROM jtis WHERE iat < ?1", params![i(before)?])
