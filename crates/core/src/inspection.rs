@@ -127,6 +127,17 @@ impl Artifacts {
     }
 }
 
+/// The RFC 7638 JWK thumbprint of a public key: base64url SHA-256 of
+/// `{"crv":"Ed25519","kty":"OKP","x":"..."}` (required members in lexicographic order, no
+/// whitespace). The fingerprint an inspector reads out to the authority that enrols its key.
+pub fn jwk_thumbprint(key: &PublicKey) -> String {
+    let canonical = format!(
+        "{{\"crv\":\"Ed25519\",\"kty\":\"OKP\",\"x\":\"{}\"}}",
+        b64_encode(&key.x)
+    );
+    sha256_b64(canonical.as_bytes())
+}
+
 /// One artifact a report names (`credentialSubject.evidence[]`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Evidence {
@@ -1194,5 +1205,22 @@ fn diff(path: &str, a: &Value, b: &Value, out: &mut Vec<(String, String, String)
         }
         _ if a == b => {}
         _ => out.push((path.to_owned(), a.to_string(), b.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// RFC 8037 appendix A.3: the thumbprint of the appendix A.2 Ed25519 public key.
+    #[test]
+    fn thumbprint_matches_rfc_8037() {
+        let key = PublicKey::from_jwk(&json!({"kty": "OKP", "crv": "Ed25519",
+            "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}))
+        .unwrap();
+        assert_eq!(
+            jwk_thumbprint(&key),
+            "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
+        );
     }
 }

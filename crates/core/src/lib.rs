@@ -54,10 +54,10 @@ pub use credential::{
 pub use error::{Class, Error, Stage, CODES};
 pub use gs1::{check_gtin, gtin_with_check_digit, DigitalLink};
 pub use inspection::{
-    assemble_report, check_report_upload, report_payload, report_signing_input, seal_report,
-    verdict_summary, verify_report, Artifacts, CheckedReport, Evidence, EvidencePack, Hint,
-    InspectorInfo, Photo, Problem, ReportCheck, ReportClaims, INSPECTION, MAX_EVIDENCE, MAX_PACK,
-    MAX_PHOTO, MAX_REPORT, PACK_FORMAT, REPORT_TYPE,
+    assemble_report, check_report_upload, jwk_thumbprint, report_payload, report_signing_input,
+    seal_report, verdict_summary, verify_report, Artifacts, CheckedReport, Evidence, EvidencePack,
+    Hint, InspectorInfo, Photo, Problem, ReportCheck, ReportClaims, INSPECTION, MAX_EVIDENCE,
+    MAX_PACK, MAX_PHOTO, MAX_REPORT, PACK_FORMAT, REPORT_TYPE,
 };
 pub use issue::{
     issue_credential, sign_json, sign_status_list, sign_trust_list, IssuedCredential, KeyPair,

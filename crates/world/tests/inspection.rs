@@ -5,11 +5,11 @@
 use std::collections::BTreeMap;
 
 use cellproof_core::{
-    assemble_report, check_report_upload, check_restricted_upload, passport_digest,
-    readable_tiers, report_payload, report_signing_input, seal_report, sha256_b64, sign_json,
-    topics, verify, verify_report, verify_restricted, Artifacts, Context, EvidencePack, Hint,
-    KeyPair, Overall, PassportChain, PublicKey, Purpose, ReportCheck, StatusStore, Tier,
-    TrustStore, Typ, UnixTime, Verdict,
+    assemble_report, check_report_upload, check_restricted_upload, passport_digest, readable_tiers,
+    report_payload, report_signing_input, seal_report, sha256_b64, sign_json, topics, verify,
+    verify_report, verify_restricted, Artifacts, Context, EvidencePack, Hint, KeyPair, Overall,
+    PassportChain, PublicKey, Purpose, ReportCheck, StatusStore, Tier, TrustStore, Typ, UnixTime,
+    Verdict,
 };
 use cellproof_world::{derive_key, Listed, World, DAY, YEAR};
 use serde_json::Value;
@@ -93,13 +93,7 @@ impl Fixture {
     }
 
     fn artifacts(&self, v: &Verdict) -> Artifacts {
-        Artifacts::used(
-            &self.label,
-            v,
-            &self.trust,
-            &self.status,
-            Some(&self.chain),
-        )
+        Artifacts::used(&self.label, v, &self.trust, &self.status, Some(&self.chain))
     }
 
     /// A report sealed by the world's inspector at `SCAN_AT`, and its pack.
@@ -163,9 +157,8 @@ fn a_restricted_section_signed_by_another_manufacturer_is_refused() {
     let current = f.chain.versions.last().unwrap();
     // Denchi (ouranos, recognised by catena-x for manufacturers) signs a section for ACME's
     // battery: a real key of a trusted manufacturer, but not the passport's issuer.
-    let forged = f
-        .w
-        .restricted_section(&f.w.denchi, URL, Tier::Authority, T0 - DAY);
+    let forged =
+        f.w.restricted_section(&f.w.denchi, URL, Tier::Authority, T0 - DAY);
     let e = verify_restricted(&forged, current, &f.trust, SCAN_AT).unwrap_err();
     assert_eq!(e.code(), "restricted_issuer_mismatch");
     let e = check_restricted_upload(&forged, &f.chain.versions, &f.trust, SCAN_AT).unwrap_err();
@@ -187,17 +180,16 @@ fn a_restricted_section_signed_by_another_manufacturer_is_refused() {
 fn a_restricted_section_about_another_battery_is_refused() {
     let f = fixture();
     let other = "https://id.cells.acme.example/01/04012345000016/21/SN-OTHER-1";
-    let s = f
-        .w
-        .restricted_section(&f.w.acme, other, Tier::Authority, T0 - DAY);
+    let s =
+        f.w.restricted_section(&f.w.acme, other, Tier::Authority, T0 - DAY);
     let current = f.chain.versions.last().unwrap();
     let e = verify_restricted(&s, current, &f.trust, SCAN_AT).unwrap_err();
     assert_eq!(e.code(), "restricted_subject_mismatch");
     let e = check_restricted_upload(&s, &f.chain.versions, &f.trust, SCAN_AT).unwrap_err();
     assert_eq!(e.code(), "restricted_subject_mismatch");
     // Without the public passport there is nothing to attach a section to.
-    let e = check_restricted_upload(&f.section(Tier::Authority), &[], &f.trust, SCAN_AT)
-        .unwrap_err();
+    let e =
+        check_restricted_upload(&f.section(Tier::Authority), &[], &f.trust, SCAN_AT).unwrap_err();
     assert_eq!(e.code(), "passport_chain_broken");
 }
 
@@ -224,7 +216,10 @@ fn a_tampered_tier_is_refused() {
         |p: &mut Value| p["credentialSubject"]["tier"] = "public".into(),
         |p: &mut Value| p["tier"] = "authority".into(),
         |p: &mut Value| {
-            p["credentialSubject"].as_object_mut().unwrap().remove("tier");
+            p["credentialSubject"]
+                .as_object_mut()
+                .unwrap()
+                .remove("tier");
         },
     ] {
         let s = resign(&f.section(Tier::LegitimateInterest), &f.w.acme.key, edit);
@@ -349,7 +344,10 @@ fn an_inspector_of_an_ecosystem_the_verifier_does_not_pin_does_not_stand() {
     let c = verify_report(&report, Some(&pack), &[], UnixTime(T0 + DAY));
     assert!(codes(&c).contains(&"issuer_unknown"), "{:#?}", c.problems);
     // A rogue "catena-x" root the verifier never pinned cannot vouch for anyone.
-    let rogue = vec![("catena-x".to_owned(), derive_key("rogue", "root", "r").public())];
+    let rogue = vec![(
+        "catena-x".to_owned(),
+        derive_key("rogue", "root", "r").public(),
+    )];
     let c = verify_report(&report, Some(&pack), &rogue, UnixTime(T0 + DAY));
     assert!(codes(&c).contains(&"issuer_unknown"), "{:#?}", c.problems);
 }
@@ -369,15 +367,25 @@ fn an_edited_verdict_breaks_the_signature_and_an_edited_pack_its_digest() {
         cellproof_core::b64_encode(payload.as_bytes()),
         parts[2]
     );
-    let c = f.check(&edited, &EvidencePack::new(None, &f.artifacts(&f.verdict(SCAN_AT))));
-    assert!(codes(&c).contains(&"signature_invalid"), "{:#?}", c.problems);
+    let c = f.check(
+        &edited,
+        &EvidencePack::new(None, &f.artifacts(&f.verdict(SCAN_AT))),
+    );
+    assert!(
+        codes(&c).contains(&"signature_invalid"),
+        "{:#?}",
+        c.problems
+    );
     assert!(codes(&c).contains(&"report_verdict_differs"));
     // The inspector lying on purpose: a signed verdict that the evidence does not give.
     let lie = resign(&report, &f.w.msa.key, |p| {
         p["credentialSubject"]["verdict"]["overall"] = "invalid".into();
         p["credentialSubject"]["verdict"]["stages"]["status"]["code"] = "revoked".into();
     });
-    let c = f.check(&lie, &EvidencePack::new(None, &f.artifacts(&f.verdict(SCAN_AT))));
+    let c = f.check(
+        &lie,
+        &EvidencePack::new(None, &f.artifacts(&f.verdict(SCAN_AT))),
+    );
     assert_eq!(
         codes(&c),
         vec!["report_verdict_differs", "report_verdict_differs"]
@@ -430,7 +438,12 @@ fn an_artifact_swapped_or_missing_in_the_pack_is_named() {
         .unwrap();
     swapped.status_lists.insert(key, revoked);
     let c = f.check(&report, &swapped);
-    assert_eq!(codes(&c), vec!["report_digest_mismatch"], "{:#?}", c.problems);
+    assert_eq!(
+        codes(&c),
+        vec!["report_digest_mismatch"],
+        "{:#?}",
+        c.problems
+    );
     // A passport version missing, an attestation missing, no scan.
     let mut missing = pack.clone();
     missing.versions.pop();
@@ -515,7 +528,11 @@ fn evidence_with_extreme_numbers_is_a_mismatch_not_a_panic() {
     });
     let c = f.check(&edited, &pack);
     assert!(!c.stands);
-    assert!(codes(&c).contains(&"report_digest_mismatch"), "{:#?}", c.problems);
+    assert!(
+        codes(&c).contains(&"report_digest_mismatch"),
+        "{:#?}",
+        c.problems
+    );
     assert!(codes(&c).contains(&"report_artifact_missing"));
     // A validFrom past year 9999 is no RFC 3339 date: malformed.
     let edited = resign(&report, &f.w.msa.key, |p| {
@@ -590,7 +607,10 @@ fn hints_and_photos_travel_with_the_report() {
     for p in other.photos.values_mut() {
         p.bytes.push(0);
     }
-    assert_eq!(codes(&f.check(&report, &other)), vec!["report_digest_mismatch"]);
+    assert_eq!(
+        codes(&f.check(&report, &other)),
+        vec!["report_digest_mismatch"]
+    );
 }
 
 #[test]
