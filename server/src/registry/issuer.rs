@@ -786,3 +786,219 @@ impl Committer {
         Ok(rx)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{AuditEntry, Snapshot, Store};
+
+    const ISS: &str = "did:web:a.example";
+
+    fn req(jti: &str, operation: Operation) -> Authenticated {
+        Authenticated {
+            iss: ISS.into(),
+            iat: 1,
+            jti: jti.into(),
+            slug: "a".into(),
+            operation,
+            digest: format!("digest-{jti}"),
+        }
+    }
+
+    fn status(jti: &str, index: u64, purpose: Purpose, value: bool) -> Authenticated {
+        let op = Operation::Status {
+            list: "1".into(),
+            index,
+            purpose,
+            value,
+        };
+        req(jti, op)
+    }
+
+    fn allocated(reg: &mut Registry, jti: &str, count: u64, t: u64) -> Vec<u64> {
+        let op = Operation::Allocate {
+            list: "1".into(),
+            count,
+        };
+        reg.allocate(req(jti, op), t).unwrap().indexes
+    }
+
+    /// A store whose commits fail (a full disk), reads pass through.
+    struct Failing(Arc<dyn Store>);
+
+    impl Store for Failing {
+        fn load(&self) -> Result<Snapshot, StoreError> {
+            self.0.load()
+        }
+        fn commit(&self, _: &Batch, _: u64) -> Result<Vec<i64>, StoreError> {
+            Err(StoreError::Backend("disk full".into()))
+        }
+        fn audit(&self, after: i64, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+            self.0.audit(after, limit)
+        }
+        fn prune_jtis(&self, before: u64) -> Result<usize, StoreError> {
+            self.0.prune_jtis(before)
+        }
+        fn head(&self) -> Result<Option<(i64, String)>, StoreError> {
+            self.0.head()
+        }
+        fn document(&self, digest: &str) -> Result<Option<(String, Vec<u8>)>, StoreError> {
+            self.0.document(digest)
+        }
+        fn jtis_seen(&self, jtis: &[JtiRow]) -> Result<Vec<bool>, StoreError> {
+            self.0.jtis_seen(jtis)
+        }
+    }
+
+    #[test]
+    fn a_group_refuses_each_bad_request_alone_and_commits_the_rest_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = 1_000_000;
+        let mut reg = super::super::tests::registry(dir.path(), t);
+        let idx = allocated(&mut reg, "j0", 2, t);
+        let head = reg.store.head().unwrap().unwrap().0;
+        let group = vec![
+            status("j1", idx[0], Purpose::Revocation, true),
+            // The same jti again in the group: refused alone.
+            status("j1", idx[1], Purpose::Suspension, true),
+            status("j2", LIST_ENTRIES, Purpose::Suspension, true),
+            status("j3", u64::MAX, Purpose::Suspension, true),
+            // Sees the revocation earlier in the group: permanent.
+            status("j4", idx[0], Purpose::Revocation, false),
+            // Not allocated (allocated indexes are random: find a free one).
+            status(
+                "j5",
+                (0..LIST_ENTRIES).find(|i| !idx.contains(i)).unwrap(),
+                Purpose::Suspension,
+                true,
+            ),
+            status("j6", idx[1], Purpose::Suspension, true),
+            req(
+                "j7",
+                Operation::Allocate {
+                    list: "1".into(),
+                    count: 0,
+                },
+            ),
+            req(
+                "j8",
+                Operation::Allocate {
+                    list: "2".into(),
+                    count: 1,
+                },
+            ),
+            req(
+                "j9",
+                Operation::Allocate {
+                    list: "1".into(),
+                    count: 3,
+                },
+            ),
+        ];
+        let r = reg.apply_group(group, t + 1);
+        let kinds: Vec<&str> = r
+            .iter()
+            .map(|r| r.as_ref().err().map_or("ok", |e| e.problem().kind))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "ok",
+                "jti-replayed",
+                "index-out-of-range",
+                "index-out-of-range",
+                "revocation-permanent",
+                "index-not-allocated",
+                "ok",
+                "count-invalid",
+                "list-not-owned",
+                "ok"
+            ]
+        );
+        // One audit entry per accepted request, in order, in one commit.
+        let audits: Vec<i64> = r
+            .iter()
+            .filter_map(|r| match r {
+                Ok(IssuerAck::Status(a)) => Some(a.audit),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(audits, [head + 1, head + 2]);
+        let log = reg.store.audit(head, 10).unwrap();
+        assert_eq!(log.len(), 3);
+        let jtis: Vec<&str> = log
+            .iter()
+            .map(|e| e.detail["jti"].as_str().unwrap())
+            .collect();
+        assert_eq!(jtis, ["j1", "j6", "j9"]);
+        let rev = reg.purpose_state("a", "1", Purpose::Revocation).unwrap();
+        assert_eq!(rev.bits.get(idx[0]).unwrap(), 1);
+        // The store holds what memory holds.
+        let held = reg.store.load().unwrap();
+        let row = held
+            .status
+            .iter()
+            .find(|s| s.list_id == "1" && s.purpose == "revocation")
+            .unwrap();
+        assert_eq!(row.bits, rev.bits.bytes());
+        // A jti committed by an earlier group is refused by the store check.
+        let again = reg.apply_group(
+            vec![status("j6", idx[1], Purpose::Suspension, false)],
+            t + 2,
+        );
+        assert_eq!(again[0].as_ref().unwrap_err(), &UpdateError::JtiReplayed);
+    }
+
+    #[test]
+    fn a_failed_group_commit_answers_every_request_with_an_error_and_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = 1_000_000;
+        let mut reg = super::super::tests::registry(dir.path(), t);
+        let idx = allocated(&mut reg, "j0", 2, t);
+        let before = reg
+            .purpose_state("a", "1", Purpose::Suspension)
+            .unwrap()
+            .clone();
+        let served = reg.published.get("status/a/1-suspension").unwrap();
+        let good = reg.store.clone();
+        reg.store = Arc::new(Failing(good.clone()));
+        let r = reg.apply_group(
+            vec![
+                status("j1", idx[0], Purpose::Suspension, true),
+                status("j2", idx[1], Purpose::Suspension, true),
+                status("j3", LIST_ENTRIES, Purpose::Suspension, true),
+            ],
+            t + 1,
+        );
+        assert_eq!(r[0].as_ref().unwrap_err(), &UpdateError::Internal);
+        assert_eq!(r[1].as_ref().unwrap_err(), &UpdateError::Internal);
+        assert_eq!(
+            r[2].as_ref().unwrap_err().problem().kind,
+            "index-out-of-range"
+        );
+        let after = reg.purpose_state("a", "1", Purpose::Suspension).unwrap();
+        assert_eq!(
+            (after.bits.bytes(), after.valid_from),
+            (before.bits.bytes(), before.valid_from)
+        );
+        assert!(Arc::ptr_eq(
+            &served,
+            &reg.published.get("status/a/1-suspension").unwrap()
+        ));
+        // The same requests go through once the store is back: nothing of them was recorded.
+        reg.store = good;
+        let r = reg.apply_group(
+            vec![
+                status("j1", idx[0], Purpose::Suspension, true),
+                status("j2", idx[1], Purpose::Suspension, true),
+            ],
+            t + 1,
+        );
+        assert!(r.iter().all(Result::is_ok), "{r:?}");
+        let s = reg.purpose_state("a", "1", Purpose::Suspension).unwrap();
+        assert_eq!(
+            (s.bits.get(idx[0]).unwrap(), s.bits.get(idx[1]).unwrap()),
+            (1, 1)
+        );
+    }
+}

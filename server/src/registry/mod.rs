@@ -455,7 +455,7 @@ mod tests {
     use super::*;
     use crate::store::SqliteStore;
 
-    fn settings(url: &str) -> Settings {
+    pub(super) fn settings(url: &str) -> Settings {
         Settings {
             public_url: url.into(),
             authority_did: "did:web:registry.example".into(),
@@ -465,7 +465,7 @@ mod tests {
         }
     }
 
-    fn registry(dir: &std::path::Path, t: u64) -> Registry {
+    pub(super) fn registry(dir: &std::path::Path, t: u64) -> Registry {
         let store = Arc::new(SqliteStore::open(dir).unwrap());
         let pins = [(
             "test-eco".to_owned(),
