@@ -340,7 +340,7 @@ const fn harder(mut s: Step) -> Step {
 /// a code held close to the camera fills the frame and moiré on photographed screens averages
 /// out, then the global binarizer (cheap) for small or low-contrast codes under glare.
 const FAST_STEPS: &[Step] = &[
-    step("full", 1, Bin::Hybrid),
+    harder(step("full", 1, Bin::Hybrid)),
     step("down2", 2, Bin::Hybrid),
     step("full-global", 1, Bin::Global),
 ];
@@ -350,7 +350,7 @@ const FAST_STEPS: &[Step] = &[
 /// nothing on the corpus but target a failure mode that battery labels have (inverted laser
 /// marking, tiny thumbnails, blur) are kept at the end, where only code-less images pay for them.
 const THOROUGH_STEPS: &[Step] = &[
-    step("full", 1, Bin::Hybrid),
+    harder(step("full", 1, Bin::Hybrid)),
     step("down2", 2, Bin::Hybrid),
     step("full-global", 1, Bin::Global),
     step("down3", 3, Bin::Hybrid),

@@ -14,7 +14,16 @@ use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
+export interface DecodedCode {
+  text: string;
+  /** Symbol corners in frame pixels: top-left, top-right, bottom-right, bottom-left of the
+   * symbol (a code upside down has its "top-left" near the frame's bottom-right). */
+  corners: [[number, number], [number, number], [number, number], [number, number]];
+}
 export interface DecodeResult {
+  /** Every code in the frame, in the order found; the same text twice is reported once. */
+  codes: DecodedCode[];
+  /** `codes[i].text`, for callers that want only the texts. */
   texts: string[];
   /** `empty_image`, `buffer_size_mismatch`, `image_too_large`, or null. */
   error: string | null;
@@ -56,16 +65,24 @@ pub fn decode_luma(width: u32, height: u32, luma: &[u8], thorough: bool) -> JsDe
     };
     let dto = match decode_luma_with(width, height, luma, &options) {
         Ok(codes) => DecodeDto {
-            texts: codes.into_iter().map(|c| c.text).collect(),
+            texts: codes.iter().map(|c| c.text.clone()).collect(),
+            codes: codes
+                .into_iter()
+                .map(|c| CodeDto {
+                    text: c.text,
+                    corners: c.corners,
+                })
+                .collect(),
             error: None,
         },
         Err(e) => DecodeDto {
+            codes: Vec::new(),
             texts: Vec::new(),
             error: Some(e.code()),
         },
     };
     let ser = serde_wasm_bindgen::Serializer::json_compatible();
-    // Strings and null only: serialisation cannot fail. Should it ever, the worker gets
+    // Strings, finite numbers and null only: serialisation cannot fail. Should it ever, the worker gets
     // `undefined`, which it treats like a trap (the page replaces the worker).
     dto.serialize(&ser)
         .unwrap_or(JsValue::UNDEFINED)
@@ -84,6 +101,13 @@ pub fn trap_for_tests() {
 
 #[derive(Serialize)]
 struct DecodeDto {
+    codes: Vec<CodeDto>,
     texts: Vec<String>,
     error: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct CodeDto {
+    text: String,
+    corners: [[f32; 2]; 4],
 }

@@ -23,3 +23,48 @@ fn decoder_reports_codes_and_finds_nothing_in_a_blank_frame() {
     );
     assert_eq!(json(decode_luma(0, 0, &[], true))["error"], "empty_image");
 }
+
+#[wasm_bindgen_test]
+fn decoder_reports_every_code_with_its_corners() {
+    use cellproof_qr::encode::{encode_bytes, Ecc};
+    // Two different codes side by side on a white 400x200 frame, 4 px per module.
+    let (w, h) = (400u32, 200u32);
+    let mut frame = vec![255u8; (w * h) as usize];
+    let mut origins = Vec::new();
+    for (i, text) in ["https://a.example/1", "https://b.example/2"]
+        .iter()
+        .enumerate()
+    {
+        let (cw, ch, luma) = encode_bytes(text, Ecc::M).expect("encodes").to_luma(4);
+        let (ox, oy) = (20 + 200 * i as u32, 20);
+        for y in 0..ch {
+            for x in 0..cw {
+                frame[((oy + y) * w + ox + x) as usize] = luma[(y * cw + x) as usize];
+            }
+        }
+        origins.push((text.to_string(), ox as f64, (ox + cw) as f64));
+    }
+    let r = json(decode_luma(w, h, &frame, false));
+    assert_eq!(r["error"], Value::Null);
+    let codes = r["codes"].as_array().expect("codes");
+    assert_eq!(codes.len(), 2, "{r}");
+    for (text, x0, x1) in origins {
+        let code = codes
+            .iter()
+            .find(|c| c["text"] == text.as_str())
+            .expect("each code reported");
+        let corners = code["corners"].as_array().expect("corners");
+        assert_eq!(corners.len(), 4);
+        for p in corners {
+            let x = p[0].as_f64().expect("x");
+            assert!(
+                (x0..=x1).contains(&x),
+                "{text}: corner x {x} outside [{x0}, {x1}]"
+            );
+        }
+        assert!(r["texts"]
+            .as_array()
+            .expect("texts")
+            .contains(&Value::from(text.as_str())));
+    }
+}
