@@ -312,6 +312,7 @@ fn forbidden_crate_dependency_arrows_do_not_exist() {
                 "cellproof-server",
                 "cellproof-wasm",
                 "cellproof-wasm-decode",
+                "cellproof-wasm-inspect",
                 "cellproof-cli",
             ],
         ),
@@ -321,6 +322,9 @@ fn forbidden_crate_dependency_arrows_do_not_exist() {
         // module (docs/web.md, "Two modules").
         ("cellproof-wasm", &["cellproof-server", "cellproof-qr"]),
         ("cellproof-wasm-decode", &["cellproof-server"]),
+        // Inspector mode's module: a binding like the verifier's, never the server or the QR
+        // decoder.
+        ("cellproof-wasm-inspect", &["cellproof-server", "cellproof-qr"]),
     ];
     let members = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
     let mut found = Vec::new();

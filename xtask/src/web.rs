@@ -56,7 +56,7 @@ struct Module {
     smoke: &'static str,
 }
 
-const MODULES: [Module; 2] = [
+const MODULES: [Module; 3] = [
     Module {
         package: "cellproof-wasm",
         artifact: "cellproof_wasm",
@@ -68,6 +68,14 @@ const MODULES: [Module; 2] = [
         artifact: "cellproof_wasm_decode",
         out_name: "cellproof_decode",
         smoke: "m.decodeLuma(8, 8, new Uint8Array(64), false).error === null",
+    },
+    // Inspector mode only (web/inspector.js imports it on entry): restricted data, signed
+    // requests and inspection reports stay out of the consumer's verifier module.
+    Module {
+        package: "cellproof-wasm-inspect",
+        artifact: "cellproof_wasm_inspect",
+        out_name: "cellproof_inspect",
+        smoke: "new m.Inspector('[]', '{}').entityByKey('x') === null",
     },
 ];
 
@@ -261,9 +269,11 @@ fn write_package_json(out: &Path) -> Result<()> {
         "exports": {
             ".": { "types": "./cellproof_wasm.d.ts", "default": "./cellproof_wasm.js" },
             "./decode": { "types": "./cellproof_decode.d.ts", "default": "./cellproof_decode.js" },
+            "./inspect": { "types": "./cellproof_inspect.d.ts", "default": "./cellproof_inspect.js" },
             // For bundlers and Node, which load the module bytes themselves.
             "./cellproof_wasm_bg.wasm": "./cellproof_wasm_bg.wasm",
             "./cellproof_decode_bg.wasm": "./cellproof_decode_bg.wasm",
+            "./cellproof_inspect_bg.wasm": "./cellproof_inspect_bg.wasm",
             "./package.json": "./package.json",
         },
         "files": files,
