@@ -14,7 +14,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Generate an Ed25519 key: private JWK to --out, public JWK to stdout.
+    /// Generate an Ed25519 key: private JWK to --out, public JWK to stdout, its RFC 7638
+    /// thumbprint (the fingerprint to read out when enrolling it) to stderr.
     Keygen {
         /// Key id.
         #[arg(long)]
@@ -84,6 +85,12 @@ pub enum Command {
         #[arg(required = true)]
         images: Vec<PathBuf>,
     },
+    /// Inspection reports (SPEC.md section 6.4, `docs/inspection.md`): seal and verify.
+    #[command(subcommand)]
+    Report(crate::inspect::ReportCmd),
+    /// Signed registry requests (SPEC.md section 6.1), e.g. a restricted read (section 6.3).
+    #[command(subcommand)]
+    Request(crate::inspect::RequestCmd),
     /// Make a demo ecosystem, issue a sample credential, show its QR and verify it.
     Demo {
         /// Also write the demo's keys, lists and QR image to this directory.

@@ -52,6 +52,8 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             files,
         } => crate::publish::publish(&registry, &key, iss.as_deref(), &files),
         Command::Decode { json, images } => decode(json, &images),
+        Command::Report(c) => crate::inspect::report(&c),
+        Command::Request(c) => crate::inspect::request(&c),
         Command::Demo { out } => crate::cmd::demo(out.as_deref()),
     }
 }
@@ -101,6 +103,11 @@ fn keygen(kid: &str, out: &Path, force: bool) -> Result<Outcome> {
     let key = KeyPair::from_secret(kid, &secret);
     write_secret(out, &format!("{}\n", key.to_private_jwk()), force)?;
     println!("{}", key.public().to_jwk());
+    // stdout stays the JWK alone (scripts enrol it as is); the fingerprint is for people.
+    eprintln!(
+        "thumbprint (RFC 7638, SHA-256): {}",
+        cellproof_core::jwk_thumbprint(&key.public())
+    );
     Ok(Outcome::Success)
 }
 

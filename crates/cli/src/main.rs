@@ -10,6 +10,7 @@ use clap::Parser as _;
 mod args;
 mod cmd;
 mod inputs;
+mod inspect;
 mod output;
 mod publish;
 

@@ -262,3 +262,228 @@ fn issuer_and_certifier_workflow_verifies_end_to_end() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("not a passport chain"));
 }
+
+/// Inspectors (SPEC.md section 6.4, `docs/inspection.md`): `report seal` over a scan with the
+/// world's market-surveillance inspector key, `report verify` accepting it (with the pack
+/// beside it, or the one-file export) and naming what differs in a tampered copy;
+/// `request sign` for a restricted read; `keygen`'s thumbprint.
+#[test]
+fn inspection_reports_seal_and_verify_through_the_binary() {
+    use cellproof_core::{passport_digest, sha256_b64};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let w = World::new("cli-inspection", "https://registry.example", T0);
+    let msa_key = write(d, "msa.jwk", &w.msa.key.to_private_jwk().to_string());
+    let root = write(
+        d,
+        "root.jwk",
+        &w.root("catena-x").public().to_jwk().to_string(),
+    );
+    let cx = write(d, "cx.jws", &w.sign_trust_list(&w.trust_list("catena-x")));
+    let ou = write(d, "ou.jws", &w.sign_trust_list(&w.trust_list("ouranos")));
+    let mut lists = Vec::new();
+    for (i, p) in cellproof_core::Purpose::ALL.into_iter().enumerate() {
+        lists.push(write(
+            d,
+            &format!("s{i}.jws"),
+            &w.status_list(&w.acme, "3", p, &[], T0, T0 + DAY),
+        ));
+    }
+    let a_jws = w.attestation(
+        &w.certifier,
+        CO_SUPPLIER,
+        "sourcing.due-diligence",
+        &["Co"],
+        (T0 - YEAR, T0 + YEAR),
+    );
+    let listed = [Listed {
+        topic: "sourcing.due-diligence".into(),
+        materials: vec!["Co".into()],
+        subject: CO_SUPPLIER.into(),
+        jws: a_jws.clone(),
+    }];
+    let v1 = w.sign_vc(
+        &w.acme,
+        &w.passport(&w.acme, URL, 1, None, &listed, T0 - 40 * DAY),
+    );
+    let chain = write(
+        d,
+        "chain.json",
+        &json!({"versions": [v1], "attestations": {sha256_b64(a_jws.as_bytes()): a_jws}})
+            .to_string(),
+    );
+    let mut claims = w.reference_claims();
+    if let Some(Value::Object(bp)) = claims.get_mut("bp") {
+        bp.insert("dig".into(), passport_digest(&v1).into());
+    }
+    let label = w.issue(&w.acme, &claims, T0 - 30 * DAY).unwrap().url();
+    let photo = write(d, "label.jpg", "\u{ff}\u{d8} a label photo");
+    let report = d.join("report.jws");
+    let pack = d.join("pack.json");
+    let mut args = vec![
+        "report",
+        "seal",
+        "--key",
+        &msa_key,
+        "--iss",
+        "did:web:msa.example",
+        "--scan",
+        &label,
+        "--root",
+        "",
+        "--trust-list",
+        &cx,
+        "--trust-list",
+        &ou,
+        "--passport",
+        &chain,
+        "--photo",
+        &photo,
+        "--hint",
+        "possible_copied_label=seen on two labels",
+        "--out",
+        report.to_str().unwrap(),
+        "--pack",
+        pack.to_str().unwrap(),
+    ];
+    let root_arg = format!("catena-x={root}");
+    args[9] = &root_arg;
+    for l in &lists {
+        args.push("--status-list");
+        args.push(l);
+    }
+    let at = (T0 + 60).to_string();
+    args.extend(["--at", &at]);
+    let out = ok(&run(&args));
+    assert!(out.starts_with("sealed: valid"), "{out}");
+
+    let later = (T0 + DAY).to_string();
+    let verify = |extra: &[&str]| {
+        // The verifier's clock a day after the inspection (T0 is after the real clock of
+        // the day this test was written: a report from the future is refused).
+        let mut a = vec!["report", "verify", "--root", &root_arg, "--at", &later];
+        a.extend_from_slice(extra);
+        run(&a)
+    };
+    // With the pack beside it, and as the one-file export.
+    let o = verify(&[
+        report.to_str().unwrap(),
+        "--evidence",
+        pack.to_str().unwrap(),
+    ]);
+    let text = ok(&o);
+    assert!(text.contains("report STANDS"), "{text}");
+    assert!(text.contains("Market surveillance authority"), "{text}");
+    assert!(text.contains("hint possible_copied_label"), "{text}");
+    let o = verify(&[pack.to_str().unwrap(), "--json"]);
+    let j: Value = serde_json::from_str(&ok(&o)).unwrap();
+    assert_eq!(j["stands"], true);
+    assert_eq!(j["inspector"]["id"], "did:web:msa.example");
+    assert_eq!(j["reported"], j["recomputed"]);
+
+    // A tampered copy: a trust list edited in the pack, exit 1, the artifact named.
+    let mut p: Value = serde_json::from_str(&std::fs::read_to_string(&pack).unwrap()).unwrap();
+    let lists = p["trustLists"].as_object_mut().unwrap();
+    let k = lists.keys().next().unwrap().clone();
+    let edited = lists[&k].as_str().unwrap().replacen('A', "B", 1);
+    lists.insert(k, edited.into());
+    let bad = write(d, "bad-pack.json", &p.to_string());
+    let o = verify(&[bad.as_str()]);
+    assert_eq!(o.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("DIFFERS report_digest_mismatch"), "{text}");
+    // A report whose verdict the inspector's key re-signed as "invalid": the evidence says
+    // otherwise, field by field.
+    let r = std::fs::read_to_string(&report).unwrap();
+    let jws = cellproof_core::Jws::parse(&r, cellproof_core::Typ::Vc, 1 << 20).unwrap();
+    let mut payload = Value::Object(jws.unverified_payload().clone());
+    payload["credentialSubject"]["verdict"]["overall"] = "invalid".into();
+    let lie = cellproof_core::seal_report(&payload, &w.msa.key);
+    let lie_path = write(d, "lie.jws", &lie);
+    let o = verify(&[lie_path.as_str(), "--evidence", pack.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("DIFFERS report_verdict_differs") && text.contains("overall"),
+        "{text}"
+    );
+    // No roots pinned: a usage error, exit 2.
+    let o = run(&["report", "verify", report.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    // Verified by a clock before the report was sealed: from the future, exit 1.
+    let o = run(&[
+        "report",
+        "verify",
+        "--root",
+        &root_arg,
+        "--at",
+        &(T0 - DAY).to_string(),
+        pack.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("not_yet_valid"));
+
+    // A restricted read request, as the registry parses and verifies it.
+    let o = run(&[
+        "request",
+        "sign",
+        "--op",
+        "read",
+        "--item",
+        "01/04012345000016/21/SN2026A000123",
+        "--tier",
+        "authority",
+        "--aud",
+        "https://registry.example",
+        "--key",
+        &msa_key,
+        "--iss",
+        "did:web:msa.example",
+        "--at",
+        &at,
+    ]);
+    let jws = ok(&o);
+    let parsed = cellproof_core::ParsedRequest::parse(jws.trim()).unwrap();
+    let mut trust = cellproof_core::TrustStore::new();
+    trust.pin_root("catena-x", &w.root("catena-x").public());
+    trust
+        .insert(&w.sign_trust_list(&w.trust_list("catena-x")))
+        .unwrap();
+    let v = parsed
+        .verify(
+            &trust,
+            &cellproof_core::Expect {
+                aud: "https://registry.example",
+                op: cellproof_core::Op::Read,
+                roles: &cellproof_core::RESTRICTED_READ_ROLES,
+                home: Some("catena-x"),
+            },
+            T0 + 60,
+        )
+        .unwrap();
+    assert_eq!(
+        v.request.operation,
+        cellproof_core::Operation::Read {
+            item: "01/04012345000016/21/SN2026A000123".into(),
+            tier: "authority".into()
+        }
+    );
+    // --op read without --item is a usage error.
+    let o = run(&[
+        "request", "sign", "--op", "read", "--aud", "x", "--key", &msa_key, "--iss", "y",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+
+    // keygen: the public JWK on stdout, its RFC 7638 thumbprint on stderr.
+    let o = run(&[
+        "keygen",
+        "--kid",
+        "i1",
+        "--out",
+        d.join("i1.jwk").to_str().unwrap(),
+    ]);
+    let jwk: Value = serde_json::from_str(&ok(&o)).unwrap();
+    let key = cellproof_core::PublicKey::from_jwk(&jwk).unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains(&cellproof_core::jwk_thumbprint(&key)), "{err}");
+}
