@@ -8,6 +8,7 @@ use std::process::Command;
 use anyhow::{bail, Context as _, Result};
 
 mod fuzz;
+mod scale;
 mod test;
 mod tidy;
 mod web;
@@ -34,6 +35,7 @@ fn run() -> Result<()> {
         "wasm" => web::wasm(),
         "web" => web::web(),
         "browser-test" => web::browser_tests(),
+        "bench-scale" => scale::run(rest),
         other => bail!(
             "unknown task {other:?}; tasks: test, demo, vectors, wasm, web, browser-test, qr-compare, fuzz"
         ),

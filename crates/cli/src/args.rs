@@ -76,6 +76,20 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Sync a registry's trust lists and status lists into a directory with the compact form,
+    /// then only deltas (`docs/status-sync.md`); `verify --synced DIR` uses it. Exit 1 when
+    /// the registry's data was refused.
+    Sync {
+        /// The registry's public base URL, e.g. `https://registry.example`.
+        #[arg(long)]
+        registry: String,
+        /// The directory to keep the lists in (created).
+        #[arg(long)]
+        dir: PathBuf,
+        /// Pin an ecosystem root: ECO=JWKFILE (repeatable); its trust list is fetched.
+        #[arg(long = "root", value_name = "ECO=JWKFILE", required = true)]
+        roots: Vec<String>,
+    },
     /// Print every QR code found in each image, with its corner points.
     Decode {
         /// One JSON line per image.
@@ -235,6 +249,9 @@ pub struct VerifyArgs {
     /// A status list (compact JWS file; repeatable).
     #[arg(long = "status-list")]
     pub status_lists: Vec<PathBuf>,
+    /// A directory kept by `cellproof sync` (its trust lists and compact status lists).
+    #[arg(long)]
+    pub synced: Option<PathBuf>,
     /// Validation time (Unix seconds or RFC 3339); default now.
     #[arg(long)]
     pub at: Option<String>,

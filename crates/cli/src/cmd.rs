@@ -51,6 +51,11 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             iss,
             files,
         } => crate::publish::publish(&registry, &key, iss.as_deref(), &files),
+        Command::Sync {
+            registry,
+            dir,
+            roots,
+        } => crate::sync::sync(&registry, &dir, &roots),
         Command::Decode { json, images } => decode(json, &images),
         Command::Report(c) => crate::inspect::report(&c),
         Command::Request(c) => crate::inspect::request(&c),
@@ -265,7 +270,11 @@ fn issue(a: &IssueArgs) -> Result<Outcome> {
 }
 
 fn verify_cmd(a: &VerifyArgs) -> Result<Outcome> {
-    let stores = inputs::stores(&a.roots, &a.trust_lists, &a.status_lists)?;
+    let mut stores = inputs::stores(&a.roots, &a.trust_lists, &a.status_lists)?;
+    if let Some(dir) = &a.synced {
+        let w = crate::sync::load(dir, &mut stores.trust, &mut stores.status)?;
+        stores.warnings.extend(w);
+    }
     for w in &stores.warnings {
         eprintln!("cellproof: warning: {}", output::safe(w));
     }

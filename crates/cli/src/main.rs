@@ -13,6 +13,7 @@ mod inputs;
 mod inspect;
 mod output;
 mod publish;
+mod sync;
 
 fn main() -> ExitCode {
     let cli = args::Cli::parse();

@@ -292,7 +292,7 @@ impl Reader<'_> {
 
     /// Skips to the next byte; the skipped padding must be zero (one encoding per stream).
     fn align(&mut self) -> Result<(), Error> {
-        while self.bit % 8 != 0 {
+        while self.bit & 7 != 0 {
             if self.read_bit()? {
                 return Err(invalid("compact stream has non-zero padding"));
             }
@@ -309,7 +309,10 @@ struct Decoded {
     ttl_ms: u64,
     base: Option<u64>,
     entries: u64,
-    positions: Vec<u64>,
+    count: u64,
+    rice: u8,
+    /// Bit offset of the Rice codes in the stream.
+    codes_at: u64,
 }
 
 fn read_record(r: &mut Reader<'_>, prev_id: &str, budget: &mut u64) -> Result<Decoded, Error> {
@@ -351,7 +354,7 @@ fn read_record(r: &mut Reader<'_>, prev_id: &str, budget: &mut u64) -> Result<De
     let max_entries = u64::try_from(MAX_BITSTRING)
         .unwrap_or(u64::MAX)
         .saturating_mul(8);
-    if entries % 8 != 0 || entries > max_entries {
+    if entries & 7 != 0 || entries > max_entries {
         return Err(invalid(
             "compact record entries must be a multiple of 8 within the bitstring limit",
         ));
@@ -376,7 +379,31 @@ fn read_record(r: &mut Reader<'_>, prev_id: &str, budget: &mut u64) -> Result<De
     if count > left {
         return Err(invalid("compact stream is truncated"));
     }
-    let mut positions = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
+    let codes_at = r.bit;
+    // This pass checks the codes only; positions are decoded again straight into the list's
+    // bits when it is kept (no allocation proportional to the count).
+    codes(r, count, rice, entries, &mut |_| Ok(()))?;
+    Ok(Decoded {
+        id,
+        valid_from,
+        valid_until,
+        ttl_ms,
+        base,
+        entries,
+        count,
+        rice,
+        codes_at,
+    })
+}
+
+/// Decodes `count` Rice codes into positions, each handed to `sink`, then skips the padding.
+fn codes(
+    r: &mut Reader<'_>,
+    count: u64,
+    rice: u8,
+    entries: u64,
+    sink: &mut dyn FnMut(u64) -> Result<(), Error>,
+) -> Result<(), Error> {
     let mut next = 0u64; // smallest index the next set bit may have
     let max_q = entries >> rice;
     for _ in 0..count {
@@ -395,19 +422,23 @@ fn read_record(r: &mut Reader<'_>, prev_id: &str, budget: &mut u64) -> Result<De
             .checked_add((q << rice) | low)
             .filter(|p| *p < entries)
             .ok_or_else(|| invalid("compact record gap runs past the end of the list"))?;
-        positions.push(pos);
+        sink(pos)?;
         next = pos + 1;
     }
-    r.align()?;
-    Ok(Decoded {
-        id,
-        valid_from,
-        valid_until,
-        ttl_ms,
-        base,
-        entries,
-        positions,
-    })
+    r.align()
+}
+
+/// The positions of a checked record, decoded again from the stream.
+fn positions_into(
+    stream: &[u8],
+    d: &Decoded,
+    sink: &mut dyn FnMut(u64) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let mut r = Reader {
+        data: stream,
+        bit: d.codes_at,
+    };
+    codes(&mut r, d.count, d.rice, d.entries, sink)
 }
 
 /// Decodes a whole stream (the records of a body), checking its form only.
@@ -520,7 +551,7 @@ impl StatusStore {
         let mut out = Vec::with_capacity(records.len());
         for d in records {
             let id = d.id.clone();
-            let r = self.keep_record(d, &iss, &kid, key, trust);
+            let r = self.keep_record(stream, d, &iss, &kid, key, trust);
             out.push((id, r));
         }
         Ok(out)
@@ -528,6 +559,7 @@ impl StatusStore {
 
     fn keep_record(
         &mut self,
+        stream: &[u8],
         d: Decoded,
         iss: &str,
         kid: &str,
@@ -559,10 +591,11 @@ impl StatusStore {
                 entries: bits.entries(),
             });
         }
-        for p in &d.positions {
-            let on = d.base.is_none() || bits.get(*p)? == 0;
-            bits.set(*p, on)?;
-        }
+        let delta = d.base.is_some();
+        positions_into(stream, &d, &mut |p| {
+            let on = !delta || bits.get(p)? == 0;
+            bits.set(p, on)
+        })?;
         let list = StatusList {
             purpose: purpose_of(&d.id),
             id: d.id,
@@ -627,7 +660,13 @@ mod tests {
             let stream = encode_records(std::slice::from_ref(&rec));
             let back = decode_stream(&stream, 1).unwrap();
             assert_eq!(back.len(), 1);
-            assert_eq!(back[0].positions, positions);
+            let mut got = Vec::new();
+            positions_into(&stream, &back[0], &mut |p| {
+                got.push(p);
+                Ok(())
+            })
+            .unwrap();
+            assert_eq!(got, positions);
             assert_eq!(back[0].id, rec.id);
             assert_eq!(back[0].valid_until, rec.valid_until);
         }

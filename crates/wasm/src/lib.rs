@@ -279,6 +279,9 @@ impl Verifier {
             status_lists: self
                 .status
                 .lists()
+                // A list received only in the compact form has no W3C text: the page persists
+                // the compact bodies it loaded instead (`loadCompact`).
+                .filter(|l| !l.raw().is_empty())
                 .map(|l| l.raw().to_owned())
                 .collect::<std::collections::BTreeSet<_>>()
                 .into_iter()
@@ -588,4 +591,45 @@ struct RecycledMinimum {
     element: &'static str,
     min2031: f64,
     min2036: f64,
+}
+
+/// Compact and delta status sync (`docs/status-sync.md`).
+#[wasm_bindgen]
+impl Verifier {
+    /// Offers a compact or delta body (`GET /v1/status-compact[?since=T]`, the bytes as
+    /// received): one signature check, then each list kept as a W3C list would be. `ok` is
+    /// false with a `code` when the whole body is refused; otherwise `status` has one result per
+    /// list (`status_delta_base`: fetch the full body).
+    #[wasm_bindgen(js_name = loadCompact)]
+    pub fn load_compact(&mut self, body: &[u8]) -> JsBundleReport {
+        let report = match self.status.insert_compact(body, &self.trust) {
+            Ok(out) => BundleReport {
+                ok: true,
+                code: None,
+                trust: Vec::new(),
+                status: out
+                    .into_iter()
+                    .map(|(id, r)| LoadResult::from_status(r.map(|()| id)))
+                    .collect(),
+            },
+            Err(e) => BundleReport {
+                ok: false,
+                code: Some(e.code()),
+                trust: Vec::new(),
+                status: Vec::new(),
+            },
+        };
+        to_js(&report).unchecked_into()
+    }
+
+    /// The newest `validFrom` of the status lists held (Unix seconds, 0 when none): the
+    /// `since` of the next incremental sync.
+    #[wasm_bindgen(js_name = syncSince)]
+    pub fn sync_since(&self) -> f64 {
+        let newest = self.status.lists().map(|l| l.valid_from).max().unwrap_or(0);
+        // Exact below 2^53, which every validFrom is.
+        let hi = u32::try_from(newest >> 32).unwrap_or(u32::MAX);
+        let lo = u32::try_from(newest & 0xffff_ffff).unwrap_or(0);
+        f64::from(hi) * 4_294_967_296.0 + f64::from(lo)
+    }
 }

@@ -227,7 +227,7 @@ fn foreign_status_base_and_non_authority_are_refused() {
     // Signed by an issuer key (not an authority), claiming to be the authority.
     let mut impostor = w.acme.key.clone();
     impostor.kid = w.authority.kid.clone();
-    let forged = sign_compact(&w.authority_did, &[good.clone()], &impostor);
+    let forged = sign_compact(&w.authority_did, std::slice::from_ref(&good), &impostor);
     assert_eq!(
         s.insert_compact(&forged, &t).unwrap_err().code(),
         "signature_invalid"
