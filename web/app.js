@@ -69,6 +69,7 @@ async function main() {
   if ('serviceWorker' in navigator) {
     navigator.serviceWorker.register('/sw.js', { scope: '/' }).catch(() => {});
   }
+  if (await store.get('inspectorMode').catch(() => null)) await enterInspector().catch(() => {});
   metrics.ready = performance.now();
   document.body.dataset.ready = '1';
 }
@@ -165,6 +166,7 @@ async function sync(prefetched = null) {
       + (refused.length ? ` (${refused.map((r) => tc(r.code)).join(' ')})` : '');
     renderSync();
     renderRoots();
+    inspector?.refresh();
     return report;
   } catch (e) {
     $('sync-msg').textContent = t('sync_failed', { why: e.code ? tc(e.code) : tc('network') });
@@ -281,7 +283,11 @@ function scanned(input, source) {
     return false;
   }
   const known = state.session.find((s) => s.key === key);
+  const previous = state.lastKey;
+  state.lastKey = key;
   if (known) {
+    // Scanned again after other codes: the same credential on a second physical label.
+    if (previous !== key) addHint(known, 'label_again');
     Object.assign(known, { verdict, seen: (known.seen ?? 1) + 1, lastSeen: now });
     showVerdict(known.input, verdict, known);
     cue('again');
@@ -291,6 +297,14 @@ function scanned(input, source) {
     return false;
   }
   const scan = { key, input: text, verdict, at: now, source, seen: 1, lastSeen: now };
+  // One serial under two different credentials: at least one of the labels is not the
+  // issuer's label for this battery.
+  const sub = verdict.claims?.sub;
+  for (const other of sub ? state.session.filter((s) => s.verdict?.claims?.sub === sub) : []) {
+    addHint(other, 'serial_twice');
+    addHint(scan, 'serial_twice');
+    store.putScan(other).catch(() => {});
+  }
   state.session.unshift(scan);
   showVerdict(text, verdict, scan);
   metrics.firstScan ??= performance.now();
@@ -299,6 +313,33 @@ function scanned(input, source) {
   renderSession();
   loadPassport(text, scan).catch(() => {});
   return true;
+}
+
+// ---------- clone hints ----------
+// Hints, never verdicts (docs/web.md, "Clone hints"): `label_again` (the same credential
+// scanned again after other codes: a second physical label), `two_in_frame` (the same
+// credential on two labels in one camera frame), `serial_twice` (one serial under two
+// different credentials). They are kept on the scan record, shown on its row and in the
+// inspection report.
+
+function addHint(scan, hint) {
+  scan.hints = [...new Set([...(scan.hints ?? []), hint])];
+}
+
+/** One camera frame's codes: the same text twice in one frame is two labels. */
+function frameTexts(texts) {
+  const counts = new Map();
+  for (const x of texts) counts.set(x.trim(), (counts.get(x.trim()) ?? 0) + 1);
+  for (const [text, n] of counts) {
+    scanned(text, 'camera');
+    const scan = n > 1 ? state.session.find((s) => s.key === keyOf(text)) : null;
+    if (scan && !scan.hints?.includes('two_in_frame')) {
+      addHint(scan, 'two_in_frame');
+      store.putScan(scan).catch(() => {});
+      renderSession();
+      if (state.current?.input === scan.input) showVerdict(scan.input, scan.verdict, scan);
+    }
+  }
 }
 
 /** The binding returns a verdict object for every input; anything else (a conversion that
@@ -408,6 +449,14 @@ function showVerdict(input, v, scan = null) {
     $('verdict-details').prepend(el('p', { class: 'again', 'data-testid': 'seen-again',
       text: t('seen_again', { n: scan.seen, first: new Date(scan.at).toLocaleTimeString(lang()) }) }));
   }
+  for (const h of scan?.hints ?? []) {
+    $('verdict-details').prepend(el('p', { class: 'again', 'data-testid': 'clone-hint', 'data-hint': h, text: t(`hint_${h}`) }));
+  }
+  if (v.notices.includes('resolver_unlisted')) {
+    // A label that sends people to a site its maker does not list (SPEC.md section 4).
+    $('verdict-details').prepend(el('p', { class: 'warning', role: 'alert', 'data-testid': 'resolver-warning', text: tc('resolver_unlisted') }));
+  }
+  if (inspector?.isActive()) $('verdict-details').append(inspector.verdictExtras(input, v, scan));
   metrics.lastVerdict = performance.now();
   metrics.firstVerdict ??= metrics.lastVerdict; // tests/browser/weight.test.mjs
 }
@@ -807,6 +856,7 @@ async function syncPack() {
     Object.assign(state, { verifier: v, syncedAt });
     msg.textContent = t('pack_done', { n: Object.keys(passports).length, kb: (text.length / 1000).toFixed(1), missing: state.pack.missing.length });
     renderSync();
+    inspector?.refresh();
     if (state.current) showVerdict(state.current.input, verifyInput(state.current.input), state.current.scan);
   } catch (e) {
     msg.textContent = t('pack_failed', { why: e.code ? tc(e.code) : tc('network') });
@@ -826,6 +876,8 @@ function renderSession() {
       el('div', {}, el('strong', { text: `${t(v.overall)} — ${item}` }),
         el('small', { text: [who, v.code ? tc(v.code) : '', new Date(s.at).toLocaleTimeString(lang())].filter(Boolean).join(' · ') }),
         again ? el('small', { class: 'again', 'data-testid': 'seen-count', text: again }) : null,
+        ...(s.hints ?? []).map((h) => el('small', { class: 'again', 'data-testid': 'row-hint', 'data-hint': h, text: `⚠ ${t(`hint_${h}_short`)}` })),
+        v.notices.includes('resolver_unlisted') ? el('small', { class: 'again', 'data-testid': 'row-hint', 'data-hint': 'resolver_unlisted', text: `⚠ ${t('hint_resolver_unlisted_short')}` }) : null,
         attestationCount(v)));
     li.addEventListener('click', () => showVerdict(s.input, v, s));
     return li;
@@ -921,6 +973,25 @@ function stamp() {
   return new Date().toISOString().replace(/[:.]/g, '-');
 }
 
+// ---------- inspector mode (web/inspector.js: loaded on entry only) ----------
+
+let inspector = null;
+
+/** Loads inspector mode (a dynamic import: a consumer's first visit never fetches it). */
+async function enterInspector() {
+  inspector ??= await import('/inspector.js');
+  await inspector.enter({
+    state, store, t, tc, el, lang, fmtAge, nowSecs, download, stamp, onLeave: leftInspector,
+  });
+  $('inspector-toggle').setAttribute('aria-pressed', 'true');
+  if (state.current) showVerdict(state.current.input, state.current.verdict, state.current.scan);
+}
+
+function leftInspector() {
+  $('inspector-toggle').setAttribute('aria-pressed', 'false');
+  if (state.current) showVerdict(state.current.input, state.current.verdict, state.current.scan);
+}
+
 // ---------- UI wiring ----------
 
 function bindUi() {
@@ -933,7 +1004,9 @@ function bindUi() {
     if (state.current) showVerdict(state.current.input, state.current.verdict, state.current.scan);
     renderRoots();
     updateCamButton();
+    inspector?.refresh();
   });
+  $('inspector-toggle').addEventListener('click', () => (inspector?.isActive() ? inspector.leave().then(leftInspector) : enterInspector()).catch((e) => console.error(e)));
   $('manual-form').addEventListener('submit', (e) => {
     e.preventDefault();
     const input = $('manual');
@@ -978,7 +1051,9 @@ async function toggleCamera() {
     return;
   }
   state.scanner ??= new Scanner($('video'), {
-    onTexts: (texts) => texts.forEach((x) => scanned(x, 'camera')),
+    // Every code of the frame, one entry per symbol (scanner.js: `result.codes`), so the same
+    // credential on two labels in view counts twice.
+    onTexts: (texts, r) => frameTexts(Array.isArray(r?.codes) ? r.codes.map((c) => c.text) : texts),
     onFrame: (r) => { metrics.lastFrameMs = r.ms; metrics.frames = (metrics.frames ?? 0) + 1; metrics.via = r.via; },
   });
   try {

@@ -12,7 +12,10 @@ const SHELL = [
 // The QR decoder is not part of the install: a consumer who opens a battery URL never scans,
 // so their phone never downloads it (docs/web.md, "Two modules"). It is kept once the camera
 // has fetched it, so scanning works offline after the camera was used online once.
-const ON_USE = ['/pkg/cellproof_decode.js', '/pkg/cellproof_decode_bg.wasm'];
+// Inspector mode's files (web/inspector.js and its wasm module) are kept the same way: an
+// inspector enters the mode online before going out, and it works offline from then on.
+const ON_USE = ['/pkg/cellproof_decode.js', '/pkg/cellproof_decode_bg.wasm', '/inspector.js', '/inspector-i18n.js', '/inspector.css',
+  '/pkg/cellproof_inspect.js', '/pkg/cellproof_inspect_bg.wasm'];
 
 self.addEventListener('install', (ev) => {
   ev.waitUntil(caches.open(CACHE).then((c) => c.addAll(SHELL)).then(() => self.skipWaiting()));

@@ -27,3 +27,13 @@ test('every UI string exists in every language', () => {
     assert.deepEqual(keys.filter((k) => !(k in translations.ui[lang])), [], lang);
   }
 });
+
+test('every inspector-mode string exists in every language, and none shadows a page string', async () => {
+  const { inspectorStrings } = await import(new URL('../../web/inspector-i18n.js', import.meta.url));
+  const keys = Object.keys(inspectorStrings.en);
+  assert.ok(keys.length > 20);
+  for (const lang of LANGS) {
+    assert.deepEqual(keys.filter((k) => !(k in inspectorStrings[lang])), [], lang);
+    assert.deepEqual(Object.keys(inspectorStrings[lang]).filter((k) => k in translations.ui.en), [], `${lang} overrides page strings`);
+  }
+});
