@@ -27,9 +27,9 @@ use std::sync::Mutex;
 
 use anyhow::{anyhow, Context as _};
 use cellproof_core::{
-    check_attestation_upload, check_passport_upload, format_rfc3339, gtin_with_check_digit,
-    passport_digest, sha256_b64, sign_json, sign_trust_list, Authority, KeyPair, Op, PublicKey,
-    Purpose, Typ,
+    check_attestation_upload, check_passport_upload, check_restricted_upload, format_rfc3339,
+    gtin_with_check_digit, passport_digest, sha256_b64, sign_json, sign_trust_list, Authority,
+    KeyPair, Op, PublicKey, Purpose, Tier, Typ,
 };
 use cellproof_world::{Issuer, Listed, World, DAY, YEAR};
 use serde::{Deserialize, Serialize};
@@ -101,6 +101,8 @@ impl Demo {
             ("denchi", &world.denchi.key),
             ("certifier", &world.certifier.key),
             ("jqa", &world.jqa.key),
+            ("msa", &world.msa.key),
+            ("recycler", &world.recycler.key),
         ] {
             let p = dir.join("keys").join(format!("{name}.jwk"));
             write_private(&p, key.to_private_jwk().to_string().as_bytes())?;
@@ -162,6 +164,10 @@ impl Demo {
             samples.extend(more);
             write_file(&samples_path, &serde_json::to_vec_pretty(&samples)?, false)?;
         }
+        // And the restricted sections of `passport-valid` (SPEC.md section 6.3), once.
+        if let Some(s) = samples.iter().find(|s| s.name == "passport-valid") {
+            self.ensure_restricted(&mut reg, &s.path, now)?;
+        }
         let public_url = reg.settings().public_url.clone();
         drop(reg);
         let manifest = json!({
@@ -189,6 +195,8 @@ impl Demo {
                 v
             }).collect::<Vec<_>>(),
             "bundle": format!("{public_url}/v1/bundle"),
+            "inspectors": [reader_json(&self.world.msa)],
+            "recyclers": [reader_json(&self.world.recycler)],
         });
         // The token file exists unless the token comes from the configuration.
         let token_file = self.dir.parent().map(|d| d.join("operator-token"));
@@ -320,6 +328,38 @@ impl Demo {
             });
         }
         Ok(out)
+    }
+}
+
+/// A reader's manifest entry: its DID, key id, private JWK (relative to the data directory)
+/// and ecosystem.
+fn reader_json(i: &Issuer) -> Value {
+    json!({"did": i.did, "kid": i.key.kid, "key": format!("demo/keys/{}.jwk", i.slug),
+           "eco": i.eco})
+}
+
+impl Demo {
+    /// Gives a battery restricted sections of both tiers by ACME (SPEC.md section 6.3), through
+    /// the same check as `POST /v1/passports`, unless it holds some already.
+    fn ensure_restricted(&self, reg: &mut Registry, path: &str, now: u64) -> anyhow::Result<()> {
+        if reg.restricted_held(path) {
+            return Ok(());
+        }
+        let w = &self.world;
+        let url = format!("{}/{path}", reg.settings().public_url);
+        let gate = reg.gate();
+        let (_, trust) = gate
+            .home_of(&w.acme.did)
+            .ok_or_else(|| anyhow!("demo restricted section: ACME is not onboarded"))?;
+        let held = reg.versions(path);
+        for tier in Tier::ALL {
+            let jws = w.restricted_section(&w.acme, &url, tier, now - DAY);
+            let c = check_restricted_upload(&jws, &held, trust, now)
+                .map_err(|e| anyhow!("demo restricted section: {e}"))?;
+            reg.store_restricted(c, &jws, now)
+                .map_err(|e| anyhow!("demo restricted section: {e}"))?;
+        }
+        Ok(())
     }
 }
 

@@ -563,6 +563,16 @@ impl UploadError {
                         StatusCode::CONFLICT,
                         "Another issuer holds this battery's passport",
                     ),
+                    "restricted_issuer_mismatch" => (
+                        "restricted-issuer-mismatch",
+                        StatusCode::FORBIDDEN,
+                        "Restricted section not by the passport's issuer",
+                    ),
+                    "restricted_subject_mismatch" => (
+                        "restricted-subject-mismatch",
+                        bad,
+                        "Restricted section about another battery",
+                    ),
                     "gtin_not_issuer" => (
                         "gtin-not-issuer",
                         StatusCode::FORBIDDEN,
@@ -632,3 +642,145 @@ impl UploadError {
 }
 
 problem_response!(UploadError);
+
+/// Refusals of the inspector routes that read (SPEC.md sections 6.3 and 6.4):
+/// `POST /v1/restricted` and `GET /v1/reports/{gtin}/{serial}`. Refusals after the requester
+/// was authenticated (role, tier, item) are in the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadError {
+    /// The envelope failed before the requester was authenticated, or its `jti` was seen
+    /// (media type, size, form, `typ`, audience, operation, time, trust, signature, replay).
+    Envelope(UpdateError),
+    /// A report listing without `Authorization: Cellproof <registry-request+jwt>`.
+    Unauthenticated,
+    /// The requester's reader role comes from an ecosystem this registry only recognises: it
+    /// reads as an entity of an ecosystem the registry pins, or not at all.
+    NotHome {
+        /// The requester.
+        iss: String,
+        /// The ecosystem that lists it.
+        eco: String,
+    },
+    /// The requester holds no role that reads this (`role_missing`).
+    RoleMissing {
+        /// The requester.
+        iss: String,
+        /// What reading needs.
+        needed: &'static str,
+    },
+    /// The requester's role may not read the tier asked for (`tier_forbidden`).
+    TierForbidden {
+        /// The tier asked for.
+        tier: String,
+    },
+    /// `tier` is neither `legitimate-interest` nor `authority`.
+    TierInvalid {
+        /// What was sent.
+        tier: String,
+    },
+    /// `item` is not a Digital Link path.
+    ItemInvalid {
+        /// The core's code.
+        code: &'static str,
+        /// The core's sentence.
+        detail: String,
+    },
+    /// The signed `item` is not the battery of the URL.
+    ItemMismatch {
+        /// The URL's battery.
+        path: String,
+        /// The signed one.
+        signed: String,
+    },
+    /// The registry holds nothing about this battery.
+    ItemUnknown {
+        /// The battery.
+        item: String,
+    },
+    /// Internal failure: nothing was answered.
+    Internal,
+}
+
+impl ReadError {
+    /// A core policy refusal ([`cellproof_core::readable_tiers`]) for `iss` asking `tier`.
+    pub fn policy(e: &cellproof_core::Error, iss: &str, tier: &str) -> ReadError {
+        match e {
+            cellproof_core::Error::TierForbidden { .. } => ReadError::TierForbidden {
+                tier: tier.to_owned(),
+            },
+            _ => ReadError::RoleMissing {
+                iss: iss.to_owned(),
+                needed: "inspector, recycler or repairer",
+            },
+        }
+    }
+
+    /// The problem document.
+    pub fn problem(&self) -> Problem {
+        use ReadError as E;
+        let bad = StatusCode::BAD_REQUEST;
+        match self {
+            E::Envelope(e) => e.problem(),
+            E::Unauthenticated => Problem::new(
+                "unauthenticated",
+                StatusCode::UNAUTHORIZED,
+                "Signed request required",
+                "send Authorization: Cellproof <registry-request+jwt with op read, the item and \
+                 a tier>, signed by an enrolled inspector",
+            ),
+            E::NotHome { iss, eco } => Problem::new(
+                "reader-not-home",
+                StatusCode::FORBIDDEN,
+                "Reader not enrolled in an ecosystem this registry pins",
+                format!(
+                    "{iss} is listed by {eco}, which this registry only recognises: restricted \
+                     data and reports are read by entities of the ecosystems it pins"
+                ),
+            )
+            .with_code("role_missing"),
+            E::RoleMissing { iss, needed } => Problem::new(
+                "role-missing",
+                StatusCode::FORBIDDEN,
+                "Role missing",
+                format!("{iss} does not hold the role this read needs ({needed})"),
+            )
+            .with_code("role_missing"),
+            E::TierForbidden { tier } => Problem::new(
+                "tier-forbidden",
+                StatusCode::FORBIDDEN,
+                "Tier forbidden",
+                format!("the requester's role may not read the {tier} tier"),
+            )
+            .with_code("tier_forbidden"),
+            E::TierInvalid { tier } => Problem::new(
+                "tier-invalid",
+                bad,
+                "Invalid tier",
+                format!("tier {tier:?} must be legitimate-interest or authority"),
+            )
+            .with_code("claim_invalid"),
+            E::ItemInvalid { code, detail } => Problem::new(
+                "digital-link-invalid",
+                bad,
+                "Invalid GS1 Digital Link",
+                detail.clone(),
+            )
+            .with_code(code),
+            E::ItemMismatch { path, signed } => Problem::new(
+                "item-mismatch",
+                bad,
+                "Request signed for another battery",
+                format!("the URL names {path} but the signed request names {signed}"),
+            ),
+            E::ItemUnknown { item } => Problem::new(
+                "item-unknown",
+                StatusCode::NOT_FOUND,
+                "Unknown battery",
+                format!("this registry holds no passport or restricted data for {item}"),
+            ),
+            E::Internal => Problem::internal(),
+        }
+    }
+}
+
+problem_response!(ReadError);

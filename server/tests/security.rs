@@ -495,3 +495,813 @@ async fn a_revocation_after_the_clock_jumped_back_is_served_within_seconds() {
         "validFrom still strictly increases: {vf} > {ahead}"
     );
 }
+
+// ---- Readers: restricted sections and inspection reports (SPEC.md sections 6.3, 6.4) ----
+
+const LI: &str = "legitimate-interest";
+const AUTH: &str = "authority";
+
+/// A reader of the demo manifest (`inspectors` or `recyclers`): its DID and private key.
+fn reader(app: &TestApp, list: &str) -> (String, KeyPair) {
+    let r = &app.manifest[list][0];
+    let jwk: Value = serde_json::from_slice(
+        &std::fs::read(app.dir.path().join(r["key"].as_str().unwrap())).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(r["eco"], "catena-x");
+    let key = KeyPair::from_private_jwk(&jwk).unwrap();
+    assert_eq!(r["kid"].as_str(), Some(key.kid.as_str()));
+    (r["did"].as_str().unwrap().to_owned(), key)
+}
+
+/// The battery path of a demo sample.
+fn sample_path(app: &TestApp, name: &str) -> String {
+    let s = app.manifest["samples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap();
+    let url = s["url"].as_str().unwrap();
+    url.strip_prefix(&format!("{}/", app.address))
+        .unwrap()
+        .split('#')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+/// A signed `op: "read"` request with every member given.
+#[allow(clippy::too_many_arguments)]
+fn read_at(aud: &str, key: &KeyPair, iss: &str, item: &str, tier: &str, iat: u64) -> String {
+    sign_json(
+        Typ::RegistryRequest,
+        &json!({"iss": iss, "iat": iat, "jti": jti(), "aud": aud, "op": "read",
+                "item": item, "tier": tier}),
+        key,
+    )
+}
+
+fn read(app: &TestApp, key: &KeyPair, iss: &str, item: &str, tier: &str) -> String {
+    read_at(&app.address, key, iss, item, tier, now())
+}
+
+fn tiers_of(v: &Value) -> Vec<String> {
+    let mut t: Vec<String> = v["sections"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no sections: {v}"))
+        .iter()
+        .map(|s| s["tier"].as_str().unwrap().to_owned())
+        .collect();
+    t.sort();
+    t
+}
+
+fn digests_of(v: &Value, list: &str) -> Vec<String> {
+    v[list]
+        .as_array()
+        .unwrap_or_else(|| panic!("no {list}: {v}"))
+        .iter()
+        .map(|s| s["digest"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// `(status, problem type, code)` of an answer.
+fn refusal(r: &(u16, Value)) -> (u16, &str, &str) {
+    (r.0, kind(&r.1), r.1["code"].as_str().unwrap_or("-"))
+}
+
+/// The current passport version of a battery, as served.
+async fn current_passport(app: &TestApp, path: &str) -> String {
+    let rest = path.strip_prefix("01/").unwrap().replacen("/21/", "/", 1);
+    let chain: Value =
+        serde_json::from_str(&app.get_text(&format!("/v1/passports/{rest}")).await).unwrap();
+    chain["versions"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn post_vc(app: &TestApp, path: &str, jws: &str) -> (u16, Value) {
+    let r = app
+        .client
+        .post(app.url(path))
+        .header("Content-Type", "application/vc+jwt")
+        .body(jws.to_owned())
+        .send()
+        .await
+        .unwrap();
+    let s = r.status().as_u16();
+    (s, r.json().await.unwrap_or(Value::Null))
+}
+
+/// `GET /v1/reports/{gtin}/{serial}` with an optional `Authorization: Cellproof` envelope.
+async fn list_reports(app: &TestApp, path: &str, envelope: Option<String>) -> (u16, Value) {
+    let rest = path.strip_prefix("01/").unwrap().replacen("/21/", "/", 1);
+    let mut r = app.client.get(app.url(&format!("/v1/reports/{rest}")));
+    if let Some(e) = envelope {
+        r = r.header("Authorization", format!("Cellproof {e}"));
+    }
+    let r = r.send().await.unwrap();
+    let s = r.status().as_u16();
+    if s == 200 {
+        assert_eq!(r.headers()["cache-control"], "no-store");
+    }
+    (s, r.json().await.unwrap_or(Value::Null))
+}
+
+/// An inspection report on the demo sample `name` sealed by `(did, key)` over a real verdict
+/// (the chain fetched over HTTP, the lists served), as the page and the CLI seal one.
+async fn seal(app: &TestApp, name: &str, did: &str, key: &KeyPair) -> String {
+    use cellproof_core::{report_payload, seal_report, verify, Artifacts, Context, PassportChain};
+    let s = app.manifest["samples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap();
+    let scan = s["url"].as_str().unwrap().to_owned();
+    let chain = PassportChain::from_json(
+        &app.get_text(
+            s["passport"]
+                .as_str()
+                .unwrap()
+                .strip_prefix(&app.address)
+                .unwrap(),
+        )
+        .await,
+    )
+    .unwrap();
+    let (trust, status) = app.stores().await;
+    let mut ctx = Context::new(&trust, &status, cellproof_core::UnixTime(now()));
+    ctx.chain = Some(&chain);
+    let verdict = verify(&scan, &ctx);
+    let artifacts = Artifacts::used(&scan, &verdict, &trust, &status, Some(&chain));
+    let payload = report_payload(
+        did,
+        &artifacts,
+        &verdict,
+        &[],
+        cellproof_core::UnixTime(now()),
+    )
+    .unwrap();
+    seal_report(&payload, key)
+}
+
+/// The audit entries of one action.
+fn entries<'a>(log: &'a Value, action: &str) -> Vec<&'a Value> {
+    log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == action)
+        .collect()
+}
+
+/// `cellproof-server audit verify` on the exported log, head and lists in `dir`.
+fn audit_verify_cli(dir: &std::path::Path) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_cellproof-server"))
+        .args([
+            "audit",
+            "verify",
+            "--head",
+            "head.jws",
+            "--log",
+            "audit.json",
+        ])
+        .args([
+            "--trust-list",
+            "catena-x.jws",
+            "--trust-list",
+            "ouranos.jws",
+        ])
+        .args([
+            "--root",
+            "catena-x=catena-x.jwk",
+            "--root",
+            "ouranos=ouranos.jwk",
+        ])
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn restricted_reads_follow_role_and_tier_and_every_read_is_audited() {
+    let t0 = now();
+    let app = spawn_app().await;
+    let path = sample_path(&app, "passport-valid");
+    let (msa, msa_key) = reader(&app, "inspectors");
+    let (rec, rec_key) = reader(&app, "recyclers");
+    let (acme, acme_key) = app.acme();
+
+    // An inspector asking for the authority tier reads both tiers; each section verifies in
+    // the core against the battery's current passport (issuer, battery, signature).
+    let (s, v) = app
+        .post_jwt("/v1/restricted", read(&app, &msa_key, &msa, &path, AUTH))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(tiers_of(&v), [AUTH, LI]);
+    assert_eq!(
+        (v["item"].as_str(), v["tier"].as_str()),
+        (Some(&*path), Some(AUTH))
+    );
+    let passport = current_passport(&app, &path).await;
+    let (trust, _) = app.stores().await;
+    let both = digests_of(&v, "sections");
+    for sec in v["sections"].as_array().unwrap() {
+        let jws = sec["jws"].as_str().unwrap();
+        let checked = cellproof_core::verify_restricted(jws, &passport, &trust, now()).unwrap();
+        assert_eq!(checked.tier.as_str(), sec["tier"].as_str().unwrap());
+        assert_eq!(checked.digest, sec["digest"].as_str().unwrap());
+        assert_eq!(checked.issuer, acme);
+    }
+    // Legitimate interest only, asked for by the inspector and by the recycler.
+    let (s, v) = app
+        .post_jwt("/v1/restricted", read(&app, &msa_key, &msa, &path, LI))
+        .await;
+    assert_eq!((s, tiers_of(&v)), (200, vec![LI.to_owned()]), "{v}");
+    let li = digests_of(&v, "sections");
+    let (s, v) = app
+        .post_jwt("/v1/restricted", read(&app, &rec_key, &rec, &path, LI))
+        .await;
+    assert_eq!((s, digests_of(&v, "sections")), (200, li.clone()), "{v}");
+    // The recycler asking for the authority tier, the manufacturer for either: refused.
+    let r = app
+        .post_jwt("/v1/restricted", read(&app, &rec_key, &rec, &path, AUTH))
+        .await;
+    assert_eq!(refusal(&r), (403, "tier-forbidden", "tier_forbidden"));
+    for tier in [LI, AUTH] {
+        let r = app
+            .post_jwt("/v1/restricted", read(&app, &acme_key, &acme, &path, tier))
+            .await;
+        assert_eq!(refusal(&r), (403, "role-missing", "role_missing"), "{tier}");
+        assert!(r.1.get("sections").is_none());
+    }
+    // A consumer, with no signed request at all.
+    let r = app
+        .client
+        .post(app.url("/v1/restricted"))
+        .header("Content-Type", "application/json")
+        .body(json!({"item": path, "tier": AUTH}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 415);
+    let text = r.text().await.unwrap();
+    assert!(!text.contains("sections"), "{text}");
+    let r = app.post_jwt("/v1/restricted", String::new()).await;
+    assert_eq!((r.0, kind(&r.1)), (400, "malformed-request"), "{}", r.1);
+    let r = app
+        .client
+        .get(app.url("/v1/restricted"))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_client_error(), "{}", r.status());
+
+    // The audit log names who read which battery's data, which sections and when; the
+    // refusals of known requesters are there too; and the log verifies, offline as well.
+    let files = tempfile::tempdir().unwrap();
+    let (log, head, trust) = audit_files(&app, files.path()).await;
+    let reads = entries(&log, "restricted.read");
+    assert_eq!(reads.len(), 3, "{reads:?}");
+    let who: Vec<(&str, &str, &str)> = reads
+        .iter()
+        .map(|e| {
+            (
+                e["actor"].as_str().unwrap(),
+                e["detail"]["item"].as_str().unwrap(),
+                e["detail"]["tier"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        who,
+        [
+            (&*msa, &*path, AUTH),
+            (&*msa, &*path, LI),
+            (&*rec, &*path, LI)
+        ]
+    );
+    let mut logged: Vec<String> = reads[0]["detail"]["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_str().unwrap().to_owned())
+        .collect();
+    logged.sort();
+    let mut both = both;
+    both.sort();
+    assert_eq!(logged, both);
+    for e in &reads {
+        let at = e["at"].as_u64().unwrap();
+        assert!((t0..=now()).contains(&at), "{e}");
+        assert_eq!(e["detail"]["eco"], "catena-x");
+    }
+    let refused: Vec<(&str, &str)> = entries(&log, "restricted.refused")
+        .iter()
+        .map(|e| {
+            (
+                e["actor"].as_str().unwrap(),
+                e["detail"]["refused"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        refused,
+        [
+            (&*rec, "tier_forbidden"),
+            (&*acme, "role_missing"),
+            (&*acme, "role_missing")
+        ]
+    );
+    verify_audit(&log, &head, &trust).expect("the log with its reads verifies");
+    let out = audit_verify_cli(files.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn stale_future_replayed_forged_and_misrouted_reads_are_refused() {
+    let app = spawn_app().await;
+    let path = sample_path(&app, "passport-valid");
+    let (msa, key) = reader(&app, "inspectors");
+    let post = |body: String| app.post_jwt("/v1/restricted", body);
+
+    // Replayed: the same request twice.
+    let once = read(&app, &key, &msa, &path, AUTH);
+    assert_eq!(post(once.clone()).await.0, 200);
+    let r = post(once).await;
+    assert_eq!((r.0, kind(&r.1)), (409, "jti-replayed"), "{}", r.1);
+    // Ten minutes old; from 2100; from the end of time.
+    for (iat, want) in [
+        (now() - 600, "iat-stale"),
+        (4_102_444_800, "iat-in-future"),
+        (u64::MAX, "iat-in-future"),
+    ] {
+        let r = post(read_at(&app.address, &key, &msa, &path, AUTH, iat)).await;
+        assert_eq!((r.0, kind(&r.1)), (400, want), "{iat}: {}", r.1);
+    }
+    // Made for another registry.
+    for aud in [
+        "https://registry.elsewhere.example".to_owned(),
+        format!("{}/", app.address),
+    ] {
+        let r = post(read_at(&aud, &key, &msa, &path, AUTH, now())).await;
+        assert_eq!(refusal(&r), (400, "audience-mismatch", "audience_mismatch"));
+    }
+    // Another operation sent here, and a read sent to the status route.
+    let r = post(update(&app.address, &key, &msa, "3", 1, "revocation", true)).await;
+    assert_eq!(refusal(&r), (400, "op-mismatch", "op_mismatch"));
+    let r = app
+        .post_jwt("/v1/status", read(&app, &key, &msa, &path, AUTH))
+        .await;
+    assert_eq!(refusal(&r), (400, "op-mismatch", "op_mismatch"));
+    // Another key under the inspector's kid.
+    let forger = KeyPair::from_secret(&key.kid, &[42; 32]);
+    let r = post(read(&app, &forger, &msa, &path, AUTH)).await;
+    assert_eq!(refusal(&r), (401, "bad-signature", "signature_invalid"));
+    // Someone no trust list names.
+    let r = post(read(&app, &forger, "did:web:nobody.example", &path, AUTH)).await;
+    assert_eq!(refusal(&r), (403, "unknown-issuer", "issuer_unknown"));
+    // A battery the registry knows nothing about, an item that is no Digital Link, a tier
+    // that does not exist.
+    let r = post(read(&app, &key, &msa, "01/04012345000016/21/NOSUCH", AUTH)).await;
+    assert_eq!((r.0, kind(&r.1)), (404, "item-unknown"), "{}", r.1);
+    let r = post(read(&app, &key, &msa, "01/12345/21/X", AUTH)).await;
+    assert_eq!((r.0, kind(&r.1)), (400, "digital-link-invalid"), "{}", r.1);
+    let r = post(read(&app, &key, &msa, &path, "Authority")).await;
+    assert_eq!(refusal(&r), (400, "tier-invalid", "claim_invalid"));
+    // A body over the limit, and one that is not UTF-8.
+    let r = post("a".repeat(cellproof_server::MAX_JWS_BODY + 1)).await;
+    assert_eq!((r.0, kind(&r.1)), (413, "body-too-large"));
+    let r = app
+        .client
+        .post(app.url("/v1/restricted"))
+        .header("Content-Type", "application/jwt")
+        .body(vec![0xff, 0xfe, 0x00])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    // None of them was answered with data; the log holds the one accepted read and the
+    // audited refusals of the authenticated requester (unknown item, bad item, bad tier).
+    let log = app.operator_get("/v1/audit?limit=10000").await;
+    assert_eq!(entries(&log, "restricted.read").len(), 1);
+    let refused: Vec<&str> = entries(&log, "restricted.refused")
+        .iter()
+        .map(|e| e["detail"]["refused"].as_str().unwrap())
+        .collect();
+    assert_eq!(refused, ["item-unknown", "gtin_invalid", "claim_invalid"]);
+}
+
+#[tokio::test]
+async fn sections_stay_with_their_battery_and_only_its_passports_issuer_adds_them() {
+    let app = spawn_app().await;
+    let w = &app.world;
+    let (msa, key) = reader(&app, "inspectors");
+    let valid = sample_path(&app, "passport-valid");
+    let other = sample_path(&app, "attestation-revoked");
+    let read_digests = |item: String| {
+        let body = read(&app, &key, &msa, &item, AUTH);
+        let app = &app;
+        async move {
+            let (s, v) = app.post_jwt("/v1/restricted", body).await;
+            assert_eq!(s, 200, "{v}");
+            let mut d = digests_of(&v, "sections");
+            d.sort();
+            d
+        }
+    };
+    let before = read_digests(valid.clone()).await;
+    assert_eq!(before.len(), 2);
+    // A battery with a passport and no sections: an empty answer, not another's.
+    assert!(read_digests(other.clone()).await.is_empty());
+    // ACME adds one to it; each battery answers with its own alone.
+    let url = app.url(&format!("/{other}"));
+    let section = w.restricted_section(
+        &w.acme,
+        &url,
+        cellproof_core::Tier::LegitimateInterest,
+        now() - 60,
+    );
+    let r = post_vc(&app, "/v1/passports", &section).await;
+    assert_eq!(
+        (r.0, r.1["restricted"].as_bool()),
+        (200, Some(true)),
+        "{}",
+        r.1
+    );
+    assert_eq!(
+        post_vc(&app, "/v1/passports", &section).await.1,
+        r.1,
+        "idempotent"
+    );
+    assert_eq!(
+        read_digests(other.clone()).await,
+        [cellproof_core::sha256_b64(section.as_bytes())]
+    );
+    assert_eq!(read_digests(valid.clone()).await, before);
+    // Another manufacturer's section for ACME's battery, a certifier's, and a section about
+    // a battery that has no passport: refused, and nothing more is read.
+    let valid_url = app.url(&format!("/{valid}"));
+    for (who, jws, want) in [
+        (
+            "denchi",
+            w.restricted_section(
+                &w.denchi,
+                &valid_url,
+                cellproof_core::Tier::Authority,
+                now() - 60,
+            ),
+            (403, "gtin-not-issuer", "gtin_not_issuer"),
+        ),
+        (
+            "certifier",
+            w.restricted_section(
+                &w.certifier,
+                &valid_url,
+                cellproof_core::Tier::Authority,
+                now() - 60,
+            ),
+            (403, "issuer-not-trusted", "role_missing"),
+        ),
+        (
+            "acme, no passport",
+            w.restricted_section(
+                &w.acme,
+                &app.url("/01/04012345000016/21/NOPASSPORT1"),
+                cellproof_core::Tier::Authority,
+                now() - 60,
+            ),
+            (409, "passport-chain-broken", "passport_chain_broken"),
+        ),
+    ] {
+        let r = post_vc(&app, "/v1/passports", &jws).await;
+        assert_eq!(refusal(&r), want, "{who}: {}", r.1);
+    }
+    assert_eq!(read_digests(valid).await, before);
+}
+
+#[tokio::test]
+async fn inspection_reports_are_stored_once_and_listed_to_inspectors_only() {
+    let app = spawn_app().await;
+    let path = sample_path(&app, "passport-valid");
+    let (msa, key) = reader(&app, "inspectors");
+    let (rec, rec_key) = reader(&app, "recyclers");
+    let (acme, acme_key) = app.acme();
+    let report = seal(&app, "passport-valid", &msa, &key).await;
+    let r = post_vc(&app, "/v1/reports", &report).await;
+    assert_eq!(r.0, 200, "{}", r.1);
+    let digest = cellproof_core::sha256_b64(report.as_bytes());
+    assert_eq!(r.1, json!({"item": path, "digest": digest, "issuer": msa}));
+    assert_eq!(post_vc(&app, "/v1/reports", &report).await, r, "idempotent");
+    // Tampered: the signature, or the payload (the verdict turned around).
+    let (head, sig) = report.rsplit_once('.').unwrap();
+    let first = if sig.starts_with('A') { 'B' } else { 'A' };
+    let forged_sig = format!("{head}.{first}{}", &sig[1..]);
+    let (h, p) = head.split_once('.').unwrap();
+    let payload = String::from_utf8(cellproof_core::b64_decode(p, "payload").unwrap()).unwrap();
+    assert!(payload.contains("\"overall\":\"valid\""), "{payload}");
+    let edited = payload.replace("\"overall\":\"valid\"", "\"overall\":\"invalid\"");
+    let forged_payload = format!(
+        "{h}.{}.{sig}",
+        cellproof_core::b64_encode(edited.as_bytes())
+    );
+    for forged in [forged_sig, forged_payload] {
+        let r = post_vc(&app, "/v1/reports", &forged).await;
+        assert_eq!(
+            refusal(&r),
+            (401, "bad-signature", "signature_invalid"),
+            "{}",
+            r.1
+        );
+    }
+    // Sealed by a manufacturer, or by the recycler: not an inspector.
+    for (did, k) in [(&acme, &acme_key), (&rec, &rec_key)] {
+        let r = post_vc(
+            &app,
+            "/v1/reports",
+            &seal(&app, "passport-valid", did, k).await,
+        )
+        .await;
+        assert_eq!(
+            refusal(&r),
+            (403, "issuer-not-trusted", "role_missing"),
+            "{did}: {}",
+            r.1
+        );
+    }
+    // Listed to the inspector; never to anyone else.
+    let r = list_reports(&app, &path, Some(read(&app, &key, &msa, &path, AUTH))).await;
+    assert_eq!(r.0, 200, "{}", r.1);
+    assert_eq!(digests_of(&r.1, "reports"), [digest.clone()]);
+    assert_eq!(r.1["reports"][0]["jws"], report.as_str());
+    let r = list_reports(&app, &path, None).await;
+    assert_eq!((r.0, kind(&r.1)), (401, "unauthenticated"), "{}", r.1);
+    for (did, k, tier) in [(&rec, &rec_key, LI), (&acme, &acme_key, AUTH)] {
+        let r = list_reports(&app, &path, Some(read(&app, k, did, &path, tier))).await;
+        assert_eq!(refusal(&r), (403, "role-missing", "role_missing"), "{did}");
+        assert!(r.1.get("reports").is_none());
+    }
+    // Signed for one battery, sent for another; and a battery without reports.
+    let other = sample_path(&app, "attestation-revoked");
+    let r = list_reports(&app, &other, Some(read(&app, &key, &msa, &path, AUTH))).await;
+    assert_eq!((r.0, kind(&r.1)), (400, "item-mismatch"), "{}", r.1);
+    let r = list_reports(&app, &other, Some(read(&app, &key, &msa, &other, AUTH))).await;
+    assert_eq!(
+        (r.0, r.1["reports"].as_array().map(Vec::len)),
+        (200, Some(0))
+    );
+    // Replayed.
+    let once = read(&app, &key, &msa, &path, AUTH);
+    assert_eq!(list_reports(&app, &path, Some(once.clone())).await.0, 200);
+    let r = list_reports(&app, &path, Some(once)).await;
+    assert_eq!((r.0, kind(&r.1)), (409, "jti-replayed"));
+    // Audited: one upload, the listings, the refusals.
+    let log = app.operator_get("/v1/audit?limit=10000").await;
+    let up = entries(&log, "report.upload");
+    assert_eq!(up.len(), 1);
+    assert_eq!(
+        (up[0]["actor"].as_str(), up[0]["detail"]["digest"].as_str()),
+        (Some(&*msa), Some(&*digest))
+    );
+    assert_eq!(entries(&log, "report.read").len(), 3);
+    assert_eq!(entries(&log, "report.refused").len(), 3);
+}
+
+#[tokio::test]
+async fn a_reader_listed_only_by_a_recognised_ecosystem_reads_nothing() {
+    use cellproof_core::{Entity, Recognition, TrustList};
+    let app = spawn_app().await;
+    let path = sample_path(&app, "passport-valid");
+    let (trust, _) = app.stores().await;
+    // Catena-X recognises a third ecosystem, even for the inspector role.
+    let eu_root = KeyPair::from_secret("eu-root-1", &[77; 32]);
+    let mut root = eu_root.public();
+    root.kid = None;
+    let mut cx = trust.list("catena-x").unwrap().clone();
+    cx.recognizes.push(Recognition {
+        eco: "eu-msa".into(),
+        root,
+        roles: vec!["inspector".into()],
+        until: Some(now() + 86_400),
+        scope: Vec::new(),
+    });
+    cx.seq += 1;
+    let (s, v) = upload_trust_list(&app, sign_trust_list(&cx, &root_key(&app, "catena-x"))).await;
+    assert_eq!(s, 200, "{v}");
+    let inspector = KeyPair::from_secret("eu-1", &[78; 32]);
+    let did = "did:web:inspector.eu-msa.example";
+    let eu = TrustList {
+        iss: "did:web:eu-msa.trust.example".into(),
+        eco: "eu-msa".into(),
+        seq: 1,
+        iat: now() - 60,
+        exp: now() + 86_400,
+        entities: vec![Entity {
+            id: did.into(),
+            name: "Another authority's inspector".into(),
+            roles: vec!["inspector".into()],
+            keys: vec![inspector.public()],
+            ..Entity::default()
+        }],
+        authorities: Vec::new(),
+        recognizes: Vec::new(),
+    };
+    let (s, v) = upload_trust_list(&app, sign_trust_list(&eu, &eu_root)).await;
+    assert_eq!(s, 200, "accepted through the recognition: {v}");
+    let r = app
+        .post_jwt("/v1/restricted", read(&app, &inspector, did, &path, AUTH))
+        .await;
+    assert_eq!(
+        refusal(&r),
+        (403, "reader-not-home", "role_missing"),
+        "{}",
+        r.1
+    );
+    assert!(r.1.get("sections").is_none());
+    let r = list_reports(&app, &path, Some(read(&app, &inspector, did, &path, AUTH))).await;
+    assert_eq!(refusal(&r), (403, "reader-not-home", "role_missing"));
+    let r = post_vc(
+        &app,
+        "/v1/reports",
+        &seal(&app, "passport-valid", did, &inspector).await,
+    )
+    .await;
+    assert_eq!(
+        refusal(&r),
+        (403, "issuer-not-trusted", "role_missing"),
+        "{}",
+        r.1
+    );
+    // The refusals of the (authenticated) foreign inspector are in the log.
+    let log = app.operator_get("/v1/audit?limit=10000").await;
+    let refused: Vec<&str> = entries(&log, "restricted.refused")
+        .iter()
+        .filter(|e| e["actor"] == did)
+        .map(|e| e["detail"]["refused"].as_str().unwrap())
+        .collect();
+    assert_eq!(refused, ["role_missing"]);
+}
+
+#[tokio::test]
+async fn a_new_inspector_key_enrolled_through_the_operator_route_reads_restricted_data() {
+    use cellproof_core::Entity;
+    let app = spawn_app().await;
+    let path = sample_path(&app, "passport-valid");
+    // A key made on the device (as the page or `cellproof keygen` makes one).
+    let mut secret = [0u8; 32];
+    getrandom::getrandom(&mut secret).unwrap();
+    let key = KeyPair::from_secret("device-1", &secret);
+    let did = "did:web:inspector-2.msa.example";
+    let r = app
+        .post_jwt("/v1/restricted", read(&app, &key, did, &path, AUTH))
+        .await;
+    assert_eq!(
+        refusal(&r),
+        (403, "unknown-issuer", "issuer_unknown"),
+        "not yet enrolled"
+    );
+    // The authority's root re-signs its list with the new inspector; the operator uploads it.
+    let (trust, _) = app.stores().await;
+    let mut list = trust.list("catena-x").unwrap().clone();
+    let mut public = key.public();
+    public.nbf = Some(now() - 60);
+    list.entities.push(Entity {
+        id: did.into(),
+        name: "Market surveillance authority, inspector 2".into(),
+        roles: vec!["inspector".into()],
+        keys: vec![public],
+        ..Entity::default()
+    });
+    list.seq += 1;
+    list.iat = now();
+    let (s, v) = upload_trust_list(&app, sign_trust_list(&list, &root_key(&app, "catena-x"))).await;
+    assert_eq!(s, 200, "{v}");
+    let r = app
+        .post_jwt("/v1/restricted", read(&app, &key, did, &path, AUTH))
+        .await;
+    assert_eq!(r.0, 200, "{}", r.1);
+    assert_eq!(tiers_of(&r.1), [AUTH, LI]);
+    // It seals and uploads a report, and lists it.
+    let report = seal(&app, "passport-valid", did, &key).await;
+    let u = post_vc(&app, "/v1/reports", &report).await;
+    assert_eq!(u.0, 200, "{}", u.1);
+    let l = list_reports(&app, &path, Some(read(&app, &key, did, &path, AUTH))).await;
+    assert_eq!(
+        digests_of(&l.1, "reports"),
+        [u.1["digest"].as_str().unwrap().to_owned()]
+    );
+    let log = app.operator_get("/v1/audit?limit=10000").await;
+    assert!(entries(&log, "restricted.read")
+        .iter()
+        .any(|e| e["actor"] == did));
+}
+
+#[tokio::test]
+async fn restricted_sections_and_reports_never_reach_a_public_route() {
+    let app = spawn_app().await;
+    let path = sample_path(&app, "passport-valid");
+    let (msa, key) = reader(&app, "inspectors");
+    let (s, v) = app
+        .post_jwt("/v1/restricted", read(&app, &key, &msa, &path, AUTH))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let report = seal(&app, "passport-valid", &msa, &key).await;
+    assert_eq!(post_vc(&app, "/v1/reports", &report).await.0, 200);
+    // What must never appear: each section and the report whole, their payload and
+    // signature segments, their digests as something to fetch, and the sections' contents.
+    let mut secrets: Vec<String> = vec!["BatteryPassportRestricted".into()];
+    let mut digests = vec![cellproof_core::sha256_b64(report.as_bytes())];
+    for jws in v["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["jws"].as_str().unwrap().to_owned())
+        .chain([report.clone()])
+    {
+        let parts: Vec<&str> = jws.split('.').collect();
+        secrets.extend([jws.clone(), parts[1].to_owned(), parts[2].to_owned()]);
+        digests.push(cellproof_core::sha256_b64(jws.as_bytes()));
+        let payload: Value =
+            serde_json::from_slice(&cellproof_core::b64_decode(parts[1], "payload").unwrap())
+                .unwrap();
+        if let Some(data) = payload["credentialSubject"].get("data") {
+            secrets.push(data.to_string());
+            for k in data.as_object().unwrap().keys() {
+                secrets.push(format!("\"{k}\""));
+            }
+        }
+    }
+    let (gtin, serial) = {
+        let rest = path.strip_prefix("01/").unwrap();
+        let (g, s) = rest.split_once("/21/").unwrap();
+        (g.to_owned(), s.to_owned())
+    };
+    let mut bodies: Vec<(String, String)> = Vec::new();
+    let get = |url: String, accept: Option<&'static str>| {
+        let req = app.client.get(app.url(&url));
+        let req = match accept {
+            Some(a) => req.header("Accept", a),
+            None => req,
+        };
+        async move {
+            let r = req.send().await.unwrap();
+            let s = r.status();
+            (format!("{url} ({accept:?}) {s}"), r.text().await.unwrap())
+        }
+    };
+    for (url, accept) in [
+        (format!("/{path}"), None),
+        (format!("/{path}"), Some("application/vc+jwt")),
+        (format!("/{path}"), Some("application/linkset+json")),
+        (format!("/{path}?linkType=all"), None),
+        (format!("/{path}?linkType=gs1:pip"), None),
+        (format!("/v1/passports/{gtin}/{serial}"), None),
+        ("/v1/bundle".into(), None),
+        (format!("/v1/pack?items={path}"), None),
+        ("/v1/trust-list/catena-x".into(), None),
+        ("/v1/trust-list/ouranos".into(), None),
+        ("/v1/roots".into(), None),
+        ("/v1/status/acme/3".into(), None),
+        ("/v1/audit/head".into(), None),
+        (format!("/v1/reports/{gtin}/{serial}"), None),
+    ] {
+        bodies.push(get(url, accept).await);
+    }
+    for d in &digests {
+        for prefix in ["/v1/attestations/", "/v1/documents/"] {
+            let got = get(format!("{prefix}{d}"), None).await;
+            assert!(got.0.ends_with("404 Not Found"), "{}", got.0);
+            bodies.push(got);
+        }
+    }
+    let pack = app
+        .client
+        .post(app.url("/v1/pack"))
+        .json(&json!({"items": [path]}))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    bodies.push(("POST /v1/pack".into(), pack));
+    for (what, body) in &bodies {
+        for s in &secrets {
+            assert!(
+                !body.contains(s.as_str()),
+                "{what} serves restricted data: {s}"
+            );
+        }
+    }
+}

@@ -645,3 +645,30 @@ fn an_unverifiable_verdict_seals_and_rechecks_as_unverifiable() {
     assert!(c.stands, "{:#?}", c.problems);
     assert_eq!(c.recomputed.unwrap()["overall"], "unverifiable");
 }
+
+#[test]
+fn a_report_with_duplicate_members_is_refused_before_anything_else() {
+    let f = fixture();
+    let (report, pack) = f.sealed();
+    let parts: Vec<&str> = report.split('.').collect();
+    let payload = String::from_utf8(cellproof_core::b64_decode(parts[1], "payload").unwrap())
+        .unwrap()
+        .replacen(
+            "\"attestationType\":\"inspection\"",
+            "\"attestationType\":\"inspection\",\"attestationType\":\"certification\"",
+            1,
+        );
+    // Signed by the inspector's own key: the strict parser still refuses it.
+    let input = format!(
+        "{}.{}",
+        parts[0],
+        cellproof_core::b64_encode(payload.as_bytes())
+    );
+    use ed25519_dalek::Signer as _;
+    let sig = f.w.msa.key.signing.sign(input.as_bytes()).to_bytes();
+    let dup = format!("{input}.{}", cellproof_core::b64_encode(&sig));
+    let c = f.check(&dup, &pack);
+    assert_eq!(codes(&c), vec!["json_duplicate_member"]);
+    let e = check_report_upload(&dup, &f.trust, SCAN_AT).unwrap_err();
+    assert_eq!(e.code(), "json_duplicate_member");
+}

@@ -77,7 +77,7 @@ pub struct DocumentRequest {
     pub digest: String,
 }
 
-fn verify_error(e: CoreError, iat: u64, now: u64) -> UpdateError {
+pub(super) fn verify_error(e: CoreError, iat: u64, now: u64) -> UpdateError {
     match e {
         CoreError::AudienceMismatch { .. } => UpdateError::AudienceMismatch {
             detail: e.to_string(),
@@ -96,7 +96,7 @@ fn verify_error(e: CoreError, iat: u64, now: u64) -> UpdateError {
     }
 }
 
-fn malformed(e: &CoreError) -> UpdateError {
+pub(super) fn malformed(e: &CoreError) -> UpdateError {
     UpdateError::Malformed {
         detail: e.to_string(),
         code: Some(e.code()),
@@ -180,6 +180,11 @@ impl Gate {
     /// Largest document `PUT /v1/documents/{digest}` accepts, bytes.
     pub fn max_document(&self) -> usize {
         self.max_document
+    }
+
+    /// The registry's public URL: the `aud` every request must carry.
+    pub fn public_url(&self) -> &str {
+        &self.public_url
     }
 
     /// The home ecosystem and its trust store of an onboarded issuer (passports are verified

@@ -10,6 +10,7 @@
 //! Issuer requests are parsed and verified against a [`Gate`] snapshot before the mutex is
 //! taken: unauthenticated input never holds the lock.
 
+mod inspector;
 mod issuer;
 mod operator;
 mod passport;
@@ -27,6 +28,7 @@ use serde_json::{json, Value};
 
 use crate::store::{AuthorityKeyRow, Batch, ItemRow, NewAudit, Store, StoreError};
 
+pub use inspector::{ReadRequest, ReportsAnswer, RestrictedAnswer};
 pub use issuer::{
     AllocateAck, Authenticated, Committer, DocumentRequest, Gate, IssuerAck, UpdateAck,
 };
@@ -150,6 +152,8 @@ pub struct Registry {
     restricted: BTreeMap<String, (String, String)>,
     /// Attestations by digest.
     attestations: BTreeMap<String, String>,
+    /// Inspection reports: digest -> (battery path, inspector); the bytes stay in the store.
+    reports: BTreeMap<String, (String, String)>,
     published: Arc<Published>,
     gate: Arc<RwLock<Arc<Gate>>>,
     last_prune: u64,
@@ -216,6 +220,11 @@ impl Registry {
                 .attestations
                 .into_iter()
                 .map(|a| (a.digest, a.jws))
+                .collect(),
+            reports: snap
+                .reports
+                .into_iter()
+                .map(|r| (r.digest, (r.path, r.issuer)))
                 .collect(),
             published,
             gate: Arc::default(),

@@ -2,6 +2,7 @@
 //! (signed status updates and allocation), operator actions, the Digital Link resolver,
 //! and operations (health, metrics, OpenAPI).
 
+mod inspector;
 mod issuer;
 mod operator;
 mod ops;
@@ -46,6 +47,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/documents/{hashDigest}"),
     ("get", "/v1/pack"),
     ("post", "/v1/pack"),
+    ("post", "/v1/restricted"),
+    ("post", "/v1/reports"),
+    ("get", "/v1/reports/{gtin}/{serial}"),
     ("get", "/01/{gtin}/21/{serial}"),
     ("get", "/healthz"),
     ("get", "/metrics"),
@@ -148,6 +152,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .route("/v1/pack", web::get().to(passport::pack_get))
         .route("/v1/pack", web::post().to(passport::pack_post))
+        .route("/v1/restricted", web::post().to(inspector::restricted))
+        .route("/v1/reports", web::post().to(inspector::upload_report))
+        .route(
+            "/v1/reports/{gtin}/{serial}",
+            web::get().to(inspector::list_reports),
+        )
         .route(
             "/01/{gtin}/21/{serial}",
             web::get().to(resolver::digital_link),

@@ -10,8 +10,8 @@
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use cellproof_core::{
-    check_attestation_upload, check_document, check_passport_upload, sha256_b64, DigitalLink, Jws,
-    Typ, MAX_PASSPORT,
+    check_attestation_upload, check_document, check_passport_upload, check_restricted_upload,
+    sha256_b64, DigitalLink, Jws, Typ, MAX_PASSPORT, RESTRICTED_TYPE,
 };
 use serde_json::{json, Map, Value};
 
@@ -46,7 +46,10 @@ fn count<T>(state: &AppState, endpoint: &'static str, r: &Result<T, UploadError>
 
 /// Reads a compact JWS body (`application/vc+jwt` or `application/jwt`) of at most
 /// [`MAX_PASSPORT`] bytes.
-async fn jws_body(req: &HttpRequest, payload: web::Payload) -> Result<String, UploadError> {
+pub(super) async fn jws_body(
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<String, UploadError> {
     if !content_type_is(req, "application/vc+jwt") && !content_type_is(req, "application/jwt") {
         return Err(UploadError::UnsupportedMediaType {
             expected: "application/vc+jwt",
@@ -126,6 +129,22 @@ async fn upload_passport_inner(
         let (home, trust) = gate
             .home_of(&iss)
             .ok_or_else(|| UploadError::NotOnboarded { iss: iss.clone() })?;
+        let restricted = p
+            .get("type")
+            .and_then(Value::as_array)
+            .is_some_and(|t| t.iter().any(|t| t == RESTRICTED_TYPE));
+        if restricted {
+            // SPEC.md section 6.3: by the passport's issuer, about its battery; stored apart.
+            let checked = check_restricted_upload(&text, &held, trust, clock.now())
+                .map_err(|e| UploadError::core(&e))?;
+            if checked.eco != home {
+                return Err(UploadError::core(&cellproof_core::Error::KeyUnknown {
+                    kid: jws.header().kid.clone(),
+                }));
+            }
+            let mut reg = registry.lock().map_err(|_| UploadError::Internal)?;
+            return reg.store_restricted(checked, &text, clock.now());
+        }
         // Verified outside the mutex, against the versions held a moment ago; the store
         // refuses the change if another version got in between.
         let checked = check_passport_upload(&text, &held, trust, clock.now())
@@ -334,7 +353,7 @@ pub async fn get_attestation(
 
 /// The canonical battery path of `/{prefix}/{gtin}/{serial}` (raw path: the core decodes the
 /// serial itself).
-fn battery_path(req: &HttpRequest, prefix: &str) -> Result<String, PublicError> {
+pub(super) fn battery_path(req: &HttpRequest, prefix: &str) -> Result<String, PublicError> {
     let rest = req
         .uri()
         .path()

@@ -109,6 +109,20 @@ pub struct RestrictedRow {
     pub jws: String,
 }
 
+/// An inspection report (SPEC.md section 6.4), content-addressed, listed per battery to
+/// inspectors only.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReportRow {
+    /// Base64url SHA-256 of `jws`.
+    pub digest: String,
+    /// `01/{gtin}/21/{serial}` of the battery inspected.
+    pub path: String,
+    /// The inspector's DID.
+    pub issuer: String,
+    /// The compact `vc+jwt`.
+    pub jws: String,
+}
+
 /// An attestation (SPEC.md section 3.3) under its digest.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AttestationRow {
@@ -232,6 +246,8 @@ pub struct Batch {
     pub documents: Vec<DocumentRow>,
     /// Audit entries to append.
     pub audit: Vec<NewAudit>,
+    /// Inspection reports to insert (the same digest again is ignored).
+    pub reports: Vec<ReportRow>,
 }
 
 impl Batch {
@@ -250,6 +266,7 @@ impl Batch {
             && self.restricted.is_empty()
             && self.attestations.is_empty()
             && self.documents.is_empty()
+            && self.reports.is_empty()
             && self.audit.is_empty()
     }
 }
@@ -275,6 +292,8 @@ pub struct Snapshot {
     pub restricted: Vec<RestrictedRow>,
     /// Attestations.
     pub attestations: Vec<AttestationRow>,
+    /// Inspection reports (kept in memory only to answer repeated uploads).
+    pub reports: Vec<ReportRow>,
 }
 
 /// Storage failures.
@@ -321,6 +340,23 @@ pub trait Store: Send + Sync + 'static {
     /// A document by digest: `(media type, bytes)` (documents are not loaded at start: they
     /// may be large).
     fn document(&self, digest: &str) -> Result<Option<(String, Vec<u8>)>, StoreError>;
+    /// The restricted sections of one battery (`01/{gtin}/21/{serial}`), oldest first (read
+    /// per request by `POST /v1/restricted`, SPEC.md section 6.3; never loaded for serving).
+    ///
+    /// The default refuses (a backend that does not hold them yet answers an error, never an
+    /// empty list).
+    fn restricted_sections(&self, path: &str) -> Result<Vec<RestrictedRow>, StoreError> {
+        Err(StoreError::Backend(format!(
+            "this storage backend cannot read restricted sections (asked for {path})"
+        )))
+    }
+    /// The inspection reports of one battery, oldest first (SPEC.md section 6.4). The default
+    /// refuses, as for [`Store::restricted_sections`].
+    fn reports(&self, path: &str) -> Result<Vec<ReportRow>, StoreError> {
+        Err(StoreError::Backend(format!(
+            "this storage backend cannot read inspection reports (asked for {path})"
+        )))
+    }
 }
 
 /// The hash chaining an audit entry to the previous one: SHA-256 (hex) over the previous

@@ -8,7 +8,7 @@ use rusqlite::{params, Connection, OptionalExtension as _};
 
 use super::{
     AttestationRow, AuditEntry, AuthorityKeyRow, Batch, IssuerRow, ItemRow, ListRow, PassportRow,
-    RestrictedRow, Snapshot, StatusRow, Store, StoreError,
+    ReportRow, RestrictedRow, Snapshot, StatusRow, Store, StoreError,
 };
 
 const SCHEMA: &str = r#"
@@ -34,6 +34,10 @@ CREATE TABLE IF NOT EXISTS passports (
     jws TEXT NOT NULL, PRIMARY KEY (path, version));
 CREATE TABLE IF NOT EXISTS restricted_sections (
     digest TEXT PRIMARY KEY, path TEXT NOT NULL, tier TEXT NOT NULL, jws TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS restricted_sections_path ON restricted_sections (path);
+CREATE TABLE IF NOT EXISTS reports (
+    digest TEXT PRIMARY KEY, path TEXT NOT NULL, issuer TEXT NOT NULL, jws TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS reports_path ON reports (path);
 CREATE TABLE IF NOT EXISTS attestations (digest TEXT PRIMARY KEY, jws TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS documents (
     digest TEXT PRIMARY KEY, media_type TEXT NOT NULL, bytes BLOB NOT NULL);
@@ -271,6 +275,7 @@ impl Store for SqliteStore {
             .map_err(be)?
             .collect::<Result<_, _>>()
             .map_err(be)?;
+        s.reports = query_reports(&conn, None)?;
         Ok(s)
     }
 
@@ -431,6 +436,13 @@ impl Store for SqliteStore {
             )
             .map_err(be)?;
         }
+        for r in &b.reports {
+            tx.execute(
+                "INSERT OR IGNORE INTO reports (digest, path, issuer, jws) VALUES (?1, ?2, ?3, ?4)",
+                params![r.digest, r.path, r.issuer, r.jws],
+            )
+            .map_err(be)?;
+        }
         let mut seqs = Vec::new();
         if !b.audit.is_empty() {
             let (mut prev_seq, mut prev_hash): (i64, String) = tx
@@ -528,6 +540,57 @@ impl Store for SqliteStore {
         .optional()
         .map_err(be)
     }
+
+    fn restricted_sections(&self, path: &str) -> Result<Vec<RestrictedRow>, StoreError> {
+        let conn = self.conn()?;
+        let mut q = conn
+            .prepare(
+                "SELECT digest, path, tier, jws FROM restricted_sections WHERE path = ?1 \
+                 ORDER BY rowid",
+            )
+            .map_err(be)?;
+        let rows = q
+            .query_map(params![path], |r| {
+                Ok(RestrictedRow {
+                    digest: r.get(0)?,
+                    path: r.get(1)?,
+                    tier: r.get(2)?,
+                    jws: r.get(3)?,
+                })
+            })
+            .map_err(be)?
+            .collect::<Result<_, _>>()
+            .map_err(be)?;
+        Ok(rows)
+    }
+
+    fn reports(&self, path: &str) -> Result<Vec<ReportRow>, StoreError> {
+        let conn = self.conn()?;
+        query_reports(&conn, Some(path))
+    }
+}
+
+/// Reports of one battery, or all of them, oldest first.
+fn query_reports(conn: &Connection, path: Option<&str>) -> Result<Vec<ReportRow>, StoreError> {
+    let mut q = conn
+        .prepare(
+            "SELECT digest, path, issuer, jws FROM reports WHERE ?1 IS NULL OR path = ?1 \
+             ORDER BY rowid",
+        )
+        .map_err(be)?;
+    let rows = q
+        .query_map(params![path], |r| {
+            Ok(ReportRow {
+                digest: r.get(0)?,
+                path: r.get(1)?,
+                issuer: r.get(2)?,
+                jws: r.get(3)?,
+            })
+        })
+        .map_err(be)?
+        .collect::<Result<_, _>>()
+        .map_err(be)?;
+    Ok(rows)
 }
 
 #[cfg(test)]
