@@ -29,6 +29,10 @@ pub struct Cli {
     /// Data directory (SQLite database, keys, demo world).
     #[arg(long)]
     pub data: Option<PathBuf>,
+    /// PostgreSQL instead of SQLite: `postgres://user@host:port/db` (libpq URL; `?options=-c
+    /// search_path=NAME` picks a schema). `--data` still holds the keys and the demo world.
+    #[arg(long, value_name = "URL")]
+    pub database: Option<String>,
     /// Listen address, e.g. `127.0.0.1:8080` (port 0 picks a free port).
     #[arg(long)]
     pub listen: Option<String>,
@@ -92,6 +96,8 @@ pub enum AuditCommand {
 pub struct FileConfig {
     /// See [`Config::data_dir`].
     pub data: Option<PathBuf>,
+    /// See [`Config::database`].
+    pub database: Option<String>,
     /// See [`Config::listen`].
     pub listen: Option<String>,
     /// See [`Config::public_url`].
@@ -123,6 +129,9 @@ pub struct FileConfig {
 pub struct Config {
     /// Data directory: `registry.sqlite3`, the operator token file, `demo/`.
     pub data_dir: PathBuf,
+    /// A PostgreSQL URL (`postgres://...`): the store is PostgreSQL instead of SQLite in
+    /// `data_dir` (which still holds the operator token and the demo world).
+    pub database: Option<String>,
     /// Listen address (`host:port`; port 0 in tests).
     pub listen: String,
     /// Public URL (no trailing slash); `None` means `http://{bound address}`.
@@ -156,6 +165,7 @@ impl Config {
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         Config {
             data_dir: data_dir.into(),
+            database: None,
             listen: "127.0.0.1:0".into(),
             public_url: None,
             web_dir: PathBuf::from("web"),
@@ -206,6 +216,7 @@ impl Config {
         if let Some(v) = file.data.or(e("CELLPROOF_DATA").map(PathBuf::from)) {
             c.data_dir = v;
         }
+        c.database = e("CELLPROOF_DATABASE").or(file.database);
         if let Some(v) = e("CELLPROOF_LISTEN").or(file.listen) {
             c.listen = v;
         }
@@ -248,6 +259,9 @@ impl Config {
         if let Some(v) = &cli.data {
             c.data_dir = v.clone();
         }
+        if let Some(v) = &cli.database {
+            c.database = Some(v.clone());
+        }
         if let Some(v) = &cli.listen {
             c.listen = v.clone();
         }
@@ -270,6 +284,9 @@ impl Config {
         if let Some(t) = &c.operator_token {
             check_operator_token(t)?;
         }
+        if let Some(url) = &c.database {
+            check_database(url)?;
+        }
         if let Some(u) = &mut c.public_url {
             let trimmed = u.trim_end_matches('/').to_owned();
             if !(trimmed.starts_with("http://") || trimmed.starts_with("https://")) {
@@ -279,6 +296,18 @@ impl Config {
         }
         Ok(c)
     }
+}
+
+/// Refuses a `--database` that is not a PostgreSQL URL (SQLite needs no flag: it is the
+/// default, in the data directory).
+pub fn check_database(url: &str) -> anyhow::Result<()> {
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        bail!(
+            "--database takes a PostgreSQL URL (postgres://user@host:port/db); leave it out to \
+             use SQLite in the data directory"
+        );
+    }
+    Ok(())
 }
 
 /// Refuses an operator token shorter than [`MIN_OPERATOR_TOKEN`] characters.
@@ -365,6 +394,40 @@ mod tests {
         let c = Config::layered(&Cli::default(), file, &BTreeMap::new()).unwrap();
         assert_eq!(c.pinned_roots.len(), 1);
         assert_eq!(c.pinned_roots[0].0, "catena-x");
+    }
+
+    #[test]
+    fn database_comes_from_file_env_or_cli_and_must_be_postgres() {
+        let file: FileConfig = toml::from_str("database = \"postgres://a@h/db1\"").unwrap();
+        let c = Config::layered(&Cli::default(), file, &BTreeMap::new()).unwrap();
+        assert_eq!(c.database.as_deref(), Some("postgres://a@h/db1"));
+        let env = BTreeMap::from([(
+            "CELLPROOF_DATABASE".to_owned(),
+            "postgresql://b@h/db2".to_owned(),
+        )]);
+        let c = Config::layered(&Cli::default(), FileConfig::default(), &env).unwrap();
+        assert_eq!(c.database.as_deref(), Some("postgresql://b@h/db2"));
+        let cli = Cli {
+            database: Some("postgres://c@h/db3".into()),
+            ..Cli::default()
+        };
+        let c = Config::layered(&cli, FileConfig::default(), &env).unwrap();
+        assert_eq!(c.database.as_deref(), Some("postgres://c@h/db3"));
+        let c = Config::layered(&Cli::default(), FileConfig::default(), &BTreeMap::new());
+        assert_eq!(c.unwrap().database, None, "SQLite unless asked");
+        for bad in [
+            "sqlite:///tmp/x",
+            "mysql://h/db",
+            "/var/lib/registry.sqlite3",
+            "",
+        ] {
+            let cli = Cli {
+                database: Some(bad.into()),
+                ..Cli::default()
+            };
+            let e = Config::layered(&cli, FileConfig::default(), &BTreeMap::new()).unwrap_err();
+            assert!(e.to_string().contains("PostgreSQL URL"), "{bad}: {e}");
+        }
     }
 
     #[test]

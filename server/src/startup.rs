@@ -20,7 +20,7 @@ use crate::demo::{write_private, Demo};
 use crate::metrics::Metrics;
 use crate::registry::{random_bytes, Published, Registry, Settings};
 use crate::routes::{configure, AppState};
-use crate::store::{SqliteStore, Store};
+use crate::store::{PostgresStore, SqliteStore, Store};
 
 /// A built, bound, not yet running server.
 pub struct Application {
@@ -147,8 +147,17 @@ impl Application {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating {}", config.data_dir.display()))?;
         let token = operator_token(&config)?;
-        let store: Arc<dyn Store> =
-            Arc::new(SqliteStore::open(&config.data_dir).context("opening the SQLite store")?);
+        let store: Arc<dyn Store> = match &config.database {
+            Some(url) => {
+                crate::config::check_database(url)?;
+                let s = PostgresStore::open(url).context("opening the PostgreSQL store")?;
+                tracing::info!(database = %s.target(), "store: PostgreSQL");
+                Arc::new(s)
+            }
+            None => {
+                Arc::new(SqliteStore::open(&config.data_dir).context("opening the SQLite store")?)
+            }
+        };
         let clock = config.clock.clone();
         let t = clock.now();
         let demo = if config.demo {

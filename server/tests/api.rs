@@ -833,11 +833,9 @@ async fn stored_state_survives_a_restart() {
         .await;
     assert_eq!(s, 200);
     // A second server on the same directory (new port): lists re-signed for the new URL.
-    let mut config = cellproof_server::Config::new(app.dir.path());
-    config.web_dir = app.web.path().to_owned();
-    config.operator_token = Some(TOKEN.into());
-    config.demo = true;
-    let second = cellproof_server::Application::build(config).await.unwrap();
+    let second = cellproof_server::Application::build(app.config())
+        .await
+        .unwrap();
     let address = second.public_url().to_owned();
     let manifest = second.manifest().cloned().unwrap();
     assert_eq!(manifest["server"], address.as_str());
@@ -860,6 +858,8 @@ async fn stored_state_survives_a_restart() {
         client: reqwest::Client::new(),
         manifest,
         world: app.world.clone(),
+        database: app.database.clone(),
+        schema: None,
     };
     let (trust, status) = restarted.stores().await;
     let l = common::held(&status, &restarted.url("/v1/status/acme/4")).unwrap();

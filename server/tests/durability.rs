@@ -1,6 +1,12 @@
 //! Durability: the real binary with `--demo` takes signed status updates from concurrent
-//! senders, is killed with SIGKILL mid-stream, restarts on the same directory, and every
-//! update it acknowledged (200) is in the served list and in the audit log.
+//! senders, is killed with SIGKILL mid-stream, restarts on the same directory (and the same
+//! PostgreSQL schema when `CELLPROOF_TEST_DATABASE` is set), and every update it
+//! acknowledged (200) is in the served list and in the audit log.
+//!
+//! Below it, the storage contract itself, for both stores: a replayed `jti` commits nothing,
+//! writers on two handles of one database (two replicas) never fork the audit chain and
+//! never lose each other's bits, and the PostgreSQL schema's migrations and append-only
+//! triggers.
 
 mod common;
 
@@ -11,23 +17,31 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 
 use cellproof_core::{PublicKey, StatusStore, TrustStore};
+use cellproof_server::store::{
+    chain_hash, AuditEntry, Batch, BitChange, JtiRow, NewAudit, PostgresStore, SqliteStore,
+    StatusRow, Store, StoreError,
+};
 use serde_json::Value;
 
 const TOKEN: &str = "durability-token-of-32-characters-or-more";
 
-fn start(dir: &Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cellproof-server"))
-        .args([
-            "--data",
-            dir.to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-            "--demo",
-        ])
+fn start(dir: &Path, database: Option<&str>) -> (Child, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cellproof-server"));
+    cmd.args([
+        "--data",
+        dir.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+        "--demo",
+    ]);
+    if let Some(url) = database {
+        cmd.args(["--database", url]);
+    }
+    let mut child = cmd
         .env("CELLPROOF_OPERATOR_TOKEN", TOKEN)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
     let mut line = String::new();
@@ -46,7 +60,9 @@ fn start(dir: &Path) -> (Child, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn acknowledged_updates_survive_sigkill() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut child, url) = start(dir.path());
+    let schema = common::PgSchema::from_env();
+    let database = schema.as_ref().map(|s| s.url.as_str());
+    let (mut child, url) = start(dir.path(), database);
     let manifest: Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("demo/manifest.json")).unwrap())
             .unwrap();
@@ -123,7 +139,12 @@ async fn acknowledged_updates_survive_sigkill() {
     assert!(acked.len() >= 40);
     assert!(acked.len() < indexes.len(), "the kill landed mid-stream");
 
-    let (mut child, url2) = start(dir.path());
+    let (mut child, url2) = start(dir.path(), database);
+    assert_eq!(
+        dir.path().join("registry.sqlite3").exists(),
+        database.is_none(),
+        "the store is the one the run asked for"
+    );
     let get = |path: String| {
         let client = client.clone();
         async move {
@@ -183,4 +204,328 @@ async fn acknowledged_updates_survive_sigkill() {
     assert!(term.success());
     let exit = child.wait().unwrap();
     assert!(exit.success(), "graceful shutdown exits with 0, got {exit}");
+}
+
+// ---- The storage contract, on the store the run uses (SQLite or CELLPROOF_TEST_DATABASE) ----
+
+/// A store of the run's kind, and what keeps its database alive.
+struct TestStore {
+    dir: tempfile::TempDir,
+    schema: Option<common::PgSchema>,
+}
+
+impl TestStore {
+    fn new() -> Self {
+        TestStore {
+            dir: tempfile::tempdir().unwrap(),
+            schema: common::PgSchema::from_env(),
+        }
+    }
+
+    /// A handle on the store: each call is another connection (another replica) to it.
+    fn open(&self) -> Arc<dyn Store> {
+        match &self.schema {
+            Some(s) => Arc::new(PostgresStore::open(&s.url).unwrap()),
+            None => Arc::new(SqliteStore::open(self.dir.path()).unwrap()),
+        }
+    }
+}
+
+fn entry(actor: &str, n: u64) -> NewAudit {
+    NewAudit {
+        actor: actor.into(),
+        action: "test".into(),
+        detail: serde_json::json!({ "n": n, "text": "ünïcode \"quoted\"" }),
+        digest: format!("{n:064x}"),
+    }
+}
+
+fn jti(iss: &str, jti: &str) -> JtiRow {
+    JtiRow {
+        iss: iss.into(),
+        jti: jti.into(),
+        iat: 1_700_000_000,
+    }
+}
+
+/// Checks every link of the chain from entry 1, as `cellproof-server audit verify` does.
+fn assert_chain(log: &[AuditEntry]) {
+    let mut prev = String::new();
+    for (n, e) in log.iter().enumerate() {
+        assert_eq!(e.seq, n as i64 + 1, "no gap, no fork");
+        let want = chain_hash(
+            &prev,
+            e.seq,
+            e.at,
+            &e.actor,
+            &e.action,
+            &e.detail.to_string(),
+            &e.digest,
+        );
+        assert_eq!(e.hash, want, "entry {} links to the one before", e.seq);
+        prev = e.hash.clone();
+    }
+}
+
+#[test]
+fn a_replayed_jti_anywhere_in_a_batch_commits_nothing() {
+    let t = TestStore::new();
+    let s = t.open();
+    let b = Batch {
+        jtis: vec![jti("did:a", "1"), jti("did:a", "2")],
+        audit: vec![entry("did:a", 1)],
+        ..Batch::default()
+    };
+    assert_eq!(s.commit(&b, 10).unwrap(), vec![1]);
+    let head = s.head().unwrap();
+    // One new jti and one seen: refused whole, the new one not recorded either.
+    let replay = Batch {
+        jtis: vec![jti("did:a", "3"), jti("did:a", "2")],
+        audit: vec![entry("did:a", 2)],
+        ..Batch::default()
+    };
+    assert!(matches!(s.commit(&replay, 11), Err(StoreError::Replay)));
+    // The same jti twice in one batch is a replay too.
+    let twice = Batch {
+        jtis: vec![jti("did:a", "4"), jti("did:a", "4")],
+        audit: vec![entry("did:a", 3)],
+        ..Batch::default()
+    };
+    assert!(matches!(s.commit(&twice, 11), Err(StoreError::Replay)));
+    assert_eq!(s.head().unwrap(), head, "a refused batch leaves the head");
+    assert_eq!(s.audit(0, 10).unwrap().len(), 1);
+    // The same jti from another issuer is another request.
+    let other = Batch {
+        jtis: vec![jti("did:a", "3"), jti("did:b", "2"), jti("did:a", "4")],
+        audit: vec![entry("did:b", 4)],
+        ..Batch::default()
+    };
+    assert_eq!(s.commit(&other, 12).unwrap(), vec![2]);
+    assert_chain(&s.audit(0, 10).unwrap());
+    // Pruning forgets only the jtis older than the window.
+    assert_eq!(s.prune_jtis(1_600_000_000).unwrap(), 0);
+    assert_eq!(s.prune_jtis(1_700_000_001).unwrap(), 5);
+    assert_eq!(s.commit(&b, 13).unwrap(), vec![3], "pruned: accepted again");
+}
+
+#[test]
+fn writers_on_two_handles_never_fork_the_chain_nor_lose_bits() {
+    let t = TestStore::new();
+    let (a, b) = (t.open(), t.open());
+    let row = StatusRow {
+        slug: "acme".into(),
+        list_id: "1".into(),
+        purpose: "revocation".into(),
+        bits: vec![0; 16],
+        jws: "signed".into(),
+        valid_from: 1,
+        valid_until: 2,
+        dirty: false,
+    };
+    a.commit(
+        &Batch {
+            status: vec![row.clone()],
+            ..Batch::default()
+        },
+        1,
+    )
+    .unwrap();
+    const THREADS: u64 = 4;
+    const COMMITS: u64 = 30;
+    let mut threads = Vec::new();
+    for t in 0..THREADS {
+        let s = if t % 2 == 0 { a.clone() } else { b.clone() };
+        threads.push(std::thread::spawn(move || {
+            let mut seqs = Vec::new();
+            for n in 0..COMMITS {
+                let index = t * COMMITS + n;
+                let batch = Batch {
+                    jtis: vec![jti(&format!("did:{t}"), &n.to_string())],
+                    bits: vec![BitChange {
+                        slug: "acme".into(),
+                        list_id: "1".into(),
+                        purpose: "revocation".into(),
+                        index,
+                        value: true,
+                    }],
+                    audit: vec![entry(&format!("did:{t}"), index), entry("operator", index)],
+                    ..Batch::default()
+                };
+                seqs.extend(s.commit(&batch, 100 + n).unwrap());
+            }
+            seqs
+        }));
+    }
+    let mut all: Vec<i64> = threads
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
+    all.sort_unstable();
+    let n = (THREADS * COMMITS * 2) as i64;
+    assert_eq!(all, (1..=n).collect::<Vec<_>>(), "each seq handed out once");
+    let log = b.audit(0, 1000).unwrap();
+    assert_eq!(log.len() as i64, n);
+    assert_chain(&log);
+    // Each commit's two entries are adjacent: appends do not interleave.
+    for pair in log.chunks(2) {
+        assert_eq!(pair[0].detail["n"], pair[1].detail["n"]);
+    }
+    assert_eq!(
+        a.head().unwrap(),
+        Some((n, log.last().unwrap().hash.clone()))
+    );
+    let held = b.load().unwrap().status.remove(0);
+    let set = (0..THREADS * COMMITS)
+        .filter(|i| held.bits[(*i / 8) as usize] & (0x80 >> (i % 8)) != 0)
+        .count() as u64;
+    assert_eq!(set, THREADS * COMMITS, "every writer's bit held");
+    assert!(held.dirty);
+    // A signature over other bits than the held ones is not recorded.
+    let stale = StatusRow {
+        jws: "stale".into(),
+        dirty: false,
+        ..row.clone()
+    };
+    a.commit(
+        &Batch {
+            signed: vec![stale],
+            ..Batch::default()
+        },
+        200,
+    )
+    .unwrap();
+    let fresh = StatusRow {
+        jws: "fresh".into(),
+        bits: held.bits.clone(),
+        valid_from: 200,
+        dirty: false,
+        ..row
+    };
+    b.commit(
+        &Batch {
+            signed: vec![fresh],
+            ..Batch::default()
+        },
+        200,
+    )
+    .unwrap();
+    let held = a.load().unwrap().status.remove(0);
+    assert_eq!((held.jws.as_str(), held.dirty), ("fresh", false));
+    // A bit change to a list nobody holds fails the batch, committing nothing.
+    let missing = Batch {
+        jtis: vec![jti("did:x", "1")],
+        bits: vec![BitChange {
+            slug: "acme".into(),
+            list_id: "nope".into(),
+            purpose: "revocation".into(),
+            index: 0,
+            value: true,
+        }],
+        audit: vec![entry("did:x", 0)],
+        ..Batch::default()
+    };
+    assert!(matches!(
+        a.commit(&missing, 300),
+        Err(StoreError::Backend(_))
+    ));
+    // Past the end of the list too.
+    let beyond = Batch {
+        bits: vec![BitChange {
+            list_id: "1".into(),
+            index: 16 * 8,
+            ..missing.bits[0].clone()
+        }],
+        ..missing.clone()
+    };
+    assert!(matches!(
+        a.commit(&beyond, 300),
+        Err(StoreError::Backend(_))
+    ));
+    assert_eq!(a.head().unwrap().unwrap().0, n);
+    assert_eq!(
+        b.commit(&missing_without_bits(&missing), 301).unwrap(),
+        vec![n + 1]
+    );
+}
+
+fn missing_without_bits(b: &Batch) -> Batch {
+    Batch {
+        bits: Vec::new(),
+        ..b.clone()
+    }
+}
+
+#[test]
+fn postgres_schema_is_migrated_once_append_only_and_refuses_foreign_versions() {
+    // PostgreSQL-only: runs in every `cargo test` against the machine's PostgreSQL (or
+    // CELLPROOF_TEST_DATABASE), failing with the reason when it is not reachable.
+    let schema = common::PgSchema::always();
+    let s = PostgresStore::open(&schema.url).unwrap();
+    let again = PostgresStore::open(&schema.url).unwrap();
+    let versions = "SELECT 1 FROM schema_migrations";
+    assert_eq!(
+        schema.exec(versions).unwrap(),
+        2,
+        "each migration recorded once"
+    );
+    let b = Batch {
+        audit: vec![entry("operator", 1), entry("operator", 2)],
+        ..Batch::default()
+    };
+    assert_eq!(again.commit(&b, 5).unwrap(), vec![1, 2]);
+    assert_chain(&s.audit(0, 10).unwrap());
+    // Append-only, whoever holds a connection.
+    for sql in [
+        "UPDATE audit SET actor = 'mallory'",
+        "DELETE FROM audit WHERE seq = 2",
+        "TRUNCATE audit",
+    ] {
+        let e = schema.exec(sql).unwrap_err();
+        assert!(e.contains("append-only"), "{sql}: {e}");
+    }
+    for sql in [
+        "UPDATE audit_head SET seq = 1",
+        "DELETE FROM audit_head",
+        "TRUNCATE audit_head",
+    ] {
+        let e = schema.exec(sql).unwrap_err();
+        assert!(
+            e.contains("forward") || e.contains("append-only"),
+            "{sql}: {e}"
+        );
+    }
+    assert_eq!(s.audit(0, 10).unwrap().len(), 2);
+    drop((s, again));
+    // A migration edited after it was applied is refused, naming it.
+    schema
+        .exec("UPDATE schema_migrations SET sha256 = 'x' WHERE version = 1")
+        .unwrap();
+    let e = PostgresStore::open(&schema.url).unwrap_err().to_string();
+    assert!(e.contains("migration 1 (initial)"), "{e}");
+    schema
+        .exec("DELETE FROM schema_migrations WHERE version = 1")
+        .unwrap();
+    // A schema from a newer server is refused rather than misread.
+    schema
+        .exec("INSERT INTO schema_migrations (version, name, sha256) VALUES (99, 'future', '')")
+        .unwrap();
+    let e = PostgresStore::open(&schema.url).unwrap_err().to_string();
+    assert!(e.contains("migration 99") && e.contains("newer"), "{e}");
+    // A search_path naming no schema, a wrong URL, a closed port: each says why.
+    let base = common::database_env().unwrap_or_else(|| common::DEFAULT_DATABASE.to_owned());
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let nowhere = format!("{base}{sep}options=-c%20search_path%3Dno_such_schema_here");
+    let e = PostgresStore::open(&nowhere).unwrap_err().to_string();
+    assert!(e.contains("search_path"), "{e}");
+    // This build speaks no TLS: a URL that demands it is refused, not silently downgraded.
+    let e = PostgresStore::open(&format!("{base}{sep}sslmode=require"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("TLS") || e.contains("tls"), "{e}");
+    let e = PostgresStore::open("postgres://").unwrap_err().to_string();
+    assert!(!e.is_empty());
+    let e = PostgresStore::open("postgres://postgres@127.0.0.1:1/test?connect_timeout=2")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("127.0.0.1:1/test"), "{e}");
 }

@@ -10,7 +10,7 @@ use cellproof_core::{
     check_document, format_rfc3339, sha256_b64, sign_json, verify, AttestationOutcome, Context,
     KeyPair, Overall, PassportChain, Typ, UnixTime,
 };
-use cellproof_server::{Application, Config};
+use cellproof_server::Application;
 use cellproof_world::{Listed, World, DAY, YEAR};
 use common::{now, spawn_app, spawn_app_with, TestApp, TOKEN};
 use serde_json::{json, Value};
@@ -745,11 +745,7 @@ async fn acknowledged_uploads_survive_a_restart() {
     .await;
     assert_eq!(r.0, 200, "{}", r.1);
     // A second server on the same directory (new port) loads what the first acknowledged.
-    let mut config = Config::new(first.dir.path());
-    config.web_dir = first.web.path().to_owned();
-    config.operator_token = Some(TOKEN.into());
-    config.demo = true;
-    let second = Application::build(config).await.unwrap();
+    let second = Application::build(first.config()).await.unwrap();
     let address = second.public_url().to_owned();
     tokio::spawn(second.run_until_stopped());
     let client = reqwest::Client::new();

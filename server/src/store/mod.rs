@@ -5,8 +5,10 @@
 //! Calls block (SQLite fsyncs on commit): callers run them on the blocking pool
 //! (`web::block` / `spawn_blocking`), never on an actix worker.
 
+mod postgres;
 mod sqlite;
 
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 use serde::Serialize;

@@ -1,5 +1,9 @@
 //! Test helpers: `spawn_app()` starts the real server on port 0 with a fresh data directory
 //! (demo world on) and a web directory of its own, and signs issuer requests.
+//!
+//! The store: SQLite in the data directory, or PostgreSQL when `CELLPROOF_TEST_DATABASE`
+//! holds a server's URL (`cargo xtask test` runs these suites a second time so): each server
+//! then gets a schema of its own in that database ([`PgSchema`]), dropped afterwards.
 
 #![allow(dead_code)]
 
@@ -20,6 +24,105 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub manifest: Value,
     pub world: World,
+    /// The PostgreSQL URL of the server's store (`None`: SQLite in `dir`).
+    pub database: Option<String>,
+    /// The server's schema, dropped with the app.
+    pub schema: Option<std::sync::Arc<PgSchema>>,
+}
+
+/// The variable naming the PostgreSQL server the API suites run against instead of SQLite.
+pub const DATABASE_ENV: &str = "CELLPROOF_TEST_DATABASE";
+/// The machine's PostgreSQL (trust auth, database `test`), for the PostgreSQL-only tests
+/// when `CELLPROOF_TEST_DATABASE` is not set.
+pub const DEFAULT_DATABASE: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+/// The PostgreSQL server of this run, when the suites run against PostgreSQL.
+pub fn database_env() -> Option<String> {
+    std::env::var(DATABASE_ENV).ok().filter(|v| !v.is_empty())
+}
+
+/// A schema of its own in the test database (`CREATE SCHEMA test_...`), with the URL that
+/// selects it (`options=-c search_path=...`); dropped (`CASCADE`) when dropped.
+pub struct PgSchema {
+    pub url: String,
+    pub name: String,
+    base: String,
+}
+
+/// Runs SQL on `url` from a thread of its own (callable from sync and async tests alike).
+pub fn pg_exec(url: &str, sql: &str) -> Result<u64, String> {
+    let (url, sql) = (url.to_owned(), sql.to_owned());
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        rt.block_on(async {
+            let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                .await
+                .map_err(|e| {
+                    format!(
+                        "PostgreSQL at {url} is not reachable ({e}): start it (trust auth, \
+                         database test) or point {DATABASE_ENV} at one"
+                    )
+                })?;
+            tokio::spawn(conn);
+            let n = client.execute(&sql, &[]).await;
+            n.map_err(|e| match e.as_db_error() {
+                Some(db) => db.message().to_owned(),
+                None => e.to_string(),
+            })
+        })
+    })
+    .join()
+    .expect("the SQL thread")
+}
+
+impl PgSchema {
+    /// A fresh schema in the database at `base`; panics with the reason when PostgreSQL is
+    /// not reachable (a test never passes silently without it).
+    pub fn create(base: &str) -> Self {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static N: AtomicU64 = AtomicU64::new(0);
+        let mut r = [0u8; 4];
+        getrandom::getrandom(&mut r).unwrap();
+        let name = format!(
+            "test_{}_{}_{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed),
+            u32::from_le_bytes(r)
+        );
+        pg_exec(base, &format!("CREATE SCHEMA {name}")).unwrap_or_else(|e| panic!("{e}"));
+        let sep = if base.contains('?') { '&' } else { '?' };
+        PgSchema {
+            url: format!("{base}{sep}options=-c%20search_path%3D{name}"),
+            name,
+            base: base.to_owned(),
+        }
+    }
+
+    /// A schema on the run's PostgreSQL when the suites run against it.
+    pub fn from_env() -> Option<Self> {
+        database_env().map(|base| Self::create(&base))
+    }
+
+    /// A schema on the run's PostgreSQL, or the machine's when none is named.
+    pub fn always() -> Self {
+        Self::create(&database_env().unwrap_or_else(|| DEFAULT_DATABASE.to_owned()))
+    }
+
+    /// Runs SQL in this schema.
+    pub fn exec(&self, sql: &str) -> Result<u64, String> {
+        pg_exec(&self.url, sql)
+    }
+}
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        if let Err(e) = pg_exec(&self.base, &format!("DROP SCHEMA {} CASCADE", self.name)) {
+            eprintln!("dropping schema {}: {e}", self.name);
+        }
+    }
 }
 
 pub fn now() -> u64 {
@@ -41,11 +144,20 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     config.web_dir = web.path().to_owned();
     config.operator_token = Some(TOKEN.into());
     config.demo = true;
+    let schema = PgSchema::from_env().map(std::sync::Arc::new);
+    config.database = schema.as_ref().map(|s| s.url.clone());
     adjust(&mut config);
+    let database = config.database.clone();
     let app = Application::build(config).await.expect("server builds");
     let address = app.public_url().to_owned();
     let manifest = app.manifest().cloned().expect("demo manifest");
     tokio::spawn(app.run_until_stopped());
+    if database.is_some() {
+        assert!(
+            !dir.path().join("registry.sqlite3").exists(),
+            "the server runs on PostgreSQL, not on a SQLite file"
+        );
+    }
     let world = demo_world(dir.path(), &address);
     TestApp {
         address,
@@ -54,6 +166,8 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         client: reqwest::Client::new(),
         manifest,
         world,
+        database,
+        schema,
     }
 }
 
@@ -124,6 +238,17 @@ pub fn alloc(aud: &str, key: &KeyPair, iss: &str, list: &str, count: u64) -> Str
 }
 
 impl TestApp {
+    /// The configuration of a second server on this one's data directory and store (a
+    /// restart, or a replica).
+    pub fn config(&self) -> Config {
+        let mut config = Config::new(self.dir.path());
+        config.web_dir = self.web.path().to_owned();
+        config.operator_token = Some(TOKEN.into());
+        config.demo = true;
+        config.database = self.database.clone();
+        config
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }
