@@ -1,6 +1,9 @@
 // Decodes camera frames off the main thread: the browser's BarcodeDetector as a fast path
 // where it exists, and always the same Rust QR decoder the CLI uses, compiled to wasm, with
 // Effort::Fast on the full frame (the decoder's own cascade retries at a smaller scale).
+// Every code in the frame is reported, with its corners (a pallet fills the session list in
+// one sweep). Reply: { id, codes: [{ text, corners: [[x, y] x4] }], texts, error, via, fatal,
+// ms }, corners in frame pixels, top-left, top-right, bottom-right, bottom-left of the symbol.
 // This worker is the only place the decoder module (pkg/cellproof_decode.js, rxing: more than
 // half of the page's wasm) is loaded, and it is started only by "Start camera": a consumer who
 // opens a battery URL never downloads it (docs/web.md, "Two modules").
@@ -21,6 +24,7 @@ self.onmessage = async (ev) => {
   const { id, bitmap, trap } = ev.data;
   const t0 = performance.now();
   let texts = [];
+  let codes = [];
   let error = null;
   let via = 'wasm';
   try {
@@ -38,11 +42,14 @@ self.onmessage = async (ev) => {
     if (detector) {
       try {
         const found = await detector.detect(bitmap);
-        texts = found.map((b) => b.rawValue).filter(Boolean);
+        codes = found.filter((b) => b.rawValue).map((b) => ({
+          text: b.rawValue,
+          corners: (b.cornerPoints ?? []).map((p) => [p.x, p.y]),
+        }));
         via = 'barcode-detector';
-      } catch { texts = []; }
+      } catch { codes = []; }
     }
-    if (texts.length === 0) {
+    if (codes.length === 0) {
       via = 'wasm';
       const { width, height } = bitmap;
       if (!canvas || canvas.width !== width || canvas.height !== height) {
@@ -53,7 +60,7 @@ self.onmessage = async (ev) => {
       const img = ctx.getImageData(0, 0, width, height);
       const r = decodeRgba(width, height, img.data, false);
       if (!r) throw new WebAssembly.RuntimeError('decoder returned nothing');
-      texts = r.texts;
+      codes = r.codes ?? [];
       error = r.error;
     }
   } catch (e) {
@@ -67,7 +74,8 @@ self.onmessage = async (ev) => {
     }
   } finally {
     bitmap?.close?.();
-    self.postMessage({ id, texts, error, via, fatal: dead, ms: performance.now() - t0 });
+    texts = (codes ?? []).map((c) => c.text);
+    self.postMessage({ id, codes, texts, error, via, fatal: dead, ms: performance.now() - t0 });
     if (dead) self.close();
   }
 };

@@ -3,6 +3,13 @@
 // Web Worker one at a time so the main thread stays responsive. The worker holds the decoder
 // wasm; when it traps (a panic in rxing on a crafted image), dies or hangs, the scanner
 // replaces it and goes on scanning (docs/web.md, "Decoder failures").
+//
+// Interface to the page: `new Scanner(video, { onTexts, onFrame })`. Every decoded frame calls
+// `onFrame(result)`; a frame with at least one code also calls `onTexts(texts, result)`.
+// `result` = { id, codes: [{ text, corners: [[x, y], [x, y], [x, y], [x, y]] }], texts, error,
+// via: 'wasm' | 'barcode-detector', ms }: every code in the frame (the same text once per
+// frame from the wasm decoder), corners in video-frame pixels (video.videoWidth x
+// videoHeight), top-left, top-right, bottom-right, bottom-left of the symbol.
 
 const LENS_KEY = 'cellproof.lens';
 const ZOOM_KEY = 'cellproof.zoom';

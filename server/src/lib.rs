@@ -31,6 +31,7 @@ mod errors;
 mod metrics;
 mod problem;
 mod registry;
+pub mod replica;
 mod routes;
 mod startup;
 mod static_files;

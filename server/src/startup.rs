@@ -191,6 +191,10 @@ impl Application {
             Some(d) => Some(d.ensure(&registry, t)?),
             None => None,
         };
+        if let Some(url) = &config.database {
+            crate::replica::start(url.clone(), registry.clone(), clock.clone())
+                .context("starting the replica watch")?;
+        }
         let committer = crate::registry::Committer::start(registry.clone(), clock.clone())
             .context("starting the group committer")?;
         let state = web::Data::new(AppState {

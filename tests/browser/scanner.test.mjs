@@ -3,11 +3,11 @@
 // and pasting, and the CSV export.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, launch, pageReady } from './support/env.mjs';
-import { writeY4m, tamper } from './support/codes.mjs';
+import { writeY4m, tamper, qrModules } from './support/codes.mjs';
 
 let server;
 let dir;
@@ -138,5 +138,87 @@ test('camera problems get guidance: permission denied, no camera', async () => {
   } finally {
     await denied.close();
     await none.close();
+  }
+});
+
+/** One 1280x720 luma frame holding every URL's code on a grid (a pallet of cells), plus the
+ * box each code was drawn in. */
+function palletFrame(urls, width = 1280, height = 720) {
+  const y = new Uint8Array(width * height).fill(150);
+  const cols = Math.ceil(Math.sqrt((urls.length * width) / height));
+  const rows = Math.ceil(urls.length / cols);
+  const cw = Math.floor(width / cols);
+  const ch = Math.floor(height / rows);
+  const boxes = urls.map((url, k) => {
+    const m = qrModules(url);
+    const scale = Math.max(2, Math.floor(Math.min(cw, ch) / (m.length + 8)));
+    const side = (m.length + 8) * scale;
+    const x0 = (k % cols) * cw + Math.floor((cw - side) / 2);
+    const y0 = Math.floor(k / cols) * ch + Math.floor((ch - side) / 2);
+    for (let r = 0; r < m.length + 8; r++) {
+      for (let c = 0; c < m.length + 8; c++) {
+        const dark = m[r - 4]?.[c - 4] === true;
+        for (let dy = 0; dy < scale; dy++) {
+          const row = (y0 + r * scale + dy) * width + x0 + c * scale;
+          y.fill(dark ? 20 : 235, row, row + scale);
+        }
+      }
+    }
+    return { url, x0, y0, x1: x0 + side, y1: y0 + side };
+  });
+  return { luma: y, boxes };
+}
+
+test('pallet: every code in one camera frame fills the session list in one sweep; the worker reports each with its corners', async () => {
+  const urls = ['valid', 'revoked', 'suspended', 'superseded', 'ouranos-valid', 'ouranos-revoked']
+    .map((n) => server.sample(n)).filter(Boolean);
+  assert.ok(urls.length >= 4, 'the demo has at least four samples');
+  const { luma, boxes } = palletFrame(urls);
+  const video = join(dir, 'pallet.y4m');
+  const header = Buffer.from('YUV4MPEG2 W1280 H720 F10:1 Ip A1:1 C420jpeg\n');
+  const frame = Buffer.concat([Buffer.from('FRAME\n'), Buffer.from(luma), Buffer.alloc(640 * 360 * 2, 128)]);
+  await writeFile(video, Buffer.concat([header, ...Array(5).fill(frame)]));
+  const browser = await launch(['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
+    `--use-file-for-fake-video-capture=${video}`]);
+  try {
+    const context = await browser.newContext({ permissions: ['camera'] });
+    const page = await context.newPage();
+    await page.goto(`${server.url}/`);
+    await pageReady(page);
+    // The worker itself, on the same frame: every code, each with four corners inside the box
+    // it was drawn in (2 px of slack for the symbol's outer edge).
+    const reply = await page.evaluate(async ({ luma }) => {
+      const rgba = new Uint8ClampedArray(1280 * 720 * 4);
+      for (let i = 0; i < luma.length; i++) {
+        rgba.fill(luma[i], 4 * i, 4 * i + 3);
+        rgba[4 * i + 3] = 255;
+      }
+      const bitmap = await createImageBitmap(new ImageData(rgba, 1280, 720));
+      const w = new Worker('/scan-worker.js', { type: 'module' });
+      const r = await new Promise((resolve) => { w.onmessage = (ev) => resolve(ev.data); w.postMessage({ id: 1, bitmap }, [bitmap]); });
+      w.terminate();
+      return r;
+    }, { luma: Array.from(luma) });
+    assert.equal(reply.error, null);
+    assert.equal(reply.codes.length, urls.length, `worker found ${reply.codes.length} of ${urls.length}`);
+    assert.deepEqual([...reply.texts].sort(), [...urls].sort());
+    for (const { text, corners } of reply.codes) {
+      const box = boxes.find((b) => b.url === text);
+      assert.equal(corners.length, 4);
+      for (const [x, y] of corners) {
+        assert.ok(x >= box.x0 - 2 && x <= box.x1 + 2 && y >= box.y0 - 2 && y <= box.y1 + 2,
+          `corner (${x}, ${y}) outside the box of its code`);
+      }
+    }
+    // The scanner: the same frame from the camera gives one row per code.
+    await page.getByTestId('camera-toggle').click();
+    await page.waitForFunction((n) => document.querySelectorAll('[data-testid="scan-row"]').length >= n, urls.length, { timeout: 60_000 });
+    await page.waitForTimeout(1500);
+    const rows = await page.$$eval('[data-testid="scan-row"]', (els) => els.length);
+    assert.equal(rows, urls.length, 'one row per code, none twice');
+    console.log(`# figures: pallet frame 1280x720 with ${urls.length} codes: worker ${reply.ms.toFixed(1)} ms via ${reply.via}`);
+    await context.close();
+  } finally {
+    await browser.close();
   }
 });

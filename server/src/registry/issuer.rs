@@ -411,6 +411,13 @@ impl Registry {
         reqs: Vec<Authenticated>,
         now: u64,
     ) -> Vec<Result<IssuerAck, UpdateError>> {
+        if self.replicated {
+            // Other replicas commit too: check each request against what they committed.
+            if let Err(e) = self.reload() {
+                let e = internal(e);
+                return reqs.iter().map(|_| Err(e.clone())).collect();
+            }
+        }
         let rows: Vec<JtiRow> = reqs
             .iter()
             .map(|a| JtiRow {

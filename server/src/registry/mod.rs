@@ -10,6 +10,7 @@
 //! Issuer requests are parsed and verified against a [`Gate`] snapshot before the mutex is
 //! taken: unauthenticated input never holds the lock.
 
+mod follow;
 mod inspector;
 mod issuer;
 mod operator;
@@ -162,9 +163,9 @@ pub struct Registry {
     /// while it holds the lease (`replica.rs`), the others record bits and leave the lists
     /// dirty for it.
     signs: bool,
+    /// One of several replicas of its store (`follow.rs`).
+    replicated: bool,
 }
-
-
 
 impl Registry {
     /// Loads the state from the store, creates a status authority key on first start,
@@ -231,6 +232,7 @@ impl Registry {
             last_prune: 0,
             last_head: 0,
             signs: true,
+            replicated: false,
         };
         // Ordered by path and version: each battery's versions arrive oldest first.
         for p in snap.passports {

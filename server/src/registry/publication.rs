@@ -134,6 +134,10 @@ impl Registry {
     /// which runs every second, so `validFrom` advances by at most one second per second and
     /// a burst cannot run it away.
     pub fn resign(&mut self, now: u64) -> Result<usize, StoreError> {
+        if !self.signs {
+            // A replica without the lease: the one holding it signs (`follow.rs`).
+            return Ok(0);
+        }
         let half = self.settings.freshness / 2;
         let mut todo = Vec::new();
         for (slug, i) in &self.issuers {
@@ -161,7 +165,9 @@ impl Registry {
         }
         self.commit(
             &Batch {
-                status: rows,
+                // Recorded only where the stored bits are the ones signed (another replica may
+                // have changed one since: the list stays dirty for the next tick).
+                signed: rows,
                 ..Batch::default()
             },
             now,
