@@ -1,10 +1,16 @@
 #!/usr/bin/env python3
-"""Compare cellproof-qr (rxing cascade) with zxing-cpp on the QR corpus, in one run.
+"""Compare cellproof-qr (rxing cascade) with zxing-cpp on the QR corpus and the hard set, in one run.
 
 Requirements (this script installs nothing):  pip install zxing-cpp pillow
-Run from the repository root:
+Run from the repository root (`cargo xtask qr-compare` installs the two and runs this):
 
-    python3 scripts/qr_compare.py [--corpus tests/qr-corpus] [--fast] [--json out.json]
+    python3 scripts/qr_compare.py [--corpus tests/qr-corpus] [--hard tests/qr-hard] [--fast]
+                                  [--json out.json]
+
+The hard set (tests/qr-hard/labels.json, made by scripts/qr_hard_gen.py) counts codes, not
+images: a frame of the "many" category holds 4 to 30. It also reports two combinations
+computed from the same per-image results: both engines on every frame (union of texts, time
+added up) and zxing-cpp first with our cascade only on frames where zxing-cpp found nothing.
 
 Both decoders get the same 8-bit luma image (Pillow's convert("L") on the Python side, the
 `image` crate's to_luma8 on the Rust side; both use the ITU-R 601 weights) and only the decode
@@ -57,9 +63,90 @@ def run_zxingcpp(corpus):
     return results
 
 
+def run_zxingcpp_dir(folder):
+    import zxingcpp
+    from PIL import Image
+
+    results = {}
+    for name in sorted(os.listdir(folder)):
+        if os.path.splitext(name)[1].lower() not in IMAGE_EXTS:
+            continue
+        luma = Image.open(os.path.join(folder, name)).convert("L")
+        start = time.perf_counter()
+        found = zxingcpp.read_barcodes(luma, formats=zxingcpp.BarcodeFormat.QRCode)
+        ms = (time.perf_counter() - start) * 1000.0
+        results[name] = {"file": name, "texts": [b.text for b in found], "ms": ms}
+    return results
+
+
+BIN = None  # --bin: a prebuilt corpus example instead of `cargo run`
+
+
+def rust_cmd():
+    if BIN:
+        return [BIN]
+    return ["cargo", "run", "--quiet", "--profile", "bench", "-p", "cellproof-qr",
+            "--example", "corpus", "--"]
+
+
+def run_rust_dir(folder, fast):
+    cmd = rust_cmd() + [os.path.abspath(folder), "--dir"]
+    if fast:
+        cmd.append("--fast")
+    out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout
+    return {r["file"]: r for r in map(json.loads, filter(None, map(str.strip, out.splitlines())))}
+
+
+def hard_report(folder, fast):
+    """Per-category codes found on the hard set, ours beside zxing-cpp, and time per frame."""
+    with open(os.path.join(folder, "labels.json"), encoding="utf-8") as f:
+        labels = json.load(f)["images"]
+    ours = run_rust_dir(folder, fast)
+    theirs = run_zxingcpp_dir(folder)
+    cats = collections.OrderedDict()
+    false_pos = []
+    for lab in labels:
+        name = lab["file"]
+        exp = set(lab["texts"])
+        o = set(ours[name]["texts"])
+        z = set(theirs[name]["texts"])
+        c = cats.setdefault(lab["category"], collections.Counter())
+        c["frames"] += 1
+        c["codes"] += len(exp)
+        c["ours"] += len(exp & o)
+        c["zx"] += len(exp & z)
+        c["union"] += len(exp & (o | z))
+        c["zx_then_ours"] += len(exp & (z if z else o))
+        false_pos += [(name, t) for t in (o | z) - exp]
+    tot = collections.Counter()
+    for c in cats.values():
+        tot.update(c)
+    print(f"\nhard set ({folder}): codes found")
+    print(f"{'category':<14} {'frames':>6} {'codes':>6} {'cellproof-qr':>12} {'zxing-cpp':>10} "
+          f"{'both':>6} {'zx->ours':>9}")
+    for name, c in list(cats.items()) + [("TOTAL", tot)]:
+        print(f"{name:<14} {c['frames']:>6} {c['codes']:>6} {c['ours']:>12} {c['zx']:>10} "
+              f"{c['union']:>6} {c['zx_then_ours']:>9}")
+    n = tot["codes"]
+    print(f"{'rate':<14} {'':>6} {'':>6} {100.0 * tot['ours'] / n:>11.1f}% "
+          f"{100.0 * tot['zx'] / n:>9.1f}% {100.0 * tot['union'] / n:>5.1f}% "
+          f"{100.0 * tot['zx_then_ours'] / n:>8.1f}%")
+    o_ms = [r["ms"] for r in ours.values()]
+    z_ms = [r["ms"] for r in theirs.values()]
+    both = [ours[k]["ms"] + theirs[k]["ms"] for k in ours]
+    chain = [theirs[k]["ms"] + (ours[k]["ms"] if not theirs[k]["texts"] else 0) for k in ours]
+    for label, ms in (("cellproof-qr", o_ms), ("zxing-cpp", z_ms), ("both", both),
+                      ("zx->ours", chain)):
+        print(f"{label:<13} ms per frame: median {statistics.median(ms):.1f}, "
+              f"mean {statistics.mean(ms):.1f}, max {max(ms):.0f}")
+    print(f"false positives (texts not in the frame): {len(false_pos)}")
+    for name, t in false_pos:
+        print(f"  {name}: {t[:60]!r}")
+    return {"cellproof_qr": ours, "zxing_cpp": theirs}
+
+
 def run_rust(corpus, fast):
-    cmd = ["cargo", "run", "--quiet", "--profile", "bench", "-p", "cellproof-qr",
-           "--example", "corpus", "--", os.path.abspath(corpus)]
+    cmd = rust_cmd() + [os.path.abspath(corpus)]
     if fast:
         cmd.append("--fast")
     # stderr is left to the terminal so build errors are visible.
@@ -76,10 +163,18 @@ def run_rust(corpus, fast):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpus", default="tests/qr-corpus")
+    ap.add_argument("--hard", default="tests/qr-hard", help="the hard set ('' to skip)")
     ap.add_argument("--fast", action="store_true", help="run the Rust side with Effort::Fast")
     ap.add_argument("--json", help="also write all per-image rows to this file")
+    ap.add_argument("--bin", help="prebuilt `corpus` example (cargo build --profile bench "
+                    "-p cellproof-qr --example corpus) instead of cargo run")
     args = ap.parse_args()
+    global BIN
+    BIN = args.bin
 
+    from importlib.metadata import version
+    print(f"zxing-cpp {version('zxing-cpp')} (PyPI), cellproof-qr "
+          f"{'Effort::Fast' if args.fast else 'Effort::Thorough'}")
     ours = run_rust(args.corpus, args.fast)
     theirs = run_zxingcpp(args.corpus)
     files = sorted(set(ours) | set(theirs))
@@ -125,9 +220,11 @@ def main():
     for f in neither:
         print(f"  {f}")
 
+    hard = hard_report(args.hard, args.fast) if args.hard else None
+
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump({"cellproof_qr": ours, "zxing_cpp": theirs}, fh, indent=1)
+            json.dump({"cellproof_qr": ours, "zxing_cpp": theirs, "hard": hard}, fh, indent=1)
     return 0
 
 

@@ -20,6 +20,7 @@ test('figures: verify and decode medians in the browser, page load', async () =>
     return { wasmReady: m.wasmReady, ready: m.ready, nav: performance.getEntriesByType('navigation')[0]?.domContentLoadedEventEnd };
   });
   const withCode = Array.from(lumaFrame(qrModules(valid), 640, 480, 4));
+  const withCode720 = Array.from(lumaFrame(qrModules(valid), 1280, 720, 4));
   // A frame with no code: shading plus xorshift32 texture. The same frame is built natively by
   // `cargo run --release -p cellproof-wasm-decode --example frame_timing` for the native comparison.
   let x = 2463534242;
@@ -27,7 +28,7 @@ test('figures: verify and decode medians in the browser, page load', async () =>
     x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
     return 60 + Math.floor((120 * (i % 640)) / 640) + Math.floor((60 * x) / 4294967296);
   });
-  const r = await page.evaluate(async ({ valid, withCode, noCode }) => {
+  const r = await page.evaluate(async ({ valid, withCode, noCode, withCode720 }) => {
     const wasm = await import('/pkg/cellproof_wasm.js');
     await wasm.default();
     // The decoder is its own module (only the scanner's worker loads it in the page).
@@ -49,11 +50,19 @@ test('figures: verify and decode medians in the browser, page load', async () =>
     const found = decoder.decodeLuma(640, 480, a, false).texts.length;
     const decodeWith = time(40, () => decoder.decodeLuma(640, 480, a, false));
     const decodeWithout = time(40, () => decoder.decodeLuma(640, 480, b, false));
-    return { overall, found, verifyMs, decodeWith, decodeWithout };
-  }, { valid, withCode, noCode });
+    // 1280x720: the same code at 4 px/module, and the code-less texture tiled to the size.
+    const c = Uint8Array.from(withCode720);
+    const d = new Uint8Array(1280 * 720).map((_, i) => b[(Math.floor(i / 1280) % 480) * 640 + (i % 1280) % 640]);
+    const found720 = decoder.decodeLuma(1280, 720, c, false).codes.length;
+    const decode720With = time(20, () => decoder.decodeLuma(1280, 720, c, false));
+    const decode720Without = time(20, () => decoder.decodeLuma(1280, 720, d, false));
+    return { overall, found, verifyMs, decodeWith, decodeWithout, found720, decode720With, decode720Without };
+  }, { valid, withCode, noCode, withCode720 });
   assert.equal(r.overall, 'valid');
   assert.equal(r.found, 1);
+  assert.equal(r.found720, 1);
   console.log(`# figures: verify ${r.verifyMs.toFixed(3)} ms; decode 640x480 fast ${r.decodeWith.toFixed(2)} ms with code, ${r.decodeWithout.toFixed(2)} ms without`);
+  console.log(`# figures: decode 1280x720 fast ${r.decode720With.toFixed(2)} ms with code, ${r.decode720Without.toFixed(2)} ms without`);
   console.log(`# figures: page load: wasm ready ${Math.round(load.wasmReady)} ms, page ready (synced, verified) ${Math.round(load.ready)} ms after navigation start`);
   assert.ok(r.verifyMs < 20 && r.decodeWith < 500);
   await context.close();
