@@ -336,7 +336,8 @@ const fn harder(mut s: Step) -> Step {
     s
 }
 
-/// Video frames: one full-resolution try, then a 2x downscale (a quarter of the cost) because
+/// Video frames: one full-resolution try (with TRY_HARDER: without it the finder scan steps
+/// over the small symbols of a frame holding many labels), then a 2x downscale (a quarter of the cost) because
 /// a code held close to the camera fills the frame and moiré on photographed screens averages
 /// out, then the global binarizer (cheap) for small or low-contrast codes under glare.
 const FAST_STEPS: &[Step] = &[
