@@ -30,6 +30,8 @@ pub struct Artifact {
     pub etag: String,
     /// Media type.
     pub content_type: &'static str,
+    /// The body gzipped, made on the first GET that accepts gzip (`routes/publish.rs`).
+    pub gzip: std::sync::OnceLock<Bytes>,
 }
 
 impl Artifact {
@@ -41,6 +43,7 @@ impl Artifact {
             body,
             etag: format!("W/\"{tag}\""),
             content_type,
+            gzip: std::sync::OnceLock::new(),
         }
     }
 }

@@ -239,9 +239,11 @@ mod tests {
         let mut h = SyncHistory::default();
         h.observe("a", &bits(&[]), 10, 20, 0);
         h.observe("a", &bits(&[1]), 20, 30, 0);
-        h.observe("a", &bits(&[1, 2]), 10 + HISTORY_SECONDS + 5, 0, 0);
+        let later = 20 + HISTORY_SECONDS + 5;
+        h.observe("a", &bits(&[1, 2]), later, 0, 0);
         assert_eq!(h.positions, 2);
-        h.trim(10 + HISTORY_SECONDS + 5);
+        // The version that ended at 20 is older than the window: gone; the newest stays.
+        h.trim(later);
         assert_eq!(h.lists["a"].versions.len(), 1);
         assert_eq!(h.positions, 1);
     }

@@ -21,6 +21,7 @@ use crate::registry::{Gate, Published, Registry};
 use crate::store::Store;
 
 pub use ops::OPENAPI;
+pub use publish::published_fast_path;
 
 /// Every route: `(method, path)` as in the OpenAPI document (a test keeps them in step).
 pub const ROUTES: &[(&str, &str)] = &[

@@ -3,7 +3,11 @@
 //! the list `ttl`. Every route answers `HEAD` too (the same headers and `Content-Length`, no
 //! body: actix drops the body of a response to `HEAD`).
 
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
+use actix_web::middleware::Next;
+use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::AppState;
@@ -19,25 +23,178 @@ fn matches(if_none_match: &str, etag: &str) -> bool {
         .any(|t| t.trim() == "*" || strip(t) == tag)
 }
 
-/// Serves an artifact, or 304 when the client holds it.
+/// Whether `Accept-Encoding` admits gzip (a `q=0` refuses it).
+fn accepts_gzip(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',').any(|c| {
+                let mut parts = c.split(';');
+                let name = parts.next().unwrap_or_default().trim();
+                let q0 = parts.any(|p| {
+                    p.trim()
+                        .strip_prefix("q=")
+                        .and_then(|q| q.trim().parse::<f32>().ok())
+                        .is_some_and(|q| q <= 0.0)
+                });
+                (name.eq_ignore_ascii_case("gzip") || name == "*") && !q0
+            })
+        })
+}
+
+/// `public, max-age={ttl}`, built once per process for the configured ttl.
+fn cache_control(ttl: u64) -> header::HeaderValue {
+    static CACHED: std::sync::OnceLock<(u64, header::HeaderValue)> = std::sync::OnceLock::new();
+    let (t, v) = CACHED.get_or_init(|| {
+        (
+            ttl,
+            header::HeaderValue::from_str(&format!("public, max-age={ttl}"))
+                .unwrap_or(header::HeaderValue::from_static("no-cache")),
+        )
+    });
+    if *t == ttl {
+        v.clone()
+    } else {
+        header::HeaderValue::from_str(&format!("public, max-age={ttl}"))
+            .unwrap_or(header::HeaderValue::from_static("no-cache"))
+    }
+}
+
+/// Bodies smaller than this are sent as they are (gzip would save less than a packet).
+const GZIP_MIN: usize = 1024;
+
+fn gzip(body: &[u8]) -> Bytes {
+    use std::io::Write as _;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    // Writing into a Vec cannot fail.
+    let _ = gz.write_all(body);
+    Bytes::from(gz.finish().unwrap_or_default())
+}
+
+/// Serves an artifact, or 304 when the client holds it. The lean path of published GETs: the
+/// body is a reference-counted copy of the published bytes, the gzip variant is made once per
+/// artifact (the `Compress` middleware leaves a response with `Content-Encoding` alone), and
+/// `HEAD` gets the same headers (actix drops the body and keeps `Content-Length`).
 pub fn serve(req: &HttpRequest, a: &Artifact, ttl: u64) -> HttpResponse {
-    let cache = format!("public, max-age={ttl}");
+    let etag = header::HeaderValue::from_str(&a.etag)
+        .unwrap_or(header::HeaderValue::from_static("W/\"\""));
     let fresh = req
         .headers()
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| matches(v, &a.etag));
     if fresh {
-        return HttpResponse::NotModified()
-            .insert_header((header::ETAG, a.etag.clone()))
-            .insert_header((header::CACHE_CONTROL, cache))
-            .finish();
+        let mut r = HttpResponse::NotModified();
+        r.insert_header((header::ETAG, etag))
+            .insert_header((header::CACHE_CONTROL, cache_control(ttl)));
+        return r.finish();
     }
-    HttpResponse::Ok()
-        .content_type(a.content_type)
-        .insert_header((header::ETAG, a.etag.clone()))
-        .insert_header((header::CACHE_CONTROL, cache))
-        .body(a.body.clone())
+    let mut r = HttpResponse::Ok();
+    r.insert_header((
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static(a.content_type),
+    ))
+    .insert_header((header::ETAG, etag))
+    .insert_header((header::CACHE_CONTROL, cache_control(ttl)));
+    if a.body.len() >= GZIP_MIN {
+        r.insert_header((
+            header::VARY,
+            header::HeaderValue::from_static("accept-encoding"),
+        ));
+        if accepts_gzip(req) {
+            let gz = a.gzip.get_or_init(|| gzip(&a.body)).clone();
+            r.insert_header((
+                header::CONTENT_ENCODING,
+                header::HeaderValue::from_static("gzip"),
+            ));
+            return r.body(gz);
+        }
+    }
+    r.body(a.body.clone())
+}
+
+/// The key in [`crate::registry::Published`] and the route pattern of a published GET path,
+/// when it has one of the plain shapes (`/v1/status/{issuer}/{list}`, `/v1/trust-list/{eco}`,
+/// `/v1/bundle`, `/v1/status-compact`): the key is the path without `/v1/`, so nothing is
+/// allocated. A path with escapes or any other shape goes through the router instead.
+fn published_key(path: &str) -> Option<(&str, &'static str)> {
+    let key = path.strip_prefix("/v1/")?;
+    let plain = |s: &str| !s.is_empty() && !s.contains(['/', '%']);
+    if key == "bundle" {
+        return Some((key, "/v1/bundle"));
+    }
+    if key == crate::registry::COMPACT_KEY {
+        return Some((key, "/v1/status-compact"));
+    }
+    if let Some(rest) = key.strip_prefix("status/") {
+        let (issuer, list) = rest.split_once('/')?;
+        return (plain(issuer) && plain(list)).then_some((key, "/v1/status/{issuer}/{list}"));
+    }
+    if let Some(eco) = key.strip_prefix("trust-list/") {
+        return plain(eco).then_some((key, "/v1/trust-list/{eco}"));
+    }
+    None
+}
+
+/// Outermost middleware: a `GET` or `HEAD` of a published artifact is answered here, from the
+/// bytes in memory with the headers [`serve`] sets and the security headers, and counted in the
+/// metrics as its route; everything else (a missing artifact, a delta, any other route) goes on
+/// through logging, compression, routing and the handlers. What this skips is what made the
+/// registry slower than nginx serving the same bytes (`docs/BENCHMARKS.md`).
+pub async fn published_fast_path(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let method = req.method();
+    let label = if method == actix_web::http::Method::GET {
+        "GET"
+    } else if method == actix_web::http::Method::HEAD {
+        "HEAD"
+    } else {
+        ""
+    };
+    let hit = (!label.is_empty() && req.query_string().is_empty())
+        .then(|| published_key(req.path()))
+        .flatten()
+        .and_then(|(key, pattern)| {
+            let state = req.app_data::<web::Data<AppState>>()?;
+            let a = state.published.get(key)?;
+            Some((state.clone(), a, pattern))
+        });
+    let Some((state, a, pattern)) = hit else {
+        return Ok(next.call(req).await?.map_into_left_body());
+    };
+    let start = std::time::Instant::now();
+    let mut resp = serve(req.request(), &a, state.ttl);
+    let headers = resp.headers_mut();
+    let n = if state.public_url.starts_with("https://") {
+        5
+    } else {
+        4
+    };
+    for (k, v) in crate::startup::SECURITY_HEADERS.iter().take(n) {
+        headers.insert(
+            header::HeaderName::from_static(static_lower(k)),
+            header::HeaderValue::from_static(v),
+        );
+    }
+    state
+        .metrics
+        .request(pattern, label, resp.status().as_u16(), start.elapsed());
+    let (r, _) = req.into_parts();
+    Ok(ServiceResponse::new(r, resp).map_into_right_body())
+}
+
+/// The lower-case form `HeaderName::from_static` requires, of the security header names.
+fn static_lower(name: &str) -> &'static str {
+    match name {
+        "Content-Security-Policy" => "content-security-policy",
+        "X-Content-Type-Options" => "x-content-type-options",
+        "Referrer-Policy" => "referrer-policy",
+        "Permissions-Policy" => "permissions-policy",
+        _ => "strict-transport-security",
+    }
 }
 
 fn get(state: &AppState, req: &HttpRequest, key: &str) -> Result<HttpResponse, PublicError> {
@@ -157,6 +314,53 @@ pub async fn roots(state: web::Data<AppState>) -> HttpResponse {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn accept_encoding_gzip_and_q_zero() {
+        use actix_web::test::TestRequest;
+        let with = |v: &str| {
+            super::accepts_gzip(
+                &TestRequest::default()
+                    .insert_header(("Accept-Encoding", v))
+                    .to_http_request(),
+            )
+        };
+        assert!(with("gzip"));
+        assert!(with("br, gzip;q=0.5"));
+        assert!(with("*"));
+        assert!(!with("gzip;q=0"));
+        assert!(!with("br"));
+        assert!(!super::accepts_gzip(
+            &TestRequest::default().to_http_request()
+        ));
+    }
+
+    #[test]
+    fn published_keys_are_the_plain_shapes_only() {
+        use super::published_key as k;
+        assert_eq!(k("/v1/bundle"), Some(("bundle", "/v1/bundle")));
+        assert_eq!(
+            k("/v1/status/acme/3"),
+            Some(("status/acme/3", "/v1/status/{issuer}/{list}"))
+        );
+        assert_eq!(
+            k("/v1/trust-list/catena-x").map(|x| x.0),
+            Some("trust-list/catena-x")
+        );
+        assert_eq!(k("/v1/status-compact").map(|x| x.0), Some("status-compact"));
+        for other in [
+            "/v1/status/acme/3/x",
+            "/v1/status/acme/",
+            "/v1/status/%61cme/3",
+            "/v1/trust-list/",
+            "/v1/audit/head",
+            "/v1/roots",
+            "/v2/bundle",
+            "/v1/bundle/",
+        ] {
+            assert_eq!(k(other), None, "{other}");
+        }
+    }
+
     #[test]
     fn if_none_match_uses_weak_comparison() {
         assert!(super::matches("W/\"abc\"", "W/\"abc\""));
