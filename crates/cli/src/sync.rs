@@ -71,7 +71,9 @@ fn get(client: &reqwest::blocking::Client, url: &str) -> Result<Vec<u8>> {
     if !r.status().is_success() {
         bail!("GET {url}: HTTP {}", r.status());
     }
-    Ok(r.bytes().with_context(|| format!("reading {url}"))?.to_vec())
+    Ok(r.bytes()
+        .with_context(|| format!("reading {url}"))?
+        .to_vec())
 }
 
 /// `sync`: fetches trust lists for the pinned ecosystems, then the status delta since the
@@ -115,7 +117,10 @@ pub fn sync(registry: &str, dir: &Path, roots: &[String]) -> Result<Outcome> {
     let since = stores.status.lists().map(|l| l.valid_from).max();
     let mut full = true;
     if let (Some(since), true) = (since, !old.is_empty() && old.len() <= MAX_CHAIN) {
-        let body = get(&client, &format!("{registry}/v1/status-compact?since={since}"))?;
+        let body = get(
+            &client,
+            &format!("{registry}/v1/status-compact?since={since}"),
+        )?;
         moved += body.len();
         let mut trial = stores.status.clone();
         match trial.insert_compact(&body, &stores.trust) {
@@ -142,9 +147,12 @@ pub fn sync(registry: &str, dir: &Path, roots: &[String]) -> Result<Outcome> {
         let body = get(&client, &format!("{registry}/v1/status-compact"))?;
         moved += body.len();
         let mut fresh = StatusStore::new();
-        let out = fresh
-            .insert_compact(&body, &stores.trust)
-            .map_err(|e| anyhow::anyhow!("the registry's compact lists were refused: {e} ({})", e.code()))?;
+        let out = fresh.insert_compact(&body, &stores.trust).map_err(|e| {
+            anyhow::anyhow!(
+                "the registry's compact lists were refused: {e} ({})",
+                e.code()
+            )
+        })?;
         for (id, r) in &out {
             if let Err(e) = r {
                 refused += 1;
@@ -161,7 +169,12 @@ pub fn sync(registry: &str, dir: &Path, roots: &[String]) -> Result<Outcome> {
     println!(
         "{} status list(s) held, newest validFrom {}; {moved} bytes moved",
         stores.status.lists().count(),
-        stores.status.lists().map(|l| l.valid_from).max().unwrap_or(0)
+        stores
+            .status
+            .lists()
+            .map(|l| l.valid_from)
+            .max()
+            .unwrap_or(0)
     );
     Ok(if refused == 0 {
         Outcome::Success
