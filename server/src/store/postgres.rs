@@ -15,12 +15,13 @@
 //! primary key, bits are applied to the stored bits under a row lock, and every append to
 //! the audit chain locks the one `audit_head` row until `COMMIT`, so the chain never forks.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio_postgres::error::SqlState;
-use tokio_postgres::{Client, Config as PgConfig, NoTls, Row, Transaction};
+use tokio_postgres::{Client, Config as PgConfig, NoTls, Row, Statement, Transaction};
 
 use super::{
     AttestationRow, AuditEntry, AuthorityKeyRow, Batch, IssuerRow, ItemRow, ListRow, PassportRow,
@@ -105,13 +106,14 @@ fn target(c: &PgConfig) -> String {
 struct Pool {
     config: PgConfig,
     target: String,
-    idle: Mutex<Vec<Client>>,
+    idle: Mutex<Vec<(Client, Cache)>>,
     permits: Arc<tokio::sync::Semaphore>,
 }
 
 /// A pooled connection: back to the pool on [`Pool::put`], or dropped (and closed).
 struct Conn {
     client: Client,
+    cache: Cache,
     _permit: tokio::sync::OwnedSemaphorePermit,
 }
 
@@ -127,7 +129,7 @@ impl Pool {
             Ok(mut idle) => {
                 let mut found = None;
                 while let Some(c) = idle.pop() {
-                    if !c.is_closed() {
+                    if !c.0.is_closed() {
                         found = Some(c);
                         break;
                     }
@@ -136,12 +138,13 @@ impl Pool {
             }
             Err(_) => return Err(be("connection pool lock poisoned")),
         };
-        let client = match held {
+        let (client, cache) = match held {
             Some(c) => c,
-            None => self.connect().await?,
+            None => (self.connect().await?, Cache::new()),
         };
         Ok(Conn {
             client,
+            cache,
             _permit: permit,
         })
     }
@@ -151,7 +154,7 @@ impl Pool {
             return;
         }
         if let Ok(mut idle) = self.idle.lock() {
-            idle.push(c.client);
+            idle.push((c.client, c.cache));
         }
     }
 
@@ -475,8 +478,30 @@ async fn load(client: &mut Client) -> Result<Snapshot, StoreError> {
     Ok(s)
 }
 
+/// Statements prepared on one connection, by their SQL (a commit's statements are parsed once
+/// per connection, not at every use: half the round trips).
+type Cache = HashMap<&'static str, Statement>;
+
+async fn st(
+    tx: &Transaction<'_>,
+    cache: &mut Cache,
+    sql: &'static str,
+) -> Result<Statement, tokio_postgres::Error> {
+    if let Some(s) = cache.get(sql) {
+        return Ok(s.clone());
+    }
+    let s = tx.prepare(sql).await?;
+    cache.insert(sql, s.clone());
+    Ok(s)
+}
+
 /// One attempt at a commit; dropping the transaction on an error rolls it back.
-async fn commit_once(client: &mut Client, b: &Batch, now: u64) -> Result<Vec<i64>, Failure> {
+async fn commit_once(
+    client: &mut Client,
+    cache: &mut Cache,
+    b: &Batch,
+    now: u64,
+) -> Result<Vec<i64>, Failure> {
     let tx = client.transaction().await?;
     if !b.jtis.is_empty() {
         let mut iss = Vec::with_capacity(b.jtis.len());
@@ -501,36 +526,56 @@ async fn commit_once(client: &mut Client, b: &Batch, now: u64) -> Result<Vec<i64
     }
     for (eco, seq, jws) in &b.trust_lists {
         tx.execute(
-            "INSERT INTO trust_lists (eco, seq, jws) VALUES ($1, $2, $3) \
+            &st(
+                &tx,
+                cache,
+                "INSERT INTO trust_lists (eco, seq, jws) VALUES ($1, $2, $3) \
              ON CONFLICT (eco) DO UPDATE SET seq = excluded.seq, jws = excluded.jws",
+            )
+            .await?,
             &[eco, &i(*seq)?, jws],
         )
         .await?;
     }
     for r in &b.issuers {
         tx.execute(
-            "INSERT INTO issuers (slug, did, eco) VALUES ($1, $2, $3) \
+            &st(
+                &tx,
+                cache,
+                "INSERT INTO issuers (slug, did, eco) VALUES ($1, $2, $3) \
              ON CONFLICT (slug) DO UPDATE SET did = excluded.did, eco = excluded.eco",
+            )
+            .await?,
             &[&r.slug, &r.did, &r.eco],
         )
         .await?;
     }
     for r in &b.lists {
         tx.execute(
-            "INSERT INTO lists (slug, list_id, allocated) VALUES ($1, $2, $3) \
+            &st(
+                &tx,
+                cache,
+                "INSERT INTO lists (slug, list_id, allocated) VALUES ($1, $2, $3) \
              ON CONFLICT (slug, list_id) DO UPDATE SET allocated = excluded.allocated",
+            )
+            .await?,
             &[&r.slug, &r.list_id, &r.allocated],
         )
         .await?;
     }
     for r in &b.status {
         tx.execute(
-            "INSERT INTO status_lists \
+            &st(
+                &tx,
+                cache,
+                "INSERT INTO status_lists \
              (slug, list_id, purpose, bits, jws, valid_from, valid_until, dirty) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
              ON CONFLICT (slug, list_id, purpose) DO UPDATE SET bits = excluded.bits, \
              jws = excluded.jws, valid_from = excluded.valid_from, \
              valid_until = excluded.valid_until, dirty = excluded.dirty",
+            )
+            .await?,
             &[
                 &r.slug,
                 &r.list_id,
@@ -544,11 +589,16 @@ async fn commit_once(client: &mut Client, b: &Batch, now: u64) -> Result<Vec<i64
         )
         .await?;
     }
-    apply_bits(&tx, b).await?;
+    apply_bits(&tx, cache, b).await?;
     for r in &b.signed {
         tx.execute(
-            "UPDATE status_lists SET jws = $4, valid_from = $5, valid_until = $6, dirty = $7 \
+            &st(
+                &tx,
+                cache,
+                "UPDATE status_lists SET jws = $4, valid_from = $5, valid_until = $6, dirty = $7 \
              WHERE slug = $1 AND list_id = $2 AND purpose = $3 AND bits = $8",
+            )
+            .await?,
             &[
                 &r.slug,
                 &r.list_id,
@@ -564,67 +614,92 @@ async fn commit_once(client: &mut Client, b: &Batch, now: u64) -> Result<Vec<i64
     }
     for k in &b.authority_keys {
         tx.execute(
-            "INSERT INTO authority_keys (kid, secret, created, active) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (kid) DO UPDATE SET active = excluded.active",
+            &st(&tx, cache, "INSERT INTO authority_keys (kid, secret, created, active) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (kid) DO UPDATE SET active = excluded.active").await?,
             &[&k.kid, &&k.secret[..], &i(k.created)?, &k.active],
         )
         .await?;
     }
     for it in &b.items {
         tx.execute(
-            "INSERT INTO items (path, slug, list_id, idx) VALUES ($1, $2, $3, $4) \
+            &st(
+                &tx,
+                cache,
+                "INSERT INTO items (path, slug, list_id, idx) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (path) DO UPDATE SET slug = excluded.slug, \
              list_id = excluded.list_id, idx = excluded.idx",
+            )
+            .await?,
             &[&it.path, &it.slug, &it.list_id, &i(it.index)?],
         )
         .await?;
     }
     for p in &b.passports {
         tx.execute(
-            "INSERT INTO passports (path, version, digest, jws) VALUES ($1, $2, $3, $4)",
+            &st(
+                &tx,
+                cache,
+                "INSERT INTO passports (path, version, digest, jws) VALUES ($1, $2, $3, $4)",
+            )
+            .await?,
             &[&p.path, &i(p.version)?, &p.digest, &p.jws],
         )
         .await?;
     }
     for r in &b.restricted {
         tx.execute(
-            "INSERT INTO restricted_sections (digest, path, tier, jws) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT DO NOTHING",
+            &st(&tx, cache, "INSERT INTO restricted_sections (digest, path, tier, jws) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT DO NOTHING").await?,
             &[&r.digest, &r.path, &r.tier, &r.jws],
         )
         .await?;
     }
     for a in &b.attestations {
         tx.execute(
-            "INSERT INTO attestations (digest, jws) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            &st(
+                &tx,
+                cache,
+                "INSERT INTO attestations (digest, jws) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            )
+            .await?,
             &[&a.digest, &a.jws],
         )
         .await?;
     }
     for d in &b.documents {
         tx.execute(
-            "INSERT INTO documents (digest, media_type, bytes) VALUES ($1, $2, $3) \
+            &st(
+                &tx,
+                cache,
+                "INSERT INTO documents (digest, media_type, bytes) VALUES ($1, $2, $3) \
              ON CONFLICT DO NOTHING",
+            )
+            .await?,
             &[&d.digest, &d.media_type, &d.bytes],
         )
         .await?;
     }
     for r in &b.reports {
         tx.execute(
-            "INSERT INTO reports (digest, path, issuer, jws) VALUES ($1, $2, $3, $4) \
+            &st(
+                &tx,
+                cache,
+                "INSERT INTO reports (digest, path, issuer, jws) VALUES ($1, $2, $3, $4) \
              ON CONFLICT DO NOTHING",
+            )
+            .await?,
             &[&r.digest, &r.path, &r.issuer, &r.jws],
         )
         .await?;
     }
-    let seqs = append_audit(&tx, b, now).await?;
+    let seqs = append_audit(&tx, cache, b, now).await?;
     tx.commit().await?;
     Ok(seqs)
 }
 
 /// Applies `b.bits` to the stored bits: the touched rows are locked (in key order, as every
 /// writer does), changed in memory and written back once each.
-async fn apply_bits(tx: &Transaction<'_>, b: &Batch) -> Result<(), Failure> {
+async fn apply_bits(tx: &Transaction<'_>, cache: &mut Cache, b: &Batch) -> Result<(), Failure> {
     if b.bits.is_empty() {
         return Ok(());
     }
@@ -677,10 +752,15 @@ async fn apply_bits(tx: &Transaction<'_>, b: &Batch) -> Result<(), Failure> {
     let purposes: Vec<&str> = changed.iter().map(|r| r.0 .2.as_str()).collect();
     let bits: Vec<&[u8]> = changed.iter().map(|r| r.1.as_slice()).collect();
     tx.execute(
-        "UPDATE status_lists s SET bits = k.bits, dirty = TRUE \
+        &st(
+            &tx,
+            cache,
+            "UPDATE status_lists s SET bits = k.bits, dirty = TRUE \
          FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[]) \
          AS k(slug, list_id, purpose, bits) \
          WHERE s.slug = k.slug AND s.list_id = k.list_id AND s.purpose = k.purpose",
+        )
+        .await?,
         &[&slugs, &ids, &purposes, &bits],
     )
     .await?;
@@ -688,7 +768,12 @@ async fn apply_bits(tx: &Transaction<'_>, b: &Batch) -> Result<(), Failure> {
 }
 
 /// Appends `b.audit` after the head, holding the head row's lock until `COMMIT`.
-async fn append_audit(tx: &Transaction<'_>, b: &Batch, now: u64) -> Result<Vec<i64>, Failure> {
+async fn append_audit(
+    tx: &Transaction<'_>,
+    cache: &mut Cache,
+    b: &Batch,
+    now: u64,
+) -> Result<Vec<i64>, Failure> {
     if b.audit.is_empty() {
         return Ok(Vec::new());
     }
@@ -724,14 +809,19 @@ async fn append_audit(tx: &Transaction<'_>, b: &Batch, now: u64) -> Result<Vec<i
         prev_hash = hash;
     }
     tx.execute(
-        "INSERT INTO audit (seq, at, actor, action, detail, digest, hash) \
+        &st(
+            &tx,
+            cache,
+            "INSERT INTO audit (seq, at, actor, action, detail, digest, hash) \
          SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], \
          $5::text[], $6::text[], $7::text[])",
+        )
+        .await?,
         &[&seqs, &ats, &actors, &actions, &details, &digests, &hashes],
     )
     .await?;
     tx.execute(
-        "UPDATE audit_head SET seq = $1, hash = $2",
+        &st(&tx, cache, "UPDATE audit_head SET seq = $1, hash = $2").await?,
         &[&prev_seq, &prev_hash],
     )
     .await?;
@@ -751,7 +841,7 @@ impl Store for PostgresStore {
         self.run(move |mut c| async move {
             let mut attempt = 1;
             let r = loop {
-                match commit_once(&mut c.client, &batch, now).await {
+                match commit_once(&mut c.client, &mut c.cache, &batch, now).await {
                     Ok(seqs) => break Ok(seqs),
                     Err(Failure::Store(e)) => break Err(e),
                     Err(Failure::Pg(e)) if retryable(&e) && attempt < ATTEMPTS => {
