@@ -988,6 +988,60 @@ async fn sections_stay_with_their_battery_and_only_its_passports_issuer_adds_the
         let r = post_vc(&app, "/v1/passports", &jws).await;
         assert_eq!(refusal(&r), want, "{who}: {}", r.1);
     }
+    // A manufacturer of the same ecosystem that may sign for any GTIN (no company prefix
+    // listed), onboarded: still not the passport's issuer.
+    let (trust, _) = app.stores().await;
+    let mut list = trust.list("catena-x").unwrap().clone();
+    let copycat = cellproof_world::Issuer {
+        did: "did:web:copycat.example".into(),
+        name: "Copycat Cells".into(),
+        eco: "catena-x".into(),
+        key: KeyPair::from_secret("k1", &[91; 32]),
+        reg: ("BPNL".into(), "BPNL000000000099".into()),
+        roles: vec!["manufacturer".into()],
+        slug: "copycat".into(),
+        gcp: Vec::new(),
+    };
+    list.entities.push(cellproof_core::Entity {
+        id: copycat.did.clone(),
+        name: copycat.name.clone(),
+        roles: copycat.roles.clone(),
+        keys: vec![copycat.key.public()],
+        ..cellproof_core::Entity::default()
+    });
+    list.seq += 1;
+    let (s, v) = upload_trust_list(&app, sign_trust_list(&list, &root_key(&app, "catena-x"))).await;
+    assert_eq!(s, 200, "{v}");
+    let r = app
+        .client
+        .post(app.url("/v1/operator/issuers"))
+        .bearer_auth(TOKEN)
+        .header("Content-Type", "application/json")
+        .body(
+            json!({"slug": "copycat", "did": copycat.did, "eco": "catena-x", "lists": ["1"]})
+                .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let jws = w.restricted_section(
+        &copycat,
+        &valid_url,
+        cellproof_core::Tier::Authority,
+        now() - 60,
+    );
+    let r = post_vc(&app, "/v1/passports", &jws).await;
+    assert_eq!(
+        refusal(&r),
+        (
+            403,
+            "restricted-issuer-mismatch",
+            "restricted_issuer_mismatch"
+        ),
+        "{}",
+        r.1
+    );
     assert_eq!(read_digests(valid).await, before);
 }
 
