@@ -697,6 +697,9 @@ async fn commit_once(
     Ok(seqs)
 }
 
+/// A locked status row: key, bits, dirty, whether this batch flipped a bit.
+type HeldBits = ((String, String, String), Vec<u8>, bool, bool);
+
 /// Applies `b.bits` to the stored bits: the touched rows are locked (in key order, as every
 /// writer does), changed in memory and written back once each.
 async fn apply_bits(tx: &Transaction<'_>, cache: &mut Cache, b: &Batch) -> Result<(), Failure> {
@@ -724,7 +727,7 @@ async fn apply_bits(tx: &Transaction<'_>, cache: &mut Cache, b: &Batch) -> Resul
             &[&slugs, &ids, &purposes],
         )
         .await?;
-    let mut rows: Vec<((String, String, String), Vec<u8>, bool, bool)> = held
+    let mut rows: Vec<HeldBits> = held
         .iter()
         .map(|r| ((r.get(0), r.get(1), r.get(2)), r.get(3), r.get(4), false))
         .collect();
@@ -753,7 +756,7 @@ async fn apply_bits(tx: &Transaction<'_>, cache: &mut Cache, b: &Batch) -> Resul
     let bits: Vec<&[u8]> = changed.iter().map(|r| r.1.as_slice()).collect();
     tx.execute(
         &st(
-            &tx,
+            tx,
             cache,
             "UPDATE status_lists s SET bits = k.bits, dirty = TRUE \
          FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[]) \
@@ -810,7 +813,7 @@ async fn append_audit(
     }
     tx.execute(
         &st(
-            &tx,
+            tx,
             cache,
             "INSERT INTO audit (seq, at, actor, action, detail, digest, hash) \
          SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], \
@@ -821,7 +824,7 @@ async fn append_audit(
     )
     .await?;
     tx.execute(
-        &st(&tx, cache, "UPDATE audit_head SET seq = $1, hash = $2").await?,
+        &st(tx, cache, "UPDATE audit_head SET seq = $1, hash = $2").await?,
         &[&prev_seq, &prev_hash],
     )
     .await?;

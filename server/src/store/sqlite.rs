@@ -115,6 +115,9 @@ impl SqliteStore {
     }
 }
 
+/// The bit changes of one status row: `(slug, list id, purpose, [(index, value)])`.
+type RowBits<'a> = (&'a str, &'a str, &'a str, Vec<(u64, bool)>);
+
 /// Sets bit `index` (most significant bit of byte 0 first) to `value`; whether it flipped.
 pub(crate) fn set_bit(bits: &mut [u8], index: u64, value: bool) -> Result<bool, StoreError> {
     let byte = usize::try_from(index / 8)
@@ -339,7 +342,7 @@ impl Store for SqliteStore {
             .map_err(be)?;
         }
         // Bit changes grouped by row: each touched row is read and written once.
-        let mut rows: Vec<(&str, &str, &str, Vec<(u64, bool)>)> = Vec::new();
+        let mut rows: Vec<RowBits<'_>> = Vec::new();
         for c in &b.bits {
             let key = (c.slug.as_str(), c.list_id.as_str(), c.purpose.as_str());
             match rows.iter_mut().find(|r| (r.0, r.1, r.2) == key) {
