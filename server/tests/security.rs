@@ -532,7 +532,6 @@ fn sample_path(app: &TestApp, name: &str) -> String {
 }
 
 /// A signed `op: "read"` request with every member given.
-#[allow(clippy::too_many_arguments)]
 fn read_at(aud: &str, key: &KeyPair, iss: &str, item: &str, tier: &str, iat: u64) -> String {
     sign_json(
         Typ::RegistryRequest,
@@ -1097,7 +1096,7 @@ async fn inspection_reports_are_stored_once_and_listed_to_inspectors_only() {
     // Listed to the inspector; never to anyone else.
     let r = list_reports(&app, &path, Some(read(&app, &key, &msa, &path, AUTH))).await;
     assert_eq!(r.0, 200, "{}", r.1);
-    assert_eq!(digests_of(&r.1, "reports"), [digest.clone()]);
+    assert_eq!(digests_of(&r.1, "reports"), std::slice::from_ref(&digest));
     assert_eq!(r.1["reports"][0]["jws"], report.as_str());
     let r = list_reports(&app, &path, None).await;
     assert_eq!((r.0, kind(&r.1)), (401, "unauthenticated"), "{}", r.1);
