@@ -293,6 +293,17 @@ fn a_replayed_jti_anywhere_in_a_batch_commits_nothing() {
     };
     assert!(matches!(s.commit(&twice, 11), Err(StoreError::Replay)));
     assert_eq!(s.head().unwrap(), head, "a refused batch leaves the head");
+    assert_eq!(
+        s.jtis_seen(&[
+            jti("did:a", "2"),
+            jti("did:a", "3"),
+            jti("did:b", "1"),
+            jti("did:a", "1")
+        ])
+        .unwrap(),
+        [true, false, false, true],
+        "seen: only what a committed batch recorded"
+    );
     assert_eq!(s.audit(0, 10).unwrap().len(), 1);
     // The same jti from another issuer is another request.
     let other = Batch {

@@ -887,6 +887,25 @@ impl Store for PostgresStore {
         })
     }
 
+    fn jtis_seen(&self, jtis: &[super::JtiRow]) -> Result<Vec<bool>, StoreError> {
+        let iss: Vec<String> = jtis.iter().map(|j| j.iss.clone()).collect();
+        let jti: Vec<String> = jtis.iter().map(|j| j.jti.clone()).collect();
+        self.run(move |c| async move {
+            let r = c
+                .client
+                .query(
+                    "SELECT EXISTS (SELECT 1 FROM jtis j WHERE j.iss = k.iss AND j.jti = k.jti) \
+                     FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k(iss, jti, n) \
+                     ORDER BY k.n",
+                    &[&iss, &jti],
+                )
+                .await
+                .map_err(be)
+                .map(|rows| rows.iter().map(|r| r.get(0)).collect());
+            (c, r)
+        })
+    }
+
     fn prune_jtis(&self, before: u64) -> Result<usize, StoreError> {
         let before = i(before)?;
         self.run(move |c| async move {
