@@ -998,3 +998,205 @@ async fn another_ecosystem_listing_acmes_did_cannot_publish_for_acme() {
     let r = post_vc(&app, "/v1/passports", &w.sign_vc(&w.acme, &payload)).await;
     assert_eq!(r.0, 200, "{}", r.1);
 }
+
+/// The pack of `items` (GET), with an optional `maxDocumentBytes`.
+async fn pack_of(app: &TestApp, items: &str, max: Option<&str>) -> (u16, Value) {
+    let q = match max {
+        Some(m) => format!("/v1/pack?items={items}&maxDocumentBytes={m}"),
+        None => format!("/v1/pack?items={items}"),
+    };
+    let r = app.client.get(app.url(&q)).send().await.unwrap();
+    let s = r.status().as_u16();
+    (s, r.json().await.unwrap_or(Value::Null))
+}
+
+/// The document digests a pack carries.
+fn packed(pack: &Value) -> Vec<String> {
+    pack["documents"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect()
+}
+
+#[tokio::test]
+async fn packs_carry_the_public_documents_of_the_named_batteries_within_a_byte_bound() {
+    let app = spawn_app().await;
+    let w = &app.world;
+    let url = sample(&app, "passport-valid")["url"].as_str().unwrap();
+    let valid = url
+        .split('#')
+        .next()
+        .unwrap()
+        .strip_prefix(&format!("{}/", app.address))
+        .unwrap()
+        .to_owned();
+
+    // passport-valid: every document its current version links, bytes matching the digest.
+    let (s, pack) = pack_of(&app, &valid, None).await;
+    assert_eq!(s, 200, "{pack}");
+    let versions = pack["passports"][&valid]["versions"].as_array().unwrap();
+    let current = versions.last().unwrap().as_str().unwrap();
+    let cs: Value = serde_json::from_slice(
+        &cellproof_core::b64_decode(current.split('.').nth(1).unwrap(), "payload").unwrap(),
+    )
+    .unwrap();
+    let carbon = cs
+        .pointer("/credentialSubject/sustainability/carbonFootprint/0/declaration/hashDigest")
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let conformity = cs
+        .pointer("/credentialSubject/conformity/declarationOfConformity/hashDigest")
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for d in [&carbon, &conformity] {
+        let doc = &pack["documents"][d];
+        assert_eq!(doc["mediaType"], "application/pdf", "{d}");
+        let bytes = cellproof_core::b64_decode(doc["data"].as_str().unwrap(), "data").unwrap();
+        check_document(&bytes, d).unwrap();
+        assert_eq!(&sha256_b64(&bytes), d);
+        // The same bytes as the registry serves.
+        let served = app
+            .client
+            .get(app.url(&format!("/v1/documents/{d}")))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        assert_eq!(served.as_ref(), bytes.as_slice());
+    }
+    let mut expected = vec![carbon.clone(), conformity.clone()];
+    expected.dedup();
+    assert_eq!(packed(&pack), expected);
+    assert_eq!(pack["documentsOmitted"], json!([]));
+    assert_eq!(pack["documentsMissing"], json!([]));
+
+    // Another battery links its own document (3000 bytes) and one the registry never got.
+    let (other, other_url) = battery(&app, "PACKDOC1");
+    let own = [b"Declaration of conformity of PACKDOC1. ".as_slice(); 80].concat()[..3000].to_vec();
+    let own_d = sha256_b64(&own);
+    let r = put_doc(
+        &app,
+        &own_d,
+        &own,
+        "application/pdf",
+        Some(doc_auth(&app, &own_d)),
+    )
+    .await;
+    assert_eq!(r.0, 200, "{}", r.1);
+    let absent = sha256_b64(b"never uploaded");
+    let mut p = w.passport(&w.acme, &other_url, 1, None, &[], now() - DAY);
+    // Its carbon declaration: a small document of its own.
+    let small_doc = b"Carbon footprint study of PACKDOC1".to_vec();
+    let other_carbon = sha256_b64(&small_doc);
+    let r = put_doc(
+        &app,
+        &other_carbon,
+        &small_doc,
+        "application/pdf",
+        Some(doc_auth(&app, &other_carbon)),
+    )
+    .await;
+    assert_eq!(r.0, 200, "{}", r.1);
+    let link = |d: &str| {
+        json!({"linkURL": app.url(&format!("/v1/documents/{d}")), "linkType": "gs1:certificationInfo",
+               "name": "document", "mediaType": "application/pdf", "hashDigest": d,
+               "hashMethod": "SHA-256"})
+    };
+    *p.pointer_mut("/credentialSubject/conformity/declarationOfConformity")
+        .unwrap() = link(&own_d);
+    p["credentialSubject"]["conformity"]["documents"] = json!([link(&absent)]);
+    *p.pointer_mut("/credentialSubject/sustainability/carbonFootprint/0/declaration")
+        .unwrap() = link(&other_carbon);
+    let r = post_vc(&app, "/v1/passports", &w.sign_vc(&w.acme, &p)).await;
+    assert_eq!(r.0, 200, "{}", r.1);
+
+    // Its document is not in passport-valid's pack (nor anything not linked).
+    let (_, pack) = pack_of(&app, &valid, None).await;
+    assert_eq!(packed(&pack), expected);
+    assert!(!pack.to_string().contains(&own_d));
+    // Both batteries: each document once, the absent one named as missing.
+    let (s, both) = pack_of(&app, &format!("{valid},{other}"), None).await;
+    assert_eq!(s, 200, "{both}");
+    let mut all = packed(&both);
+    all.sort();
+    let mut want = expected.clone();
+    want.extend([own_d.clone(), other_carbon.clone()]);
+    want.sort();
+    want.dedup();
+    assert_eq!(all, want);
+    assert_eq!(both["documentsMissing"], json!([absent]));
+    assert_eq!(both["documentsOmitted"], json!([]));
+    let own_packed =
+        cellproof_core::b64_decode(both["documents"][&own_d]["data"].as_str().unwrap(), "data")
+            .unwrap();
+    assert_eq!(own_packed, own);
+
+    // The bound: the small carbon declaration fits, the 3000-byte document does not and is
+    // named, so the page can say it is not offline.
+    let carbon_len = cellproof_core::b64_decode(
+        both["documents"][&other_carbon]["data"].as_str().unwrap(),
+        "data",
+    )
+    .unwrap()
+    .len();
+    assert!(carbon_len < 2000);
+    let bound = (carbon_len + 1000).to_string();
+    let (s, small) = pack_of(&app, &other, Some(&bound)).await;
+    assert_eq!(s, 200, "{small}");
+    assert_eq!(packed(&small), vec![other_carbon.clone()]);
+    assert_eq!(small["documentsOmitted"], json!([own_d]));
+    assert_eq!(small["documentsMissing"], json!([absent]));
+    let (_, none) = pack_of(&app, &other, Some("0")).await;
+    assert_eq!(packed(&none), Vec::<String>::new());
+    let mut omitted: Vec<String> =
+        serde_json::from_value(none["documentsOmitted"].clone()).unwrap();
+    omitted.sort();
+    let mut other_docs = vec![own_d.clone(), other_carbon.clone()];
+    other_docs.sort();
+    assert_eq!(omitted, other_docs);
+    // Exactly at the bound fits; a request cannot raise the server's bound past its own.
+    let exact = (carbon_len + own.len()).to_string();
+    let (_, at) = pack_of(&app, &other, Some(&exact)).await;
+    assert_eq!(at["documentsOmitted"], json!([]));
+    assert_eq!(packed(&at).len(), 2);
+    let (s, big) = pack_of(&app, &other, Some(&u64::MAX.to_string())).await;
+    assert_eq!(s, 200);
+    assert_eq!(big["documentsOmitted"], json!([]));
+    // POST takes the bound too; a bound that is not a non-negative integer is refused.
+    let r = app
+        .client
+        .post(app.url("/v1/pack"))
+        .json(&json!({"items": [other], "maxDocumentBytes": 0}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(packed(&v), Vec::<String>::new());
+    for bad in [json!(-1), json!("10"), json!(1.5), json!(null)] {
+        let r = app
+            .client
+            .post(app.url("/v1/pack"))
+            .json(&json!({"items": [other], "maxDocumentBytes": bad}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{bad}");
+    }
+    for bad in ["-1", "x", "1e3", "18446744073709551616"] {
+        let (s, v) = pack_of(&app, &other, Some(bad)).await;
+        assert_eq!(s, 400, "{bad}");
+        assert_eq!(
+            v["type"].as_str().unwrap().rsplit('/').next(),
+            Some("pack-invalid")
+        );
+    }
+}

@@ -10,14 +10,14 @@
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use cellproof_core::{
-    check_attestation_upload, check_document, check_passport_upload, check_restricted_upload,
-    sha256_b64, DigitalLink, Jws, Typ, MAX_PASSPORT, RESTRICTED_TYPE,
+    b64_encode, check_attestation_upload, check_document, check_passport_upload,
+    check_restricted_upload, sha256_b64, DigitalLink, Jws, Typ, MAX_PASSPORT, RESTRICTED_TYPE,
 };
 use serde_json::{json, Map, Value};
 
 use super::{content_type_is, read_limited, AppState};
 use crate::errors::{PublicError, UploadError};
-use crate::registry::{valid_digest, MAX_PACK_ITEMS};
+use crate::registry::{subject_of, valid_digest, MAX_PACK_ITEMS};
 
 /// A year: documents and attestations are content-addressed, so they never change.
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
@@ -409,7 +409,50 @@ fn pack_items(list: Vec<String>) -> Result<Vec<String>, PublicError> {
     Ok(out)
 }
 
-fn pack(state: &AppState, items: &[String]) -> Result<HttpResponse, PublicError> {
+/// Most document bytes (before base64) one pack carries: documents past it are named under
+/// `documentsOmitted` instead, so the page can say which it will not have offline. A request
+/// may lower it (`maxDocumentBytes`), never raise it.
+pub const MAX_PACK_DOCUMENT_BYTES: usize = 16 * 1024 * 1024;
+
+/// Every document digest (`hashDigest` of a link object with a `linkURL`, SPEC.md section 3.2)
+/// under a passport's subject, in document order, each once. Attestation listings carry a
+/// `hashDigest` but no `linkURL`, so they are not documents.
+fn document_digests(v: &Value, out: &mut Vec<String>, depth: usize) {
+    if depth > 16 || out.len() >= 256 {
+        return;
+    }
+    match v {
+        Value::Object(o) => {
+            if let (Some(_), Some(d)) = (
+                o.get("linkURL").and_then(Value::as_str),
+                o.get("hashDigest").and_then(Value::as_str),
+            ) {
+                if valid_digest(d) && !out.iter().any(|x| x == d) {
+                    out.push(d.to_owned());
+                }
+                return;
+            }
+            for c in o.values() {
+                document_digests(c, out, depth + 1);
+            }
+        }
+        Value::Array(a) => {
+            for c in a {
+                document_digests(c, out, depth + 1);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Builds a pack (on the blocking pool: documents are read from the store). Only published
+/// bytes go in: the chains served publicly and the documents their current versions link,
+/// which `GET /v1/documents/{digest}` serves to anyone; restricted sections never.
+fn pack(
+    state: &AppState,
+    items: &[String],
+    max_document_bytes: usize,
+) -> Result<String, PublicError> {
     let bundle: Value = state
         .published
         .get("bundle")
@@ -417,6 +460,7 @@ fn pack(state: &AppState, items: &[String]) -> Result<HttpResponse, PublicError>
         .unwrap_or_default();
     let mut passports = Map::new();
     let mut missing = Vec::new();
+    let mut digests = Vec::new();
     for p in items {
         match state
             .published
@@ -424,19 +468,58 @@ fn pack(state: &AppState, items: &[String]) -> Result<HttpResponse, PublicError>
             .and_then(|a| serde_json::from_slice::<Value>(&a.body).ok())
         {
             Some(chain) => {
+                let current = chain
+                    .get("versions")
+                    .and_then(Value::as_array)
+                    .and_then(|v| v.last())
+                    .and_then(Value::as_str)
+                    .and_then(subject_of);
+                if let Some(cs) = current {
+                    document_digests(&Value::Object(cs), &mut digests, 0);
+                }
                 passports.insert(p.clone(), chain);
             }
             None => missing.push(p.clone()),
         }
     }
-    let body = json!({
+    let budget = max_document_bytes.min(MAX_PACK_DOCUMENT_BYTES);
+    let (mut used, mut documents, mut omitted, mut not_held) = (0usize, Map::new(), vec![], vec![]);
+    for d in digests {
+        match state.store.document(&d) {
+            Ok(Some((media, bytes))) if used.saturating_add(bytes.len()) <= budget => {
+                used += bytes.len();
+                documents.insert(d, json!({"mediaType": media, "data": b64_encode(&bytes)}));
+            }
+            Ok(Some(_)) => omitted.push(d),
+            Ok(None) => not_held.push(d),
+            Err(e) => {
+                tracing::error!(error = %e, "reading a document for a pack failed");
+                return Err(PublicError::Internal);
+            }
+        }
+    }
+    Ok(json!({
         "registry": state.public_url,
         "trustLists": bundle.get("trustLists").cloned().unwrap_or_else(|| json!([])),
         "statusLists": bundle.get("statusLists").cloned().unwrap_or_else(|| json!([])),
         "passports": passports,
         "missing": missing,
+        "documents": documents,
+        "documentsOmitted": omitted,
+        "documentsMissing": not_held,
     })
-    .to_string();
+    .to_string())
+}
+
+/// The pack off the actix worker, as a response.
+async fn pack_response(
+    state: web::Data<AppState>,
+    items: Vec<String>,
+    max_document_bytes: usize,
+) -> Result<HttpResponse, PublicError> {
+    let body = web::block(move || pack(&state, &items, max_document_bytes))
+        .await
+        .map_err(|_| PublicError::Internal)??;
     Ok(HttpResponse::Ok()
         .content_type("application/json")
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -444,9 +527,25 @@ fn pack(state: &AppState, items: &[String]) -> Result<HttpResponse, PublicError>
         .body(body))
 }
 
-/// `GET /v1/pack?items=01/{gtin}/21/{serial},...`: trust lists, status lists and the named
-/// batteries' chains for offline work (never restricted data). `X-Pack-Size` gives the size
-/// in bytes before compression.
+/// `maxDocumentBytes` of a pack request: absent is the server's bound; anything but a
+/// non-negative integer is refused.
+fn pack_document_bound(v: Option<&Value>) -> Result<usize, PublicError> {
+    match v {
+        None => Ok(MAX_PACK_DOCUMENT_BYTES),
+        Some(n) => n
+            .as_u64()
+            .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+            .ok_or_else(|| PublicError::PackInvalid {
+                detail: "maxDocumentBytes must be a non-negative integer".into(),
+            }),
+    }
+}
+
+/// `GET /v1/pack?items=01/{gtin}/21/{serial},...[&maxDocumentBytes=n]`: trust lists, status
+/// lists, the named batteries' chains and the public documents their current versions link
+/// (`documents`: digest to `{mediaType, data}` base64url; past the byte bound under
+/// `documentsOmitted`; not held under `documentsMissing`), for offline work, never restricted
+/// data. `X-Pack-Size` gives the size in bytes before compression.
 #[tracing::instrument(skip_all)]
 pub async fn pack_get(
     state: web::Data<AppState>,
@@ -461,7 +560,13 @@ pub async fn pack_get(
                 .collect()
         })
         .unwrap_or_default();
-    pack(&state, &pack_items(items)?)
+    let bound = pack_document_bound(
+        query
+            .get("maxDocumentBytes")
+            .map(|n| n.parse::<u64>().map(Value::from).unwrap_or(Value::Null))
+            .as_ref(),
+    )?;
+    pack_response(state, pack_items(items)?, bound).await
 }
 
 /// `POST /v1/pack` with `{"items": [...]}` or `[...]` (a pallet's worth that does not fit a
@@ -487,5 +592,6 @@ pub async fn pack_post(
             ))
         }
     };
-    pack(&state, &pack_items(list)?)
+    let bound = pack_document_bound(v.get("maxDocumentBytes"))?;
+    pack_response(state, pack_items(list)?, bound).await
 }
