@@ -979,7 +979,13 @@ async fn compact_and_delta_sync_match_the_w3c_lists() {
     }
     assert!(!delta.is_empty(), "the revocation was never published");
     assert!(delta.len() < full.len(), "{} {}", delta.len(), full.len());
-    for bad in ["since=abc", "since=-1", "since=18446744073709551616", "since=1&x=2", "x=1"] {
+    for bad in [
+        "since=abc",
+        "since=-1",
+        "since=18446744073709551616",
+        "since=1&x=2",
+        "x=1",
+    ] {
         let r = app
             .client
             .get(app.url(&format!("/v1/status-compact?{bad}")))

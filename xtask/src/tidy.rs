@@ -324,7 +324,10 @@ fn forbidden_crate_dependency_arrows_do_not_exist() {
         ("cellproof-wasm-decode", &["cellproof-server"]),
         // Inspector mode's module: a binding like the verifier's, never the server or the QR
         // decoder.
-        ("cellproof-wasm-inspect", &["cellproof-server", "cellproof-qr"]),
+        (
+            "cellproof-wasm-inspect",
+            &["cellproof-server", "cellproof-qr"],
+        ),
     ];
     let members = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
     let mut found = Vec::new();

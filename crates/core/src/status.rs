@@ -449,7 +449,9 @@ pub(crate) fn candidates(
                 refusal = e;
             } else if !under_status_base(tl, id) {
                 if !matches!(refusal, Error::KeyNotValidAtIat { .. }) {
-                    refusal = Error::StatusListForeign { list: id.to_owned() };
+                    refusal = Error::StatusListForeign {
+                        list: id.to_owned(),
+                    };
                 }
             } else {
                 out.push((tl.eco.clone(), key.x));
@@ -486,7 +488,13 @@ impl StatusStore {
         let jws = Jws::parse(compact, Typ::Vc, MAX_STATUS_LIST)?;
         let claimed = read_payload(jws.unverified_payload())?;
         let kid = jws.header().kid.clone();
-        let candidates = candidates(trust, &claimed.issuer, &kid, &claimed.id, claimed.valid_from)?;
+        let candidates = candidates(
+            trust,
+            &claimed.issuer,
+            &kid,
+            &claimed.id,
+            claimed.valid_from,
+        )?;
         let mut keys: Vec<[u8; 32]> = candidates.iter().map(|(_, k)| *k).collect();
         keys.sort_unstable();
         keys.dedup();

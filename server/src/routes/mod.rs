@@ -104,7 +104,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/v1/bundle", web::get().to(publish::bundle))
         .route("/v1/bundle", web::head().to(publish::bundle))
         .route("/v1/status-compact", web::get().to(publish::status_compact))
-        .route("/v1/status-compact", web::head().to(publish::status_compact))
+        .route(
+            "/v1/status-compact",
+            web::head().to(publish::status_compact),
+        )
         .route("/v1/roots", web::get().to(publish::roots))
         .route("/v1/roots", web::head().to(publish::roots))
         .route("/v1/audit/head", web::head().to(publish::audit_head))
