@@ -795,10 +795,22 @@ async function openDocument(link, li, status) {
     status.textContent = `✗ ${tc('document_digest_mismatch')}`;
     return;
   }
+  // Offline (or when the registry cannot give it), the offline pack's copy, checked again.
+  const packed = state.pack?.documents?.[link.hashDigest];
   try {
-    const res = await fetch(`/v1/documents/${link.hashDigest}`);
-    if (!res.ok) throw new Error(String(res.status));
-    const bytes = new Uint8Array(await res.arrayBuffer());
+    let bytes = null;
+    if (!packed || navigator.onLine) {
+      try {
+        const res = await fetch(`/v1/documents/${link.hashDigest}`);
+        if (!res.ok) throw new Error(String(res.status));
+        bytes = new Uint8Array(await res.arrayBuffer());
+      } catch (e) {
+        if (!packed) throw e;
+      }
+    }
+    const fromPack = !bytes;
+    if (fromPack) bytes = packed.bytes instanceof Uint8Array ? packed.bytes : new Uint8Array(packed.bytes ?? []);
+    li.dataset.source = fromPack ? 'pack' : 'registry';
     const r = checkDocument(bytes, link.hashDigest);
     if (!r?.ok) {
       li.dataset.state = 'mismatch';
@@ -812,6 +824,10 @@ async function openDocument(link, li, status) {
     const a = el('a', { href: url, target: '_blank', rel: 'noopener', 'data-testid': 'document-open', text: `✓ ${t('doc_verified')}` });
     if (type === 'application/octet-stream') a.setAttribute('download', link.hashDigest);
     status.replaceChildren(a);
+    if (fromPack) {
+      status.append(' ', el('span', { 'data-testid': 'document-from-pack',
+        text: t('doc_from_pack', { when: new Date(state.pack.at).toLocaleString(lang()) }) }));
+    }
   } catch {
     li.dataset.state = 'unavailable';
     status.textContent = `? ${t('doc_unavailable')}`;
@@ -851,16 +867,46 @@ async function syncPack() {
     const syncedAt = Date.now();
     await store.put('trust', { roots: state.roots, held, syncedAt });
     const passports = obj(pack.passports);
-    state.pack = { passports, missing: Array.isArray(pack.missing) ? pack.missing : [], at: syncedAt, size: text.length };
+    const docs = packDocuments(pack);
+    state.pack = { passports, missing: Array.isArray(pack.missing) ? pack.missing : [], at: syncedAt, size: text.length, ...docs };
     await store.put('pack', state.pack);
     Object.assign(state, { verifier: v, syncedAt });
-    msg.textContent = t('pack_done', { n: Object.keys(passports).length, kb: (text.length / 1000).toFixed(1), missing: state.pack.missing.length });
+    msg.textContent = `${t('pack_done', { n: Object.keys(passports).length, kb: (text.length / 1000).toFixed(1), missing: state.pack.missing.length })} ${t('pack_docs', { d: Object.keys(docs.documents).length, o: docs.documentsOmitted.length, r: docs.documentsRefused.length })}`;
+    msg.dataset.documents = String(Object.keys(docs.documents).length);
     renderSync();
     inspector?.refresh();
     if (state.current) showVerdict(state.current.input, verifyInput(state.current.input), state.current.scan);
   } catch (e) {
     msg.textContent = t('pack_failed', { why: e.code ? tc(e.code) : tc('network') });
   }
+}
+
+/** Bytes of unpadded base64url, or null. */
+function b64uBytes(text) {
+  if (typeof text !== 'string' || !/^[A-Za-z0-9_-]*$/.test(text)) return null;
+  try {
+    return Uint8Array.from(atob(text.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
+  } catch {
+    return null;
+  }
+}
+
+/** The pack's public documents (`documents`: digest to `{mediaType, data}`), each kept only
+ * when its bytes match its digest in wasm (`checkDocument`); the others are named as refused.
+ * Documents the registry left out for the pack's size bound, or does not hold, are named too. */
+function packDocuments(pack) {
+  const documents = {};
+  const documentsRefused = [];
+  for (const [digest, doc] of Object.entries(obj(pack.documents))) {
+    const bytes = /^[A-Za-z0-9_-]{43}$/.test(digest) ? b64uBytes(doc?.data) : null;
+    if (bytes && checkDocument(bytes, digest)?.ok) {
+      documents[digest] = { mediaType: String(doc.mediaType ?? 'application/octet-stream'), bytes };
+    } else {
+      documentsRefused.push(digest);
+    }
+  }
+  const list = (l) => (Array.isArray(l) ? l.filter((d) => typeof d === 'string') : []);
+  return { documents, documentsRefused, documentsOmitted: list(pack.documentsOmitted), documentsMissing: list(pack.documentsMissing) };
 }
 
 function renderSession() {

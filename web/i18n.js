@@ -78,6 +78,8 @@ const ui = {
     pack_sync: 'Fetch pack', pack_none: 'Name at least one battery.',
     pack_done: 'Pack kept on this device: {n} passports, {kb} kB, {missing} not held by the registry.',
     pack_failed: 'Pack failed: {why}. Keeping the data already on this device.',
+    pack_docs: 'Documents: {d} kept, {o} left out (pack size bound), {r} refused (digest mismatch).',
+    doc_from_pack: 'Opened from the offline pack fetched {when}.',
   },
   de: {
     title: 'Batteriepass-Prüfung',
@@ -150,6 +152,8 @@ const ui = {
     pack_sync: 'Paket holen', pack_none: 'Nennen Sie mindestens eine Batterie.',
     pack_done: 'Paket auf diesem Gerät gespeichert: {n} Pässe, {kb} kB, {missing} nicht in der Registry.',
     pack_failed: 'Paket fehlgeschlagen: {why}. Die Daten auf dem Gerät bleiben erhalten.',
+    pack_docs: 'Dokumente: {d} gespeichert, {o} ausgelassen (Größengrenze des Pakets), {r} abgelehnt (Prüfsumme falsch).',
+    doc_from_pack: 'Aus dem Offline-Paket vom {when} geöffnet.',
   },
   ja: {
     title: 'バッテリーパスポート確認',
@@ -222,6 +226,8 @@ const ui = {
     pack_sync: 'パックを取得', pack_none: 'バッテリーを1件以上指定してください。',
     pack_done: 'パックをこの端末に保存しました：パスポート{n}件、{kb} kB、レジストリに無いもの{missing}件。',
     pack_failed: 'パックの取得に失敗しました：{why}。端末内のデータを保持します。',
+    pack_docs: '文書：保存 {d} 件、省略 {o} 件（パックのサイズ上限）、拒否 {r} 件（ダイジェスト不一致）。',
+    doc_from_pack: '{when} に取得したオフラインパックから開きました。',
   },
 };
 

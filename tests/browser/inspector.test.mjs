@@ -188,6 +188,9 @@ test('an inspector enrols a device key, reads restricted data, works offline fro
     await page.getByTestId('pack-sync').click();
     await page.waitForFunction(() => /kB/.test(document.querySelector('[data-testid="pack-status"]').textContent));
     await page.waitForFunction(() => /kB/.test(document.querySelector('[data-testid="inspector-data-age"]').textContent));
+    // The pack keeps the passport's public documents, each checked against its digest.
+    assert.ok(Number(await page.getByTestId('pack-status').getAttribute('data-documents')) >= 1);
+    assert.match(await page.getByTestId('pack-status').textContent(), /0 refused/);
 
     // Offline: the page starts from the service worker, verifies from the pack and says so.
     await context.setOffline(true);
@@ -199,6 +202,43 @@ test('an inspector enrols a device key, reads restricted data, works offline fro
     assert.equal(off.overall, 'valid', off.text);
     await page.waitForSelector('[data-testid="verdict-source"][data-source="pack"]');
     assert.match(await page.getByTestId('verdict-source').textContent(), /offline pack/);
+    // The passport's document opens offline from the pack's copy, its digest checked again.
+    const packDoc = page.locator('#verdict-details [data-testid="document"]').first();
+    await packDoc.getByTestId('document-check').click();
+    await page.waitForSelector('#verdict-details [data-testid="document"]:not([data-state="idle"]):not([data-state="checking"])');
+    assert.equal(await packDoc.getAttribute('data-state'), 'verified');
+    assert.equal(await packDoc.getAttribute('data-source'), 'pack');
+    assert.match(await packDoc.getByTestId('document-from-pack').textContent(), /offline pack/);
+    const docDigest = await packDoc.getAttribute('data-digest');
+    // The page's CSP keeps blob URLs out of fetch: hash the copy the pack stored instead (the
+    // bytes the blob was made of), and check the link opens a blob.
+    assert.match(await packDoc.getByTestId('document-open').getAttribute('href'), /^blob:/);
+    const storedDigest = await page.evaluate(async (digest) => {
+      const db = await new Promise((r, j) => { const q = indexedDB.open('cellproof'); q.onsuccess = () => r(q.result); q.onerror = () => j(q.error); });
+      const pack = await new Promise((r) => { const q = db.transaction('kv').objectStore('kv').get('pack'); q.onsuccess = () => r(q.result); });
+      db.close();
+      const h = new Uint8Array(await crypto.subtle.digest('SHA-256', pack.documents[digest].bytes));
+      return btoa(String.fromCharCode(...h)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+    }, docDigest);
+    assert.equal(storedDigest, docDigest, 'the stored copy has the digest the passport names');
+    // A pack copy changed on the device is refused at use, nothing opened.
+    await page.evaluate(async (digest) => {
+      const db = await new Promise((r, j) => { const q = indexedDB.open('cellproof'); q.onsuccess = () => r(q.result); q.onerror = () => j(q.error); });
+      const pack = await new Promise((r) => { const q = db.transaction('kv').objectStore('kv').get('pack'); q.onsuccess = () => r(q.result); });
+      pack.documents[digest].bytes[0] ^= 1;
+      await new Promise((r) => { const tx = db.transaction('kv', 'readwrite'); tx.objectStore('kv').put(pack, 'pack'); tx.oncomplete = r; });
+      db.close();
+    }, docDigest);
+    await page.reload();
+    await pageReady(page);
+    await page.getByTestId('inspector-panel').waitFor();
+    await scan(page, sample);
+    await page.waitForSelector('[data-testid="verdict-source"][data-source="pack"]');
+    const badDoc = page.locator('#verdict-details [data-testid="document"]').first();
+    await badDoc.getByTestId('document-check').click();
+    await page.waitForSelector('#verdict-details [data-testid="document"][data-state="mismatch"]');
+    assert.equal(await badDoc.getAttribute('data-code'), 'document_digest_mismatch');
+    assert.equal(await badDoc.getByTestId('document-open').count(), 0);
     // Restricted data is not in the pack: reading it needs the registry.
     await page.getByTestId('restricted-read').click();
     assert.match(await page.getByTestId('restricted-status').textContent(), /never stored/);
