@@ -36,6 +36,9 @@ pub fn start(
     if let Ok(mut r) = registry.lock() {
         r.replicate();
     }
+    // The first lease attempt is made before the server answers anything: a lone replica
+    // signs from its first request on, instead of deferring it to the next poll.
+    let (ready, first) = std::sync::mpsc::channel::<()>();
     std::thread::Builder::new()
         .name("replica".into())
         .spawn(move || {
@@ -50,8 +53,9 @@ pub fn start(
                 }
             };
             rt.block_on(async move {
+                let mut ready = Some(ready);
                 loop {
-                    if let Err(e) = session(&url, &registry, &clock).await {
+                    if let Err(e) = session(&url, &registry, &clock, &mut ready).await {
                         tracing::warn!(error = %e, "replica connection lost: not signing");
                     }
                     set_signer(&registry, false);
@@ -59,8 +63,14 @@ pub fn start(
                 }
             });
         })?;
+    if first.recv_timeout(FIRST_LEASE).is_err() {
+        tracing::warn!("no answer to the first lease attempt yet: serving as a follower");
+    }
     Ok(())
 }
+
+/// How long start-up waits for the first lease attempt.
+const FIRST_LEASE: Duration = Duration::from_secs(5);
 
 fn set_signer(registry: &Mutex<Registry>, signs: bool) {
     if let Ok(mut r) = registry.lock() {
@@ -72,6 +82,7 @@ async fn session(
     url: &str,
     registry: &Arc<Mutex<Registry>>,
     clock: &Arc<dyn Clock>,
+    ready: &mut Option<std::sync::mpsc::Sender<()>>,
 ) -> Result<(), tokio_postgres::Error> {
     let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
     let conn = tokio::spawn(connection);
@@ -110,6 +121,9 @@ async fn session(
                 Ok(Err(e)) => tracing::error!(error = %e, "replica reload failed"),
                 Err(e) => tracing::error!(error = %e, "replica reload task failed"),
             }
+        }
+        if let Some(tx) = ready.take() {
+            let _ = tx.send(());
         }
         tokio::time::sleep(POLL).await;
     };

@@ -978,7 +978,9 @@ async fn compact_and_delta_sync_match_the_w3c_lists() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert!(!delta.is_empty(), "the revocation was never published");
-    assert!(delta.len() < full.len(), "{} {}", delta.len(), full.len());
+    // No size comparison with the full body here: lists signed within SYNC_SLACK of `since`
+    // (on a fresh registry, all of them) come as full records by design; the delta's size at
+    // scale is measured by `cargo xtask bench-scale` (docs/BENCHMARKS.md).
     for bad in [
         "since=abc",
         "since=-1",

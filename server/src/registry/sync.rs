@@ -23,6 +23,10 @@ pub const COMPACT_KEY: &str = "status-compact";
 /// How far back deltas reach (a week: a daily sync always gets one).
 pub const HISTORY_SECONDS: u64 = 7 * 24 * 3600;
 
+/// Seconds below a client's `since` within which a list version may be newer than the
+/// client's copy (`MAX_LEAD` plus a second of rounding): lists dated there get full records.
+pub const SYNC_SLACK: u64 = super::MAX_LEAD + 1;
+
 /// Most changed bits kept over all lists (8 bytes each: 64 MiB).
 pub const HISTORY_POSITIONS: usize = 8 * 1024 * 1024;
 
@@ -140,16 +144,28 @@ impl SyncHistory {
     /// back or the list is new. Lists unchanged since then are not in it.
     pub fn delta_body(&self, since: u64) -> Option<Vec<u8>> {
         let (iss, key) = self.signer.as_ref()?;
+        Some(sign_compact(iss, &self.delta_records(since), key))
+    }
+
+    /// The records of the delta from `since`: full records or changes from a held base.
+    fn delta_records(&self, since: u64) -> Vec<CompactRecord> {
         let mut records = Vec::new();
+        // `since` is the newest validFrom the client holds, but lists are signed one by one
+        // and a validFrom runs up to MAX_LEAD ahead of the clock: a version dated within
+        // SYNC_SLACK below `since` may have been published after the client synced. Such
+        // lists get full records (a full record the client already holds is a no-op); a
+        // delta's base is always a version older than that window, which the client holds.
+        let edge = since.saturating_sub(SYNC_SLACK);
         for (id, h) in &self.lists {
-            if h.valid_from <= since {
+            if h.valid_from <= edge {
                 continue;
             }
-            // Versions after `since`; the first one's `from` is the version the client holds.
-            let newer: Vec<&Version> = h.versions.iter().filter(|v| v.to > since).collect();
+            // Versions after the window's edge; the first one's `from` is the version the
+            // client holds when none of them falls inside the window.
+            let newer: Vec<&Version> = h.versions.iter().filter(|v| v.to > edge).collect();
+            let ambiguous = newer.iter().any(|v| v.to <= since);
             match newer.first() {
-                // The version the client holds is still in the history.
-                Some(first) if first.from <= since => {
+                Some(first) if first.from <= edge && !ambiguous => {
                     let mut flips: Vec<u64> = newer
                         .iter()
                         .flat_map(|v| v.changed.iter().copied())
@@ -177,7 +193,7 @@ impl SyncHistory {
                 _ => records.push(Self::full(id, h)),
             }
         }
-        Some(sign_compact(iss, &records, key))
+        records
     }
 }
 
@@ -246,5 +262,33 @@ mod tests {
         h.trim(later);
         assert_eq!(h.lists["a"].versions.len(), 1);
         assert_eq!(h.positions, 1);
+    }
+
+    fn records(h: &SyncHistory, since: u64) -> Vec<(String, Option<u64>, Vec<u64>)> {
+        h.delta_records(since)
+            .into_iter()
+            .map(|r| (r.id, r.base, r.positions))
+            .collect()
+    }
+
+    #[test]
+    fn a_version_dated_just_below_since_comes_as_a_full_record() {
+        let mut h = SyncHistory::default();
+        // "a" was signed at 100 and 200; "b" at 101 and then at 199, after a client synced
+        // at 200 holding "a"@200 and "b"@101 (b's 199 is older than the client's since).
+        h.observe("a", &bits(&[]), 100, 0, 0);
+        h.observe("a", &bits(&[1]), 200, 0, 0);
+        h.observe("b", &bits(&[]), 101, 0, 0);
+        h.observe("b", &bits(&[5]), 199, 0, 0);
+        let r = records(&h, 200);
+        // "b"@199 may be newer than the client's copy: it comes whole, never skipped.
+        assert!(
+            r.iter().any(|(id, base, p)| id == "b" && base.is_none() && p == &vec![5]),
+            "{r:?}"
+        );
+        // A change well after the window comes as a delta from the version before it.
+        h.observe("a", &bits(&[1, 2]), 300, 0, 0);
+        let r = records(&h, 250);
+        assert_eq!(r, vec![("a".to_owned(), Some(200), vec![2])]);
     }
 }
