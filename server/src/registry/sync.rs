@@ -283,7 +283,8 @@ mod tests {
         let r = records(&h, 200);
         // "b"@199 may be newer than the client's copy: it comes whole, never skipped.
         assert!(
-            r.iter().any(|(id, base, p)| id == "b" && base.is_none() && p == &vec![5]),
+            r.iter()
+                .any(|(id, base, p)| id == "b" && base.is_none() && p == &vec![5]),
             "{r:?}"
         );
         // A change well after the window comes as a delta from the version before it.
