@@ -36,7 +36,7 @@ pub const MAX_COMPACT_ENTRIES: u64 = 1 << 31;
 const MAX_ID: u64 = 2048;
 
 /// Largest Rice parameter: the gap's low part never needs more bits than a list's largest
-/// index has (2^27 entries at [`MAX_BITSTRING`]).
+/// index has (2^27 entries at the core's `MAX_BITSTRING`).
 pub const MAX_RICE: u8 = 27;
 
 fn invalid(reason: &'static str) -> Error {

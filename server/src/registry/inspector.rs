@@ -128,7 +128,7 @@ impl Gate {
     /// Checks a read envelope (`op: "read"`, SPEC.md sections 6.1 and 6.3): JWS profile and
     /// members, `aud` exactly this registry, `op`, the `iat` window, the requester's key in
     /// its one home ecosystem valid at `iat`, and the signature. Its role, tier and item are
-    /// for [`ReadRequest::decide`]; the `jti` is checked when the outcome is recorded.
+    /// for `ReadRequest::decide`; the `jti` is checked when the outcome is recorded.
     pub fn authenticate_read(&self, envelope: &str, now: u64) -> Result<ReadRequest, ReadError> {
         let parsed = ParsedRequest::parse(envelope.trim()).map_err(|e| {
             ReadError::Envelope(match e {
@@ -297,7 +297,7 @@ impl Registry {
 
     /// Answers `POST /v1/restricted` for an authenticated request whose sections were read
     /// from the store (`held`, every tier): checks role, tier and item, and records the
-    /// outcome. `decision` is [`ReadRequest::decide`].
+    /// outcome. `decision` is `ReadRequest::decide`.
     pub fn answer_restricted(
         &mut self,
         r: &ReadRequest,
