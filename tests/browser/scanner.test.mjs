@@ -222,3 +222,31 @@ test('pallet: every code in one camera frame fills the session list in one sweep
     await browser.close();
   }
 });
+
+test('two labels with the same credential in one camera frame: one row, flagged as a possible copied label', async () => {
+  const valid = server.sample('valid');
+  const other = server.sample('revoked');
+  const { luma } = palletFrame([valid, other, valid]);
+  const video = join(dir, 'copied.y4m');
+  const header = Buffer.from('YUV4MPEG2 W1280 H720 F10:1 Ip A1:1 C420jpeg\n');
+  const frame = Buffer.concat([Buffer.from('FRAME\n'), Buffer.from(luma), Buffer.alloc(640 * 360 * 2, 128)]);
+  await writeFile(video, Buffer.concat([header, ...Array(5).fill(frame)]));
+  const browser = await launch(['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
+    `--use-file-for-fake-video-capture=${video}`]);
+  try {
+    const context = await browser.newContext({ permissions: ['camera'] });
+    const page = await context.newPage();
+    await page.goto(`${server.url}/`);
+    await pageReady(page);
+    await page.getByTestId('camera-toggle').click();
+    await page.waitForSelector('[data-testid="scan-row"] [data-hint="two_in_frame"]', { timeout: 60_000 });
+    await page.waitForTimeout(1000);
+    const rows = await page.$$eval('[data-testid="scan-row"]', (els) => els.length);
+    assert.equal(rows, 2, 'one row per credential');
+    const flagged = await page.$$eval('[data-testid="scan-row"]:has([data-hint="two_in_frame"])', (els) => els.length);
+    assert.equal(flagged, 1, 'only the credential seen twice is flagged');
+    await context.close();
+  } finally {
+    await browser.close();
+  }
+});

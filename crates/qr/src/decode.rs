@@ -582,6 +582,28 @@ fn run_readers(view: &View<'_>, step: &Step) -> Vec<Decoded> {
     }
 }
 
+/// Whether two results are one symbol read twice: the same text, centres closer than half
+/// the larger symbol's diagonal.
+fn same_symbol(a: &Decoded, b: &Decoded) -> bool {
+    fn centre(d: &Decoded) -> [f32; 2] {
+        let [p, q, r, s] = d.corners;
+        [
+            (p[0] + q[0] + r[0] + s[0]) / 4.0,
+            (p[1] + q[1] + r[1] + s[1]) / 4.0,
+        ]
+    }
+    fn diagonal(d: &Decoded) -> f32 {
+        let [p, _, r, _] = d.corners;
+        (p[0] - r[0]).hypot(p[1] - r[1])
+    }
+    if a.text != b.text {
+        return false;
+    }
+    let (ca, cb) = (centre(a), centre(b));
+    let distance = (ca[0] - cb[0]).hypot(ca[1] - cb[1]);
+    distance < diagonal(a).max(diagonal(b)) / 2.0
+}
+
 fn read_bitmap<B: Binarizer>(
     mut bitmap: BinaryBitmap<B>,
     view: &View<'_>,
@@ -591,7 +613,9 @@ fn read_bitmap<B: Binarizer>(
     let map = |x: f32, y: f32| map_point(view, x, y);
     let mut out: Vec<Decoded> = Vec::new();
     let push = |out: &mut Vec<Decoded>, d: Decoded| {
-        if !out.iter().any(|o| o.text == d.text) {
+        // Two labels with the same text in one frame are two codes (a copied label): only
+        // the same text found again at the same place is the same code.
+        if !out.iter().any(|o| same_symbol(o, &d)) {
             out.push(d);
         }
     };
