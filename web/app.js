@@ -37,8 +37,8 @@ async function main() {
   $('lang').value = lang();
   applyStatic();
   bindUi();
-  // A first visit must sync before it can verify: its two requests start now, while the wasm
-  // loads and compiles, instead of a round trip after it (docs/web.md, "Weight").
+  // A first visit must sync before it can verify: its requests start now, while the wasm loads
+  // and compiles, instead of a round trip after it (docs/web.md, "Weight").
   const early = navigator.onLine
     ? store.get('trust').catch(() => null)
       .then((saved) => (saved?.roots && saved?.syncedAt ? null : fetchSyncData()))
@@ -85,7 +85,7 @@ function digitalLinkInPage() {
 /** Loads the pinned roots and the stored lists into a fresh verifier (restores the clock floor). */
 async function restore() {
   const saved = await store.get('trust').catch(() => null);
-  state.verifier = buildVerifier(saved?.roots ?? [], saved?.held ?? null);
+  state.verifier = buildVerifier(saved?.roots ?? [], saved);
   state.roots = saved?.roots ?? null;
   state.syncedAt = saved?.syncedAt ?? null;
   state.rootsWarning = (await store.get('rootsWarning').catch(() => null)) ?? null;
@@ -107,14 +107,23 @@ async function restoreSession() {
   return scans.sort((a, b) => b.at - a.at);
 }
 
-function buildVerifier(roots, held) {
+function buildVerifier(roots, saved) {
   const v = new Verifier();
   for (const r of roots) v.pinRoot(r.eco, JSON.stringify(r.root));
-  if (held) v.loadBundle(JSON.stringify(held));
+  if (saved?.held) v.loadBundle(JSON.stringify(saved.held));
+  // The compact status bodies as received, full first, then the deltas in the order they were
+  // applied (docs/web.md, "Sync"): each is verified again, as on the day it came.
+  for (const body of saved?.chain ?? []) v.loadCompact(new Uint8Array(body));
   return v;
 }
 
-// ---------- sync (inspector) ----------
+// ---------- sync ----------
+// Status lists come in the compact form and, once held, as deltas (docs/status-sync.md); trust
+// lists one per ecosystem. The W3C bundle only for a registry without the compact route, and in
+// inspector mode: a sealed report's evidence is the W3C lists (docs/inspection.md).
+
+/** Deltas kept before a sync fetches the full compact body again (as the CLI does). */
+const MAX_CHAIN = 30;
 
 async function fetchJson(path) {
   const res = await fetch(path, { cache: 'no-store', headers: { Accept: 'application/json' } });
@@ -122,21 +131,82 @@ async function fetchJson(path) {
   return res.json();
 }
 
-/** The sync's requests: the registry's roots (null when unavailable) and its bundle. */
-function fetchSyncData() {
-  return Promise.all([fetchJson('/v1/roots').catch(() => null), fetchJson('/v1/bundle')]);
+/** `GET /v1/status-compact[?since=T]` as bytes; null when the registry has no such route (an
+ * older registry: 404). */
+async function fetchCompact(since) {
+  const path = since ? `/v1/status-compact?since=${since}` : '/v1/status-compact';
+  const res = await fetch(path, { cache: 'no-store' });
+  if (res.status === 404) return null;
+  if (!res.ok) throw new Error(`${path}: HTTP ${res.status}`);
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  (metrics.syncFetches ??= []).push({ path, bytes: bytes.length });
+  return bytes;
+}
+
+/** The trust lists of `ecos` the registry serves (`GET /v1/trust-list/{eco}`), as text. */
+async function fetchTrustLists(ecos) {
+  const texts = await Promise.all([...new Set(ecos)].map((eco) => fetch(`/v1/trust-list/${encodeURIComponent(eco)}`, { cache: 'no-store' })
+    .then((r) => (r.ok ? r.text() : null), () => null)));
+  return texts.filter((x) => typeof x === 'string' && x.trim()).map((x) => x.trim());
+}
+
+/** The roots a `/v1/roots` answer offers. */
+function offeredRoots(rootsDoc) {
+  return Array.isArray(rootsDoc?.roots) ? rootsDoc.roots.filter((r) => r?.eco && r?.root) : [];
 }
 
 /**
- * Fetches the registry's roots and bundle (or takes them as `prefetched`, started early on a
- * first visit), verifies every list in wasm on top of what is held (so a rollback is refused),
- * and stores only what the verifier accepted.
+ * The sync's requests, started together: the registry's roots; the trust lists of the pinned
+ * ecosystems (`ecos`; on a first visit, none pinned yet, those the registry's roots name, once
+ * they arrive); the status lists in the compact form, or the delta since `since`. The bundle
+ * instead of the compact form when `bundle` is set or the registry has no compact route.
  */
-async function sync(prefetched = null) {
+function fetchSyncData({ ecos = null, since = null, bundle = false } = {}) {
+  const started = performance.now();
+  const timed = (data) => ({ ...data, fetchMs: performance.now() - started });
+  const rootsDoc = fetchJson('/v1/roots').catch(() => null);
+  if (bundle) return Promise.all([rootsDoc, fetchJson('/v1/bundle')]).then(([r, b]) => timed({ rootsDoc: r, bundle: b }));
+  const trust = ecos ? fetchTrustLists(ecos) : rootsDoc.then((r) => fetchTrustLists(offeredRoots(r).map((x) => x.eco)));
+  return Promise.all([rootsDoc, trust, fetchCompact(since)]).then(async ([r, trustLists, compact]) => timed(compact
+    ? { rootsDoc: r, trustLists, compact, since }
+    : { rootsDoc: r, bundle: await fetchJson('/v1/bundle') }));
+}
+
+/** Whether every list of a load report was kept (a no-op for one held already counts). */
+const allKept = (report) => report.ok && report.status.every((r) => r.ok);
+
+/**
+ * Fetches the registry's roots, trust lists and status lists (or takes them as `prefetched`,
+ * started early on a first visit), verifies everything in wasm on top of what is held (so a
+ * rollback is refused), and stores only what the verifier accepted with the compact bodies it
+ * came in. A delta that does not apply (`status_delta_base`, or refused) is dropped and the full
+ * compact body fetched instead; the code is shown with the result.
+ */
+function sync(prefetched = null) {
+  // One at a time: each builds on what the one before stored (a sync started while another
+  // runs, e.g. the button during the start-up sync, would otherwise overwrite its result).
+  const run = syncQueue.catch(() => {}).then(() => syncOnce(prefetched));
+  syncQueue = run;
+  return run;
+}
+
+let syncQueue = Promise.resolve();
+
+async function syncOnce(prefetched) {
   $('sync-msg').textContent = t('syncing');
   try {
-    const [rootsDoc, bundle] = await (prefetched ?? fetchSyncData());
-    const offered = Array.isArray(rootsDoc?.roots) ? rootsDoc.roots.filter((r) => r?.eco && r?.root) : [];
+    const saved = await store.get('trust').catch(() => null);
+    const chain = Array.isArray(saved?.chain) ? saved.chain : [];
+    const inspecting = Boolean(await store.get('inspectorMode').catch(() => null));
+    const pinned = state.roots?.length ? state.roots : null;
+    let data = prefetched;
+    if (!data) {
+      // The next delta starts at the newest list held (the verifier holds what is stored), when
+      // the bodies it builds on are kept.
+      const since = pinned && chain.length > 0 && chain.length <= MAX_CHAIN ? state.verifier.syncSince() : 0;
+      data = await fetchSyncData({ ecos: pinned?.map((r) => r.eco) ?? null, since: since || null, bundle: inspecting });
+    }
+    const offered = offeredRoots(data.rootsDoc);
     let roots = state.roots;
     if (!roots || roots.length === 0) {
       // Trust on first use: the roots come from the registry that served this page, and stay
@@ -152,17 +222,61 @@ async function sync(prefetched = null) {
       }
     }
     if (!roots.length) throw new Error('no roots');
-    const saved = await store.get('trust').catch(() => null);
-    const v = buildVerifier(roots, saved?.held ?? null);
-    const report = v.loadBundle(JSON.stringify(bundle));
-    if (!report.ok) throw Object.assign(new Error(report.code), { code: report.code });
+    const verifyStart = performance.now();
+    let v = buildVerifier(roots, saved);
+    let report;
+    let newChain = [];
+    let fallback = null;
+    if (data.bundle) {
+      // The W3C lists replace the compact bodies: every list is held in its W3C text.
+      report = v.loadBundle(JSON.stringify(data.bundle));
+      if (!report.ok) throw Object.assign(new Error(report.code), { code: report.code });
+      metrics.syncVia = 'bundle';
+    } else {
+      const trust = v.loadBundle(JSON.stringify({ trustLists: data.trustLists }));
+      report = v.loadCompact(data.compact);
+      metrics.syncVia = data.since ? 'delta' : 'full';
+      if (data.since && allKept(report)) {
+        newChain = report.status.length ? [...chain, data.compact] : chain;
+      } else {
+        let full = data.compact;
+        if (data.since) {
+          // The delta did not apply: it is dropped with the verifier it touched, and the full
+          // body verified on top of what was held before.
+          fallback = report.ok ? report.status.find((r) => !r.ok).code : report.code;
+          v.free();
+          v = buildVerifier(roots, saved);
+          v.loadBundle(JSON.stringify({ trustLists: data.trustLists }));
+          full = await fetchCompact(null);
+          if (!full) throw new Error('/v1/status-compact: HTTP 404');
+          report = v.loadCompact(full);
+          metrics.syncVia = 'full';
+        }
+        if (!report.ok) throw Object.assign(new Error(report.code), { code: report.code });
+        // A full body with every list kept replaces the chain; one with a list refused (an
+        // older version than held: a rollback) is kept after it, so a reload holds the same.
+        newChain = allKept(report) ? [full] : [...chain, full];
+      }
+      report = { ...report, trust: trust.trust };
+    }
+    metrics.syncFallback = fallback;
     const held = v.held();
+    const statusCount = v.ages(nowSecs()).filter((a) => a.kind === 'status_list').length;
     const syncedAt = Date.now();
-    await store.put('trust', { roots, held, syncedAt });
+    const storeStart = performance.now();
+    await store.put('trust', { roots, held, chain: newChain, syncedAt });
+    // Figure hook (tests/browser/scale.mjs): the sync's phases; a fallback's second fetch is
+    // counted in `verifyMs`.
+    metrics.lastSync = { via: metrics.syncVia, fallback, fetchMs: data.fetchMs ?? null, verifyMs: storeStart - verifyStart,
+      storeMs: performance.now() - storeStart, statusLists: statusCount };
+    state.verifier?.free();
     Object.assign(state, { verifier: v, roots, syncedAt });
     metrics.synced = performance.now();
     const refused = [...report.trust, ...report.status].filter((r) => !r.ok);
-    $('sync-msg').textContent = t('synced', { n: held.trustLists.length, m: held.statusLists.length })
+    $('sync-msg').dataset.via = metrics.syncVia;
+    $('sync-msg').dataset.fallback = fallback ?? '';
+    $('sync-msg').textContent = t('synced', { n: held.trustLists.length, m: statusCount })
+      + (fallback ? ` (${tc(fallback)})` : '')
       + (refused.length ? ` (${refused.map((r) => tc(r.code)).join(' ')})` : '');
     renderSync();
     renderRoots();
@@ -232,7 +346,7 @@ async function acceptRoots() {
   const saved = await store.get('trust').catch(() => null);
   await store.put('trust', { ...(saved ?? {}), roots: w.offered }).catch(() => {});
   state.roots = w.offered;
-  state.verifier = buildVerifier(w.offered, saved?.held ?? null);
+  state.verifier = buildVerifier(w.offered, saved);
   state.rootsWarning = null;
   await store.del('rootsWarning').catch(() => {});
   await store.del('rootsDismissed').catch(() => {});
@@ -860,12 +974,12 @@ async function syncPack() {
     const text = await res.text();
     const pack = JSON.parse(text);
     const saved = await store.get('trust').catch(() => null);
-    const v = buildVerifier(state.roots, saved?.held ?? null);
+    const v = buildVerifier(state.roots, saved);
     const report = v.loadBundle(JSON.stringify({ trustLists: pack.trustLists ?? [], statusLists: pack.statusLists ?? [] }));
     if (!report.ok) throw Object.assign(new Error(report.code), { code: report.code });
     const held = v.held();
     const syncedAt = Date.now();
-    await store.put('trust', { roots: state.roots, held, syncedAt });
+    await store.put('trust', { ...(saved ?? {}), roots: state.roots, held, syncedAt });
     const passports = obj(pack.passports);
     const docs = packDocuments(pack);
     state.pack = { passports, missing: Array.isArray(pack.missing) ? pack.missing : [], at: syncedAt, size: text.length, ...docs };
@@ -1031,6 +1145,10 @@ async function enterInspector() {
   });
   $('inspector-toggle').setAttribute('aria-pressed', 'true');
   if (state.current) showVerdict(state.current.input, state.current.verdict, state.current.scan);
+  // Inspector mode syncs the W3C lists (a report's evidence): status lists held only in the
+  // compact form are fetched in that form now (docs/web.md, "Sync").
+  const saved = await store.get('trust').catch(() => null);
+  if (navigator.onLine && saved?.chain?.length) sync().catch(() => {});
 }
 
 function leftInspector() {
