@@ -38,7 +38,7 @@ const listsIn = (body) => JSON.parse(Buffer.from(body.subarray(0, body.indexOf(1
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // Runs before the test below, which stops the server: this one needs it to the end.
-test('incremental sync: a revocation arrives as a delta of the changed lists only, survives an offline reload; a delta that does not apply falls back to the full body', async () => {
+test('incremental sync: a revocation arrives as a delta of the changed lists only, survives an offline reload; a delta that does not apply (tampered, or from a base not held) falls back to the full body', async () => {
   const name = 'passport-valid';
   const label = env.server.sample(name);
   // A delta gives full records to lists dated within two seconds below `since` (they may have
@@ -104,6 +104,7 @@ test('incremental sync: a revocation arrives as a delta of the changed lists onl
   // byte of the stream flipped): it is refused whole, the page names the code and syncs the full
   // body instead, which carries the suspension.
   const other = 'attestation-out-of-scope';
+  const otherSample = () => env.server.manifest.samples.find((x) => x.name === other);
   await setStatus(env.server, other, 'suspension', true);
   await page.route('**/v1/status-compact?since=*', async (route) => {
     const res = await route.fetch();
@@ -120,6 +121,24 @@ test('incremental sync: a revocation arrives as a delta of the changed lists onl
   assert.match(await syncStatus(page).textContent(), /Synced/);
   const after = (await syncFetches(page)).slice(before).map((f) => f.path);
   assert.deepEqual(after.map((p) => p.replace(/=\d+$/, '=T')), ['/v1/status-compact?since=T', '/v1/status-compact']);
+  await input.fill(env.server.sample(other));
+  await input.press('Enter');
+  await page.waitForSelector('[data-testid="verdict"][data-code="suspended"]');
+  await page.unroute('**/v1/status-compact?since=*');
+
+  // A delta from a base the page does not hold: the battery is reinstated, then suspended again
+  // seconds later, and the page's request asks for the changes since just after the
+  // reinstatement (route()), though it holds the list from before it. The registry answers a
+  // delta from the reinstated version: `status_delta_base`, and the full body instead.
+  await setStatus(env.server, other, 'suspension', false);
+  const issuer = env.server.manifest.issuers.find((i) => i.did === otherSample().issuer || i.slug === otherSample().issuer);
+  const w3c = (await (await fetch(`${issuer.statusBase}${otherSample().list}-suspension`)).text()).trim();
+  const reinstated = Math.floor(Date.parse(JSON.parse(Buffer.from(w3c.split('.')[1], 'base64url')).validFrom) / 1000);
+  await sleep(3500);
+  await setStatus(env.server, other, 'suspension', true);
+  await page.route('**/v1/status-compact?since=*', (route) => route.continue({ url: route.request().url().replace(/since=\d+/, `since=${reinstated + 2}`) }));
+  await page.getByTestId('sync').click();
+  await page.waitForSelector('[data-testid="sync-status"][data-fallback="status_delta_base"][data-via="full"]');
   await input.fill(env.server.sample(other));
   await input.press('Enter');
   await page.waitForSelector('[data-testid="verdict"][data-code="suspended"]');
