@@ -143,6 +143,22 @@ test('incremental sync: a revocation arrives as a delta of the changed lists onl
   await input.press('Enter');
   await page.waitForSelector('[data-testid="verdict"][data-code="suspended"]');
   await page.unroute('**/v1/status-compact?since=*');
+
+  // A registry from before the compact form (the route answers 404): the W3C bundle, and the
+  // stored compact bodies are dropped (every list is then held in its W3C text).
+  await page.route('**/v1/status-compact*', (route) => route.fulfill({ status: 404, body: 'not found' }));
+  await page.getByTestId('sync').click();
+  await page.waitForSelector('[data-testid="sync-status"][data-via="bundle"]');
+  const stored = await page.evaluate(async () => {
+    const t = await (await import('/store.js')).get('trust');
+    return { chain: t.chain.length, statusLists: t.held.statusLists.length };
+  });
+  assert.equal(stored.chain, 0);
+  assert.ok(stored.statusLists >= 12, JSON.stringify(stored));
+  await input.fill(env.server.sample(other));
+  await input.press('Enter');
+  await page.waitForSelector('[data-testid="verdict"][data-code="suspended"]');
+  await page.unroute('**/v1/status-compact*');
   await context.close();
 });
 
