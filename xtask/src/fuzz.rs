@@ -82,6 +82,8 @@ fn parse(rest: &[String]) -> Result<Options> {
 pub(crate) fn run(rest: &[String]) -> Result<()> {
     let o = parse(rest)?;
     install()?;
+    // The QR target builds cellproof-qr natively, zxing-cpp's C++ library included.
+    crate::native::ensure_cpp_toolchain()?;
     let dir = root().join("target/fuzz");
     let dir_s = dir.to_str().context("non-UTF-8 path")?.to_owned();
     let manifest = root().join("fuzz/Cargo.toml");

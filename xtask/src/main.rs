@@ -8,6 +8,7 @@ use std::process::Command;
 use anyhow::{bail, Context as _, Result};
 
 mod fuzz;
+mod native;
 mod scale;
 mod test;
 mod tidy;

@@ -80,6 +80,8 @@ pub(crate) fn run(_rest: &[String]) -> Result<()> {
     // The core and the QR decoder must build for the browser (ARCHITECTURE.md invariant).
     sh("rustup", &["target", "add", "wasm32-unknown-unknown"])?;
     sh("cargo", &["fmt", "--all", "--check"])?;
+    // cellproof-qr's native build compiles zxing-cpp's C++ library (cmake, g++).
+    crate::native::ensure_cpp_toolchain()?;
     sh(
         "cargo",
         &[
@@ -126,6 +128,7 @@ pub(crate) fn run(_rest: &[String]) -> Result<()> {
 }
 
 pub(crate) fn qr_compare() -> Result<()> {
+    crate::native::ensure_cpp_toolchain()?;
     sh(
         "python3",
         &["-m", "pip", "install", "--quiet", "zxing-cpp", "pillow"],

@@ -1,4 +1,5 @@
-//! The QR decode cascade around rxing.
+//! The QR decode cascade around rxing, and the engine order (natively zxing-cpp first, see
+//! `zxing.rs`; this cascade where it found nothing).
 //!
 //! rxing on its own misses two kinds of image that matter for Cellproof: codes that fill the
 //! whole frame (no quiet zone left for the finder-pattern scan) and high-resolution photos of
@@ -141,12 +142,33 @@ pub enum Effort {
     Thorough,
 }
 
+/// Which decoders [`decode_luma_with`] runs (docs/qr-decoder.md, "Choosing the engine").
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Engine {
+    /// The shipped engine. Natively: zxing-cpp first, then the rxing cascade on images in which
+    /// zxing-cpp found nothing (measured: more codes than either alone, within twice
+    /// zxing-cpp's time). On wasm32 the rxing cascade only: the scanner page runs zxing-cpp as
+    /// WebAssembly (npm `zxing-wasm`) in its worker before this module, by the same rule.
+    #[default]
+    Combined,
+    /// The rxing cascade only: the wasm32 engine, and the baseline the floor tests compare
+    /// the combination with.
+    Rxing,
+    /// zxing-cpp only (native builds), for measurements.
+    #[cfg(not(target_arch = "wasm32"))]
+    ZxingCpp,
+}
+
 /// Options for [`decode_luma_with`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub struct DecodeOptions {
-    /// How far down the cascade to go.
+    /// How far down the cascade to go (and, natively, whether zxing-cpp also tries the
+    /// inverted image).
     pub effort: Effort,
+    /// Which decoders run.
+    pub engine: Engine,
 }
 
 impl DecodeOptions {
@@ -154,6 +176,7 @@ impl DecodeOptions {
     pub const fn fast() -> Self {
         DecodeOptions {
             effort: Effort::Fast,
+            engine: Engine::Combined,
         }
     }
 
@@ -161,7 +184,14 @@ impl DecodeOptions {
     pub const fn thorough() -> Self {
         DecodeOptions {
             effort: Effort::Thorough,
+            engine: Engine::Combined,
         }
+    }
+
+    /// The same options with another [`Engine`].
+    pub const fn with_engine(mut self, engine: Engine) -> Self {
+        self.engine = engine;
+        self
     }
 }
 
@@ -189,10 +219,11 @@ pub fn decode_luma_with(
 pub struct DecodeReport {
     /// The codes found (same as [`decode_luma_with`] returns).
     pub codes: Vec<Decoded>,
-    /// Name of the cascade step that found them (e.g. `"full"`, `"down2"`, `"pad-down2"`),
-    /// `None` when nothing was found.
+    /// Name of the step that found them: `"zxing-cpp"` for the native first pass, else the
+    /// cascade step (e.g. `"full"`, `"down2"`, `"pad-down2"`); `None` when nothing was found.
     pub step: Option<&'static str>,
-    /// How many cascade steps were run, including the successful one.
+    /// How many steps were run (the zxing-cpp pass counts as one), including the successful
+    /// one.
     pub attempts: u32,
 }
 
@@ -213,11 +244,39 @@ pub fn decode_luma_report(
         scale: 1.0,
         offset: 0.0,
     };
-    let steps: &[Step] = match options.effort {
+    let mut attempts = 0;
+    // Only the native build shortens the cascade (after zxing-cpp, below).
+    #[cfg_attr(target_arch = "wasm32", allow(unused_mut))]
+    let mut steps: &[Step] = match options.effort {
         Effort::Fast => FAST_STEPS,
         Effort::Thorough => THOROUGH_STEPS,
     };
-    let mut attempts = 0;
+    #[cfg(not(target_arch = "wasm32"))]
+    if options.engine != Engine::Rxing {
+        attempts += 1;
+        let codes = crate::zxing::read(width, height, luma, options.effort);
+        // The cascade runs only where zxing-cpp found nothing: measured, running it on every
+        // frame as well adds 1 code of 210 on the hard set for ~1.4x the time
+        // (docs/qr-decoder.md). Several codes found by zxing-cpp are kept as they are (two
+        // labels with the same text are two codes, at two places).
+        if !codes.is_empty() || options.engine == Engine::ZxingCpp {
+            let step = (!codes.is_empty()).then_some("zxing-cpp");
+            return Ok(DecodeReport {
+                codes: merge(Vec::new(), codes),
+                step,
+                attempts,
+            });
+        }
+        if options.effort == Effort::Thorough {
+            // After zxing-cpp (which tries the inverted and downscaled image itself) only the
+            // first steps add codes: on the hard set and the corpus every code the cascade
+            // added came from the first six (docs/qr-decoder.md). The rest would cost a
+            // code-less still photo its whole time for nothing.
+            steps = THOROUGH_STEPS
+                .get(..AFTER_ZXING_STEPS)
+                .unwrap_or(THOROUGH_STEPS);
+        }
+    }
     for step in steps {
         let Some(view) = step.prepare(&full) else {
             continue;
@@ -350,6 +409,10 @@ const FAST_STEPS: &[Step] = &[
 /// rescued per unit of cost (see docs/qr-decoder.md for the measurements). Steps that rescued
 /// nothing on the corpus but target a failure mode that battery labels have (inverted laser
 /// marking, tiny thumbnails, blur) are kept at the end, where only code-less images pay for them.
+/// How many of [`THOROUGH_STEPS`] run after zxing-cpp found nothing (natively, `Thorough`).
+#[cfg(not(target_arch = "wasm32"))]
+const AFTER_ZXING_STEPS: usize = 6;
+
 const THOROUGH_STEPS: &[Step] = &[
     harder(step("full", 1, Bin::Hybrid)),
     step("down2", 2, Bin::Hybrid),
@@ -580,6 +643,19 @@ fn run_readers(view: &View<'_>, step: &Step) -> Vec<Decoded> {
             step,
         ),
     }
+}
+
+/// Adds `more` to `codes`, leaving out any that [`same_symbol`] says `codes` already holds.
+/// The one merge rule of both engines (and of the scanner worker, web/scan-worker.js): the same
+/// text at the same place is one code; the same text at two places is two labels.
+#[cfg(not(target_arch = "wasm32"))]
+fn merge(mut codes: Vec<Decoded>, more: Vec<Decoded>) -> Vec<Decoded> {
+    for d in more {
+        if !codes.iter().any(|c| same_symbol(c, &d)) {
+            codes.push(d);
+        }
+    }
+    codes
 }
 
 /// Whether two results are one symbol read twice: the same text, centres closer than half

@@ -2,7 +2,7 @@
 //! codes in one image, no quiet zone, inverted, tiny modules).
 
 use cellproof_qr::encode::{encode_bytes, encode_url_numeric, Ecc, EncodeError, QUIET_ZONE};
-use cellproof_qr::{decode_luma, decode_luma_report, DecodeOptions};
+use cellproof_qr::{decode_luma, decode_luma_report, DecodeOptions, Engine};
 
 const PREFIX: &str = "https://passport.cellproof.example/v1#";
 
@@ -208,7 +208,18 @@ fn fast_mode_finds_a_plain_code() {
     let (w, h, px) = encode_url_numeric(PREFIX, &digits(30), Ecc::M)
         .unwrap()
         .to_luma(3);
+    // Natively the shipped engine's first attempt is zxing-cpp (wasm32 has only the cascade).
     let r = decode_luma_report(w, h, &px, &DecodeOptions::fast()).unwrap();
+    let first = if cfg!(target_arch = "wasm32") {
+        "full"
+    } else {
+        "zxing-cpp"
+    };
+    assert_eq!(r.step, Some(first));
+    assert_eq!(r.attempts, 1);
+    // Our cascade alone: its first step.
+    let options = DecodeOptions::fast().with_engine(Engine::Rxing);
+    let r = decode_luma_report(w, h, &px, &options).unwrap();
     assert_eq!(r.step, Some("full"));
     assert_eq!(r.attempts, 1);
 }
