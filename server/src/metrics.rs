@@ -19,10 +19,17 @@ struct Hist {
     count: u64,
 }
 
+/// One route's counters: requests by method and status (a handful per route, searched
+/// linearly) and the latency histogram.
+#[derive(Default)]
+struct Route {
+    requests: Vec<(String, u16, u64)>,
+    latency: Hist,
+}
+
 #[derive(Default)]
 struct Inner {
-    requests: BTreeMap<(String, String, u16), u64>,
-    latency: BTreeMap<String, Hist>,
+    routes: BTreeMap<String, Route>,
     outcomes: BTreeMap<(&'static str, String), u64>,
 }
 
@@ -33,16 +40,27 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    /// Records one request on a route pattern.
+    /// Records one request on a route pattern. Allocates only the first time a route, method
+    /// and status are seen: this runs on every request, published GETs included, under one
+    /// mutex shared by the workers.
     pub fn request(&self, route: &str, method: &str, status: u16, took: Duration) {
+        let secs = took.as_secs_f64();
         let Ok(mut m) = self.inner.lock() else {
             return;
         };
-        *m.requests
-            .entry((route.to_owned(), method.to_owned(), status))
-            .or_default() += 1;
-        let h = m.latency.entry(route.to_owned()).or_default();
-        let secs = took.as_secs_f64();
+        let r = match m.routes.get_mut(route) {
+            Some(r) => r,
+            None => m.routes.entry(route.to_owned()).or_default(),
+        };
+        match r
+            .requests
+            .iter_mut()
+            .find(|(m, s, _)| *s == status && m == method)
+        {
+            Some((_, _, n)) => *n += 1,
+            None => r.requests.push((method.to_owned(), status, 1)),
+        }
+        let h = &mut r.latency;
         for (i, b) in BUCKETS.iter().enumerate() {
             if secs <= *b {
                 if let Some(c) = h.counts.get_mut(i) {
@@ -73,16 +91,20 @@ impl Metrics {
             "# HELP cellproof_http_requests_total HTTP requests by route, method and status.\n",
         );
         out.push_str("# TYPE cellproof_http_requests_total counter\n");
-        for ((route, method, status), n) in &m.requests {
-            let _ = writeln!(
-                out,
-                "cellproof_http_requests_total{{route=\"{}\",method=\"{method}\",status=\"{status}\"}} {n}",
-                esc(route)
-            );
+        for (route, r) in &m.routes {
+            let mut rows: Vec<_> = r.requests.iter().collect();
+            rows.sort();
+            for (method, status, n) in rows {
+                let _ = writeln!(
+                    out,
+                    "cellproof_http_requests_total{{route=\"{}\",method=\"{method}\",status=\"{status}\"}} {n}",
+                    esc(route)
+                );
+            }
         }
         out.push_str("# HELP cellproof_http_request_duration_seconds Request latency by route.\n");
         out.push_str("# TYPE cellproof_http_request_duration_seconds histogram\n");
-        for (route, h) in &m.latency {
+        for (route, Route { latency: h, .. }) in &m.routes {
             let r = esc(route);
             for (b, c) in BUCKETS.iter().zip(h.counts) {
                 let _ = writeln!(
@@ -123,4 +145,42 @@ fn esc(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_are_counted_by_route_method_and_status_and_timed_per_route() {
+        let m = Metrics::default();
+        let ms = Duration::from_millis(1);
+        m.request("/v1/bundle", "GET", 200, ms);
+        m.request("/v1/bundle", "GET", 200, Duration::from_millis(20));
+        m.request("/v1/bundle", "HEAD", 200, ms);
+        m.request("/v1/bundle", "GET", 304, ms);
+        m.request("/v1/status/{issuer}/{list}", "GET", 404, ms);
+        let out = m.render();
+        for line in [
+            "cellproof_http_requests_total{route=\"/v1/bundle\",method=\"GET\",status=\"200\"} 2",
+            "cellproof_http_requests_total{route=\"/v1/bundle\",method=\"GET\",status=\"304\"} 1",
+            "cellproof_http_requests_total{route=\"/v1/bundle\",method=\"HEAD\",status=\"200\"} 1",
+            "cellproof_http_requests_total{route=\"/v1/status/{issuer}/{list}\",method=\"GET\",status=\"404\"} 1",
+            "cellproof_http_request_duration_seconds_count{route=\"/v1/bundle\"} 4",
+            // 1 ms falls in the 0.001 bucket, 20 ms only from 0.025 up.
+            "cellproof_http_request_duration_seconds_bucket{route=\"/v1/bundle\",le=\"0.001\"} 3",
+            "cellproof_http_request_duration_seconds_bucket{route=\"/v1/bundle\",le=\"0.025\"} 4",
+        ] {
+            assert!(out.contains(line), "missing {line} in\n{out}");
+        }
+    }
+
+    #[test]
+    fn route_labels_are_escaped() {
+        let m = Metrics::default();
+        m.request("/a\"b\\c", "GET", 200, Duration::ZERO);
+        assert!(m
+            .render()
+            .contains("route=\"/a\\\"b\\\\c\",method=\"GET\",status=\"200\"} 1"));
+    }
 }

@@ -459,6 +459,113 @@ fn writers_on_two_handles_never_fork_the_chain_nor_lose_bits() {
     );
 }
 
+#[test]
+fn a_replica_rereads_only_what_others_changed() {
+    // PostgreSQL-only (`changes` is what replicas poll and check before each group); SQLite,
+    // written by one process, answers with everything.
+    let schema = common::PgSchema::always();
+    let (a, b) = (
+        PostgresStore::open(&schema.url).unwrap(),
+        PostgresStore::open(&schema.url).unwrap(),
+    );
+    let row = |list: &str| StatusRow {
+        slug: "acme".into(),
+        list_id: list.into(),
+        purpose: "revocation".into(),
+        bits: vec![0; 16],
+        jws: "signed".into(),
+        valid_from: 1,
+        valid_until: 2,
+        dirty: false,
+    };
+    let bit = |list: &str, index: u64, value: bool| BitChange {
+        slug: "acme".into(),
+        list_id: list.into(),
+        purpose: "revocation".into(),
+        index,
+        value,
+    };
+    a.commit(
+        &Batch {
+            status: vec![row("1"), row("2")],
+            ..Batch::default()
+        },
+        1,
+    )
+    .unwrap();
+    assert_eq!(a.load().unwrap().status.len(), 2);
+    assert!(a.changes().unwrap().is_none(), "nothing since the load");
+    // Another replica flips bits of list 2 (the same bit twice: the last change holds).
+    b.commit(
+        &Batch {
+            jtis: vec![jti("did:b", "1")],
+            bits: vec![bit("2", 9, true), bit("2", 127, true), bit("2", 9, false)],
+            audit: vec![entry("did:b", 1)],
+            ..Batch::default()
+        },
+        2,
+    )
+    .unwrap();
+    let got = a.changes().unwrap().expect("b's change");
+    assert!(got.issuers.is_empty() && got.lists.is_empty());
+    assert_eq!(got.status.len(), 1, "only the list b changed");
+    let mut want = vec![0u8; 16];
+    want[15] = 0x01; // bit 127: the least significant bit of the last byte
+    assert_eq!(
+        (got.status[0].list_id.as_str(), &got.status[0].bits),
+        ("2", &want)
+    );
+    assert!(got.status[0].dirty);
+    assert!(a.changes().unwrap().is_none(), "read once");
+    // Its own commit, directly after what it read, is not read back.
+    a.commit(
+        &Batch {
+            bits: vec![bit("1", 0, true)],
+            ..Batch::default()
+        },
+        3,
+    )
+    .unwrap();
+    assert!(a.changes().unwrap().is_none(), "own commit");
+    // Another's commit before its own: both rows come back (its own too: memory cannot
+    // tell which came first).
+    b.commit(
+        &Batch {
+            bits: vec![bit("2", 1, true)],
+            ..Batch::default()
+        },
+        4,
+    )
+    .unwrap();
+    a.commit(
+        &Batch {
+            bits: vec![bit("1", 1, true)],
+            ..Batch::default()
+        },
+        5,
+    )
+    .unwrap();
+    let got = a.changes().unwrap().expect("b's second change");
+    let mut lists: Vec<&str> = got.status.iter().map(|r| r.list_id.as_str()).collect();
+    lists.sort_unstable();
+    assert_eq!(lists, ["1", "2"]);
+    // A bit change that flips nothing writes nothing: no change to read.
+    b.commit(
+        &Batch {
+            bits: vec![bit("2", 1, true)],
+            ..Batch::default()
+        },
+        6,
+    )
+    .unwrap();
+    let got = a.changes().unwrap();
+    assert!(
+        got.as_ref().is_none_or(|s| s.status.is_empty()),
+        "{:?}",
+        got.map(|s| s.status.len())
+    );
+}
+
 fn missing_without_bits(b: &Batch) -> Batch {
     Batch {
         bits: Vec::new(),
@@ -476,7 +583,7 @@ fn postgres_schema_is_migrated_once_append_only_and_refuses_foreign_versions() {
     let versions = "SELECT 1 FROM schema_migrations";
     assert_eq!(
         schema.exec(versions).unwrap(),
-        2,
+        3,
         "each migration recorded once"
     );
     let b = Batch {

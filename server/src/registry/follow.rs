@@ -39,7 +39,11 @@ impl Registry {
     /// changed them) and publishes the lists whose signed form changed. Returns how many
     /// changed.
     pub fn reload(&mut self) -> Result<usize, StoreError> {
-        let snap = self.store.load()?;
+        // Only the rows written since this process last read or wrote (a version check
+        // when nothing was: a replica under load does not re-read every list per group).
+        let Some(snap) = self.store.changes()? else {
+            return Ok(0);
+        };
         let mut new_issuers = false;
         for i in snap.issuers {
             let e = self.issuers.entry(i.slug).or_insert_with(|| {

@@ -411,6 +411,7 @@ impl Registry {
         reqs: Vec<Authenticated>,
         now: u64,
     ) -> Vec<Result<IssuerAck, UpdateError>> {
+        let t0 = std::time::Instant::now();
         if self.replicated {
             // Other replicas commit too: check each request against what they committed.
             if let Err(e) = self.reload() {
@@ -426,6 +427,7 @@ impl Registry {
                 iat: a.iat,
             })
             .collect();
+        let t_reload = t0.elapsed();
         let seen = match self.store.jtis_seen(&rows) {
             Ok(seen) if seen.len() == rows.len() => seen,
             Ok(_) => return reqs.iter().map(|_| Err(UpdateError::Internal)).collect(),
@@ -471,6 +473,7 @@ impl Registry {
                 allocated: bits.bytes().to_vec(),
             });
         }
+        let t_plan = t0.elapsed();
         let seqs = match self.commit(&w.batch, now) {
             Ok(seqs) => seqs,
             // A `jti` recorded since the check (another replica): one request at a time.
@@ -495,6 +498,7 @@ impl Registry {
                     .collect();
             }
         };
+        let t_commit = t0.elapsed();
         // Durable: now memory and the served bytes.
         for key in &w.changed {
             if let (Some(s), Some(slot)) = (
@@ -519,6 +523,14 @@ impl Registry {
         if !signed.is_empty() {
             self.publish_bundle();
         }
+        tracing::debug!(
+            group = reqs.len(),
+            reload_us = t_reload.as_micros(),
+            plan_us = (t_plan - t_reload).as_micros(),
+            commit_us = (t_commit - t_plan).as_micros(),
+            publish_us = (t0.elapsed() - t_commit).as_micros(),
+            "group committed"
+        );
         let mut seqs = seqs.into_iter();
         planned
             .into_iter()

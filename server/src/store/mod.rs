@@ -322,6 +322,13 @@ impl std::error::Error for StoreError {}
 pub trait Store: Send + Sync + 'static {
     /// Reads everything held (start-up).
     fn load(&self) -> Result<Snapshot, StoreError>;
+    /// What other processes changed since this one last read or wrote (replicas,
+    /// `registry/follow.rs`): the issuers, allocation bitmaps and status lists written since,
+    /// in a snapshot with only those filled; `None` when nothing was. The default re-reads
+    /// everything (a store only one process writes never needs it).
+    fn changes(&self) -> Result<Option<Snapshot>, StoreError> {
+        self.load().map(Some)
+    }
     /// Commits a batch atomically and durably (on disk when this returns `Ok`); returns the
     /// sequence numbers of the appended audit entries. Several processes may commit to one
     /// database at once (replicas): appends to the audit chain must be serialised (each

@@ -41,7 +41,20 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "reports",
         include_str!("../../migrations/0002_reports.sql"),
     ),
+    (
+        3,
+        "versions",
+        include_str!("../../migrations/0003_versions.sql"),
+    ),
 ];
+
+/// Bumps the change version once for this transaction (first thing in a commit that writes
+/// issuers, lists or status lists: the row lock is taken before any status row's, in one
+/// order for every writer) and returns it; rows written later in the transaction get it
+/// from the trigger of migration 3.
+const BUMP_VERSION: &str = "UPDATE registry_version SET version = version + 1, \
+     txid = txid_current() WHERE id = 1 AND txid IS DISTINCT FROM txid_current() \
+     RETURNING version";
 
 /// Connections one process holds at most.
 pub const POOL: usize = 8;
@@ -186,6 +199,9 @@ impl Pool {
 /// The PostgreSQL store.
 pub struct PostgresStore {
     pool: Arc<Pool>,
+    /// The change version this process's memory holds (`load`, `changes`, and its own
+    /// commits that directly followed it).
+    seen: Arc<Mutex<i64>>,
     runtime: tokio::runtime::Handle,
     // Dropping it ends the runtime's thread (and closes the connections).
     _stop: tokio::sync::oneshot::Sender<()>,
@@ -232,6 +248,7 @@ impl PostgresStore {
                 idle: Mutex::new(Vec::new()),
                 permits: Arc::new(tokio::sync::Semaphore::new(POOL)),
             }),
+            seen: Arc::new(Mutex::new(0)),
             runtime: handle,
             _stop: stop,
         };
@@ -368,7 +385,7 @@ fn report_row(r: &Row) -> ReportRow {
     }
 }
 
-async fn load(client: &mut Client) -> Result<Snapshot, StoreError> {
+async fn load(client: &mut Client) -> Result<(Snapshot, i64), StoreError> {
     // One snapshot of every table (a replica may be writing meanwhile).
     let tx = client
         .build_transaction()
@@ -377,6 +394,7 @@ async fn load(client: &mut Client) -> Result<Snapshot, StoreError> {
         .start()
         .await
         .map_err(be)?;
+    let version = version(&tx).await?;
     let mut s = Snapshot::default();
     for r in rows(&tx, "SELECT eco, seq, jws FROM trust_lists ORDER BY eco").await? {
         s.trust_lists.push((r.get(0), u(r.get(1)), r.get(2)));
@@ -475,7 +493,99 @@ async fn load(client: &mut Client) -> Result<Snapshot, StoreError> {
         });
     }
     tx.commit().await.map_err(be)?;
-    Ok(s)
+    Ok((s, version))
+}
+
+async fn version(tx: &Transaction<'_>) -> Result<i64, StoreError> {
+    Ok(tx
+        .query_one("SELECT version FROM registry_version WHERE id = 1", &[])
+        .await
+        .map_err(be)?
+        .get(0))
+}
+
+/// The issuers, lists and status lists written after change version `seen`, and the
+/// version they bring this process to; `None` when nothing was.
+async fn changes(
+    client: &mut Client,
+    cache: &mut Cache,
+    seen: i64,
+) -> Result<Option<(Snapshot, i64)>, StoreError> {
+    // One round trip when nothing changed (a replica asks before every group of updates).
+    let check = prepared(
+        client,
+        cache,
+        "SELECT version FROM registry_version WHERE id = 1",
+    )
+    .await
+    .map_err(be)?;
+    let now: i64 = client.query_one(&check, &[]).await.map_err(be)?.get(0);
+    if now == seen {
+        return Ok(None);
+    }
+    let tx = client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await
+        .map_err(be)?;
+    let version = version(&tx).await?;
+    if version == seen {
+        tx.commit().await.map_err(be)?;
+        return Ok(None);
+    }
+    let mut s = Snapshot::default();
+    for r in tx
+        .query(
+            "SELECT slug, did, eco FROM issuers WHERE version > $1 ORDER BY slug",
+            &[&seen],
+        )
+        .await
+        .map_err(be)?
+    {
+        s.issuers.push(IssuerRow {
+            slug: r.get(0),
+            did: r.get(1),
+            eco: r.get(2),
+        });
+    }
+    for r in tx
+        .query(
+            "SELECT slug, list_id, allocated FROM lists WHERE version > $1",
+            &[&seen],
+        )
+        .await
+        .map_err(be)?
+    {
+        s.lists.push(ListRow {
+            slug: r.get(0),
+            list_id: r.get(1),
+            allocated: r.get(2),
+        });
+    }
+    for r in tx
+        .query(
+            "SELECT slug, list_id, purpose, bits, jws, valid_from, valid_until, dirty \
+             FROM status_lists WHERE version > $1",
+            &[&seen],
+        )
+        .await
+        .map_err(be)?
+    {
+        s.status.push(StatusRow {
+            slug: r.get(0),
+            list_id: r.get(1),
+            purpose: r.get(2),
+            bits: r.get(3),
+            jws: r.get(4),
+            valid_from: u(r.get(5)),
+            valid_until: u(r.get(6)),
+            dirty: r.get(7),
+        });
+    }
+    tx.commit().await.map_err(be)?;
+    Ok(Some((s, version)))
 }
 
 /// Statements prepared on one connection, by their SQL (a commit's statements are parsed once
@@ -495,122 +605,204 @@ async fn st(
     Ok(s)
 }
 
+/// The audit chain's head, locked until `COMMIT` (appends never fork).
+const HEAD_FOR_UPDATE: &str = "SELECT seq, hash FROM audit_head FOR UPDATE";
+
+const INSERT_JTIS: &str = "INSERT INTO jtis (iss, jti, iat) \
+     SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) ON CONFLICT DO NOTHING";
+
+/// A group's bit changes applied to the stored bits in one statement (migration 3's
+/// `cellproof_apply_bits`, in the order of the batch): the touched rows are locked in key
+/// order, as every writer does, and a row is written (and marked dirty) only when a bit
+/// flipped. Answers how many rows the batch names and how many exist.
+const APPLY_BITS: &str = "WITH c AS (\
+     SELECT slug, list_id, purpose, array_agg(idx ORDER BY n) AS idx, \
+     array_agg(val ORDER BY n) AS val \
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::boolean[]) \
+     WITH ORDINALITY AS c(slug, list_id, purpose, idx, val, n) \
+     GROUP BY slug, list_id, purpose), \
+     h AS (SELECT s.slug, s.list_id, s.purpose, s.bits AS old, \
+     cellproof_apply_bits(s.bits, c.idx, c.val) AS new \
+     FROM status_lists s JOIN c USING (slug, list_id, purpose) \
+     ORDER BY s.slug, s.list_id, s.purpose FOR UPDATE OF s), \
+     u AS (UPDATE status_lists s SET bits = h.new, dirty = TRUE FROM h \
+     WHERE s.slug = h.slug AND s.list_id = h.list_id AND s.purpose = h.purpose \
+     AND h.new <> h.old RETURNING 1) \
+     SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM h), (SELECT count(*) FROM u)";
+
+/// A list signed by the group, recorded only if its stored bits are the ones signed.
+const UPDATE_SIGNED: &str = "UPDATE status_lists SET jws = $4, valid_from = $5, \
+     valid_until = $6, dirty = $7 \
+     WHERE slug = $1 AND list_id = $2 AND purpose = $3 AND bits = $8";
+
+const INSERT_AUDIT: &str = "INSERT INTO audit (seq, at, actor, action, detail, digest, hash) \
+     SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], \
+     $5::text[], $6::text[], $7::text[])";
+
+const UPDATE_HEAD: &str = "UPDATE audit_head SET seq = $1, hash = $2";
+
+type Param<'a> = &'a (dyn tokio_postgres::types::ToSql + Sync);
+
+/// [`st`] outside a transaction.
+async fn prepared(
+    client: &Client,
+    cache: &mut Cache,
+    sql: &'static str,
+) -> Result<Statement, tokio_postgres::Error> {
+    if let Some(s) = cache.get(sql) {
+        return Ok(s.clone());
+    }
+    let s = client.prepare(sql).await?;
+    cache.insert(sql, s.clone());
+    Ok(s)
+}
+
 /// One attempt at a commit; dropping the transaction on an error rolls it back.
+///
+/// The statements of a status-update group are pipelined (tokio-postgres sends a request
+/// when its future is first polled, and `try_join!` polls in order, so PostgreSQL runs them
+/// in this order without a round trip between them): `BEGIN`; the version bump, the audit
+/// head lock, the `jti`s, the bits and the signed lists; the audit entries and the head;
+/// `COMMIT`. Four round trips, however large the group. Rarer rows (onboarding, passports,
+/// documents) are written one statement at a time between them.
 async fn commit_once(
     client: &mut Client,
     cache: &mut Cache,
     b: &Batch,
     now: u64,
-) -> Result<Vec<i64>, Failure> {
+) -> Result<(Vec<i64>, Option<i64>), Failure> {
     let tx = client.transaction().await?;
-    if !b.jtis.is_empty() {
-        let mut iss = Vec::with_capacity(b.jtis.len());
-        let mut jti = Vec::with_capacity(b.jtis.len());
-        let mut iat = Vec::with_capacity(b.jtis.len());
-        for j in &b.jtis {
-            iss.push(j.iss.as_str());
-            jti.push(j.jti.as_str());
-            iat.push(i(j.iat)?);
+    let versioned = !(b.issuers.is_empty()
+        && b.lists.is_empty()
+        && b.status.is_empty()
+        && b.bits.is_empty()
+        && b.signed.is_empty());
+    // Prepared (once per connection) before anything is sent: a statement still to be
+    // parsed would wait for that answer and break the pipeline.
+    let bump = if versioned {
+        Some(st(&tx, cache, BUMP_VERSION).await?)
+    } else {
+        None
+    };
+    let head = if b.audit.is_empty() {
+        None
+    } else {
+        Some(st(&tx, cache, HEAD_FOR_UPDATE).await?)
+    };
+    let jti_st = if b.jtis.is_empty() {
+        None
+    } else {
+        Some(st(&tx, cache, INSERT_JTIS).await?)
+    };
+    let bits_st = if b.bits.is_empty() {
+        None
+    } else {
+        Some(st(&tx, cache, APPLY_BITS).await?)
+    };
+    let signed_st = if b.signed.is_empty() {
+        None
+    } else {
+        Some(st(&tx, cache, UPDATE_SIGNED).await?)
+    };
+
+    let (mut iss, mut jti, mut iat) = (Vec::new(), Vec::new(), Vec::new());
+    for j in &b.jtis {
+        iss.push(j.iss.as_str());
+        jti.push(j.jti.as_str());
+        iat.push(i(j.iat)?);
+    }
+    let jti_params: [Param<'_>; 3] = [&iss, &jti, &iat];
+    let (mut slugs, mut ids, mut purposes, mut idx, mut vals) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for c in &b.bits {
+        slugs.push(c.slug.as_str());
+        ids.push(c.list_id.as_str());
+        purposes.push(c.purpose.as_str());
+        idx.push(i(c.index)?);
+        vals.push(c.value);
+    }
+    let bits_params: [Param<'_>; 5] = [&slugs, &ids, &purposes, &idx, &vals];
+    let times = b
+        .signed
+        .iter()
+        .map(|r| Ok((i(r.valid_from)?, i(r.valid_until)?)))
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let signed_params: Vec<[Param<'_>; 8]> = b
+        .signed
+        .iter()
+        .zip(&times)
+        .map(|(r, (from, until))| -> [Param<'_>; 8] {
+            [
+                &r.slug, &r.list_id, &r.purpose, &r.jws, from, until, &r.dirty, &r.bits,
+            ]
+        })
+        .collect();
+
+    // Locks in the one order every writer takes them: the version row, the audit head, then
+    // status rows.
+    let first = async {
+        let version = match &bump {
+            Some(s) => Some(tx.query_one(s, &[]).await?.get::<_, i64>(0)),
+            None => None,
+        };
+        Ok::<_, tokio_postgres::Error>(version)
+    };
+    let locked_head = async {
+        match &head {
+            Some(s) => tx.query_one(s, &[]).await.map(Some),
+            None => Ok(None),
         }
-        let n = tx
-            .execute(
-                "INSERT INTO jtis (iss, jti, iat) \
-                 SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) \
-                 ON CONFLICT DO NOTHING",
-                &[&iss, &jti, &iat],
-            )
-            .await?;
-        if n != b.jtis.len() as u64 {
-            return Err(StoreError::Replay.into());
+    };
+    let jtis = async {
+        match &jti_st {
+            Some(s) => tx.execute(s, &jti_params).await,
+            None => Ok(0),
         }
+    };
+    let bits = async {
+        match &bits_st {
+            Some(s) => tx.query_one(s, &bits_params).await.map(|r| {
+                let (named, held): (i64, i64) = (r.get(0), r.get(1));
+                Some((named, held))
+            }),
+            None => Ok(None),
+        }
+    };
+    let signed = async {
+        match &signed_st {
+            Some(s) => {
+                futures_util::future::try_join_all(signed_params.iter().map(|p| tx.execute(s, p)))
+                    .await
+            }
+            None => Ok(Vec::new()),
+        }
+    };
+    let rare = !(b.trust_lists.is_empty()
+        && b.issuers.is_empty()
+        && b.lists.is_empty()
+        && b.status.is_empty());
+    let (version, head_row, recorded, bits) = if rare {
+        // Whole rows before the bits that may change them.
+        let (version, head_row, recorded) = tokio::try_join!(first, locked_head, jtis)?;
+        write_rows(&tx, cache, b).await?;
+        let (bits, _) = tokio::try_join!(bits, signed)?;
+        (version, head_row, recorded, bits)
+    } else {
+        let (version, head_row, recorded, bits, _) =
+            tokio::try_join!(first, locked_head, jtis, bits, signed)?;
+        (version, head_row, recorded, bits)
+    };
+    if recorded != b.jtis.len() as u64 {
+        return Err(StoreError::Replay.into());
     }
-    for (eco, seq, jws) in &b.trust_lists {
-        tx.execute(
-            &st(
-                &tx,
-                cache,
-                "INSERT INTO trust_lists (eco, seq, jws) VALUES ($1, $2, $3) \
-             ON CONFLICT (eco) DO UPDATE SET seq = excluded.seq, jws = excluded.jws",
-            )
-            .await?,
-            &[eco, &i(*seq)?, jws],
-        )
-        .await?;
-    }
-    for r in &b.issuers {
-        tx.execute(
-            &st(
-                &tx,
-                cache,
-                "INSERT INTO issuers (slug, did, eco) VALUES ($1, $2, $3) \
-             ON CONFLICT (slug) DO UPDATE SET did = excluded.did, eco = excluded.eco",
-            )
-            .await?,
-            &[&r.slug, &r.did, &r.eco],
-        )
-        .await?;
-    }
-    for r in &b.lists {
-        tx.execute(
-            &st(
-                &tx,
-                cache,
-                "INSERT INTO lists (slug, list_id, allocated) VALUES ($1, $2, $3) \
-             ON CONFLICT (slug, list_id) DO UPDATE SET allocated = excluded.allocated",
-            )
-            .await?,
-            &[&r.slug, &r.list_id, &r.allocated],
-        )
-        .await?;
-    }
-    for r in &b.status {
-        tx.execute(
-            &st(
-                &tx,
-                cache,
-                "INSERT INTO status_lists \
-             (slug, list_id, purpose, bits, jws, valid_from, valid_until, dirty) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-             ON CONFLICT (slug, list_id, purpose) DO UPDATE SET bits = excluded.bits, \
-             jws = excluded.jws, valid_from = excluded.valid_from, \
-             valid_until = excluded.valid_until, dirty = excluded.dirty",
-            )
-            .await?,
-            &[
-                &r.slug,
-                &r.list_id,
-                &r.purpose,
-                &r.bits,
-                &r.jws,
-                &i(r.valid_from)?,
-                &i(r.valid_until)?,
-                &r.dirty,
-            ],
-        )
-        .await?;
-    }
-    apply_bits(&tx, cache, b).await?;
-    for r in &b.signed {
-        tx.execute(
-            &st(
-                &tx,
-                cache,
-                "UPDATE status_lists SET jws = $4, valid_from = $5, valid_until = $6, dirty = $7 \
-             WHERE slug = $1 AND list_id = $2 AND purpose = $3 AND bits = $8",
-            )
-            .await?,
-            &[
-                &r.slug,
-                &r.list_id,
-                &r.purpose,
-                &r.jws,
-                &i(r.valid_from)?,
-                &i(r.valid_until)?,
-                &r.dirty,
-                &r.bits,
-            ],
-        )
-        .await?;
+    if let Some((named, held)) = bits {
+        if named != held {
+            return Err(be(format!(
+                "{} of the {named} status lists the batch changes are not stored",
+                named - held
+            ))
+            .into());
+        }
     }
     for k in &b.authority_keys {
         tx.execute(
@@ -692,97 +884,93 @@ async fn commit_once(
         )
         .await?;
     }
-    let seqs = append_audit(&tx, cache, b, now).await?;
+    let seqs = match head_row {
+        Some(head) => append_audit(&tx, cache, b, now, &head).await?,
+        None => Vec::new(),
+    };
     tx.commit().await?;
-    Ok(seqs)
+    Ok((seqs, version))
 }
 
-/// A locked status row: key, bits, dirty, whether this batch flipped a bit.
-type HeldBits = ((String, String, String), Vec<u8>, bool, bool);
-
-/// Applies `b.bits` to the stored bits: the touched rows are locked (in key order, as every
-/// writer does), changed in memory and written back once each.
-async fn apply_bits(tx: &Transaction<'_>, cache: &mut Cache, b: &Batch) -> Result<(), Failure> {
-    if b.bits.is_empty() {
-        return Ok(());
-    }
-    let mut keys: Vec<(&str, &str, &str)> = b
-        .bits
-        .iter()
-        .map(|c| (c.slug.as_str(), c.list_id.as_str(), c.purpose.as_str()))
-        .collect();
-    keys.sort_unstable();
-    keys.dedup();
-    let (slugs, ids, purposes): (Vec<&str>, Vec<&str>, Vec<&str>) = (
-        keys.iter().map(|k| k.0).collect(),
-        keys.iter().map(|k| k.1).collect(),
-        keys.iter().map(|k| k.2).collect(),
-    );
-    let held = tx
-        .query(
-            "SELECT s.slug, s.list_id, s.purpose, s.bits, s.dirty FROM status_lists s \
-             JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(slug, list_id, purpose) \
-             USING (slug, list_id, purpose) \
-             ORDER BY s.slug, s.list_id, s.purpose FOR UPDATE OF s",
-            &[&slugs, &ids, &purposes],
+/// Trust lists, issuers, lists and whole status rows (onboarding, allocation), one
+/// statement each.
+async fn write_rows(tx: &Transaction<'_>, cache: &mut Cache, b: &Batch) -> Result<(), Failure> {
+    for (eco, seq, jws) in &b.trust_lists {
+        tx.execute(
+            &st(
+                tx,
+                cache,
+                "INSERT INTO trust_lists (eco, seq, jws) VALUES ($1, $2, $3) \
+             ON CONFLICT (eco) DO UPDATE SET seq = excluded.seq, jws = excluded.jws",
+            )
+            .await?,
+            &[eco, &i(*seq)?, jws],
         )
         .await?;
-    let mut rows: Vec<HeldBits> = held
-        .iter()
-        .map(|r| ((r.get(0), r.get(1), r.get(2)), r.get(3), r.get(4), false))
-        .collect();
-    for c in &b.bits {
-        let row = rows
-            .iter_mut()
-            .find(|r| {
-                (r.0 .0.as_str(), r.0 .1.as_str(), r.0 .2.as_str())
-                    == (c.slug.as_str(), c.list_id.as_str(), c.purpose.as_str())
-            })
-            .ok_or_else(|| {
-                be(format!(
-                    "no status list {}/{} {}",
-                    c.slug, c.list_id, c.purpose
-                ))
-            })?;
-        row.3 |= super::sqlite::set_bit(&mut row.1, c.index, c.value)?;
     }
-    let changed: Vec<_> = rows.into_iter().filter(|r| r.3).collect();
-    if changed.is_empty() {
-        return Ok(());
-    }
-    let slugs: Vec<&str> = changed.iter().map(|r| r.0 .0.as_str()).collect();
-    let ids: Vec<&str> = changed.iter().map(|r| r.0 .1.as_str()).collect();
-    let purposes: Vec<&str> = changed.iter().map(|r| r.0 .2.as_str()).collect();
-    let bits: Vec<&[u8]> = changed.iter().map(|r| r.1.as_slice()).collect();
-    tx.execute(
-        &st(
-            tx,
-            cache,
-            "UPDATE status_lists s SET bits = k.bits, dirty = TRUE \
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[]) \
-         AS k(slug, list_id, purpose, bits) \
-         WHERE s.slug = k.slug AND s.list_id = k.list_id AND s.purpose = k.purpose",
+    for r in &b.issuers {
+        tx.execute(
+            &st(
+                tx,
+                cache,
+                "INSERT INTO issuers (slug, did, eco) VALUES ($1, $2, $3) \
+             ON CONFLICT (slug) DO UPDATE SET did = excluded.did, eco = excluded.eco",
+            )
+            .await?,
+            &[&r.slug, &r.did, &r.eco],
         )
-        .await?,
-        &[&slugs, &ids, &purposes, &bits],
-    )
-    .await?;
+        .await?;
+    }
+    for r in &b.lists {
+        tx.execute(
+            &st(
+                tx,
+                cache,
+                "INSERT INTO lists (slug, list_id, allocated) VALUES ($1, $2, $3) \
+             ON CONFLICT (slug, list_id) DO UPDATE SET allocated = excluded.allocated",
+            )
+            .await?,
+            &[&r.slug, &r.list_id, &r.allocated],
+        )
+        .await?;
+    }
+    for r in &b.status {
+        tx.execute(
+            &st(
+                tx,
+                cache,
+                "INSERT INTO status_lists \
+             (slug, list_id, purpose, bits, jws, valid_from, valid_until, dirty) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (slug, list_id, purpose) DO UPDATE SET bits = excluded.bits, \
+             jws = excluded.jws, valid_from = excluded.valid_from, \
+             valid_until = excluded.valid_until, dirty = excluded.dirty",
+            )
+            .await?,
+            &[
+                &r.slug,
+                &r.list_id,
+                &r.purpose,
+                &r.bits,
+                &r.jws,
+                &i(r.valid_from)?,
+                &i(r.valid_until)?,
+                &r.dirty,
+            ],
+        )
+        .await?;
+    }
     Ok(())
 }
 
-/// Appends `b.audit` after the head, holding the head row's lock until `COMMIT`.
+/// Appends `b.audit` after `head` (the head row, locked by this transaction until `COMMIT`).
 async fn append_audit(
     tx: &Transaction<'_>,
     cache: &mut Cache,
     b: &Batch,
     now: u64,
+    head: &Row,
 ) -> Result<Vec<i64>, Failure> {
-    if b.audit.is_empty() {
-        return Ok(Vec::new());
-    }
-    let head = tx
-        .query_one("SELECT seq, hash FROM audit_head FOR UPDATE", &[])
-        .await?;
     let (mut prev_seq, mut prev_hash): (i64, String) = (head.get(0), head.get(1));
     let at = i(now)?;
     let n = b.audit.len();
@@ -811,41 +999,62 @@ async fn append_audit(
         prev_seq = seq;
         prev_hash = hash;
     }
-    tx.execute(
-        &st(
-            tx,
-            cache,
-            "INSERT INTO audit (seq, at, actor, action, detail, digest, hash) \
-         SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], \
-         $5::text[], $6::text[], $7::text[])",
-        )
-        .await?,
-        &[&seqs, &ats, &actors, &actions, &details, &digests, &hashes],
-    )
-    .await?;
-    tx.execute(
-        &st(tx, cache, "UPDATE audit_head SET seq = $1, hash = $2").await?,
-        &[&prev_seq, &prev_hash],
-    )
-    .await?;
+    let insert = st(tx, cache, INSERT_AUDIT).await?;
+    let update = st(tx, cache, UPDATE_HEAD).await?;
+    let audit_params: [Param<'_>; 7] =
+        [&seqs, &ats, &actors, &actions, &details, &digests, &hashes];
+    let head_params: [Param<'_>; 2] = [&prev_seq, &prev_hash];
+    tokio::try_join!(
+        tx.execute(&insert, &audit_params),
+        tx.execute(&update, &head_params)
+    )?;
     Ok(seqs)
 }
 
 impl Store for PostgresStore {
     fn load(&self) -> Result<Snapshot, StoreError> {
-        self.run(|mut c| async move {
+        let (snapshot, version) = self.run(|mut c| async move {
             let r = load(&mut c.client).await;
             (c, r)
-        })
+        })?;
+        if let Ok(mut seen) = self.seen.lock() {
+            *seen = version;
+        }
+        Ok(snapshot)
+    }
+
+    fn changes(&self) -> Result<Option<Snapshot>, StoreError> {
+        let seen = *self.seen.lock().map_err(|_| be("poisoned"))?;
+        let Some((snapshot, version)) = self.run(move |mut c| async move {
+            let r = changes(&mut c.client, &mut c.cache, seen).await;
+            (c, r)
+        })?
+        else {
+            return Ok(None);
+        };
+        if let Ok(mut seen) = self.seen.lock() {
+            *seen = version;
+        }
+        Ok(Some(snapshot))
     }
 
     fn commit(&self, batch: &Batch, now: u64) -> Result<Vec<i64>, StoreError> {
         let batch = batch.clone();
+        let seen = self.seen.clone();
         self.run(move |mut c| async move {
             let mut attempt = 1;
             let r = loop {
                 match commit_once(&mut c.client, &mut c.cache, &batch, now).await {
-                    Ok(seqs) => break Ok(seqs),
+                    Ok((seqs, version)) => {
+                        // Memory holds this commit's rows: when it directly followed the
+                        // version memory held, nobody else's change lies between them.
+                        if let (Some(v), Ok(mut seen)) = (version, seen.lock()) {
+                            if *seen == v - 1 {
+                                *seen = v;
+                            }
+                        }
+                        break Ok(seqs);
+                    }
                     Err(Failure::Store(e)) => break Err(e),
                     Err(Failure::Pg(e)) if retryable(&e) && attempt < ATTEMPTS => {
                         tracing::debug!(error = %e, attempt, "commit retried");
@@ -890,18 +1099,21 @@ impl Store for PostgresStore {
     fn jtis_seen(&self, jtis: &[super::JtiRow]) -> Result<Vec<bool>, StoreError> {
         let iss: Vec<String> = jtis.iter().map(|j| j.iss.clone()).collect();
         let jti: Vec<String> = jtis.iter().map(|j| j.jti.clone()).collect();
-        self.run(move |c| async move {
-            let r = c
-                .client
-                .query(
+        self.run(move |mut c| async move {
+            let r = async {
+                let seen = prepared(
+                    &c.client,
+                    &mut c.cache,
                     "SELECT EXISTS (SELECT 1 FROM jtis j WHERE j.iss = k.iss AND j.jti = k.jti) \
                      FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k(iss, jti, n) \
                      ORDER BY k.n",
-                    &[&iss, &jti],
                 )
-                .await
-                .map_err(be)
-                .map(|rows| rows.iter().map(|r| r.get(0)).collect());
+                .await?;
+                c.client.query(&seen, &[&iss, &jti]).await
+            }
+            .await
+            .map_err(be)
+            .map(|rows| rows.iter().map(|r| r.get(0)).collect());
             (c, r)
         })
     }
@@ -920,16 +1132,18 @@ impl Store for PostgresStore {
     }
 
     fn head(&self) -> Result<Option<(i64, String)>, StoreError> {
-        self.run(|c| async move {
-            let r = c
-                .client
-                .query_one("SELECT seq, hash FROM audit_head", &[])
-                .await
-                .map_err(be)
-                .map(|r| {
-                    let seq: i64 = r.get(0);
-                    (seq > 0).then(|| (seq, r.get(1)))
-                });
+        self.run(|mut c| async move {
+            let r = async {
+                let head =
+                    prepared(&c.client, &mut c.cache, "SELECT seq, hash FROM audit_head").await?;
+                c.client.query_one(&head, &[]).await
+            }
+            .await
+            .map_err(be)
+            .map(|r| {
+                let seq: i64 = r.get(0);
+                (seq > 0).then(|| (seq, r.get(1)))
+            });
             (c, r)
         })
     }
