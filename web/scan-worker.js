@@ -1,24 +1,89 @@
-// Decodes camera frames off the main thread: the browser's BarcodeDetector as a fast path
-// where it exists, and always the same Rust QR decoder the CLI uses, compiled to wasm, with
-// Effort::Fast on the full frame (the decoder's own cascade retries at a smaller scale).
-// Every code in the frame is reported, with its corners (a pallet fills the session list in
-// one sweep). Reply: { id, codes: [{ text, corners: [[x, y] x4] }], texts, error, via, fatal,
-// ms }, corners in frame pixels, top-left, top-right, bottom-right, bottom-left of the symbol.
-// This worker is the only place the decoder module (pkg/cellproof_decode.js, rxing: more than
-// half of the page's wasm) is loaded, and it is started only by "Start camera": a consumer who
-// opens a battery URL never downloads it (docs/web.md, "Two modules").
+// Decodes camera frames off the main thread with the same engine as the CLI
+// (docs/qr-decoder.md, "Choosing the engine"): zxing-cpp 3.1 first (npm zxing-wasm's
+// reader-only build, the same C++ version the CLI links natively), and the Rust QR decoder the
+// CLI runs as its second pass (pkg/cellproof_decode.js, the rxing cascade with Effort::Fast)
+// only on frames where zxing-cpp found nothing. Every code in the frame is reported, with its
+// corners (a pallet fills the session list in one sweep). Reply: { id, codes: [{ text,
+// corners: [[x, y] x4] }], texts, error, via, fatal, ms }, corners in frame pixels, top-left,
+// top-right, bottom-right, bottom-left of the symbol; via is 'zxing-wasm' or 'wasm' (ours).
+// This worker is the only place either decoder is loaded, and it is started only by "Start
+// camera": a consumer who opens a battery URL never downloads them (docs/web.md, "Two
+// modules"). Both come from this origin (web/pkg/, written by `cargo xtask wasm`), never a CDN,
+// and the service worker keeps them for offline scanning once fetched.
 import init, { decodeRgba, trapForTests } from '/pkg/cellproof_decode.js';
 
 const ready = init();
-let detector = null;
-if ('BarcodeDetector' in self) {
-  self.BarcodeDetector.getSupportedFormats()
-    .then((f) => { if (f.includes('qr_code')) detector = new self.BarcodeDetector({ formats: ['qr_code'] }); })
-    .catch(() => {});
-}
+
+// zxing-wasm's loader would fetch its .wasm from a CDN by default: point it at our copy.
+// Loaded with a dynamic import so that a missing or broken zxing-wasm (offline before it was
+// ever cached) leaves our decoder working alone instead of failing the worker.
+const ZXING_DIR = '/pkg/zxing-wasm/';
+let zxing = import(`${ZXING_DIR}es/reader/index.js`).then(async (m) => {
+  await m.prepareZXingModule({
+    overrides: { locateFile: (path, prefix) => (path.endsWith('.wasm') ? `${ZXING_DIR}reader/${path}` : prefix + path) },
+    fireImmediately: true,
+  });
+  return m;
+});
+zxing.catch(() => {});
+// Camera frames, as natively with Effort::Fast (crates/qr/src/zxing.rs): the QR family,
+// zxing-cpp's try-harder and downscaling, no inverted pass (the next frame is another chance),
+// the symbol's text as encoded (not zxing-cpp's "human readable" rewrite).
+const ZXING_OPTIONS = {
+  formats: ['QRCode'], tryHarder: true, tryDownscale: true, tryRotate: false, tryInvert: false,
+  textMode: 'Plain', maxNumberOfSymbols: 255,
+};
+
 let canvas = null;
 let ctx = null;
 let dead = false;
+
+// The merge rule of crates/qr/src/decode.rs (`same_symbol`): the same text at the same place
+// (centres closer than half the larger symbol's diagonal) is one code; the same text at two
+// places is two labels (the page's two_in_frame clone hint).
+function centre(c) {
+  return [c.corners.reduce((a, p) => a + p[0], 0) / 4, c.corners.reduce((a, p) => a + p[1], 0) / 4];
+}
+function diagonal(c) {
+  return Math.hypot(c.corners[0][0] - c.corners[2][0], c.corners[0][1] - c.corners[2][1]);
+}
+function merge(codes, more) {
+  for (const d of more) {
+    const same = codes.some((c) => {
+      if (c.text !== d.text) return false;
+      const [a, b] = [centre(c), centre(d)];
+      return Math.hypot(a[0] - b[0], a[1] - b[1]) < Math.max(diagonal(c), diagonal(d)) / 2;
+    });
+    if (!same) codes.push(d);
+  }
+  return codes;
+}
+
+/** zxing-cpp's codes in the frame, or [] when it found none or is unavailable. */
+async function readZxing(img) {
+  let m;
+  try {
+    m = await zxing;
+  } catch {
+    return [];
+  }
+  try {
+    const found = await m.readBarcodes(img, ZXING_OPTIONS);
+    return merge([], found.filter((b) => b.isValid && b.text).map((b) => {
+      const p = b.position;
+      return {
+        text: b.text,
+        corners: [p.topLeft, p.topRight, p.bottomRight, p.bottomLeft].map((q) => [q.x, q.y]),
+      };
+    }));
+  } catch (e) {
+    // An abort inside zxing-wasm leaves its instance unusable: stop calling it in this worker;
+    // our decoder keeps scanning.
+    if (e instanceof WebAssembly.RuntimeError) zxing = Promise.reject(e);
+    zxing.catch(() => {});
+    return [];
+  }
+}
 
 self.onmessage = async (ev) => {
   const { id, bitmap, trap } = ev.data;
@@ -39,28 +104,20 @@ self.onmessage = async (ev) => {
     // Test hook (tests/browser/recovery.test.mjs): the next frame traps inside the wasm the
     // way a panic in rxing does, so the test exercises the real recovery path below.
     if (trap) trapForTests();
-    if (detector) {
-      try {
-        const found = await detector.detect(bitmap);
-        codes = found.filter((b) => b.rawValue).map((b) => ({
-          text: b.rawValue,
-          corners: (b.cornerPoints ?? []).map((p) => [p.x, p.y]),
-        }));
-        via = 'barcode-detector';
-      } catch { codes = []; }
+    const { width, height } = bitmap;
+    if (!canvas || canvas.width !== width || canvas.height !== height) {
+      canvas = new OffscreenCanvas(width, height);
+      ctx = canvas.getContext('2d', { willReadFrequently: true });
     }
-    if (codes.length === 0) {
-      via = 'wasm';
-      const { width, height } = bitmap;
-      if (!canvas || canvas.width !== width || canvas.height !== height) {
-        canvas = new OffscreenCanvas(width, height);
-        ctx = canvas.getContext('2d', { willReadFrequently: true });
-      }
-      ctx.drawImage(bitmap, 0, 0);
-      const img = ctx.getImageData(0, 0, width, height);
+    ctx.drawImage(bitmap, 0, 0);
+    const img = ctx.getImageData(0, 0, width, height);
+    codes = await readZxing(img);
+    if (codes.length > 0) {
+      via = 'zxing-wasm';
+    } else {
       const r = decodeRgba(width, height, img.data, false);
       if (!r) throw new WebAssembly.RuntimeError('decoder returned nothing');
-      codes = r.codes ?? [];
+      codes = merge([], r.codes ?? []);
       error = r.error;
     }
   } catch (e) {

@@ -7,9 +7,11 @@
 // Interface to the page: `new Scanner(video, { onTexts, onFrame })`. Every decoded frame calls
 // `onFrame(result)`; a frame with at least one code also calls `onTexts(texts, result)`.
 // `result` = { id, codes: [{ text, corners: [[x, y], [x, y], [x, y], [x, y]] }], texts, error,
-// via: 'wasm' | 'barcode-detector', ms }: every code in the frame (the same text once per
-// frame from the wasm decoder), corners in video-frame pixels (video.videoWidth x
-// videoHeight), top-left, top-right, bottom-right, bottom-left of the symbol.
+// via: 'zxing-wasm' | 'wasm', ms }: every code in the frame (one symbol once; the same text
+// on two labels twice), corners in video-frame pixels (video.videoWidth x videoHeight),
+// top-left, top-right, bottom-right, bottom-left of the symbol. via names the decoder that
+// found them: zxing-cpp's WebAssembly build first, ours where it found nothing
+// (web/scan-worker.js).
 
 const LENS_KEY = 'cellproof.lens';
 const ZOOM_KEY = 'cellproof.zoom';

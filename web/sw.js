@@ -15,7 +15,10 @@ const SHELL = [
 // Inspector mode's files (web/inspector.js and its wasm module) are kept the same way: an
 // inspector enters the mode online before going out, and it works offline from then on.
 const ON_USE = ['/pkg/cellproof_decode.js', '/pkg/cellproof_decode_bg.wasm', '/inspector.js', '/inspector-i18n.js', '/inspector.css',
-  '/pkg/cellproof_inspect.js', '/pkg/cellproof_inspect_bg.wasm'];
+  '/pkg/cellproof_inspect.js', '/pkg/cellproof_inspect_bg.wasm',
+  // The scanner worker's first decoder, zxing-cpp as WebAssembly (npm zxing-wasm, MIT; copied
+  // here by `cargo xtask wasm`, docs/qr-decoder.md): kept like our decoder, on first use.
+  '/pkg/zxing-wasm/es/reader/index.js', '/pkg/zxing-wasm/es/share.js', '/pkg/zxing-wasm/reader/zxing_reader.wasm'];
 
 self.addEventListener('install', (ev) => {
   ev.waitUntil(caches.open(CACHE).then((c) => c.addAll(SHELL)).then(() => self.skipWaiting()));

@@ -67,3 +67,100 @@ test('figures: verify and decode medians in the browser, page load', async () =>
   assert.ok(r.verifyMs < 20 && r.decodeWith < 500);
   await context.close();
 });
+
+// The scanner as shipped (docs/qr-decoder.md): the worker runs zxing-wasm first and our decoder
+// on frames where it found nothing. Times the worker's own `ms` (canvas read-back plus both
+// decoders) per 640x480 and 1280x720 frame, with a code and without (texture: both decoders
+// run), beside zxing-wasm alone on the same frames in the page; and the decoder bytes the
+// worker fetched (encoded, as sent by the server).
+test('figures: scanner worker per frame (zxing-wasm, then ours), zxing-wasm alone, decoder bytes', async () => {
+  const context = await env.browser.newContext();
+  const page = await context.newPage();
+  const fetched = [];
+  context.on('requestfinished', async (req) => {
+    const url = new URL(req.url()).pathname;
+    // The service worker's copies of the same requests report 0 or -1: count each file once.
+    const bytes = (await req.sizes()).responseBodySize;
+    if (/\/pkg\/(cellproof_decode|zxing-wasm\/)/.test(url) && bytes > 0 && !fetched.some((f) => f.url === url)) {
+      fetched.push({ url, bytes });
+    }
+  });
+  await page.goto(`${env.server.url}/`);
+  await pageReady(page);
+  const valid = env.server.sample('valid');
+  let x = 2463534242;
+  const texture = (w, h) => Array.from({ length: w * h }, (_, i) => {
+    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    return 60 + Math.floor((120 * (i % w)) / w) + Math.floor((60 * x) / 4294967296);
+  });
+  const frames = [
+    { name: '640x480 with code', w: 640, h: 480, luma: Array.from(lumaFrame(qrModules(valid), 640, 480, 4)), want: 1 },
+    { name: '640x480 without code', w: 640, h: 480, luma: texture(640, 480), want: 0 },
+    { name: '1280x720 with code', w: 1280, h: 720, luma: Array.from(lumaFrame(qrModules(valid), 1280, 720, 4)), want: 1 },
+    { name: '1280x720 without code', w: 1280, h: 720, luma: texture(1280, 720), want: 0 },
+  ];
+  const rows = await page.evaluate(async (frames) => {
+    const N = 15;
+    const stats = (ms) => {
+      const s = [...ms].sort((a, b) => a - b);
+      return { median: s[Math.floor(s.length / 2)], mean: s.reduce((a, b) => a + b, 0) / s.length, max: s[s.length - 1] };
+    };
+    const image = ({ w, h, luma }) => {
+      const rgba = new Uint8ClampedArray(w * h * 4);
+      for (let i = 0; i < luma.length; i++) { rgba.fill(luma[i], 4 * i, 4 * i + 3); rgba[4 * i + 3] = 255; }
+      return new ImageData(rgba, w, h);
+    };
+    const worker = new Worker('/scan-worker.js', { type: 'module' });
+    let id = 0;
+    const send = (bitmap) => new Promise((resolve) => {
+      worker.onmessage = (ev) => resolve(ev.data);
+      worker.postMessage({ id: ++id, bitmap }, [bitmap]);
+    });
+    const zx = await import('/pkg/zxing-wasm/es/reader/index.js');
+    await zx.prepareZXingModule({
+      overrides: { locateFile: (p, prefix) => (p.endsWith('.wasm') ? `/pkg/zxing-wasm/reader/${p}` : prefix + p) },
+      fireImmediately: true,
+    });
+    const options = { formats: ['QRCode'], tryHarder: true, tryDownscale: true, tryRotate: false, tryInvert: false, textMode: 'Plain' };
+    const ours = await import('/pkg/cellproof_decode.js');
+    await ours.default();
+    const out = [];
+    // Warm-up (module compilation) is not counted.
+    await send(await createImageBitmap(image(frames[0])));
+    for (const f of frames) {
+      const img = image(f);
+      const shipped = [];
+      let last;
+      for (let i = 0; i < N; i++) {
+        last = await send(await createImageBitmap(img));
+        shipped.push(last.ms);
+      }
+      const alone = [];
+      let zxFound = 0;
+      for (let i = 0; i < N; i++) {
+        const t0 = performance.now();
+        zxFound = (await zx.readBarcodes(img, options)).length;
+        alone.push(performance.now() - t0);
+      }
+      const rxing = [];
+      for (let i = 0; i < N; i++) {
+        const t0 = performance.now();
+        ours.decodeRgba(f.w, f.h, img.data, false);
+        rxing.push(performance.now() - t0);
+      }
+      out.push({ name: f.name, want: f.want, found: last.codes.length, via: last.via, error: last.error, shipped: stats(shipped), zxing: stats(alone), rxing: stats(rxing), zxFound });
+    }
+    worker.terminate();
+    return out;
+  }, frames);
+  for (const r of rows) {
+    console.log(`# figures: scanner worker ${r.name}: median ${r.shipped.median.toFixed(1)} ms, mean ${r.shipped.mean.toFixed(1)}, max ${r.shipped.max.toFixed(1)} (via ${r.via}, ${r.found} found); zxing-wasm alone median ${r.zxing.median.toFixed(1)} ms, mean ${r.zxing.mean.toFixed(1)}, max ${r.zxing.max.toFixed(1)}; ours alone (decodeRgba, Fast) median ${r.rxing.median.toFixed(1)} ms, mean ${r.rxing.mean.toFixed(1)}, max ${r.rxing.max.toFixed(1)}`);
+    assert.equal(r.error, null, r.name);
+    assert.equal(r.found, r.want, r.name);
+  }
+  const bytes = fetched.reduce((a, f) => a + f.bytes, 0);
+  console.log(`# figures: decoder assets fetched when the scanner starts: ${bytes} B (${fetched.map((f) => `${f.url} ${f.bytes}`).join(', ')})`);
+  assert.ok(fetched.some((f) => f.url.endsWith('zxing_reader.wasm')), 'the worker loads zxing-wasm from our origin');
+  assert.equal(rows[0].via, 'zxing-wasm');
+  await context.close();
+});

@@ -13,7 +13,7 @@ const env = useServerAndBrowser();
 
 const BUDGET_BYTES = 250_000;
 const BUDGET_PHONE_MS = 2_000;
-const DECODER = /\/pkg\/cellproof_decode(_bg\.wasm|\.js)$/;
+const DECODER = /\/pkg\/(cellproof_decode(_bg\.wasm|\.js)|zxing-wasm\/.*)$/;
 
 /** Opens `url` in a fresh context (empty HTTP cache, no service worker, no IndexedDB) and
  * returns what crossed the network up to the verdict, the verdict and its time. */

@@ -131,7 +131,7 @@ pub(crate) fn qr_compare() -> Result<()> {
     crate::native::ensure_cpp_toolchain()?;
     sh(
         "python3",
-        &["-m", "pip", "install", "--quiet", "zxing-cpp", "pillow"],
+        &["-m", "pip", "install", "--quiet", "zxing-cpp==3.1.1", "pillow"],
     )?;
     sh("python3", &["scripts/qr_compare.py"])
 }

@@ -146,7 +146,8 @@ pub(crate) fn wasm() -> Result<()> {
         }
         eprintln!("  (rustc output of {}: {before} B)", m.package);
     }
-    write_package_json(&out)
+    write_package_json(&out)?;
+    zxing_wasm(&out)
 }
 
 /// Runs wasm-bindgen (target `web`, TypeScript declarations) on `input` into `out`.
@@ -417,6 +418,8 @@ pub(crate) fn browser_tests() -> Result<()> {
         bail!("wasm-bindgen-test suite failed with {status}");
     }
     web()?;
+    // `cargo test --workspace` below builds cellproof-qr natively (zxing-cpp's C++ library).
+    crate::native::ensure_cpp_toolchain()?;
     // The server binary as `cargo test --workspace` builds it (the integration tests need it
     // too): with the same feature set nothing is rebuilt when the Rust tests ran first, where a
     // plain `cargo build -p cellproof-server` would compile actix again with other features.
@@ -446,5 +449,62 @@ fn run_in(dir: &Path, program: &str, args: &[&str]) -> Result<()> {
     if !status.success() {
         bail!("{program} {} failed with {status}", args.join(" "));
     }
+    Ok(())
+}
+
+/// npm `zxing-wasm` (MIT), pinned with its lock file in `vendor/zxing-wasm/`: the scanner
+/// worker's first decoder (zxing-cpp 3.1 as WebAssembly, docs/qr-decoder.md).
+const ZXING_WASM_DIR: &str = "vendor/zxing-wasm";
+
+/// The files of zxing-wasm's reader-only ES build the worker loads, relative to the package's
+/// `dist/` (the same tree under `web/pkg/zxing-wasm/`: `index.js` imports `../share.js`), and
+/// the licence, which must travel with them.
+const ZXING_WASM_FILES: &[(&str, &str)] = &[
+    ("dist/es/reader/index.js", "es/reader/index.js"),
+    ("dist/es/share.js", "es/share.js"),
+    ("dist/reader/zxing_reader.wasm", "reader/zxing_reader.wasm"),
+    ("LICENSE", "LICENSE"),
+];
+
+/// Installs `vendor/zxing-wasm/` with `npm ci` (the lock file's exact version and integrity
+/// hashes) unless that version is installed already, and copies the reader build into
+/// `out/zxing-wasm/`, from where the server serves it on our own origin (no CDN: the scanner
+/// works offline). Installs npm from Debian when missing.
+fn zxing_wasm(out: &Path) -> Result<()> {
+    let dir = root().join(ZXING_WASM_DIR);
+    let lock: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(dir.join("package-lock.json"))
+            .context("reading the zxing-wasm lock file")?,
+    )?;
+    let wanted = lock["packages"]["node_modules/zxing-wasm"]["version"].as_str();
+    let installed = std::fs::read(dir.join("node_modules/zxing-wasm/package.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| v["version"].as_str().map(str::to_owned));
+    if wanted.is_none() || installed.as_deref() != wanted {
+        let npm = Command::new("npm").arg("--version").output();
+        if !npm.is_ok_and(|o| o.status.success()) {
+            sh("apt-get", &["update"])?;
+            sh("apt-get", &["install", "-y", "npm"])?;
+        }
+        run_in(&dir, "npm", &["ci", "--no-audit", "--no-fund"])?;
+    }
+    let package = dir.join("node_modules/zxing-wasm");
+    for (from, to) in ZXING_WASM_FILES {
+        let to = out.join("zxing-wasm").join(to);
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::copy(package.join(from), &to)
+            .with_context(|| format!("copying zxing-wasm's {from} to {}", to.display()))?;
+    }
+    let wasm = std::fs::read(out.join("zxing-wasm/reader/zxing_reader.wasm"))?;
+    eprintln!(
+        "web/pkg/zxing-wasm/reader/zxing_reader.wasm ({}): {} B raw, {} B gzip -9, {} B brotli",
+        installed.as_deref().or(wanted).unwrap_or("?"),
+        wasm.len(),
+        gzip(&wasm)?.len(),
+        brotli(&wasm)?.len(),
+    );
     Ok(())
 }
