@@ -194,6 +194,7 @@ let syncQueue = Promise.resolve();
 
 async function syncOnce(prefetched) {
   $('sync-msg').textContent = t('syncing');
+  let v = null;
   try {
     const saved = await store.get('trust').catch(() => null);
     const chain = Array.isArray(saved?.chain) ? saved.chain : [];
@@ -223,7 +224,10 @@ async function syncOnce(prefetched) {
     }
     if (!roots.length) throw new Error('no roots');
     const verifyStart = performance.now();
-    let v = buildVerifier(roots, saved);
+    // What is held: a copy of the verifier in use when the roots are its roots (it holds what is
+    // stored; the copy is kept only if the sync succeeds), else built from what is stored.
+    const held0 = () => (state.roots?.length && roots === state.roots ? state.verifier.fork() : buildVerifier(roots, saved));
+    v = held0();
     let report;
     let newChain = [];
     let fallback = null;
@@ -241,11 +245,11 @@ async function syncOnce(prefetched) {
       } else {
         let full = data.compact;
         if (data.since) {
-          // The delta did not apply: it is dropped with the verifier it touched, and the full
-          // body verified on top of what was held before.
+          // The delta did not apply: it is dropped with the copy it touched, and the full body
+          // verified on top of what was held before.
           fallback = report.ok ? report.status.find((r) => !r.ok).code : report.code;
           v.free();
-          v = buildVerifier(roots, saved);
+          v = held0();
           v.loadBundle(JSON.stringify({ trustLists: data.trustLists }));
           full = await fetchCompact(null);
           if (!full) throw new Error('/v1/status-compact: HTTP 404');
@@ -266,7 +270,7 @@ async function syncOnce(prefetched) {
     const storeStart = performance.now();
     await store.put('trust', { roots, held, chain: newChain, syncedAt });
     // Figure hook (tests/browser/scale.mjs): the sync's phases; a fallback's second fetch is
-    // counted in `verifyMs`.
+    // counted in `verifyMs`, and so is the copy of what is held (`fork`).
     metrics.lastSync = { via: metrics.syncVia, fallback, fetchMs: data.fetchMs ?? null, verifyMs: storeStart - verifyStart,
       storeMs: performance.now() - storeStart, statusLists: statusCount };
     state.verifier?.free();
@@ -283,6 +287,8 @@ async function syncOnce(prefetched) {
     inspector?.refresh();
     return report;
   } catch (e) {
+    // The copy a failed sync worked on is not kept (the wasm memory it holds is freed now).
+    if (v && v !== state.verifier) v.free();
     $('sync-msg').textContent = t('sync_failed', { why: e.code ? tc(e.code) : tc('network') });
     throw e;
   }

@@ -622,6 +622,16 @@ impl Verifier {
         to_js(&report).unchecked_into()
     }
 
+    /// A copy of this verifier: the same roots, lists and clock floor. A sync offers what came
+    /// to a copy and keeps the copy only when it applied (a refused delta leaves the verifier in
+    /// use as it was), without verifying again what is held.
+    pub fn fork(&self) -> Verifier {
+        Verifier {
+            trust: self.trust.clone(),
+            status: self.status.clone(),
+        }
+    }
+
     /// The newest `validFrom` of the status lists held (Unix seconds, 0 when none): the
     /// `since` of the next incremental sync.
     #[wasm_bindgen(js_name = syncSince)]
