@@ -183,14 +183,19 @@ const allKept = (report) => report.ok && report.status.every((r) => r.ok);
  * compact body fetched instead; the code is shown with the result.
  */
 function sync(prefetched = null) {
-  // One at a time: each builds on what the one before stored (a sync started while another
-  // runs, e.g. the button during the start-up sync, would otherwise overwrite its result).
-  const run = syncQueue.catch(() => {}).then(() => syncOnce(prefetched));
-  syncQueue = run;
-  return run;
+  return queued(() => syncOnce(prefetched));
 }
 
 let syncQueue = Promise.resolve();
+
+/** Runs `fn` after every sync (and pack) queued before it: each builds on what the one before
+ * stored (one started while another runs, e.g. the button during the start-up sync, would
+ * otherwise overwrite its result). */
+function queued(fn) {
+  const run = syncQueue.catch(() => {}).then(fn);
+  syncQueue = run;
+  return run;
+}
 
 async function syncOnce(prefetched) {
   $('sync-msg').textContent = t('syncing');
@@ -979,18 +984,25 @@ async function syncPack() {
     if (!res.ok) throw new Error(String(res.status));
     const text = await res.text();
     const pack = JSON.parse(text);
-    const saved = await store.get('trust').catch(() => null);
-    const v = buildVerifier(state.roots, saved);
-    const report = v.loadBundle(JSON.stringify({ trustLists: pack.trustLists ?? [], statusLists: pack.statusLists ?? [] }));
-    if (!report.ok) throw Object.assign(new Error(report.code), { code: report.code });
-    const held = v.held();
-    const syncedAt = Date.now();
-    await store.put('trust', { ...(saved ?? {}), roots: state.roots, held, syncedAt });
+    // In the sync queue: a sync running now would otherwise store its lists over the pack's.
+    const syncedAt = await queued(async () => {
+      const saved = await store.get('trust').catch(() => null);
+      const v = buildVerifier(state.roots, saved);
+      const report = v.loadBundle(JSON.stringify({ trustLists: pack.trustLists ?? [], statusLists: pack.statusLists ?? [] }));
+      if (!report.ok) {
+        v.free();
+        throw Object.assign(new Error(report.code), { code: report.code });
+      }
+      const at = Date.now();
+      await store.put('trust', { ...(saved ?? {}), roots: state.roots, held: v.held(), syncedAt: at });
+      state.verifier?.free();
+      Object.assign(state, { verifier: v, syncedAt: at });
+      return at;
+    });
     const passports = obj(pack.passports);
     const docs = packDocuments(pack);
     state.pack = { passports, missing: Array.isArray(pack.missing) ? pack.missing : [], at: syncedAt, size: text.length, ...docs };
     await store.put('pack', state.pack);
-    Object.assign(state, { verifier: v, syncedAt });
     msg.textContent = `${t('pack_done', { n: Object.keys(passports).length, kb: (text.length / 1000).toFixed(1), missing: state.pack.missing.length })} ${t('pack_docs', { d: Object.keys(docs.documents).length, o: docs.documentsOmitted.length, r: docs.documentsRefused.length })}`;
     msg.dataset.documents = String(Object.keys(docs.documents).length);
     renderSync();
