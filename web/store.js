@@ -1,7 +1,8 @@
 // Persistence of the inspector's data in IndexedDB: the pinned roots, the lists the wasm
-// verifier accepted (never unverified bytes), the sync time, a roots-changed warning, and the
-// session log. Everything stored here is re-verified by the wasm Verifier when the page starts,
-// which also restores the clock floor (SPEC.md section 5).
+// verifier accepted (never unverified bytes), the compact status bodies it accepted, as received
+// (`trust.chain`: the full body, then the deltas; docs/web.md, "Sync"), the sync time, a
+// roots-changed warning, and the session log. Everything stored here is re-verified by the wasm
+// Verifier when the page starts, which also restores the clock floor (SPEC.md section 5).
 //
 // The session log is one record per scan in its own object store, written incrementally: a
 // scan (or a repeat of one) writes its own record only, never the whole session (a dealer's day
