@@ -814,6 +814,7 @@ impl Committer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::registry::COMPACT_KEY;
     use crate::store::{AuditEntry, Snapshot, Store};
 
     const ISS: &str = "did:web:a.example";
@@ -845,6 +846,41 @@ mod tests {
             count,
         };
         reg.allocate(req(jti, op), t).unwrap().indexes
+    }
+
+    #[test]
+    fn a_group_marks_the_bundle_and_compact_body_stale_and_one_refresh_rebuilds_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = 1_000_000;
+        let mut reg = super::super::tests::registry(dir.path(), t);
+        assert!(!reg.published.is_stale(), "built at start");
+        let bundle = reg.published.get("bundle").unwrap();
+        let compact = reg.published.get(COMPACT_KEY).unwrap();
+        let idx = allocated(&mut reg, "alloc", 2, t);
+        for (n, i) in idx.iter().enumerate() {
+            let acks = reg.apply_group(
+                vec![status(&format!("s{n}"), *i, Purpose::Revocation, true)],
+                t + 1 + n as u64,
+            );
+            assert!(acks[0].is_ok());
+        }
+        // Groups publish the changed W3C list at once and leave the rest to one rebuild.
+        assert!(reg.published.is_stale());
+        assert!(Arc::ptr_eq(&bundle, &reg.published.get("bundle").unwrap()));
+        assert!(Arc::ptr_eq(
+            &compact,
+            &reg.published.get(COMPACT_KEY).unwrap()
+        ));
+        let list = reg.published.get("status/a/1").unwrap();
+        reg.refresh_published();
+        assert!(!reg.published.is_stale());
+        let fresh = reg.published.get("bundle").unwrap();
+        let text = std::str::from_utf8(&fresh.body).unwrap();
+        assert!(text.contains(std::str::from_utf8(&list.body).unwrap()));
+        assert_ne!(compact.body, reg.published.get(COMPACT_KEY).unwrap().body);
+        // Nothing changed since: the next refresh keeps the same bytes.
+        reg.refresh_published();
+        assert!(Arc::ptr_eq(&fresh, &reg.published.get("bundle").unwrap()));
     }
 
     /// A store whose commits fail (a full disk), reads pass through.

@@ -56,12 +56,22 @@ pub struct Published {
     map: RwLock<HashMap<String, Arc<Artifact>>>,
     /// Versions of every list, for compact and delta sync (`registry/sync.rs`).
     pub sync: std::sync::Mutex<super::SyncHistory>,
+    /// The bundle and the compact body no longer match the lists: rebuilt by the next GET of
+    /// either (or of a delta) or the next tick, not by every group of updates (each costs
+    /// work over every list: at 100 million entries, 1,526 lists, far more than a group).
+    stale: std::sync::atomic::AtomicBool,
 }
 
 impl Published {
     /// The artifact under a key.
     pub fn get(&self, key: &str) -> Option<Arc<Artifact>> {
         self.map.read().ok()?.get(key).cloned()
+    }
+
+    /// Whether the bundle and the compact body wait for a rebuild
+    /// ([`Registry::refresh_published`]).
+    pub fn is_stale(&self) -> bool {
+        self.stale.load(std::sync::atomic::Ordering::Acquire)
     }
 
     pub(super) fn put(&self, key: String, a: Artifact) {
@@ -196,7 +206,9 @@ impl Registry {
         if now >= self.last_head.saturating_add(HEAD_REFRESH) || now < self.last_head {
             self.sign_head(now)?;
         }
-        self.resign(now)
+        let n = self.resign(now)?;
+        self.refresh_published();
+        Ok(n)
     }
 
     /// Signs the audit log's head (`seq`, `hash`, time) with the active status authority key
@@ -237,7 +249,27 @@ impl Registry {
             .filter(|(eco, _)| self.trust.list(eco).is_some())
     }
 
+    /// Marks the bundle and the compact body for a rebuild: the lists changed.
     pub(super) fn publish_bundle(&self) {
+        self.published
+            .stale
+            .store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Rebuilds the bundle and the compact body (and records the lists' versions for deltas)
+    /// when the lists changed since the last rebuild. Called by GETs of the bundle, the
+    /// compact body and deltas when [`Published::is_stale`], and by the tick.
+    pub fn refresh_published(&self) {
+        if self
+            .published
+            .stale
+            .swap(false, std::sync::atomic::Ordering::AcqRel)
+        {
+            self.build_bundle();
+        }
+    }
+
+    fn build_bundle(&self) {
         let trust: Vec<&str> = self
             .accepted_trust_lists()
             .map(|(_, raw)| raw.as_str())
@@ -276,5 +308,6 @@ impl Registry {
             }
         }
         self.publish_bundle();
+        self.refresh_published();
     }
 }

@@ -517,6 +517,7 @@ async fn pack_response(
     items: Vec<String>,
     max_document_bytes: usize,
 ) -> Result<HttpResponse, PublicError> {
+    super::publish::fresh(&state).await?;
     let body = web::block(move || pack(&state, &items, max_document_bytes))
         .await
         .map_err(|_| PublicError::Internal)??;

@@ -159,6 +159,12 @@ pub async fn published_fast_path(
         .flatten()
         .and_then(|(key, pattern)| {
             let state = req.app_data::<web::Data<AppState>>()?;
+            if (key == "bundle" || key == crate::registry::COMPACT_KEY)
+                && state.published.is_stale()
+            {
+                // Rebuilt by the route's handler first.
+                return None;
+            }
             let a = state.published.get(key)?;
             Some((state.clone(), a, pattern))
         });
@@ -195,6 +201,23 @@ fn static_lower(name: &str) -> &'static str {
         "Permissions-Policy" => "permissions-policy",
         _ => "strict-transport-security",
     }
+}
+
+/// Rebuilds the bundle and the compact body when updates made them stale (under the registry
+/// mutex, on the blocking pool: a group commit may hold it for a few milliseconds).
+pub(super) async fn fresh(state: &AppState) -> Result<(), PublicError> {
+    if !state.published.is_stale() {
+        return Ok(());
+    }
+    let registry = state.registry.clone();
+    web::block(move || {
+        registry
+            .lock()
+            .map(|r| r.refresh_published())
+            .map_err(|_| PublicError::Internal)
+    })
+    .await
+    .map_err(|_| PublicError::Internal)?
 }
 
 fn get(state: &AppState, req: &HttpRequest, key: &str) -> Result<HttpResponse, PublicError> {
@@ -234,6 +257,7 @@ pub async fn bundle(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, PublicError> {
+    fresh(&state).await?;
     get(&state, &req, "bundle")
 }
 
@@ -256,6 +280,7 @@ pub async fn status_compact(
             _ => return Err(PublicError::SinceInvalid),
         }
     }
+    fresh(&state).await?;
     let Some(since) = since else {
         return get(&state, &req, crate::registry::COMPACT_KEY);
     };
