@@ -7,8 +7,9 @@
 //! another replica takes it at its next poll, within [`POLL`] (well inside 10 s).
 //!
 //! Every replica watches the database on that connection every [`POLL`] (the audit log's
-//! last `seq` and the sum of every list's `validFrom`: any change, publication or request,
-//! moves one of them) and re-reads issuers, bitmaps and lists when they moved, so what the
+//! last `seq` and the change version every write of issuers, lists and status lists bumps,
+//! migration 3: any change, publication or request, moves one of them) and, when they moved,
+//! re-reads the rows written since the version it holds (`Store::changes`), so what the
 //! leader published is served by every replica within a second.
 
 use std::sync::{Arc, Mutex};
@@ -23,9 +24,10 @@ pub const POLL: Duration = Duration::from_millis(250);
 /// The advisory lock key of the signing lease.
 const LEASE: &str = "SELECT pg_try_advisory_lock(hashtext('cellproof.signing-lease'))";
 
-/// The change mark: moves with every committed audit entry and every signed list.
+/// The change mark: moves with every committed audit entry and every signed list (two index
+/// or one-row reads, whatever the number of lists).
 const MARK: &str = "SELECT (SELECT coalesce(max(seq), 0) FROM audit)::bigint, \
-    (SELECT coalesce(sum(valid_from), 0) FROM status_lists)::bigint";
+    (SELECT version FROM registry_version WHERE id = 1)::bigint";
 
 /// Starts the replica thread (lease and change watch) for `registry` on `url`.
 pub fn start(
