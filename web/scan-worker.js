@@ -2,10 +2,13 @@
 // (docs/qr-decoder.md, "Choosing the engine"): zxing-cpp 3.1 first (npm zxing-wasm's
 // reader-only build, the same C++ version the CLI links natively), and the Rust QR decoder the
 // CLI runs as its second pass (pkg/cellproof_decode.js, the rxing cascade with Effort::Fast)
-// only on frames where zxing-cpp found nothing. Every code in the frame is reported, with its
+// only on frames where zxing-cpp located a symbol it could not decode (the rule of
+// Effort::Fast natively: a frame without any code costs zxing-cpp's time only). Every code in
+// the frame is reported, with its
 // corners (a pallet fills the session list in one sweep). Reply: { id, codes: [{ text,
 // corners: [[x, y] x4] }], texts, error, via, fatal, ms }, corners in frame pixels, top-left,
-// top-right, bottom-right, bottom-left of the symbol; via is 'zxing-wasm' or 'wasm' (ours).
+// top-right, bottom-right, bottom-left of the symbol; via names the last decoder that ran,
+// 'zxing-wasm' or 'wasm' (ours).
 // This worker is the only place either decoder is loaded, and it is started only by "Start
 // camera": a consumer who opens a battery URL never downloads them (docs/web.md, "Two
 // modules"). Both come from this origin (web/pkg/, written by `cargo xtask wasm`), never a CDN,
@@ -31,7 +34,7 @@ zxing.catch(() => {});
 // the symbol's text as encoded (not zxing-cpp's "human readable" rewrite).
 const ZXING_OPTIONS = {
   formats: ['QRCode'], tryHarder: true, tryDownscale: true, tryRotate: false, tryInvert: false,
-  textMode: 'Plain', maxNumberOfSymbols: 255,
+  textMode: 'Plain', maxNumberOfSymbols: 255, returnErrors: true,
 };
 
 let canvas = null;
@@ -59,29 +62,31 @@ function merge(codes, more) {
   return codes;
 }
 
-/** zxing-cpp's codes in the frame, or [] when it found none or is unavailable. */
+/** zxing-cpp's codes in the frame, and whether our decoder should look too: it located a
+ * symbol it could not decode (returnErrors), or zxing-wasm is unavailable. */
 async function readZxing(img) {
   let m;
   try {
     m = await zxing;
   } catch {
-    return [];
+    return { codes: [], unread: true };
   }
   try {
     const found = await m.readBarcodes(img, ZXING_OPTIONS);
-    return merge([], found.filter((b) => b.isValid && b.text).map((b) => {
+    const codes = merge([], found.filter((b) => b.isValid && b.text).map((b) => {
       const p = b.position;
       return {
         text: b.text,
         corners: [p.topLeft, p.topRight, p.bottomRight, p.bottomLeft].map((q) => [q.x, q.y]),
       };
     }));
+    return { codes, unread: found.some((b) => !b.isValid) };
   } catch (e) {
     // An abort inside zxing-wasm leaves its instance unusable: stop calling it in this worker;
     // our decoder keeps scanning.
     if (e instanceof WebAssembly.RuntimeError) zxing = Promise.reject(e);
     zxing.catch(() => {});
-    return [];
+    return { codes: [], unread: true };
   }
 }
 
@@ -111,8 +116,9 @@ self.onmessage = async (ev) => {
     }
     ctx.drawImage(bitmap, 0, 0);
     const img = ctx.getImageData(0, 0, width, height);
-    codes = await readZxing(img);
-    if (codes.length > 0) {
+    const zx = await readZxing(img);
+    codes = zx.codes;
+    if (codes.length > 0 || !zx.unread) {
       via = 'zxing-wasm';
     } else {
       const r = decodeRgba(width, height, img.data, false);

@@ -10,7 +10,7 @@
 // via: 'zxing-wasm' | 'wasm', ms }: every code in the frame (one symbol once; the same text
 // on two labels twice), corners in video-frame pixels (video.videoWidth x videoHeight),
 // top-left, top-right, bottom-right, bottom-left of the symbol. via names the decoder that
-// found them: zxing-cpp's WebAssembly build first, ours where it found nothing
+// ran last: zxing-cpp's WebAssembly build first, ours where it located a code it could not read
 // (web/scan-worker.js).
 
 const LENS_KEY = 'cellproof.lens';

@@ -4,7 +4,7 @@
 use std::hint::black_box;
 
 use cellproof_qr::encode::{encode_url_numeric, Ecc};
-use cellproof_qr::{decode_luma_with, DecodeOptions};
+use cellproof_qr::{decode_luma_with, DecodeOptions, Engine};
 use criterion::{criterion_main, Criterion};
 
 const W: u32 = 640;
@@ -109,9 +109,26 @@ fn frame_without_code() -> Vec<u8> {
 fn bench(c: &mut Criterion) {
     let (with_code, expected) = frame_with_code();
     let without = frame_without_code();
+    // The shipped engine, and each engine alone for comparison (docs/qr-decoder.md).
     for (name, opts) in [
         ("fast", DecodeOptions::fast()),
         ("thorough", DecodeOptions::thorough()),
+        (
+            "fast-rxing",
+            DecodeOptions::fast().with_engine(Engine::Rxing),
+        ),
+        (
+            "thorough-rxing",
+            DecodeOptions::thorough().with_engine(Engine::Rxing),
+        ),
+        (
+            "fast-zxing-cpp",
+            DecodeOptions::fast().with_engine(Engine::ZxingCpp),
+        ),
+        (
+            "thorough-zxing-cpp",
+            DecodeOptions::thorough().with_engine(Engine::ZxingCpp),
+        ),
     ] {
         let found = decode_luma_with(W, H, &with_code, &opts).expect("valid frame");
         assert_eq!(

@@ -254,9 +254,10 @@ pub fn decode_luma_report(
     #[cfg(not(target_arch = "wasm32"))]
     if options.engine != Engine::Rxing {
         attempts += 1;
-        let codes = crate::zxing::read(width, height, luma, options.effort);
+        let read = crate::zxing::read(width, height, luma, options.effort);
+        let codes = read.codes;
         // The cascade runs only where zxing-cpp found nothing: measured, running it on every
-        // frame as well adds 1 code of 210 on the hard set for ~1.4x the time
+        // frame as well adds 1 code of 210 on the hard set for ~1.9x the time
         // (docs/qr-decoder.md). Several codes found by zxing-cpp are kept as they are (two
         // labels with the same text are two codes, at two places).
         if !codes.is_empty() || options.engine == Engine::ZxingCpp {
@@ -264,6 +265,19 @@ pub fn decode_luma_report(
             return Ok(DecodeReport {
                 codes: merge(Vec::new(), codes),
                 step,
+                attempts,
+            });
+        }
+        // Video frames: the cascade only where zxing-cpp located a symbol it could not decode.
+        // Most camera frames hold no code, and on those zxing-cpp plus the cascade costs about
+        // 5x zxing-cpp alone (benches/decode.rs), against the "at most twice". Measured
+        // (docs/qr-decoder.md): the gate costs 1 hard-set code and 4 corpus images with Fast,
+        // still above zxing-cpp alone on both; stills (Thorough) keep the cascade on every
+        // image where zxing-cpp read nothing (without the gate: 5 corpus images more).
+        if options.effort == Effort::Fast && !read.unread_symbol {
+            return Ok(DecodeReport {
+                codes: Vec::new(),
+                step: None,
                 attempts,
             });
         }

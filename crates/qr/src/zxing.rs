@@ -19,12 +19,21 @@ use zxingcpp::{BarcodeFormat, ImageFormat, ImageView, PointI, TextMode};
 
 use crate::decode::{Decoded, Effort};
 
+/// What zxing-cpp made of an image.
+pub(crate) struct Read {
+    /// The codes it decoded.
+    pub(crate) codes: Vec<Decoded>,
+    /// Whether it located a symbol it could not decode (a checksum or format error), or
+    /// failed: the cases in which the rxing cascade is worth its time on a video frame.
+    pub(crate) unread_symbol: bool,
+}
+
 /// Reads every QR Code (zxing-cpp's `QRCode` family) in an 8-bit grayscale
 /// image whose size the caller has validated (`width * height == luma.len()`, within
-/// `MAX_PIXELS`/`MAX_SIDE`, so both fit a C `int`). Returns an empty `Vec` when nothing was
-/// found *or the library failed*: the caller then falls back on the rxing cascade.
-pub(crate) fn read(width: u32, height: u32, luma: &[u8], effort: Effort) -> Vec<Decoded> {
-    let run = || -> Result<Vec<Decoded>, zxingcpp::Error> {
+/// `MAX_PIXELS`/`MAX_SIDE`, so both fit a C `int`). A library error or panic is reported as
+/// "nothing read, an unread symbol": the caller then falls back on the rxing cascade.
+pub(crate) fn read(width: u32, height: u32, luma: &[u8], effort: Effort) -> Read {
+    let run = || -> Result<Read, zxingcpp::Error> {
         let view = ImageView::from_slice(luma, width, height, ImageFormat::Lum)?;
         // zxing-cpp's defaults (as in its PyPI build, which the comparison script runs) except
         // for the formats: try-harder (finder scan on every line), try-downscale (large frames),
@@ -45,9 +54,13 @@ pub(crate) fn read(width: u32, height: u32, luma: &[u8], effort: Effort) -> Vec<
             // The symbol's text as encoded (ECI honoured), like rxing's: zxing-cpp's default
             // "human readable" mode rewrites control characters as `<GS>` and GS1 data with
             // parentheses, which is not the credential URL the verifier parses.
-            .text_mode(TextMode::Plain);
+            .text_mode(TextMode::Plain)
+            // Symbols it located but could not decode come back too (not valid): they tell a
+            // video frame with a damaged or curved label from a frame without any code.
+            .return_errors(true);
         let found = reader.from(view)?;
-        Ok(found
+        let unread_symbol = found.iter().any(|b| !b.is_valid());
+        let codes = found
             .into_iter()
             .filter(|b| b.is_valid() && !b.text().is_empty())
             .map(|b| {
@@ -62,11 +75,18 @@ pub(crate) fn read(width: u32, height: u32, luma: &[u8], effort: Effort) -> Vec<
                     ],
                 }
             })
-            .collect())
+            .collect();
+        Ok(Read {
+            codes,
+            unread_symbol,
+        })
     };
     match catch_unwind(AssertUnwindSafe(run)) {
-        Ok(Ok(codes)) => codes,
-        Ok(Err(_)) | Err(_) => Vec::new(),
+        Ok(Ok(read)) => read,
+        Ok(Err(_)) | Err(_) => Read {
+            codes: Vec::new(),
+            unread_symbol: true,
+        },
     }
 }
 

@@ -223,3 +223,22 @@ fn fast_mode_finds_a_plain_code() {
     assert_eq!(r.step, Some("full"));
     assert_eq!(r.attempts, 1);
 }
+
+/// Video frames without a code cost zxing-cpp's time only (the issue's "at most twice
+/// zxing-cpp's time per frame"): with `Fast` the rxing cascade runs only where zxing-cpp located
+/// a symbol it could not decode, so a blank frame is one attempt, where `Thorough` (stills)
+/// still runs the cascade.
+#[cfg(not(target_arch = "wasm32"))]
+#[test]
+fn fast_frame_without_a_symbol_skips_the_cascade() {
+    let (w, h) = (320u32, 240u32);
+    let px: Vec<u8> = (0..w * h)
+        .map(|i: u32| 90 + u8::try_from(i.wrapping_mul(2_654_435_761) >> 26 & 63).unwrap_or(0))
+        .collect();
+    let fast = decode_luma_report(w, h, &px, &DecodeOptions::fast()).unwrap();
+    assert!(fast.codes.is_empty());
+    assert_eq!(fast.attempts, 1, "zxing-cpp only");
+    let thorough = decode_luma_report(w, h, &px, &DecodeOptions::thorough()).unwrap();
+    assert!(thorough.codes.is_empty());
+    assert!(thorough.attempts > 1, "zxing-cpp, then the cascade");
+}
