@@ -797,6 +797,24 @@ impl Committer {
         Ok(Committer { tx })
     }
 
+    /// Queues an authenticated request unless the queue is full (then it is handed back, to
+    /// be queued with [`Committer::submit`] off the async worker); the receiver answers once
+    /// its group is durable.
+    #[allow(clippy::result_large_err)]
+    pub fn try_submit(
+        &self,
+        a: Authenticated,
+    ) -> Result<tokio::sync::oneshot::Receiver<Result<IssuerAck, UpdateError>>, Authenticated> {
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        match self.tx.try_send((a, reply)) {
+            Ok(()) => Ok(rx),
+            Err(
+                std::sync::mpsc::TrySendError::Full((a, _))
+                | std::sync::mpsc::TrySendError::Disconnected((a, _)),
+            ) => Err(a),
+        }
+    }
+
     /// Queues an authenticated request (blocks while the queue is full: back-pressure);
     /// the receiver answers once its group is durable.
     pub fn submit(

@@ -259,13 +259,15 @@ impl Registry {
     /// Rebuilds the bundle and the compact body (and records the lists' versions for deltas)
     /// when the lists changed since the last rebuild. Called by GETs of the bundle, the
     /// compact body and deltas when [`Published::is_stale`], and by the tick.
+    /// The flag is cleared only once the new bytes are in place (every writer that marks it
+    /// holds the registry mutex, as the caller does), so a GET that sees it clear never gets
+    /// the previous bundle.
     pub fn refresh_published(&self) {
-        if self
-            .published
-            .stale
-            .swap(false, std::sync::atomic::Ordering::AcqRel)
-        {
+        if self.published.is_stale() {
             self.build_bundle();
+            self.published
+                .stale
+                .store(false, std::sync::atomic::Ordering::Release);
         }
     }
 

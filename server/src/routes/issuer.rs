@@ -1,6 +1,6 @@
 //! Issuer requests (SPEC.md section 6.1): `POST /v1/status` and `POST /v1/allocate`, each a
 //! compact `registry-request+jwt` as the body. The request is parsed and verified (core) on
-//! a snapshot of trust and bindings on the blocking pool, outside any lock; the authenticated
+//! a snapshot of trust and bindings on the worker, outside any lock; the authenticated
 //! request then goes to the group committer ([`crate::registry::Committer`]), which applies
 //! it with the others waiting in one transaction, and the answer is sent once that group is
 //! committed to disk.
@@ -35,14 +35,20 @@ async fn run(
         .read()
         .map(|g| g.clone())
         .map_err(|_| UpdateError::Internal)?;
-    let (committer, clock) = (state.committer.clone(), state.clock.clone());
-    let answer = web::block(move || {
-        // Signature checks are CPU work: off the async worker, and outside the mutex.
-        let authenticated = gate.authenticate(&body, op, clock.now())?;
-        committer.submit(authenticated)
-    })
-    .await
-    .map_err(|_| UpdateError::Internal)??;
+    // One strict Ed25519 verification and a few hundred bytes of JSON (about 60 µs): done on
+    // the worker, outside the registry mutex. A hop to the blocking pool and back cost more
+    // than the check itself under load (`docs/BENCHMARKS.md`).
+    let authenticated = gate.authenticate(&body, op, state.clock.now())?;
+    let answer = match state.committer.try_submit(authenticated) {
+        Ok(answer) => answer,
+        // The committer's queue is full: wait for room off the worker (back-pressure).
+        Err(authenticated) => {
+            let committer = state.committer.clone();
+            web::block(move || committer.submit(authenticated))
+                .await
+                .map_err(|_| UpdateError::Internal)??
+        }
+    };
     // Answered once the request's group is durable.
     answer.await.map_err(|_| UpdateError::Internal)?
 }
