@@ -43,8 +43,9 @@ test('incremental sync: a revocation arrives as a delta of the changed lists onl
   const label = env.server.sample(name);
   // A delta gives full records to lists dated within two seconds below `since` (they may have
   // been signed after the client's copy: docs/status-sync.md). The demo signs all its lists at
-  // start: the page's `since` is made a later change's, past that window.
-  await sleep(3500);
+  // start: the page's `since` is made a later change's, past that window (a validFrom may lead
+  // the clock by a second: five seconds leave a margin).
+  await sleep(5000);
   await setStatus(env.server, name, 'suspension', true);
   await setStatus(env.server, name, 'suspension', false);
   const context = await env.browser.newContext();
@@ -134,7 +135,12 @@ test('incremental sync: a revocation arrives as a delta of the changed lists onl
   const issuer = env.server.manifest.issuers.find((i) => i.did === otherSample().issuer || i.slug === otherSample().issuer);
   const w3c = (await (await fetch(`${issuer.statusBase}${otherSample().list}-suspension`)).text()).trim();
   const reinstated = Math.floor(Date.parse(JSON.parse(Buffer.from(w3c.split('.')[1], 'base64url')).validFrom) / 1000);
-  await sleep(3500);
+  // The registry records a version for deltas when it rebuilds the compact body, at the next
+  // GET of it after a burst of changes: this one makes the reinstated version a delta's base.
+  assert.equal((await fetch(`${env.server.url}/v1/status-compact`)).status, 200);
+  // The next version must be dated more than two seconds after it (the window above), and a
+  // validFrom may lead the clock by a second: five seconds leave a margin.
+  await sleep(5000);
   await setStatus(env.server, other, 'suspension', true);
   await page.route('**/v1/status-compact?since=*', (route) => route.continue({ url: route.request().url().replace(/since=\d+/, `since=${reinstated + 2}`) }));
   await page.getByTestId('sync').click();
