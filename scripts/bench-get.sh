@@ -6,7 +6,10 @@
 # list, a trust list, the bundle, the compact status body), writes those exact bytes and
 # gzip -9 copies to a directory nginx serves (gzip_static, the same validators off), and runs
 # wrk against both with the same threads, connections and duration, alternating server and
-# nginx ROUNDS times per route. Prints req/s of each and the ratio (best round of each).
+# nginx ROUNDS times per route. Prints req/s of each and the ratio (best round of each), and
+# the CPU time each spent per request (lowest round; from /proc, server process against
+# nginx's master and workers): req/s depends on what else shares the cores, CPU per request
+# much less.
 #
 #   scripts/bench-get.sh                      # from the repository root
 #   DURATION=10s CONNS=64 THREADS=2 ROUNDS=2 GZIP=1 scripts/bench-get.sh
@@ -86,6 +89,12 @@ http {
     access_log off;
     sendfile on;
     tcp_nopush on;
+    # nginx as tuned for static files in production: open descriptors and stat results kept,
+    # not an open() and fstat() per request.
+    open_file_cache max=64 inactive=60s;
+    open_file_cache_valid 60s;
+    open_file_cache_errors on;
+    keepalive_requests 1000000;
     gzip_static on;
     etag on;
     client_body_temp_path $TMP/nginx/body;
@@ -103,37 +112,55 @@ http {
 NGINX
 nginx -c "$TMP/nginx/nginx.conf" -p "$TMP/nginx" &
 NGINX_PID=$!
-sleep 0.5
+for _ in $(seq 50); do
+    curl -fsS "http://127.0.0.1:$NGINX_PORT/status.jwt" >/dev/null 2>&1 && break
+    kill -0 "$NGINX_PID" 2>/dev/null || { echo "nginx did not start: $(cat "$TMP/nginx/error.log")" >&2; exit 1; }
+    sleep 0.1
+done
 
 hdr=()
 [[ "$GZIP" == 1 ]] && hdr=(-H "Accept-Encoding: gzip")
+# CPU time (clock ticks) of processes, summed: the server, or nginx's master and workers.
+ticks() { for p in "$@"; do awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null; done | awk '{t += $1} END {print t + 0}'; }
+nginx_pids() { echo "$NGINX_PID" $(pgrep -P "$NGINX_PID"); }
+HZ=$(getconf CLK_TCK)
+# Prints "req/s cpu-us-per-request" for one wrk run against $1, whose CPU is that of the
+# processes $2... (CPU per request does not depend on what else shares the cores; req/s does).
 bench() {
-    local out
-    out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "${hdr[@]}" "$1")
+    local out url=$1 before after total
+    shift
+    before=$(ticks "$@")
+    out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "${hdr[@]}" "$url")
+    after=$(ticks "$@")
     if echo "$out" | grep -q "Non-2xx"; then
         echo "$out" >&2
-        echo "error responses from $1: the figure would be meaningless" >&2
+        echo "error responses from $url: the figure would be meaningless" >&2
         exit 1
     fi
-    echo "$out" | awk '/Requests\/sec/ {print $2}'
+    total=$(echo "$out" | awk '/requests in/ {print $1}')
+    echo "$(echo "$out" | awk '/Requests\/sec/ {print $2}')" \
+        "$(awk -v t=$((after - before)) -v n="$total" -v hz="$HZ" 'BEGIN { printf "%.1f", t * 1e6 / hz / n }')"
 }
 best() { printf '%s\n' "$@" | sort -g | tail -1; }
 
 echo
 echo "Published GETs, $(nproc) cores, wrk -t$THREADS -c$CONNS -d$DURATION, loopback, best of $ROUNDS alternating rounds$([[ $GZIP == 1 ]] && echo ', Accept-Encoding: gzip')"
-printf '%-26s %9s %12s %12s %7s\n' route bytes server nginx ratio
+printf '%-26s %9s %12s %12s %7s %10s %10s\n' route bytes server nginx ratio srv-cpu-us ngx-cpu-us
 for r in "${ROUTES[@]}"; do
     IFS='|' read -r path file _ <<<"$r"
-    s=(); n=()
+    s=(); n=(); sc=(); nc=()
     for _ in $(seq "$ROUNDS"); do
-        s+=("$(bench "$URL$path")")
-        n+=("$(bench "http://127.0.0.1:$NGINX_PORT/$file")")
+        read -r rps cpu < <(bench "$URL$path" "$SERVER_PID")
+        s+=("$rps"); sc+=("$cpu")
+        read -r rps cpu < <(bench "http://127.0.0.1:$NGINX_PORT/$file" $(nginx_pids))
+        n+=("$rps"); nc+=("$cpu")
     done
     sb=$(best "${s[@]}"); nb=$(best "${n[@]}")
+    scb=$(printf '%s\n' "${sc[@]}" | sort -g | head -1); ncb=$(printf '%s\n' "${nc[@]}" | sort -g | head -1)
     size=$(wc -c <"$TMP/www/$file")
     [[ "$GZIP" == 1 ]] && size="$(wc -c <"$TMP/www/$file.gz")gz"
-    printf '%-26s %9s %12s %12s %7s\n' "$path" "$size" "$sb" "$nb" \
-        "$(awk -v a="$sb" -v b="$nb" 'BEGIN { printf "%.2f", a / b }')"
-    echo "  rounds: server ${s[*]}; nginx ${n[*]}" >&2
+    printf '%-26s %9s %12s %12s %7s %10s %10s\n' "$path" "$size" "$sb" "$nb" \
+        "$(awk -v a="$sb" -v b="$nb" 'BEGIN { printf "%.2f", a / b }')" "$scb" "$ncb"
+    echo "  rounds: server ${s[*]} (cpu us/req ${sc[*]}); nginx ${n[*]} (cpu us/req ${nc[*]})" >&2
 done
 echo "server RSS: $(awk '/VmRSS/ {print $2, $3}' /proc/$SERVER_PID/status)"
