@@ -1104,8 +1104,13 @@ impl Store for PostgresStore {
                 let seen = prepared(
                     &c.client,
                     &mut c.cache,
-                    "SELECT EXISTS (SELECT 1 FROM jtis j WHERE j.iss = k.iss AND j.jti = k.jti) \
+                    // A lateral probe of the primary key per requested jti: as a plain
+                    // EXISTS, PostgreSQL planned a hashed subplan that read every jti held
+                    // (tens of thousands) for each group.
+                    "SELECT s.one IS NOT NULL \
                      FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k(iss, jti, n) \
+                     LEFT JOIN LATERAL (SELECT 1 AS one FROM jtis j \
+                     WHERE j.iss = k.iss AND j.jti = k.jti LIMIT 1) s ON TRUE \
                      ORDER BY k.n",
                 )
                 .await?;
