@@ -18,7 +18,10 @@
 case "$PWD" in
   */build/zxing-cpp-*)
     export CCACHE_NOHASHDIR=true
-    export CCACHE_BASEDIR="${PWD%%/build/zxing-cpp-*}" ;;
+    export CCACHE_BASEDIR="${PWD%%/build/zxing-cpp-*}"
+    # zxing-cpp compiles with a precompiled header: without this, ccache refuses about half
+    # of its files ("could not use precompiled header").
+    export CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime ;;
 esac
 for arg in "$@"; do
   case "$arg" in
