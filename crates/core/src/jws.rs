@@ -324,13 +324,32 @@ fn canonical_point(bytes: &[u8; 32]) -> Result<curve25519_dalek::EdwardsPoint, &
     let point = CompressedEdwardsY(*bytes)
         .decompress()
         .ok_or("not a curve point")?;
-    if point.compress().as_bytes() != bytes {
+    if !canonical_encoding(bytes) {
         return Err("non-canonical point encoding");
     }
     if point.is_small_order() {
         return Err("small-order point");
     }
     Ok(point)
+}
+
+/// Whether the encoding of a point that decompressed is the one `compress` gives back,
+/// decided on the bytes (no field inversion): `y` below p = 2^255 - 19, and no sign bit on
+/// the two points with `x = 0` (`y = 1` and `y = p - 1`). `tests/wycheproof.rs` and the unit
+/// test below check it against `compress`.
+fn canonical_encoding(bytes: &[u8; 32]) -> bool {
+    let [first, middle @ .., last] = bytes;
+    let y_top = last & 0x7f;
+    let sign = last & 0x80 != 0;
+    let all = |v: u8| middle.iter().all(|b| *b == v);
+    // y >= p: every byte 0xff above the first, the top one 0x7f, the first at least 0xed.
+    if y_top == 0x7f && all(0xff) && *first >= 0xed {
+        return false;
+    }
+    // x = 0 encoded with the sign bit set.
+    let y_is_one = *first == 1 && y_top == 0 && all(0);
+    let y_is_minus_one = *first == 0xec && y_top == 0x7f && all(0xff);
+    !(sign && (y_is_one || y_is_minus_one))
 }
 
 /// Checks a public key: canonical encoding of a point not of small order.
@@ -466,6 +485,40 @@ pub fn verify_ed25519_many(items: &[(&[u8], &[u8], &[u8])]) -> Vec<Result<(), Er
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn canonical_encoding_agrees_with_compress() {
+        use sha2::Digest as _;
+        let mut cases: Vec<[u8; 32]> = Vec::new();
+        // y = p .. 2^255 - 1 (non-canonical y), y = p - 1 and y = 1 (x = 0), y = 0, 2, with
+        // and without the sign bit.
+        for first in [0x00u8, 0x01, 0x02, 0xeb, 0xec, 0xed, 0xee, 0xf0, 0xff] {
+            for (middle, top) in [(0xffu8, 0x7fu8), (0x00, 0x00)] {
+                for sign in [0u8, 0x80] {
+                    let mut b = [middle; 32];
+                    b[0] = first;
+                    b[31] = top | sign;
+                    cases.push(b);
+                }
+            }
+        }
+        // And pseudo-random encodings, about half of which are points.
+        for n in 0u32..4000 {
+            cases.push(sha2::Sha256::digest(n.to_be_bytes()).into());
+        }
+        let mut points = 0;
+        for b in &cases {
+            if let Some(p) = CompressedEdwardsY(*b).decompress() {
+                points += 1;
+                assert_eq!(
+                    canonical_encoding(b),
+                    p.compress().as_bytes() == b,
+                    "{b:02x?}"
+                );
+            }
+        }
+        assert!(points > 1500, "{points}");
+    }
 
     fn key() -> SigningKey {
         SigningKey::from_bytes(&[7; 32])

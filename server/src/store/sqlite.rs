@@ -136,7 +136,13 @@ pub(crate) fn set_bit(bits: &mut [u8], index: u64, value: bool) -> Result<bool, 
 
 /// Lower-case hex.
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 15)]));
+    }
+    out
 }
 
 impl Store for SqliteStore {
@@ -600,6 +606,17 @@ fn query_reports(conn: &Connection, path: Option<&str>) -> Result<Vec<ReportRow>
 mod tests {
     use super::*;
     use crate::store::{JtiRow, NewAudit};
+
+    #[test]
+    fn hex_is_lower_case_two_digits_per_byte() {
+        assert_eq!(hex(&[]), "");
+        assert_eq!(hex(&[0, 1, 0x0f, 0x10, 0xab, 0xff]), "00010f10abff");
+        // The audit chain's digests: SHA-256 of "abc" (FIPS 180-2, appendix B.1).
+        assert_eq!(
+            crate::store::hex_digest(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
 
     #[test]
     fn audit_is_append_only_and_chained() {
