@@ -10,8 +10,10 @@
 use std::sync::OnceLock;
 
 use cellproof_core::{
-    check_passport_upload, decode_encoded_list, verify, verify_many, Context, Expect, Op, Outcome,
-    Overall, ParsedRequest, PassportChain, PublicKey, StatusStore, TrustStore, UnixTime, Verdict,
+    b64_decode, check_passport_upload, decode_encoded_list, set_positions, sha256_b64,
+    sign_compact, sign_json, verify, verify_many, verify_report, CompactRecord, Context,
+    EvidencePack, Expect, KeyPair, Op, Outcome, Overall, ParsedRequest, PassportChain, PublicKey,
+    ReportCheck, StatusStore, TrustStore, Typ, UnixTime, Verdict, CODES, MIN_ENTRIES,
 };
 
 /// A fuzz target: any bytes in, a panic (an AFL++ crash) on a finding.
@@ -25,6 +27,8 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("qr", qr),
     ("request", request),
     ("passport", passport),
+    ("compact", compact),
+    ("evidence", evidence),
 ];
 
 const CATENA_ROOT: &str = include_str!("../../tests/vectors/roots/catena-x.jwk");
@@ -229,6 +233,13 @@ pub fn accepted(target: &str, data: &[u8]) -> bool {
             ctx.chain = Some(&chain);
             verify(passport_credential(), &ctx).overall == Overall::Valid
         }),
+        "compact" => StatusStore::new()
+            .insert_compact(data, trust)
+            .is_ok_and(|out| !out.is_empty() && out.iter().all(|(_, r)| r.is_ok())),
+        "evidence" => EvidencePack::from_json(text).is_ok_and(|pack| {
+            let report = pack.report.clone().unwrap_or_default();
+            verify_report(&report, Some(&pack), inspector_roots(), REPORT_CHECK_AT).stands
+        }),
         "qr" => frame(data)
             .and_then(|(_, w, h, pixels)| cellproof_qr::decode_luma(w, h, pixels).ok())
             .is_some_and(|found| !found.is_empty()),
@@ -271,4 +282,226 @@ pub fn passport(data: &[u8]) {
     let mut ctx = Context::new(trust, status, AT);
     ctx.chain = Some(&chain);
     check_verdict(&verify(passport_credential(), &ctx));
+}
+
+/// The vector world's status authority: its DID and private JWK (test keys, public on purpose
+/// like `tests/vectors/keys/acme.private.jwk`), written with the seeds by
+/// `cargo xtask fuzz --seeds`.
+const AUTHORITY: &str = include_str!("../keys/status-authority.json");
+
+fn authority() -> Option<&'static (String, KeyPair)> {
+    static AUTH: OnceLock<Option<(String, KeyPair)>> = OnceLock::new();
+    AUTH.get_or_init(|| {
+        let v: serde_json::Value = serde_json::from_str(AUTHORITY).ok()?;
+        let key = KeyPair::from_private_jwk(&v["key"]).ok()?;
+        Some((v["iss"].as_str()?.to_owned(), key))
+    })
+    .as_ref()
+}
+
+/// The `lists` a body's head claims, read without checking its signature (1 when unreadable).
+fn claimed_lists(head: &[u8]) -> u64 {
+    std::str::from_utf8(head)
+        .ok()
+        .and_then(|h| h.split('.').nth(1))
+        .and_then(|p| b64_decode(p, "payload").ok())
+        .and_then(|p| serde_json::from_slice::<serde_json::Value>(&p).ok())
+        .and_then(|v| v["lists"].as_u64())
+        .unwrap_or(1)
+}
+
+/// The input's stream (after its first line feed; all of it without one) under a head the
+/// authority signs afresh, as `lists` the count the input's head claims. The head signs the
+/// stream's SHA-256, so without this every mutation of a stream would stop at the digest and
+/// the record decoder and the delta path would never see fuzzed bytes.
+fn resigned(data: &[u8]) -> Option<Vec<u8>> {
+    let (iss, key) = authority()?;
+    let (head, stream) = match data.iter().position(|b| *b == b'\n') {
+        Some(nl) => (data.get(..nl)?, data.get(nl + 1..)?),
+        None => (&[][..], data),
+    };
+    let payload = serde_json::json!({
+        "iss": iss,
+        "lists": claimed_lists(head),
+        "bytes": stream.len(),
+        "sha256": sha256_b64(stream),
+    });
+    let mut body = sign_json(Typ::StatusCompact, &payload, key).into_bytes();
+    body.push(b'\n');
+    body.extend_from_slice(stream);
+    Some(body)
+}
+
+/// What a store holds, to compare two stores: per slot, the version and its bits.
+fn held(store: &StatusStore) -> Vec<(String, String, u64, Vec<u8>)> {
+    store
+        .lists()
+        .map(|l| {
+            let bits = l.bits.bytes().to_vec();
+            (l.eco.clone(), l.id.clone(), l.valid_from, bits)
+        })
+        .collect()
+}
+
+/// Offers a body to a copy of `start`. What is kept must be held, with whole bytes of one-bit
+/// entries, at least the W3C minimum, and must encode and decode again to the same bits; a
+/// body whose every record was kept changes nothing when offered again.
+fn offer_compact(body: &[u8], start: &StatusStore, trust: &TrustStore) {
+    let mut store = start.clone();
+    let Ok(first) = store.insert_compact(body, trust) else {
+        return;
+    };
+    for (id, r) in &first {
+        if r.is_ok() {
+            assert!(store.lists().any(|l| &l.id == id), "kept {id} is not held");
+        }
+    }
+    // Lists held only in the compact form (no W3C text): the ones this body brought.
+    for l in store.lists().filter(|l| l.raw().is_empty()) {
+        let entries = l.bits.entries();
+        assert_eq!(l.bits.status_size(), 1, "{}", l.id);
+        assert!(
+            entries >= MIN_ENTRIES && entries % 8 == 0,
+            "{}: {entries}",
+            l.id
+        );
+        let positions = set_positions(&l.bits);
+        assert!(positions.iter().all(|p| *p < entries), "{}", l.id);
+        let until = l.valid_until.unwrap_or(l.valid_from);
+        assert!(until >= l.valid_from, "{}", l.id);
+        if let Some((iss, key)) = authority().filter(|(iss, _)| *iss == l.issuer) {
+            let record = CompactRecord {
+                id: l.id.clone(),
+                valid_from: l.valid_from,
+                valid_until: until,
+                ttl_ms: l.ttl_ms.unwrap_or(0),
+                base: None,
+                entries,
+                positions,
+            };
+            let again = sign_compact(iss, &[record], key);
+            let mut fresh = StatusStore::new();
+            let out = fresh.insert_compact(&again, trust);
+            assert!(
+                out.is_ok_and(|o| o.iter().all(|(_, r)| r.is_ok())),
+                "{} does not encode and decode again",
+                l.id
+            );
+            assert!(
+                fresh.lists().all(|f| f.bits == l.bits),
+                "{} decodes to other bits",
+                l.id
+            );
+        }
+    }
+    if !first.is_empty() && first.iter().all(|(_, r)| r.is_ok()) {
+        let before = held(&store);
+        let second = store.insert_compact(body, trust);
+        assert!(
+            second.is_ok(),
+            "an accepted body is refused the second time"
+        );
+        assert_eq!(
+            held(&store),
+            before,
+            "an accepted body changed the store again"
+        );
+    }
+}
+
+/// The codes of each record's outcome ("ok" when kept) when `body` is offered as it is to an
+/// empty store and to the reference store; `None` when the body is refused whole. For the
+/// replay's check that the signed seeds reach what they are named for.
+pub fn compact_outcomes(body: &[u8]) -> [Option<Vec<&'static str>>; 2] {
+    let (trust, status) = stores();
+    [StatusStore::new(), status.clone()].map(|mut store| {
+        store.insert_compact(body, trust).ok().map(|out| {
+            out.iter()
+                .map(|(_, r)| r.as_ref().map_or_else(|e| e.code(), |()| "ok"))
+                .collect()
+        })
+    })
+}
+
+/// Any bytes as a compact or delta status body (`docs/status-sync.md`), as received and with
+/// its stream signed afresh by the vector status authority, offered to an empty store and to
+/// the reference store holding the `acme` lists (so deltas on them apply): the path of
+/// `StatusStore::insert_compact`, which the CLI's sync and the page's `loadCompact` take.
+pub fn compact(data: &[u8]) {
+    let (trust, status) = stores();
+    let empty = StatusStore::new();
+    offer_compact(data, &empty, trust);
+    offer_compact(data, status, trust);
+    if let Some(body) = resigned(data) {
+        offer_compact(&body, &empty, trust);
+        offer_compact(&body, status, trust);
+    }
+}
+
+/// When reports are re-checked: a day after the vector case's `at` (a report sealed then is
+/// not in the verifier's future).
+const REPORT_CHECK_AT: UnixTime = UnixTime(AT.0 + 86_400);
+
+/// The roots a verifier of the vector world's reports brings: catena-x, as the inspector
+/// (`msa`, enrolled there) had pinned when it sealed them.
+fn inspector_roots() -> &'static [(String, PublicKey)] {
+    static ROOTS: OnceLock<Vec<(String, PublicKey)>> = OnceLock::new();
+    ROOTS.get_or_init(|| {
+        root(CATENA_ROOT)
+            .map(|k| vec![("catena-x".to_owned(), k)])
+            .unwrap_or_default()
+    })
+}
+
+fn documented(code: &str) -> bool {
+    CODES.iter().any(|(c, _, _)| *c == code)
+}
+
+/// What holds for any re-check (`docs/inspection.md`, "Re-checking a report").
+fn check_report(c: &ReportCheck) {
+    assert_eq!(c.stands, c.problems.is_empty(), "{c:?}");
+    for p in &c.problems {
+        assert!(documented(p.code), "undocumented problem code {}", p.code);
+    }
+    if let Some(r) = &c.recomputed {
+        let valid = r["overall"] == "valid";
+        assert_eq!(valid, r["code"].is_null(), "recomputed verdict {r}");
+        if !valid {
+            let code = r["code"].as_str().unwrap_or_default();
+            assert!(documented(code), "recomputed verdict's code {code}");
+        }
+    }
+    if c.stands {
+        assert!(c.inspector.is_some(), "stands without an inspector");
+        let (Some(rep), Some(rec)) = (&c.reported, &c.recomputed) else {
+            panic!("stands without a recomputed verdict: {c:?}");
+        };
+        assert_eq!(
+            (&rep["overall"], &rep["code"]),
+            (&rec["overall"], &rec["code"]),
+            "stands with another verdict"
+        );
+    }
+}
+
+/// Any text as an evidence pack (`EvidencePack::from_json`): what parses writes and reads back
+/// to the same pack, and the report it carries (empty when none) re-checked against it with
+/// `verify_report`, and without it, keeps the invariants of [`check_report`].
+pub fn evidence(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(pack) = EvidencePack::from_json(text) else {
+        return;
+    };
+    assert!(
+        EvidencePack::from_json(&pack.to_json()).is_ok_and(|p| p == pack),
+        "the pack does not round-trip through to_json"
+    );
+    let report = pack.report.clone().unwrap_or_default();
+    let with = verify_report(&report, Some(&pack), inspector_roots(), REPORT_CHECK_AT);
+    check_report(&with);
+    let without = verify_report(&report, None, inspector_roots(), REPORT_CHECK_AT);
+    check_report(&without);
+    assert!(!without.stands, "a report stands without its evidence");
 }

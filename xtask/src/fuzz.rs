@@ -7,6 +7,9 @@
 //! from AFL++'s `fuzzer_stats`, and fails when a target crashed or hung. `--minimise` rewrites
 //! the kept corpus: the seeds stay, plus the smallest of `afl-cmin`'s pick over it and the run.
 //!
+//! `--seeds` writes the seeds that are signed for the fuzzer (the compact status bodies and the
+//! evidence packs of the vector world, [`seeds`]) instead of fuzzing.
+//!
 //! The tests at the end replay the kept corpus and the fixed crash reproducers through the same
 //! target functions, uninstrumented, in every `cargo test` (the CI cost of the instrumented
 //! build is in `fuzz/README.md`).
@@ -30,6 +33,8 @@ const TARGETS: &[&str] = &[
     "qr",
     "request",
     "passport",
+    "compact",
+    "evidence",
 ];
 
 /// An input that runs longer than this is a hang (a finding, like a crash). The slowest target
@@ -40,6 +45,7 @@ struct Options {
     minutes: f64,
     targets: Vec<String>,
     minimise: bool,
+    seeds: bool,
 }
 
 fn parse(rest: &[String]) -> Result<Options> {
@@ -47,6 +53,7 @@ fn parse(rest: &[String]) -> Result<Options> {
         minutes: 1.0,
         targets: Vec::new(),
         minimise: false,
+        seeds: false,
     };
     let mut args = rest.iter();
     while let Some(a) = args.next() {
@@ -67,9 +74,10 @@ fn parse(rest: &[String]) -> Result<Options> {
                 o.targets.push(t.clone());
             }
             "--minimise" => o.minimise = true,
+            "--seeds" => o.seeds = true,
             other => bail!(
                 "unknown argument {other:?}; usage: cargo xtask fuzz [--minutes N] \
-                 [--target T]... [--minimise]"
+                 [--target T]... [--minimise] | cargo xtask fuzz --seeds"
             ),
         }
     }
@@ -81,6 +89,9 @@ fn parse(rest: &[String]) -> Result<Options> {
 
 pub(crate) fn run(rest: &[String]) -> Result<()> {
     let o = parse(rest)?;
+    if o.seeds {
+        return write_seeds();
+    }
     install()?;
     // The QR target builds cellproof-qr natively, zxing-cpp's C++ library included.
     crate::native::ensure_cpp_toolchain()?;
@@ -363,6 +374,220 @@ impl std::fmt::Display for Stats {
     }
 }
 
+/// The vector world's registry and `T0` (`crates/world/src/vectors.rs`): the status lists'
+/// `id`s and the keys of the seeds below are that world's.
+const VECTOR_REGISTRY: &str = "https://registry.cellproof.example";
+const VECTOR_T0: u64 = 1_796_083_200;
+
+/// One generated file under `fuzz/`: path relative to it, and content.
+struct Seed {
+    path: String,
+    content: Vec<u8>,
+}
+
+fn seed(path: &str, content: impl Into<Vec<u8>>) -> Seed {
+    Seed {
+        path: path.to_owned(),
+        content: content.into(),
+    }
+}
+
+/// A vector file (`tests/vectors/`).
+fn vector(path: &str) -> Result<String> {
+    let p = root().join("tests/vectors").join(path);
+    std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))
+}
+
+/// The seeds that need the vector world's private keys: compact and delta status bodies
+/// signed by its status authority (with the authority's key for the `compact` target, which
+/// signs fuzzed streams afresh), and evidence packs sealed by its inspector (`msa`) over the
+/// verdicts of the `passport-valid` and `reference-valid` vector cases.
+fn seeds() -> Result<Vec<Seed>> {
+    use cellproof_core::{
+        encode_records, sha256_b64, sign_compact, sign_json, verify, Artifacts, CompactRecord,
+        Context, Hint, Overall, PassportChain, Photo, Purpose, StatusStore, TrustStore, Typ,
+        UnixTime,
+    };
+    use cellproof_world::{World, DAY, VECTOR_SEED};
+    use serde_json::{json, Value};
+
+    let w = World::new(VECTOR_SEED, VECTOR_REGISTRY, VECTOR_T0);
+    let t0 = VECTOR_T0;
+    let mut out = Vec::new();
+    let authority = json!({"iss": w.authority_did, "key": w.authority.to_private_jwk()});
+    out.push(seed(
+        "keys/status-authority.json",
+        format!("{}\n", serde_json::to_string_pretty(&authority)?),
+    ));
+
+    // Compact bodies over acme's list 3, whose W3C lists (validFrom T0, bits 1001, 2002 and
+    // 3003 set) the fuzz targets' reference store holds.
+    let id = |p: Purpose| p.list_url(&w.status_base(&w.acme), "3");
+    let rec = |p: Purpose, base: Option<u64>, from: u64, positions: &[u64]| CompactRecord {
+        id: id(p),
+        valid_from: from,
+        valid_until: from + 2 * DAY,
+        ttl_ms: 300_000,
+        base,
+        entries: 131_072,
+        positions: positions.to_vec(),
+    };
+    let day1 = t0 + DAY;
+    let full = [
+        rec(Purpose::Revocation, None, day1, &[4_711, 131_071]),
+        rec(Purpose::Suspension, None, day1, &[2_002, 2_003]),
+        rec(Purpose::Refresh, None, day1, &[3_003]),
+    ];
+    // The same day-1 bits as changes from the held T0 lists.
+    let delta = [
+        rec(
+            Purpose::Revocation,
+            Some(t0),
+            day1,
+            &[1_001, 4_711, 131_071],
+        ),
+        rec(Purpose::Suspension, Some(t0), day1, &[2_003]),
+    ];
+    let same = [
+        rec(Purpose::Revocation, None, t0, &[1_001]),
+        rec(Purpose::Suspension, None, t0, &[2_002]),
+        rec(Purpose::Refresh, None, t0, &[3_003]),
+    ];
+    let chain = [
+        rec(Purpose::Revocation, None, day1, &[4_711]),
+        rec(
+            Purpose::Revocation,
+            Some(day1),
+            t0 + 2 * DAY,
+            &[0, 4_711, 65_536],
+        ),
+    ];
+    let sign = |records: &[CompactRecord]| sign_compact(&w.authority_did, records, &w.authority);
+    let full_body = sign(&full);
+    // A correctly signed head over a stream the decoder must refuse.
+    let signed_stream = |stream: &[u8], lists: usize| {
+        let head = json!({
+            "iss": w.authority_did, "lists": lists, "bytes": stream.len(),
+            "sha256": sha256_b64(stream),
+        });
+        let mut b = sign_json(Typ::StatusCompact, &head, &w.authority).into_bytes();
+        b.push(b'\n');
+        b.extend_from_slice(stream);
+        b
+    };
+    let mut trailing = encode_records(&same[..1]);
+    trailing.push(0);
+    let past_end = encode_records(&[rec(Purpose::Revocation, None, day1, &[131_072])]);
+    let cut = full_body.len() - 5;
+    out.extend([
+        seed("corpus/compact/seed-full", full_body.clone()),
+        seed("corpus/compact/seed-delta", sign(&delta)),
+        seed("corpus/compact/seed-same-as-w3c", sign(&same)),
+        seed("corpus/compact/seed-full-then-delta", sign(&chain)),
+        seed("corpus/compact/seed-truncated", &full_body[..cut]),
+        seed(
+            "corpus/compact/seed-trailing-byte",
+            signed_stream(&trailing, 1),
+        ),
+        seed(
+            "corpus/compact/seed-gap-past-end",
+            signed_stream(&past_end, 1),
+        ),
+    ]);
+
+    // Evidence packs: the vector case verified as its `at`, the verdict sealed two minutes
+    // later by the inspector over what it used, with a photo and a hint.
+    let cases: Value = serde_json::from_str(&vector("cases.json")?)?;
+    let passports: Value = serde_json::from_str(&vector("passports/cases.json")?)?;
+    for (name, case) in [
+        (
+            "passport",
+            passports["cases"]
+                .as_array()
+                .and_then(|c| c.iter().find(|c| c["name"] == "passport-valid")),
+        ),
+        (
+            "reference",
+            cases["cases"]
+                .as_array()
+                .and_then(|c| c.iter().find(|c| c["name"] == "reference-valid")),
+        ),
+    ] {
+        let case = case.with_context(|| format!("no {name}-valid vector case"))?;
+        let mut trust = TrustStore::new();
+        trust.pin_root("catena-x", &w.root("catena-x").public());
+        let lists = |k: &str| -> Result<Vec<String>> {
+            case[k]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(vector)
+                .collect()
+        };
+        let trust_lists = lists("trust_lists")?;
+        for r in trust.insert_all(trust_lists.iter().map(|l| l.trim())) {
+            r.map_err(|e| anyhow::anyhow!("{name}: vector trust list: {e}"))?;
+        }
+        let mut status = StatusStore::new();
+        for l in lists("status_lists")? {
+            status
+                .insert(l.trim(), &trust)
+                .map_err(|e| anyhow::anyhow!("{name}: vector status list: {e}"))?;
+        }
+        let chain = match case["passport"].as_str() {
+            Some(p) => Some(
+                PassportChain::from_json(&vector(p)?)
+                    .map_err(|e| anyhow::anyhow!("{name}: vector chain: {e}"))?,
+            ),
+            None => None,
+        };
+        let at = case["at"].as_u64().context("case without at")?;
+        let scan = case["input"].as_str().context("case without input")?;
+        let mut ctx = Context::new(&trust, &status, UnixTime(at));
+        ctx.chain = chain.as_ref();
+        let verdict = verify(scan, &ctx);
+        if verdict.overall != Overall::Valid {
+            bail!("{name}-valid is not valid: {:?}", verdict.code);
+        }
+        let mut artifacts = Artifacts::used(scan, &verdict, &trust, &status, chain.as_ref());
+        artifacts.photos.push(Photo {
+            media_type: "image/jpeg".into(),
+            bytes: b"\xff\xd8\xff\xe0 a label photo, shortened \xff\xd9".to_vec(),
+        });
+        let hints = [Hint {
+            code: "possible_copied_label".into(),
+            message: "this label was scanned in two places within an hour".into(),
+        }];
+        let (_, pack) = w
+            .inspection_report(&artifacts, &verdict, &hints, at + 120)
+            .map_err(|e| anyhow::anyhow!("{name}: sealing: {e}"))?;
+        out.push(seed(
+            &format!("corpus/evidence/seed-{name}-pack"),
+            pack.to_json(),
+        ));
+    }
+    out.push(seed(
+        "corpus/evidence/seed-empty-pack",
+        r#"{"format":"cellproof-evidence-pack/1"}"#,
+    ));
+    Ok(out)
+}
+
+/// `cargo xtask fuzz --seeds`: writes [`seeds`] under `fuzz/`.
+fn write_seeds() -> Result<()> {
+    let dir = root().join("fuzz");
+    for s in seeds()? {
+        let p = dir.join(&s.path);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(&p, &s.content).with_context(|| format!("writing {}", p.display()))?;
+        eprintln!("fuzz/{}: {} bytes", s.path, s.content.len());
+    }
+    Ok(())
+}
+
 /// The target functions themselves: the file the AFL++ binaries call, compiled here without
 /// instrumentation.
 #[cfg(test)]
@@ -422,6 +647,64 @@ mod tests {
     #[test]
     fn kept_fuzz_corpus_never_panics_the_passport_parser() {
         replay("passport");
+    }
+
+    #[test]
+    fn kept_fuzz_corpus_never_panics_the_compact_status_parser() {
+        replay("compact");
+    }
+
+    #[test]
+    fn kept_fuzz_corpus_never_panics_the_evidence_pack_checker() {
+        replay("evidence");
+    }
+
+    /// The signed seeds reach what they are named for: the full bodies are kept whole, the
+    /// delta applies to the reference store's lists only, the broken streams pass the
+    /// signature and are refused by the decoder, and both sealed reports stand.
+    #[test]
+    fn signed_fuzz_seeds_reach_what_they_are_named_for() {
+        let read = |t: &str, n: &str| std::fs::read(root().join("fuzz/corpus").join(t).join(n));
+        let ok = |n: usize| Some(vec!["ok"; n]);
+        for (name, empty, held) in [
+            ("seed-full", ok(3), ok(3)),
+            ("seed-same-as-w3c", ok(3), ok(3)),
+            ("seed-full-then-delta", ok(2), ok(2)),
+            (
+                "seed-delta",
+                Some(vec!["status_delta_base"; 2]),
+                Some(vec!["ok"; 2]),
+            ),
+            ("seed-truncated", None, None),
+            ("seed-trailing-byte", None, None),
+            ("seed-gap-past-end", None, None),
+        ] {
+            let got = targets::compact_outcomes(&read("compact", name).unwrap());
+            assert_eq!(got, [empty, held], "{name}");
+        }
+        for (name, stands) in [
+            ("seed-passport-pack", true),
+            ("seed-reference-pack", true),
+            ("seed-empty-pack", false),
+        ] {
+            let data = read("evidence", name).unwrap();
+            assert_eq!(targets::accepted("evidence", &data), stands, "{name}");
+        }
+    }
+
+    /// The signed seeds on disk are the generator's (`cargo xtask fuzz --seeds`): new vector
+    /// keys or a changed body format would otherwise leave the fuzzer in front of the
+    /// signature check with nothing failing.
+    #[test]
+    fn signed_fuzz_seeds_are_the_generators() {
+        for s in seeds().unwrap() {
+            let held = std::fs::read(root().join("fuzz").join(&s.path)).unwrap_or_default();
+            assert!(
+                held == s.content,
+                "fuzz/{} differs from `cargo xtask fuzz --seeds`",
+                s.path
+            );
+        }
     }
 
     /// The xtask's list, the target functions, the binaries in `fuzz/Cargo.toml` and the
