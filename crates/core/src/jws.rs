@@ -375,10 +375,20 @@ pub fn verify_ed25519_strict(
     let sig: &[u8; 64] = signature.try_into().map_err(|_| Error::SignatureInvalid {
         reason: "signature is not 64 bytes",
     })?;
-    canonical_point(pk).map_err(|reason| Error::KeyInvalid { reason })?;
+    // The checks of `canonical_point`, in its order, on the key's one decompression.
     let key = VerifyingKey::from_bytes(pk).map_err(|_| Error::KeyInvalid {
         reason: "not a curve point",
     })?;
+    if !canonical_encoding(pk) {
+        return Err(Error::KeyInvalid {
+            reason: "non-canonical point encoding",
+        });
+    }
+    if key.is_weak() {
+        return Err(Error::KeyInvalid {
+            reason: "small-order point",
+        });
+    }
     key.verify_strict(message, &Signature::from_bytes(sig))
         .map_err(|_| Error::SignatureInvalid {
             reason: "strict Ed25519 verification failed",
