@@ -21,8 +21,12 @@ use crate::registry::Registry;
 /// How often a replica polls the lease and the change mark.
 pub const POLL: Duration = Duration::from_millis(250);
 
-/// The advisory lock key of the signing lease.
-const LEASE: &str = "SELECT pg_try_advisory_lock(hashtext('cellproof.signing-lease'))";
+/// The signing lease: a session-level advisory lock keyed by the registry's schema, so
+/// registries in other schemas of the same database (tests in parallel, or an operator's
+/// staging and production) each have their own lease instead of blocking each other's
+/// signing.
+const LEASE: &str = "SELECT pg_try_advisory_lock(hashtext('cellproof.signing-lease'), \
+    hashtext(coalesce(current_schema(), '')))";
 
 /// The change mark: moves with every committed audit entry and every signed list (two index
 /// or one-row reads, whatever the number of lists).

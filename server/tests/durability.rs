@@ -485,6 +485,17 @@ fn a_replica_rereads_only_what_others_changed() {
         index,
         value,
     };
+    // One bit change, committed through `s` at time `t`.
+    let set = |s: &PostgresStore, list: &str, index: u64, t: u64| {
+        s.commit(
+            &Batch {
+                bits: vec![bit(list, index, true)],
+                ..Batch::default()
+            },
+            t,
+        )
+        .unwrap();
+    };
     a.commit(
         &Batch {
             status: vec![row("1"), row("2")],
@@ -518,46 +529,18 @@ fn a_replica_rereads_only_what_others_changed() {
     assert!(got.status[0].dirty);
     assert!(a.changes().unwrap().is_none(), "read once");
     // Its own commit, directly after what it read, is not read back.
-    a.commit(
-        &Batch {
-            bits: vec![bit("1", 0, true)],
-            ..Batch::default()
-        },
-        3,
-    )
-    .unwrap();
+    set(&a, "1", 0, 3);
     assert!(a.changes().unwrap().is_none(), "own commit");
     // Another's commit before its own: both rows come back (its own too: memory cannot
     // tell which came first).
-    b.commit(
-        &Batch {
-            bits: vec![bit("2", 1, true)],
-            ..Batch::default()
-        },
-        4,
-    )
-    .unwrap();
-    a.commit(
-        &Batch {
-            bits: vec![bit("1", 1, true)],
-            ..Batch::default()
-        },
-        5,
-    )
-    .unwrap();
+    set(&b, "2", 1, 4);
+    set(&a, "1", 1, 5);
     let got = a.changes().unwrap().expect("b's second change");
     let mut lists: Vec<&str> = got.status.iter().map(|r| r.list_id.as_str()).collect();
     lists.sort_unstable();
     assert_eq!(lists, ["1", "2"]);
     // A bit change that flips nothing writes nothing: no change to read.
-    b.commit(
-        &Batch {
-            bits: vec![bit("2", 1, true)],
-            ..Batch::default()
-        },
-        6,
-    )
-    .unwrap();
+    set(&b, "2", 1, 6);
     let got = a.changes().unwrap();
     assert!(
         got.as_ref().is_none_or(|s| s.status.is_empty()),

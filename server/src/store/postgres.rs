@@ -21,7 +21,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio_postgres::error::SqlState;
-use tokio_postgres::{Client, Config as PgConfig, NoTls, Row, Statement, Transaction};
+use tokio_postgres::{
+    Client, Config as PgConfig, GenericClient, NoTls, Row, Statement, Transaction,
+};
 
 use super::{
     AttestationRow, AuditEntry, AuthorityKeyRow, Batch, IssuerRow, ItemRow, ListRow, PassportRow,
@@ -367,6 +369,36 @@ async fn rows(c: &Transaction<'_>, sql: &str) -> Result<Vec<Row>, StoreError> {
     c.query(sql, &[]).await.map_err(be)
 }
 
+fn issuer_row(r: &Row) -> IssuerRow {
+    IssuerRow {
+        slug: r.get(0),
+        did: r.get(1),
+        eco: r.get(2),
+    }
+}
+
+fn list_row(r: &Row) -> ListRow {
+    ListRow {
+        slug: r.get(0),
+        list_id: r.get(1),
+        allocated: r.get(2),
+    }
+}
+
+/// `slug, list_id, purpose, bits, jws, valid_from, valid_until, dirty`.
+fn status_row(r: &Row) -> StatusRow {
+    StatusRow {
+        slug: r.get(0),
+        list_id: r.get(1),
+        purpose: r.get(2),
+        bits: r.get(3),
+        jws: r.get(4),
+        valid_from: u(r.get(5)),
+        valid_until: u(r.get(6)),
+        dirty: r.get(7),
+    }
+}
+
 fn restricted_row(r: &Row) -> RestrictedRow {
     RestrictedRow {
         digest: r.get(0),
@@ -400,18 +432,10 @@ async fn load(client: &mut Client) -> Result<(Snapshot, i64), StoreError> {
         s.trust_lists.push((r.get(0), u(r.get(1)), r.get(2)));
     }
     for r in rows(&tx, "SELECT slug, did, eco FROM issuers ORDER BY slug").await? {
-        s.issuers.push(IssuerRow {
-            slug: r.get(0),
-            did: r.get(1),
-            eco: r.get(2),
-        });
+        s.issuers.push(issuer_row(&r));
     }
     for r in rows(&tx, "SELECT slug, list_id, allocated FROM lists").await? {
-        s.lists.push(ListRow {
-            slug: r.get(0),
-            list_id: r.get(1),
-            allocated: r.get(2),
-        });
+        s.lists.push(list_row(&r));
     }
     for r in rows(
         &tx,
@@ -420,16 +444,7 @@ async fn load(client: &mut Client) -> Result<(Snapshot, i64), StoreError> {
     )
     .await?
     {
-        s.status.push(StatusRow {
-            slug: r.get(0),
-            list_id: r.get(1),
-            purpose: r.get(2),
-            bits: r.get(3),
-            jws: r.get(4),
-            valid_from: u(r.get(5)),
-            valid_until: u(r.get(6)),
-            dirty: r.get(7),
-        });
+        s.status.push(status_row(&r));
     }
     for r in rows(
         &tx,
@@ -512,7 +527,7 @@ async fn changes(
     seen: i64,
 ) -> Result<Option<(Snapshot, i64)>, StoreError> {
     // One round trip when nothing changed (a replica asks before every group of updates).
-    let check = prepared(
+    let check = st(
         client,
         cache,
         "SELECT version FROM registry_version WHERE id = 1",
@@ -535,55 +550,32 @@ async fn changes(
         tx.commit().await.map_err(be)?;
         return Ok(None);
     }
-    let mut s = Snapshot::default();
-    for r in tx
-        .query(
-            "SELECT slug, did, eco FROM issuers WHERE version > $1 ORDER BY slug",
-            &[&seen],
-        )
-        .await
-        .map_err(be)?
-    {
-        s.issuers.push(IssuerRow {
-            slug: r.get(0),
-            did: r.get(1),
-            eco: r.get(2),
-        });
-    }
-    for r in tx
-        .query(
-            "SELECT slug, list_id, allocated FROM lists WHERE version > $1",
-            &[&seen],
-        )
-        .await
-        .map_err(be)?
-    {
-        s.lists.push(ListRow {
-            slug: r.get(0),
-            list_id: r.get(1),
-            allocated: r.get(2),
-        });
-    }
-    for r in tx
-        .query(
+    let params: [Param<'_>; 1] = [&seen];
+    let since = |sql: &'static str| tx.query(sql, &params);
+    let s = Snapshot {
+        issuers: since("SELECT slug, did, eco FROM issuers WHERE version > $1 ORDER BY slug")
+            .await
+            .map_err(be)?
+            .iter()
+            .map(issuer_row)
+            .collect(),
+        lists: since("SELECT slug, list_id, allocated FROM lists WHERE version > $1")
+            .await
+            .map_err(be)?
+            .iter()
+            .map(list_row)
+            .collect(),
+        status: since(
             "SELECT slug, list_id, purpose, bits, jws, valid_from, valid_until, dirty \
              FROM status_lists WHERE version > $1",
-            &[&seen],
         )
         .await
         .map_err(be)?
-    {
-        s.status.push(StatusRow {
-            slug: r.get(0),
-            list_id: r.get(1),
-            purpose: r.get(2),
-            bits: r.get(3),
-            jws: r.get(4),
-            valid_from: u(r.get(5)),
-            valid_until: u(r.get(6)),
-            dirty: r.get(7),
-        });
-    }
+        .iter()
+        .map(status_row)
+        .collect(),
+        ..Snapshot::default()
+    };
     tx.commit().await.map_err(be)?;
     Ok(Some((s, version)))
 }
@@ -592,15 +584,16 @@ async fn changes(
 /// per connection, not at every use: half the round trips).
 type Cache = HashMap<&'static str, Statement>;
 
+/// A statement prepared once per connection (in or outside a transaction).
 async fn st(
-    tx: &Transaction<'_>,
+    c: &impl GenericClient,
     cache: &mut Cache,
     sql: &'static str,
 ) -> Result<Statement, tokio_postgres::Error> {
     if let Some(s) = cache.get(sql) {
         return Ok(s.clone());
     }
-    let s = tx.prepare(sql).await?;
+    let s = c.prepare(sql).await?;
     cache.insert(sql, s.clone());
     Ok(s)
 }
@@ -642,20 +635,6 @@ const INSERT_AUDIT: &str = "INSERT INTO audit (seq, at, actor, action, detail, d
 const UPDATE_HEAD: &str = "UPDATE audit_head SET seq = $1, hash = $2";
 
 type Param<'a> = &'a (dyn tokio_postgres::types::ToSql + Sync);
-
-/// [`st`] outside a transaction.
-async fn prepared(
-    client: &Client,
-    cache: &mut Cache,
-    sql: &'static str,
-) -> Result<Statement, tokio_postgres::Error> {
-    if let Some(s) = cache.get(sql) {
-        return Ok(s.clone());
-    }
-    let s = client.prepare(sql).await?;
-    cache.insert(sql, s.clone());
-    Ok(s)
-}
 
 /// One attempt at a commit; dropping the transaction on an error rolls it back.
 ///
@@ -1101,7 +1080,7 @@ impl Store for PostgresStore {
         let jti: Vec<String> = jtis.iter().map(|j| j.jti.clone()).collect();
         self.run(move |mut c| async move {
             let r = async {
-                let seen = prepared(
+                let seen = st(
                     &c.client,
                     &mut c.cache,
                     // A lateral probe of the primary key per requested jti: as a plain
@@ -1139,8 +1118,7 @@ impl Store for PostgresStore {
     fn head(&self) -> Result<Option<(i64, String)>, StoreError> {
         self.run(|mut c| async move {
             let r = async {
-                let head =
-                    prepared(&c.client, &mut c.cache, "SELECT seq, hash FROM audit_head").await?;
+                let head = st(&c.client, &mut c.cache, "SELECT seq, hash FROM audit_head").await?;
                 c.client.query_one(&head, &[]).await
             }
             .await
