@@ -69,7 +69,7 @@ impl Published {
     }
 
     /// Whether the bundle and the compact body wait for a rebuild
-    /// ([`Registry::refresh_published`]).
+    /// (`Registry::refresh_published`).
     pub fn is_stale(&self) -> bool {
         self.stale.load(std::sync::atomic::Ordering::Acquire)
     }
@@ -258,7 +258,7 @@ impl Registry {
 
     /// Rebuilds the bundle and the compact body (and records the lists' versions for deltas)
     /// when the lists changed since the last rebuild. Called by GETs of the bundle, the
-    /// compact body and deltas when [`Published::is_stale`], and by the tick.
+    /// compact body and deltas when `Published::is_stale`, and by the tick.
     /// The flag is cleared only once the new bytes are in place (every writer that marks it
     /// holds the registry mutex, as the caller does), so a GET that sees it clear never gets
     /// the previous bundle.
