@@ -231,6 +231,20 @@ impl TestStore {
     }
 }
 
+/// ACME's revocation list `list`: 128 bits, none set, signed at 1.
+fn empty_list(list: &str) -> StatusRow {
+    StatusRow {
+        slug: "acme".into(),
+        list_id: list.into(),
+        purpose: "revocation".into(),
+        bits: vec![0; 16],
+        jws: "signed".into(),
+        valid_from: 1,
+        valid_until: 2,
+        dirty: false,
+    }
+}
+
 fn entry(actor: &str, n: u64) -> NewAudit {
     NewAudit {
         actor: actor.into(),
@@ -323,16 +337,7 @@ fn a_replayed_jti_anywhere_in_a_batch_commits_nothing() {
 fn writers_on_two_handles_never_fork_the_chain_nor_lose_bits() {
     let t = TestStore::new();
     let (a, b) = (t.open(), t.open());
-    let row = StatusRow {
-        slug: "acme".into(),
-        list_id: "1".into(),
-        purpose: "revocation".into(),
-        bits: vec![0; 16],
-        jws: "signed".into(),
-        valid_from: 1,
-        valid_until: 2,
-        dirty: false,
-    };
+    let row = empty_list("1");
     a.commit(
         &Batch {
             status: vec![row.clone()],
@@ -468,16 +473,7 @@ fn a_replica_rereads_only_what_others_changed() {
         PostgresStore::open(&schema.url).unwrap(),
         PostgresStore::open(&schema.url).unwrap(),
     );
-    let row = |list: &str| StatusRow {
-        slug: "acme".into(),
-        list_id: list.into(),
-        purpose: "revocation".into(),
-        bits: vec![0; 16],
-        jws: "signed".into(),
-        valid_from: 1,
-        valid_until: 2,
-        dirty: false,
-    };
+    let row = empty_list;
     let bit = |list: &str, index: u64, value: bool| BitChange {
         slug: "acme".into(),
         list_id: list.into(),

@@ -636,6 +636,20 @@ const UPDATE_HEAD: &str = "UPDATE audit_head SET seq = $1, hash = $2";
 
 type Param<'a> = &'a (dyn tokio_postgres::types::ToSql + Sync);
 
+/// [`st`] when the batch has rows for the statement.
+async fn st_if(
+    tx: &Transaction<'_>,
+    cache: &mut Cache,
+    wanted: bool,
+    sql: &'static str,
+) -> Result<Option<Statement>, tokio_postgres::Error> {
+    if wanted {
+        st(tx, cache, sql).await.map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
 /// One attempt at a commit; dropping the transaction on an error rolls it back.
 ///
 /// The statements of a status-update group are pipelined (tokio-postgres sends a request
@@ -658,31 +672,11 @@ async fn commit_once(
         && b.signed.is_empty());
     // Prepared (once per connection) before anything is sent: a statement still to be
     // parsed would wait for that answer and break the pipeline.
-    let bump = if versioned {
-        Some(st(&tx, cache, BUMP_VERSION).await?)
-    } else {
-        None
-    };
-    let head = if b.audit.is_empty() {
-        None
-    } else {
-        Some(st(&tx, cache, HEAD_FOR_UPDATE).await?)
-    };
-    let jti_st = if b.jtis.is_empty() {
-        None
-    } else {
-        Some(st(&tx, cache, INSERT_JTIS).await?)
-    };
-    let bits_st = if b.bits.is_empty() {
-        None
-    } else {
-        Some(st(&tx, cache, APPLY_BITS).await?)
-    };
-    let signed_st = if b.signed.is_empty() {
-        None
-    } else {
-        Some(st(&tx, cache, UPDATE_SIGNED).await?)
-    };
+    let bump = st_if(&tx, cache, versioned, BUMP_VERSION).await?;
+    let head = st_if(&tx, cache, !b.audit.is_empty(), HEAD_FOR_UPDATE).await?;
+    let jti_st = st_if(&tx, cache, !b.jtis.is_empty(), INSERT_JTIS).await?;
+    let bits_st = st_if(&tx, cache, !b.bits.is_empty(), APPLY_BITS).await?;
+    let signed_st = st_if(&tx, cache, !b.signed.is_empty(), UPDATE_SIGNED).await?;
 
     let (mut iss, mut jti, mut iat) = (Vec::new(), Vec::new(), Vec::new());
     for j in &b.jtis {
