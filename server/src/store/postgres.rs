@@ -636,6 +636,17 @@ const UPDATE_HEAD: &str = "UPDATE audit_head SET seq = $1, hash = $2";
 
 type Param<'a> = &'a (dyn tokio_postgres::types::ToSql + Sync);
 
+/// Runs `sql`, prepared once per connection, with `params`.
+async fn exec(
+    tx: &Transaction<'_>,
+    cache: &mut Cache,
+    sql: &'static str,
+    params: &[Param<'_>],
+) -> Result<u64, tokio_postgres::Error> {
+    let s = st(tx, cache, sql).await?;
+    tx.execute(&s, params).await
+}
+
 /// [`st`] when the batch has rows for the statement.
 async fn st_if(
     tx: &Transaction<'_>,
@@ -778,81 +789,70 @@ async fn commit_once(
         }
     }
     for k in &b.authority_keys {
-        tx.execute(
-            &st(&tx, cache, "INSERT INTO authority_keys (kid, secret, created, active) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (kid) DO UPDATE SET active = excluded.active").await?,
+        exec(
+            &tx,
+            cache,
+            "INSERT INTO authority_keys (kid, secret, created, active) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (kid) DO UPDATE SET active = excluded.active",
             &[&k.kid, &&k.secret[..], &i(k.created)?, &k.active],
         )
         .await?;
     }
     for it in &b.items {
-        tx.execute(
-            &st(
-                &tx,
-                cache,
-                "INSERT INTO items (path, slug, list_id, idx) VALUES ($1, $2, $3, $4) \
+        exec(
+            &tx,
+            cache,
+            "INSERT INTO items (path, slug, list_id, idx) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (path) DO UPDATE SET slug = excluded.slug, \
              list_id = excluded.list_id, idx = excluded.idx",
-            )
-            .await?,
             &[&it.path, &it.slug, &it.list_id, &i(it.index)?],
         )
         .await?;
     }
     for p in &b.passports {
-        tx.execute(
-            &st(
-                &tx,
-                cache,
-                "INSERT INTO passports (path, version, digest, jws) VALUES ($1, $2, $3, $4)",
-            )
-            .await?,
+        exec(
+            &tx,
+            cache,
+            "INSERT INTO passports (path, version, digest, jws) VALUES ($1, $2, $3, $4)",
             &[&p.path, &i(p.version)?, &p.digest, &p.jws],
         )
         .await?;
     }
     for r in &b.restricted {
-        tx.execute(
-            &st(&tx, cache, "INSERT INTO restricted_sections (digest, path, tier, jws) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT DO NOTHING").await?,
+        exec(
+            &tx,
+            cache,
+            "INSERT INTO restricted_sections (digest, path, tier, jws) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT DO NOTHING",
             &[&r.digest, &r.path, &r.tier, &r.jws],
         )
         .await?;
     }
     for a in &b.attestations {
-        tx.execute(
-            &st(
-                &tx,
-                cache,
-                "INSERT INTO attestations (digest, jws) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-            )
-            .await?,
+        exec(
+            &tx,
+            cache,
+            "INSERT INTO attestations (digest, jws) VALUES ($1, $2) ON CONFLICT DO NOTHING",
             &[&a.digest, &a.jws],
         )
         .await?;
     }
     for d in &b.documents {
-        tx.execute(
-            &st(
-                &tx,
-                cache,
-                "INSERT INTO documents (digest, media_type, bytes) VALUES ($1, $2, $3) \
+        exec(
+            &tx,
+            cache,
+            "INSERT INTO documents (digest, media_type, bytes) VALUES ($1, $2, $3) \
              ON CONFLICT DO NOTHING",
-            )
-            .await?,
             &[&d.digest, &d.media_type, &d.bytes],
         )
         .await?;
     }
     for r in &b.reports {
-        tx.execute(
-            &st(
-                &tx,
-                cache,
-                "INSERT INTO reports (digest, path, issuer, jws) VALUES ($1, $2, $3, $4) \
+        exec(
+            &tx,
+            cache,
+            "INSERT INTO reports (digest, path, issuer, jws) VALUES ($1, $2, $3, $4) \
              ON CONFLICT DO NOTHING",
-            )
-            .await?,
             &[&r.digest, &r.path, &r.issuer, &r.jws],
         )
         .await?;
@@ -869,57 +869,45 @@ async fn commit_once(
 /// statement each.
 async fn write_rows(tx: &Transaction<'_>, cache: &mut Cache, b: &Batch) -> Result<(), Failure> {
     for (eco, seq, jws) in &b.trust_lists {
-        tx.execute(
-            &st(
-                tx,
-                cache,
-                "INSERT INTO trust_lists (eco, seq, jws) VALUES ($1, $2, $3) \
+        exec(
+            tx,
+            cache,
+            "INSERT INTO trust_lists (eco, seq, jws) VALUES ($1, $2, $3) \
              ON CONFLICT (eco) DO UPDATE SET seq = excluded.seq, jws = excluded.jws",
-            )
-            .await?,
             &[eco, &i(*seq)?, jws],
         )
         .await?;
     }
     for r in &b.issuers {
-        tx.execute(
-            &st(
-                tx,
-                cache,
-                "INSERT INTO issuers (slug, did, eco) VALUES ($1, $2, $3) \
+        exec(
+            tx,
+            cache,
+            "INSERT INTO issuers (slug, did, eco) VALUES ($1, $2, $3) \
              ON CONFLICT (slug) DO UPDATE SET did = excluded.did, eco = excluded.eco",
-            )
-            .await?,
             &[&r.slug, &r.did, &r.eco],
         )
         .await?;
     }
     for r in &b.lists {
-        tx.execute(
-            &st(
-                tx,
-                cache,
-                "INSERT INTO lists (slug, list_id, allocated) VALUES ($1, $2, $3) \
+        exec(
+            tx,
+            cache,
+            "INSERT INTO lists (slug, list_id, allocated) VALUES ($1, $2, $3) \
              ON CONFLICT (slug, list_id) DO UPDATE SET allocated = excluded.allocated",
-            )
-            .await?,
             &[&r.slug, &r.list_id, &r.allocated],
         )
         .await?;
     }
     for r in &b.status {
-        tx.execute(
-            &st(
-                tx,
-                cache,
-                "INSERT INTO status_lists \
+        exec(
+            tx,
+            cache,
+            "INSERT INTO status_lists \
              (slug, list_id, purpose, bits, jws, valid_from, valid_until, dirty) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
              ON CONFLICT (slug, list_id, purpose) DO UPDATE SET bits = excluded.bits, \
              jws = excluded.jws, valid_from = excluded.valid_from, \
              valid_until = excluded.valid_until, dirty = excluded.dirty",
-            )
-            .await?,
             &[
                 &r.slug,
                 &r.list_id,
