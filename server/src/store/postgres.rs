@@ -419,14 +419,7 @@ fn report_row(r: &Row) -> ReportRow {
 
 async fn load(client: &mut Client) -> Result<(Snapshot, i64), StoreError> {
     // One snapshot of every table (a replica may be writing meanwhile).
-    let tx = client
-        .build_transaction()
-        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .await
-        .map_err(be)?;
-    let version = version(&tx).await?;
+    let (tx, version) = snapshot(client).await?;
     let mut s = Snapshot::default();
     for r in rows(&tx, "SELECT eco, seq, jws FROM trust_lists ORDER BY eco").await? {
         s.trust_lists.push((r.get(0), u(r.get(1)), r.get(2)));
@@ -511,6 +504,20 @@ async fn load(client: &mut Client) -> Result<(Snapshot, i64), StoreError> {
     Ok((s, version))
 }
 
+/// A read-only repeatable-read transaction (one snapshot while replicas write) and the
+/// change version it sees.
+async fn snapshot(client: &mut Client) -> Result<(Transaction<'_>, i64), StoreError> {
+    let tx = client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await
+        .map_err(be)?;
+    let version = version(&tx).await?;
+    Ok((tx, version))
+}
+
 async fn version(tx: &Transaction<'_>) -> Result<i64, StoreError> {
     Ok(tx
         .query_one("SELECT version FROM registry_version WHERE id = 1", &[])
@@ -538,14 +545,7 @@ async fn changes(
     if now == seen {
         return Ok(None);
     }
-    let tx = client
-        .build_transaction()
-        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .await
-        .map_err(be)?;
-    let version = version(&tx).await?;
+    let (tx, version) = snapshot(client).await?;
     if version == seen {
         tx.commit().await.map_err(be)?;
         return Ok(None);
