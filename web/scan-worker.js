@@ -13,7 +13,7 @@
 // camera": a consumer who opens a battery URL never downloads them (docs/web.md, "Two
 // modules"). Both come from this origin (web/pkg/, written by `cargo xtask wasm`), never a CDN,
 // and the service worker keeps them for offline scanning once fetched.
-import init, { decodeRgba, trapForTests } from '/pkg/cellproof_decode.js';
+import init, { decodeRgba, mergeCodes, trapForTests } from '/pkg/cellproof_decode.js';
 
 const ready = init();
 
@@ -41,27 +41,6 @@ let canvas = null;
 let ctx = null;
 let dead = false;
 
-// The merge rule of crates/qr/src/decode.rs (`same_symbol`): the same text at the same place
-// (centres closer than half the larger symbol's diagonal) is one code; the same text at two
-// places is two labels (the page's two_in_frame clone hint).
-function centre(c) {
-  return [c.corners.reduce((a, p) => a + p[0], 0) / 4, c.corners.reduce((a, p) => a + p[1], 0) / 4];
-}
-function diagonal(c) {
-  return Math.hypot(c.corners[0][0] - c.corners[2][0], c.corners[0][1] - c.corners[2][1]);
-}
-function merge(codes, more) {
-  for (const d of more) {
-    const same = codes.some((c) => {
-      if (c.text !== d.text) return false;
-      const [a, b] = [centre(c), centre(d)];
-      return Math.hypot(a[0] - b[0], a[1] - b[1]) < Math.max(diagonal(c), diagonal(d)) / 2;
-    });
-    if (!same) codes.push(d);
-  }
-  return codes;
-}
-
 /** zxing-cpp's codes in the frame, and whether our decoder should look too: it located a
  * symbol it could not decode (returnErrors), or zxing-wasm is unavailable. */
 async function readZxing(img) {
@@ -73,13 +52,16 @@ async function readZxing(img) {
   }
   try {
     const found = await m.readBarcodes(img, ZXING_OPTIONS);
-    const codes = merge([], found.filter((b) => b.isValid && b.text).map((b) => {
+    // One code per symbol by the native merge rule (cellproof_qr::merge_codes: the same text
+    // at the same place is one code, at two places two labels, the page's two_in_frame hint).
+    const codes = mergeCodes(found.filter((b) => b.isValid && b.text).map((b) => {
       const p = b.position;
       return {
         text: b.text,
         corners: [p.topLeft, p.topRight, p.bottomRight, p.bottomLeft].map((q) => [q.x, q.y]),
       };
     }));
+    if (!codes) throw new Error('zxing-wasm returned codes our binding does not read');
     return { codes, unread: found.some((b) => !b.isValid) };
   } catch (e) {
     // An abort inside zxing-wasm leaves its instance unusable: stop calling it in this worker;
@@ -123,7 +105,7 @@ self.onmessage = async (ev) => {
     } else {
       const r = decodeRgba(width, height, img.data, false);
       if (!r) throw new WebAssembly.RuntimeError('decoder returned nothing');
-      codes = merge([], r.codes ?? []);
+      codes = r.codes ?? [];
       error = r.error;
     }
   } catch (e) {

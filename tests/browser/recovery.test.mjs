@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, launch, pageReady } from './support/env.mjs';
+import { startServer, launchWithCamera, pageReady } from './support/env.mjs';
 import { writeY4m } from './support/codes.mjs';
 
 let server;
@@ -28,8 +28,7 @@ const frames = (page) => page.evaluate(() => window.cellproofMetrics.frames ?? 0
 test('a trapped decoder worker is replaced and scanning goes on', async () => {
   const video = join(dir, 'valid.y4m');
   await writeY4m(video, [server.sample('valid')], { framesEach: 10 });
-  const browser = await launch(['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
-    `--use-file-for-fake-video-capture=${video}`]);
+  const browser = await launchWithCamera(video);
   try {
     const context = await browser.newContext({ permissions: ['camera'] });
     const page = await context.newPage();

@@ -3,11 +3,11 @@
 // and pasting, and the CSV export.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, launch, pageReady } from './support/env.mjs';
-import { writeY4m, tamper, qrModules } from './support/codes.mjs';
+import { startServer, launch, launchWithCamera, pageReady } from './support/env.mjs';
+import { writeY4m, writeLumaY4m, tamper, qrModules } from './support/codes.mjs';
 
 let server;
 let dir;
@@ -46,8 +46,7 @@ test('fake camera: codes in the video are scanned continuously, once each', asyn
   const revoked = server.sample('revoked');
   const video = join(dir, 'codes.y4m');
   await writeY4m(video, [valid, revoked], { framesEach: 15 });
-  const browser = await launch(['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
-    `--use-file-for-fake-video-capture=${video}`]);
+  const browser = await launchWithCamera(video);
   try {
     const context = await browser.newContext({ permissions: ['camera'] });
     const page = await context.newPage();
@@ -175,11 +174,8 @@ test('pallet: every code in one camera frame fills the session list in one sweep
   assert.ok(urls.length >= 4, 'the demo has at least four samples');
   const { luma, boxes } = palletFrame(urls);
   const video = join(dir, 'pallet.y4m');
-  const header = Buffer.from('YUV4MPEG2 W1280 H720 F10:1 Ip A1:1 C420jpeg\n');
-  const frame = Buffer.concat([Buffer.from('FRAME\n'), Buffer.from(luma), Buffer.alloc(640 * 360 * 2, 128)]);
-  await writeFile(video, Buffer.concat([header, ...Array(5).fill(frame)]));
-  const browser = await launch(['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
-    `--use-file-for-fake-video-capture=${video}`]);
+  await writeLumaY4m(video, luma);
+  const browser = await launchWithCamera(video);
   try {
     const context = await browser.newContext({ permissions: ['camera'] });
     const page = await context.newPage();
@@ -228,11 +224,8 @@ test('two labels with the same credential in one camera frame: one row, flagged 
   const other = server.sample('revoked');
   const { luma } = palletFrame([valid, other, valid]);
   const video = join(dir, 'copied.y4m');
-  const header = Buffer.from('YUV4MPEG2 W1280 H720 F10:1 Ip A1:1 C420jpeg\n');
-  const frame = Buffer.concat([Buffer.from('FRAME\n'), Buffer.from(luma), Buffer.alloc(640 * 360 * 2, 128)]);
-  await writeFile(video, Buffer.concat([header, ...Array(5).fill(frame)]));
-  const browser = await launch(['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
-    `--use-file-for-fake-video-capture=${video}`]);
+  await writeLumaY4m(video, luma);
+  const browser = await launchWithCamera(video);
   try {
     const context = await browser.newContext({ permissions: ['camera'] });
     const page = await context.newPage();

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, launch, pageReady } from './support/env.mjs';
+import { startServer, launch, launchWithCamera, pageReady } from './support/env.mjs';
 import { writeY4m } from './support/codes.mjs';
 
 let server;
@@ -44,8 +44,7 @@ test('code_in_camera_view_is_verified_and_rendered_once', async () => {
   // and only then the duplicate check dropped it.
   const video = join(dir, 'codes.y4m');
   await writeY4m(video, [server.sample('valid'), server.sample('revoked')], { framesEach: 15 });
-  const browser = await launch(['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
-    `--use-file-for-fake-video-capture=${video}`]);
+  const browser = await launchWithCamera(video);
   try {
     const context = await browser.newContext({ permissions: ['camera'] });
     const page = await context.newPage();

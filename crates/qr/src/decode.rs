@@ -263,7 +263,7 @@ pub fn decode_luma_report(
         if !codes.is_empty() || options.engine == Engine::ZxingCpp {
             let step = (!codes.is_empty()).then_some("zxing-cpp");
             return Ok(DecodeReport {
-                codes: merge(Vec::new(), codes),
+                codes: merge_codes(codes),
                 step,
                 attempts,
             });
@@ -659,17 +659,18 @@ fn run_readers(view: &View<'_>, step: &Step) -> Vec<Decoded> {
     }
 }
 
-/// Adds `more` to `codes`, leaving out any that [`same_symbol`] says `codes` already holds.
-/// The one merge rule of both engines (and of the scanner worker, web/scan-worker.js): the same
+/// `codes` without the repeats [`same_symbol`] finds, first of each kept, in order. The one
+/// merge rule of both engines, natively here and in the scanner worker through the wasm
+/// binding's `mergeCodes` (web/scan-worker.js merges zxing-wasm's results with it): the same
 /// text at the same place is one code; the same text at two places is two labels.
-#[cfg(not(target_arch = "wasm32"))]
-fn merge(mut codes: Vec<Decoded>, more: Vec<Decoded>) -> Vec<Decoded> {
-    for d in more {
-        if !codes.iter().any(|c| same_symbol(c, &d)) {
-            codes.push(d);
+pub fn merge_codes(codes: Vec<Decoded>) -> Vec<Decoded> {
+    let mut kept: Vec<Decoded> = Vec::with_capacity(codes.len());
+    for d in codes {
+        if !kept.iter().any(|c| same_symbol(c, &d)) {
+            kept.push(d);
         }
     }
-    codes
+    kept
 }
 
 /// Whether two results are one symbol read twice: the same text, centres closer than half

@@ -21,6 +21,6 @@ pub mod encode;
 mod zxing;
 
 pub use decode::{
-    decode_luma, decode_luma_report, decode_luma_with, DecodeError, DecodeOptions, DecodeReport,
-    Decoded, Effort, Engine, MAX_PIXELS, MAX_SIDE,
+    decode_luma, decode_luma_report, decode_luma_with, merge_codes, DecodeError, DecodeOptions,
+    DecodeReport, Decoded, Effort, Engine, MAX_PIXELS, MAX_SIDE,
 };

@@ -8,8 +8,8 @@
 //! nothing throws on data. A panic (rxing has had some on crafted images) traps the instance:
 //! the worker reports it and the page replaces the worker.
 
-use cellproof_qr::{decode_luma_with, DecodeOptions};
-use serde::Serialize;
+use cellproof_qr::{decode_luma_with, merge_codes, DecodeOptions, Decoded};
+use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -89,6 +89,35 @@ pub fn decode_luma(width: u32, height: u32, luma: &[u8], thorough: bool) -> JsDe
         .unchecked_into()
 }
 
+/// The codes of another decoder (the worker's zxing-wasm pass) without the repeats, by the
+/// same rule as `cellproof_qr::merge_codes` natively: the same text at the same place is one
+/// code, the same text at two places two labels. `codes` is `DecodedCode[]`; anything else
+/// gives `null`.
+#[wasm_bindgen(js_name = mergeCodes)]
+pub fn merge_codes_js(codes: JsValue) -> JsValue {
+    let Ok(codes) = serde_wasm_bindgen::from_value::<Vec<CodeDto>>(codes) else {
+        return JsValue::NULL;
+    };
+    let merged = merge_codes(
+        codes
+            .into_iter()
+            .map(|c| Decoded {
+                text: c.text,
+                corners: c.corners,
+            })
+            .collect(),
+    );
+    let dto: Vec<CodeDto> = merged
+        .into_iter()
+        .map(|c| CodeDto {
+            text: c.text,
+            corners: c.corners,
+        })
+        .collect();
+    dto.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .unwrap_or(JsValue::NULL)
+}
+
 /// Traps the instance the way a panic inside rxing does (`unreachable` in wasm, a
 /// `WebAssembly.RuntimeError` in JS). Only the browser tests call it, through the worker's test
 /// message, to prove the page's recovery path on the real failure mode; nothing else does.
@@ -106,7 +135,7 @@ struct DecodeDto {
     error: Option<&'static str>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
 struct CodeDto {
     text: String,
     corners: [[f32; 2]; 4],

@@ -2,7 +2,7 @@
 //! (`cargo xtask browser-test`). Natively the file compiles to nothing.
 #![cfg(target_arch = "wasm32")]
 
-use cellproof_wasm_decode::decode_luma;
+use cellproof_wasm_decode::{decode_luma, merge_codes_js};
 use serde_json::Value;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::wasm_bindgen_test;
@@ -67,4 +67,38 @@ fn decoder_reports_every_code_with_its_corners() {
             .expect("texts")
             .contains(&Value::from(text.as_str())));
     }
+}
+
+#[wasm_bindgen_test]
+fn merge_codes_keeps_two_labels_and_drops_one_symbol_read_twice() {
+    let code = |text: &str, x: f64| serde_json::json!({"text": text, "corners": [[x, 0.0], [x + 100.0, 0.0], [x + 100.0, 100.0], [x, 100.0]]});
+    // The same symbol read twice (3 px apart), the same text on a second label 300 px away,
+    // and another text.
+    let input = serde_json::json!([
+        code("a", 0.0),
+        code("a", 3.0),
+        code("a", 300.0),
+        code("b", 0.0)
+    ]);
+    let input =
+        serde::Serialize::serialize(&input, &serde_wasm_bindgen::Serializer::json_compatible())
+            .expect("a JS array");
+    let out = json(merge_codes_js(input));
+    let xs: Vec<(String, f64)> = out
+        .as_array()
+        .expect("an array")
+        .iter()
+        .map(|c| {
+            (
+                c["text"].as_str().unwrap_or_default().to_owned(),
+                c["corners"][0][0].as_f64().unwrap_or(-1.0),
+            )
+        })
+        .collect();
+    assert_eq!(
+        xs,
+        vec![("a".into(), 0.0), ("a".into(), 300.0), ("b".into(), 0.0)]
+    );
+    // Anything but an array of codes is null, not a throw.
+    assert!(merge_codes_js(JsValue::from_str("nope")).is_null());
 }

@@ -55,6 +55,13 @@ export async function writeY4m(path, urls, { width = 640, height = 480, fps = 10
   await writeFile(path, Buffer.concat(parts));
 }
 
+/** Writes a Y4M video of one 8-bit luma frame (`width * height` bytes) shown `frames` times. */
+export async function writeLumaY4m(path, luma, { width = 1280, height = 720, frames = 5 } = {}) {
+  const header = Buffer.from(`YUV4MPEG2 W${width} H${height} F10:1 Ip A1:1 C420jpeg\n`);
+  const frame = Buffer.concat([Buffer.from('FRAME\n'), Buffer.from(luma), Buffer.alloc((width / 2) * (height / 2) * 2, 128)]);
+  await writeFile(path, Buffer.concat([header, ...Array(frames).fill(frame)]));
+}
+
 /** Changes one character of the signature, keeping the fragment well formed. */
 export function tamper(url) {
   const [base, frag] = url.split('#');

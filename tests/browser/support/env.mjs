@@ -85,6 +85,12 @@ export function launch(extra = []) {
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...BASE_FLAGS, ...extra] });
 }
 
+/** Launches headless Chromium with a fake camera that plays the Y4M file `video`. */
+export function launchWithCamera(video) {
+  return launch(['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
+    `--use-file-for-fake-video-capture=${video}`]);
+}
+
 /** Waits for a final verdict (data-overall set) and returns {overall, code, age, text}. */
 export async function verdictOf(page) {
   const v = page.getByTestId('verdict');
