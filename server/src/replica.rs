@@ -25,7 +25,7 @@ pub const POLL: Duration = Duration::from_millis(250);
 /// registries in other schemas of the same database (tests in parallel, or an operator's
 /// staging and production) each have their own lease instead of blocking each other's
 /// signing.
-const LEASE: &str = "SELECT pg_try_advisory_lock(hashtext('cellproof.signing-lease'), \
+pub const LEASE: &str = "SELECT pg_try_advisory_lock(hashtext('cellproof.signing-lease'), \
     hashtext(coalesce(current_schema(), '')))";
 
 /// The change mark: moves with every committed audit entry and every signed list (two index

@@ -457,6 +457,16 @@ fn writers_on_two_handles_never_fork_the_chain_nor_lose_bits() {
         a.commit(&beyond, 300),
         Err(StoreError::Backend(_))
     ));
+    // An index no list holds, at u64::MAX (PostgreSQL's bigint cannot even carry it).
+    let huge = Batch {
+        bits: vec![BitChange {
+            list_id: "1".into(),
+            index: u64::MAX,
+            ..missing.bits[0].clone()
+        }],
+        ..missing.clone()
+    };
+    assert!(matches!(a.commit(&huge, 300), Err(StoreError::Backend(_))));
     assert_eq!(a.head().unwrap().unwrap().0, n);
     assert_eq!(
         b.commit(&missing_without_bits(&missing), 301).unwrap(),
@@ -625,4 +635,31 @@ fn postgres_schema_is_migrated_once_append_only_and_refuses_foreign_versions() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("127.0.0.1:1/test"), "{e}");
+}
+
+#[tokio::test]
+async fn the_signing_lease_is_one_per_schema() {
+    // PostgreSQL-only. Two registries in two schemas of one database each get their own
+    // lease; a second replica of the same schema does not. With one lock for the whole
+    // database (before), the second schema's registry never signed.
+    let (a, b) = (common::PgSchema::always(), common::PgSchema::always());
+    let connect = |url: String| async move {
+        let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        client
+    };
+    let first_a = connect(a.url.clone()).await;
+    let second_a = connect(a.url.clone()).await;
+    let first_b = connect(b.url.clone()).await;
+    async fn take(c: &tokio_postgres::Client) -> bool {
+        c.query_one(cellproof_server::replica::LEASE, &[])
+            .await
+            .unwrap()
+            .get(0)
+    }
+    assert!(take(&first_a).await, "schema a's first");
+    assert!(!take(&second_a).await, "schema a's second");
+    assert!(take(&first_b).await, "schema b's own lease");
 }
