@@ -659,7 +659,8 @@ fn run_readers(view: &View<'_>, step: &Step) -> Vec<Decoded> {
     }
 }
 
-/// `codes` without the repeats [`same_symbol`] finds, first of each kept, in order. The one
+/// `codes` without the repeats (the same text with centres closer than half the larger symbol's
+/// diagonal: one symbol read twice), first of each kept, in order. The one
 /// merge rule of both engines, natively here and in the scanner worker through the wasm
 /// binding's `mergeCodes` (web/scan-worker.js merges zxing-wasm's results with it): the same
 /// text at the same place is one code; the same text at two places is two labels.
