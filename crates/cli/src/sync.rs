@@ -2,18 +2,24 @@
 //! with the compact and delta forms (`docs/status-sync.md`), and loads it for `verify --synced`.
 //!
 //! The directory holds `trust-{eco}.jwt` and a chain of status bodies as received:
-//! `status-0.bin` (a full compact body), then `status-1.bin`, ... (deltas). Nothing is kept that
-//! the core did not accept, and everything is verified again when loaded. A later sync asks for
-//! `?since=` the newest `validFrom` held; when a delta cannot apply (`status_delta_base`) or the
-//! chain is long, it fetches the full body and starts a new chain.
+//! `status-0.bin` (a full compact body), then `status-1.bin`, ... (deltas, or a full body some
+//! of whose lists were refused). Nothing is kept that the core did not accept, and everything
+//! is verified again when loaded. A sync builds on what the directory holds, as the page does
+//! (`web/app.js`): the held trust lists and status chain are loaded first and what the
+//! registry serves is offered on top, so the core refuses an older trust list
+//! (`trust_list_rollback`, SPEC.md section 4: `seq` only grows) or an older status list
+//! (`status_list_rollback`, section 5), and a refused list is never written: a mirror serving
+//! yesterday's data cannot undo a revocation or a key removal. A later sync asks for `?since=`
+//! the newest `validFrom` held; when a delta cannot apply (`status_delta_base`) or the chain
+//! is long, it fetches the full body, offered on top of the same held lists.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _, Result};
-use cellproof_core::{StatusStore, TrustStore};
+use cellproof_core::{CompactOutcome, StatusStore, TrustStore};
 
 use crate::cmd::Outcome;
-use crate::inputs;
+use crate::{inputs, output};
 
 /// Deltas kept before the next sync fetches the full body again.
 const MAX_CHAIN: usize = 30;
@@ -76,9 +82,46 @@ fn get(client: &reqwest::blocking::Client, url: &str) -> Result<Vec<u8>> {
         .to_vec())
 }
 
-/// `sync`: fetches trust lists for the pinned ecosystems, then the status delta since the
-/// newest list held (or the full compact body), verifies everything and writes what was
-/// accepted. Exit 1 when the registry's data was refused.
+/// Writes a file whole or not at all (a temporary file renamed over it), so an interrupted
+/// sync never leaves a truncated list behind.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
+}
+
+/// Whether every record of a body was kept (the same list again counts as kept).
+fn all_kept(out: &CompactOutcome) -> bool {
+    out.iter().all(|(_, r)| r.is_ok())
+}
+
+/// Whether a body moved any held list (a body of lists held already changes nothing, and is
+/// not worth a file).
+fn changed(before: &StatusStore, after: &StatusStore) -> bool {
+    let key = |s: &StatusStore| -> Vec<(String, String, u64)> {
+        s.lists()
+            .map(|l| (l.eco.clone(), l.id.clone(), l.valid_from))
+            .collect()
+    };
+    key(before) != key(after)
+}
+
+/// Prints each refused record of a body with its code; returns how many.
+fn report_refused(what: &str, out: &CompactOutcome) -> usize {
+    let mut n = 0;
+    for (id, r) in out {
+        if let Err(e) = r {
+            n += 1;
+            eprintln!("{what}: {} refused: {e} ({})", output::safe(id), e.code());
+        }
+    }
+    n
+}
+
+/// `sync`: loads what the directory holds, fetches the trust lists of the pinned ecosystems and
+/// the status delta since the newest list held (or the full compact body), offers them on top
+/// of what is held and writes only what the core kept. Exit 1 when any of the registry's data
+/// was refused (the held files then stay as they were).
 pub fn sync(registry: &str, dir: &Path, roots: &[String]) -> Result<Outcome> {
     let registry = registry.trim_end_matches('/');
     if !(registry.starts_with("https://") || registry.starts_with("http://")) {
@@ -94,6 +137,12 @@ pub fn sync(registry: &str, dir: &Path, roots: &[String]) -> Result<Outcome> {
         .context("building the HTTP client")?;
     let empty: [&Path; 0] = [];
     let mut stores = inputs::stores(roots, &empty, &empty)?;
+    // What is held from earlier syncs, verified again: what the registry serves now is offered
+    // on top of it, never in its place.
+    let old = chain(dir);
+    for w in load(dir, &mut stores.trust, &mut stores.status)? {
+        eprintln!("held: {}", output::safe(&w));
+    }
     let mut moved = 0usize;
     let mut refused = 0usize;
     for r in roots {
@@ -102,17 +151,20 @@ pub fn sync(registry: &str, dir: &Path, roots: &[String]) -> Result<Outcome> {
         moved += body.len();
         let text = String::from_utf8_lossy(&body).trim().to_owned();
         match stores.trust.insert(&text) {
-            Ok(_) => std::fs::write(dir.join(format!("trust-{eco}.jwt")), &text)?,
+            Ok(a) if a.unchanged => {}
+            // Named by the ecosystem it signs, not the URL it came from: a list of another
+            // ecosystem served under this one's URL cannot take this one's file.
+            Ok(a) => write_atomic(&dir.join(format!("trust-{}.jwt", a.eco)), text.as_bytes())?,
             Err(e) => {
                 refused += 1;
-                eprintln!("trust list {eco} refused: {e} ({})", e.code());
+                eprintln!(
+                    "trust list {}: refused, the held list kept: {} ({})",
+                    output::safe(eco),
+                    output::safe(&e.to_string()),
+                    e.code()
+                );
             }
         }
-    }
-    // What is held from earlier syncs, verified again under today's trust lists.
-    let old = chain(dir);
-    for w in load(dir, &mut stores.trust, &mut stores.status)? {
-        eprintln!("held: {w}");
     }
     let since = stores.status.lists().map(|l| l.valid_from).max();
     let mut full = true;
@@ -122,11 +174,12 @@ pub fn sync(registry: &str, dir: &Path, roots: &[String]) -> Result<Outcome> {
             &format!("{registry}/v1/status-compact?since={since}"),
         )?;
         moved += body.len();
+        // Applied to a copy: a delta refused in part is dropped whole, the held lists untouched.
         let mut trial = stores.status.clone();
         match trial.insert_compact(&body, &stores.trust) {
-            Ok(out) if out.iter().all(|(_, r)| r.is_ok()) => {
-                if !out.is_empty() {
-                    std::fs::write(dir.join(format!("status-{}.bin", old.len())), &body)?;
+            Ok(out) if all_kept(&out) => {
+                if changed(&stores.status, &trial) {
+                    write_atomic(&dir.join(format!("status-{}.bin", old.len())), &body)?;
                 }
                 println!(
                     "delta since {since}: {} list(s) updated, {} bytes",
@@ -137,34 +190,63 @@ pub fn sync(registry: &str, dir: &Path, roots: &[String]) -> Result<Outcome> {
                 full = false;
             }
             Ok(out) => {
-                let bad = out.iter().filter(|(_, r)| r.is_err()).count();
+                let bad = report_refused(&format!("delta since {since}"), &out);
                 eprintln!("delta since {since}: {bad} record(s) refused; fetching the full lists");
             }
-            Err(e) => eprintln!("delta refused: {e} ({}); fetching the full lists", e.code()),
+            Err(e) => eprintln!(
+                "delta since {since} refused: {} ({}); fetching the full lists",
+                output::safe(&e.to_string()),
+                e.code()
+            ),
         }
     }
     if full {
         let body = get(&client, &format!("{registry}/v1/status-compact"))?;
         moved += body.len();
-        let mut fresh = StatusStore::new();
-        let out = fresh.insert_compact(&body, &stores.trust).map_err(|e| {
-            anyhow::anyhow!(
-                "the registry's compact lists were refused: {e} ({})",
-                e.code()
-            )
-        })?;
-        for (id, r) in &out {
-            if let Err(e) = r {
+        // On top of what is held, like the delta: a full body older than the lists held is a
+        // rollback, refused per list.
+        let mut trial = stores.status.clone();
+        match trial.insert_compact(&body, &stores.trust) {
+            Err(e) => {
                 refused += 1;
-                eprintln!("{id}: {e} ({})", e.code());
+                eprintln!(
+                    "the registry's compact lists were refused, the held lists kept: {} ({})",
+                    output::safe(&e.to_string()),
+                    e.code()
+                );
+            }
+            Ok(out) => {
+                let bad = report_refused("full body", &out);
+                refused += bad;
+                let covers = stores
+                    .status
+                    .lists()
+                    .all(|l| out.iter().any(|(id, _)| *id == l.id));
+                if bad == 0 && covers {
+                    // Every list kept and none held missing from it: the body holds all there
+                    // is and starts a new chain. Renamed into place before the old deltas go,
+                    // so an interruption leaves deltas that no longer apply (refused when
+                    // loaded), never fewer lists than before.
+                    write_atomic(&dir.join("status-0.bin"), &body)?;
+                    for p in old.iter().skip(1) {
+                        std::fs::remove_file(p)
+                            .with_context(|| format!("removing {}", p.display()))?;
+                    }
+                } else if changed(&stores.status, &trial) {
+                    // Some lists newer than held, others refused (older: a rollback) or
+                    // missing: the body is kept after the chain, so loading the directory
+                    // holds the same, and what it does not replace stays held.
+                    write_atomic(&dir.join(format!("status-{}.bin", old.len())), &body)?;
+                }
+                println!(
+                    "full sync: {} of {} list(s) kept, {} bytes",
+                    out.len() - bad,
+                    out.len(),
+                    body.len()
+                );
+                stores.status = trial;
             }
         }
-        for p in &old {
-            std::fs::remove_file(p).with_context(|| format!("removing {}", p.display()))?;
-        }
-        std::fs::write(dir.join("status-0.bin"), &body)?;
-        println!("full sync: {} list(s), {} bytes", out.len(), body.len());
-        stores.status = fresh;
     }
     println!(
         "{} status list(s) held, newest validFrom {}; {moved} bytes moved",
@@ -176,6 +258,9 @@ pub fn sync(registry: &str, dir: &Path, roots: &[String]) -> Result<Outcome> {
             .max()
             .unwrap_or(0)
     );
+    if refused > 0 {
+        eprintln!("{refused} item(s) the registry served were refused; what was held is kept");
+    }
     Ok(if refused == 0 {
         Outcome::Success
     } else {
