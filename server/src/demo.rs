@@ -12,9 +12,10 @@
 //! suppliers by the Catena-X certifier, for its lithium supplier by the Ouranos certifier that
 //! Catena-X recognises for mineral sourcing, and a carbon-footprint verification by the
 //! Catena-X certifier as notified body; its carbon-footprint declaration and declaration of
-//! conformity are documents in the registry. Everything goes through the same checks as
-//! `POST /v1/passports`, `POST /v1/attestations` and `PUT /v1/documents` (documents with a
-//! signed envelope), except the one artifact the registry itself refuses:
+//! conformity are documents in the registry. Everything goes through the registry's one upload
+//! pipeline, the one `POST /v1/passports`, `POST /v1/attestations` and `PUT /v1/documents`
+//! use (home ecosystem, `gcp`, the core's checks; documents with a signed envelope), except
+//! the one artifact the registry itself refuses:
 //! `attestation-out-of-scope`'s lithium attestation by the cobalt/nickel certifier is seeded
 //! straight into the store (audited as `demo.seed`), so that verifiers see the failure.
 //! `attestation-revoked`'s cobalt attestation is revoked by the certifier through a real signed
@@ -27,9 +28,8 @@ use std::sync::Mutex;
 
 use anyhow::{anyhow, Context as _};
 use cellproof_core::{
-    check_attestation_upload, check_passport_upload, check_restricted_upload, format_rfc3339,
-    gtin_with_check_digit, passport_digest, sha256_b64, sign_json, sign_trust_list, Authority,
-    KeyPair, Op, PublicKey, Purpose, Tier, Typ,
+    format_rfc3339, gtin_with_check_digit, passport_digest, sha256_b64, sign_json, sign_trust_list,
+    Authority, KeyPair, Op, PublicKey, Purpose, Tier, Typ,
 };
 use cellproof_world::{Issuer, Listed, World, DAY, YEAR};
 use serde::{Deserialize, Serialize};
@@ -348,15 +348,9 @@ impl Demo {
         let w = &self.world;
         let url = format!("{}/{path}", reg.settings().public_url);
         let gate = reg.gate();
-        let (_, trust) = gate
-            .home_of(&w.acme.did)
-            .ok_or_else(|| anyhow!("demo restricted section: ACME is not onboarded"))?;
-        let held = reg.versions(path);
         for tier in Tier::ALL {
             let jws = w.restricted_section(&w.acme, &url, tier, now - DAY);
-            let c = check_restricted_upload(&jws, &held, trust, now)
-                .map_err(|e| anyhow!("demo restricted section: {e}"))?;
-            reg.store_restricted(c, &jws, now)
+            Registry::ingest_passport(&jws, &gate, &mut *reg, now)
                 .map_err(|e| anyhow!("demo restricted section: {e}"))?;
         }
         Ok(())
@@ -489,29 +483,15 @@ impl Demo {
     /// Checks and stores an attestation as `POST /v1/attestations` does.
     fn post_attestation(&self, reg: &mut Registry, jws: &str, now: u64) -> anyhow::Result<()> {
         let gate = reg.gate();
-        let c = check_attestation_upload(jws, gate.trust(), now)
-            .map_err(|e| anyhow!("demo attestation: {e}"))?;
-        reg.store_attestation(c, jws, now)
+        Registry::ingest_attestation(jws, &gate, reg, now)
             .map_err(|e| anyhow!("demo attestation: {e}"))?;
         Ok(())
     }
 
-    /// Checks and stores a passport version as `POST /v1/passports` does.
-    fn post_passport(
-        &self,
-        reg: &mut Registry,
-        path: &str,
-        jws: &str,
-        now: u64,
-    ) -> anyhow::Result<()> {
+    /// Checks and stores a passport version through the pipeline of `POST /v1/passports`.
+    fn post_passport(&self, reg: &mut Registry, jws: &str, now: u64) -> anyhow::Result<()> {
         let gate = reg.gate();
-        let (_, trust) = gate
-            .home_of(&self.world.acme.did)
-            .ok_or_else(|| anyhow!("demo passport: ACME is not onboarded"))?;
-        let held = reg.versions(path);
-        let c = check_passport_upload(jws, &held, trust, now)
-            .map_err(|e| anyhow!("demo passport: {e}"))?;
-        reg.store_passport(c, jws, held.len(), now)
+        Registry::ingest_passport(jws, &gate, reg, now)
             .map_err(|e| anyhow!("demo passport: {e}"))?;
         Ok(())
     }
@@ -663,11 +643,11 @@ impl Demo {
                     if name == "passport-tampered" {
                         // Another validly signed version 1: what the registry serves.
                         let other = self.passport(&url, 1, None, &list, docs, now - 3 * DAY);
-                        self.post_passport(reg, &path, &other, now)?;
+                        self.post_passport(reg, &other, now)?;
                     } else {
-                        self.post_passport(reg, &path, &v1, now)?;
+                        self.post_passport(reg, &v1, now)?;
                         let v2 = self.passport(&url, 2, Some(&v1), &list, docs, now - DAY);
-                        self.post_passport(reg, &path, &v2, now)?;
+                        self.post_passport(reg, &v2, now)?;
                     }
                     if let Variant::Revocable(i) = variant {
                         self.revoke(reg, &w.certifier, "1", i, now)?;

@@ -46,6 +46,49 @@ impl DigitalLink {
         }
     }
 
+    /// Parses a battery's URL as an uploaded passport or restricted section names it
+    /// (`credentialSubject.id`, SPEC.md sections 2 and 6.2), strictly:
+    /// `http(s)://host[/prefix]/01/{gtin}/21/{serial}` and nothing else. A query, a fragment,
+    /// an empty segment or an `01` segment before the item's is `digital_link_invalid`: an id
+    /// holding two Digital Links (`.../01/X/21/S#/01/Y/21/T`) is refused rather than read as
+    /// either, so the registry files an upload under the one battery it names.
+    pub fn parse_item_url(url: &str) -> Result<Self, Error> {
+        let bad = |reason| Error::DigitalLinkInvalid { reason };
+        let scheme = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+        let rest = if scheme.starts_with("https://") {
+            url.get(8..)
+        } else if scheme.starts_with("http://") {
+            url.get(7..)
+        } else {
+            None
+        }
+        .ok_or(Error::UrlInvalid {
+            reason: "only http and https URLs name a battery",
+        })?;
+        if rest.contains(['#', '?']) {
+            return Err(bad("a battery's URL has no query or fragment"));
+        }
+        let (host, path) = rest.split_once('/').ok_or(bad("no path"))?;
+        if host.is_empty() || host.contains(['@', ' ']) {
+            return Err(Error::UrlInvalid {
+                reason: "no usable host",
+            });
+        }
+        let segs: Vec<&str> = path.split('/').collect();
+        let at = segs
+            .len()
+            .checked_sub(4)
+            .ok_or(bad("expected /01/{gtin}/21/{serial}"))?;
+        let (prefix, item) = segs.split_at(at);
+        if prefix.iter().any(|s| s.is_empty() || *s == "01") {
+            return Err(bad("exactly one /01/{gtin}/21/{serial} after the host"));
+        }
+        match item {
+            [a, b, c, d] => Self::from_segments([a, b, c, d]),
+            _ => Err(bad("expected /01/{gtin}/21/{serial}")),
+        }
+    }
+
     /// The canonical path `01/{gtin}/21/{serial}`, serial percent-encoded where GS1 requires.
     pub fn path(&self) -> String {
         format!("01/{}/21/{}", self.gtin, encode_serial(&self.serial))
@@ -181,6 +224,41 @@ mod tests {
         ];
         for (p, code) in cases {
             assert_eq!(DigitalLink::parse_path(p).unwrap_err().code(), code, "{p}");
+        }
+    }
+
+    #[test]
+    fn an_item_url_names_exactly_one_battery() {
+        let ok = DigitalLink::parse_item_url("https://id.example/dpp/01/04012345000016/21/S1");
+        assert_eq!(ok.unwrap().path(), "01/04012345000016/21/S1");
+        let ok = DigitalLink::parse_item_url("HTTP://id.example/01/04012345000016/21/S1");
+        assert_eq!(ok.unwrap().serial, "S1");
+        for (u, code) in [
+            // Two Digital Links, one behind a fragment, a query or a prefix.
+            (
+                "https://h/01/04012345000016/21/S#/01/04589012000014/21/T",
+                "digital_link_invalid",
+            ),
+            (
+                "https://h/01/04012345000016/21/S?/01/04589012000014/21/T",
+                "digital_link_invalid",
+            ),
+            (
+                "https://h/01/04012345000016/21/S/01/04589012000014/21/T",
+                "digital_link_invalid",
+            ),
+            ("https://h/01/04012345000016/21/S#x", "digital_link_invalid"),
+            ("https://h//01/04012345000016/21/S", "digital_link_invalid"),
+            ("https://h/01/04012345000016/21", "digital_link_invalid"),
+            ("ftp://h/01/04012345000016/21/S", "url_invalid"),
+            ("https:///01/04012345000016/21/S", "url_invalid"),
+            ("https://h/01/04012345000016/21/%23", "serial_invalid"),
+        ] {
+            assert_eq!(
+                DigitalLink::parse_item_url(u).unwrap_err().code(),
+                code,
+                "{u}"
+            );
         }
     }
 }

@@ -82,9 +82,9 @@ pub use request::{
     REQUEST_IAT_WINDOW,
 };
 pub use restricted::{
-    check_restricted_upload, readable_tiers, verify_restricted, CheckedRestricted,
-    RestrictedSection, Tier, INSPECTOR_ROLES, LEGITIMATE_INTEREST_ROLES, RESTRICTED_READ_ROLES,
-    RESTRICTED_TYPE,
+    check_restricted_upload, is_restricted_section, readable_tiers, verify_restricted,
+    CheckedRestricted, RestrictedSection, Tier, INSPECTOR_ROLES, LEGITIMATE_INTEREST_ROLES,
+    RESTRICTED_READ_ROLES, RESTRICTED_TYPE,
 };
 pub use status::{
     decode_encoded_list, encode_list, status_list_payload, Bitstring, Purpose, StatusList,

@@ -814,21 +814,23 @@ pub struct CheckedPassport {
     pub issuer: String,
     /// The issuer's home ecosystem.
     pub eco: String,
-    /// `type` includes `BatteryPassportRestricted` (SPEC.md section 6.3): never served publicly.
-    pub restricted: bool,
-    /// `tier` of a restricted section (`legitimate-interest` or `authority`).
-    pub tier: Option<String>,
     /// Base64url SHA-256 of the compact JWS.
     pub digest: String,
     /// The passport's attestation listings' `hashDigest`s.
     pub listed: Vec<String>,
 }
 
-/// Checks an uploaded passport version (`BatteryPassport`, or a `BatteryPassportRestricted`
-/// section) against `held`, the versions of the same battery already stored, oldest first
-/// (for a restricted section: the public versions, which must exist). Version 1 needs an empty
-/// chain; version n > 1 must name version n-1's digest and come from the same issuer. An older
-/// or forked version is `passport_chain_broken`.
+/// Checks an uploaded public passport version (`BatteryPassport`) against `held`, the versions
+/// of the same battery already stored, oldest first. Version 1 needs an empty chain; version
+/// n > 1 must name version n-1's digest and come from the same issuer, about the same battery.
+/// An older or forked version, or `held` of another battery, is `passport_chain_broken`.
+///
+/// The registry's rules on top of a verifier's (SPEC.md section 6.2, from 1.2): the issuer's
+/// `gcp` must cover the GTIN (an issuer listing no prefix uploads none: `gtin_not_issuer`), and
+/// `credentialSubject.id` must be exactly one battery's URL (`DigitalLink::parse_item_url`: no
+/// query, no fragment). A credential whose `type` includes `BatteryPassportRestricted` (as a
+/// string or in an array) is no public version (`passport_invalid`): restricted sections enter
+/// only through `check_restricted_upload`, with the tier it reads from the signed section.
 pub fn check_passport_upload(
     compact: &str,
     held: &[String],
@@ -838,14 +840,15 @@ pub fn check_passport_upload(
     let compact = compact.trim();
     let jws = Jws::parse(compact, Typ::Vc, MAX_PASSPORT)?;
     let p = jws.unverified_payload();
-    let restricted = has_type(p.get("type"), "BatteryPassportRestricted");
-    let vc_type = if restricted {
-        "BatteryPassportRestricted"
-    } else {
-        "BatteryPassport"
-    };
+    if crate::restricted::is_restricted_section(p) {
+        return Err(Error::PassportInvalid {
+            detail: "a BatteryPassportRestricted section is not a public passport version \
+                     (SPEC.md section 6.3: it is checked and stored as a restricted section)"
+                .into(),
+        });
+    }
     let (issuer, valid_from) =
-        vc_envelope(p, vc_type).map_err(|detail| Error::PassportInvalid { detail })?;
+        vc_envelope(p, "BatteryPassport").map_err(|detail| Error::PassportInvalid { detail })?;
     let kid = jws.header().kid.clone();
     let m = trust
         .resolve(&issuer, &kid, valid_from, &CREDENTIAL_ROLES, now)
@@ -857,10 +860,12 @@ pub fn check_passport_upload(
     })?;
     let cso = Obj::new(cs, "credentialSubject");
     let id = cso.str("id").map_err(|e| invalid(&e))?;
-    let link = subject_link(id).ok_or_else(|| Error::PassportInvalid {
-        detail: format!("credentialSubject.id {id} is not a battery's Digital Link URL"),
+    let link = DigitalLink::parse_item_url(id).map_err(|e| Error::PassportInvalid {
+        detail: format!("credentialSubject.id {id} is not one battery's Digital Link URL: {e}"),
     })?;
-    if !m.entity.owns_gtin(&link.gtin) {
+    // SPEC.md section 6.2 (1.2): an issuer without `gcp` uploads no passport, so no one
+    // without a prefix can take a battery's version 1 before its manufacturer.
+    if m.entity.gcp.is_empty() || !m.entity.owns_gtin(&link.gtin) {
         return Err(Error::GtinNotIssuer {
             gtin: link.gtin.clone(),
             iss: m.entity.id.clone(),
@@ -878,34 +883,24 @@ pub fn check_passport_upload(
                 credential: first_issuer.unwrap_or_default(),
             });
         }
-    }
-    let digest = sha256_b64(compact.as_bytes());
-    if restricted {
-        let tier = p
-            .get("tier")
-            .or_else(|| cs.get("tier"))
-            .and_then(Value::as_str)
-            .filter(|t| *t == "legitimate-interest" || *t == "authority")
-            .ok_or(Error::PassportInvalid {
-                detail: "a restricted section needs tier legitimate-interest or authority".into(),
-            })?;
-        if held.is_empty() {
+        // And the versions held must be this battery's: a version checked against one chain
+        // is never filed as the next version of another.
+        let held_link = Jws::parse(first.trim(), Typ::Vc, MAX_PASSPORT)
+            .ok()
+            .and_then(|j| {
+                subject(j.unverified_payload())
+                    .and_then(|cs| cs.get("id"))
+                    .and_then(Value::as_str)
+                    .and_then(subject_link)
+            });
+        if held_link.as_ref() != Some(&link) {
             return Err(Error::PassportChainBroken {
                 version: 0,
-                reason: "a restricted section needs the battery's public passport first",
+                reason: "the versions held are another battery's",
             });
         }
-        return Ok(CheckedPassport {
-            link,
-            version: 0,
-            issuer,
-            eco: m.eco,
-            restricted,
-            tier: Some(tier.to_owned()),
-            digest,
-            listed: Vec::new(),
-        });
     }
+    let digest = sha256_b64(compact.as_bytes());
     let meta = cso.obj("metadata").map_err(|e| invalid(&e))?;
     let meta = Obj::new(meta, "metadata");
     let version = meta.u64("version").map_err(|e| invalid(&e))?;
@@ -937,8 +932,6 @@ pub fn check_passport_upload(
         version,
         issuer,
         eco: m.eco,
-        restricted,
-        tier: None,
         digest,
         listed,
     })

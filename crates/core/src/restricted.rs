@@ -22,6 +22,14 @@ use crate::trust::{IssuerMatch, TrustStore, CREDENTIAL_ROLES};
 /// The VC type of a restricted section.
 pub const RESTRICTED_TYPE: &str = "BatteryPassportRestricted";
 
+/// Whether an upload's payload is a restricted section (SPEC.md section 6.3): its `type`, a
+/// string or an array, includes [`RESTRICTED_TYPE`]. The one classification of
+/// `POST /v1/passports`: such a payload goes to [`check_restricted_upload`] alone, and
+/// `check_passport_upload` refuses it, so a section never enters by another reading of `type`.
+pub fn is_restricted_section(payload: &Map<String, Value>) -> bool {
+    has_type(payload.get("type"), RESTRICTED_TYPE)
+}
+
 /// Roles that read the authority tier (SPEC.md sections 4 and 6.3): market-surveillance and
 /// other authorities' inspectors. They may read the legitimate-interest tier too.
 pub const INSPECTOR_ROLES: [&str; 1] = ["inspector"];
@@ -232,8 +240,11 @@ fn passport_anchor(version: &str) -> Result<(String, Option<DigitalLink>), Error
 /// public passport versions the registry stores, oldest first (a section needs the public
 /// passport first: `passport_chain_broken` with version 0 otherwise). The section must be by
 /// the passport's issuer (`restricted_issuer_mismatch`) about the same battery
-/// (`restricted_subject_mismatch`), signed by a trusted `manufacturer` or `operator` key,
-/// whose GTIN it owns. `now` is the registry's clock.
+/// (`restricted_subject_mismatch`), signed by a trusted `manufacturer` or `operator` key.
+/// As for passport versions (SPEC.md section 6.2, from 1.2), the issuer's `gcp` must cover the
+/// GTIN (none listed: `gtin_not_issuer`) and `credentialSubject.id` must be exactly one
+/// battery's URL (`DigitalLink::parse_item_url`). The tier is the one read from the signed
+/// section (top-level and subject `tier` must agree). `now` is the registry's clock.
 pub fn check_restricted_upload(
     compact: &str,
     held: &[String],
@@ -242,6 +253,19 @@ pub fn check_restricted_upload(
 ) -> Result<CheckedRestricted, Error> {
     let compact = compact.trim();
     let s = check_section(compact, trust, now)?;
+    let id = s
+        .subject
+        .get("id")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let strict = DigitalLink::parse_item_url(id).map_err(|e| Error::RestrictedInvalid {
+        detail: format!("credentialSubject.id {id} is not one battery's Digital Link URL: {e}"),
+    })?;
+    if strict != s.link {
+        return Err(Error::RestrictedInvalid {
+            detail: format!("credentialSubject.id {id} names more than one battery"),
+        });
+    }
     let Some(first) = held.first() else {
         return Err(Error::PassportChainBroken {
             version: 0,
@@ -259,6 +283,14 @@ pub fn check_restricted_upload(
         return Err(Error::RestrictedSubjectMismatch {
             subject: s.link.path(),
             battery: passport_link.map(|l| l.path()).unwrap_or_default(),
+        });
+    }
+    // After the issuer comparison, which names the more useful refusal for someone else's
+    // battery; a passport stored before 1.2 may be by an issuer listing no prefix.
+    if s.m.entity.gcp.is_empty() || !s.m.entity.owns_gtin(&s.link.gtin) {
+        return Err(Error::GtinNotIssuer {
+            gtin: s.link.gtin.clone(),
+            iss: s.m.entity.id.clone(),
         });
     }
     Ok(CheckedRestricted {

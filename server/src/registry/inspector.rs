@@ -99,6 +99,29 @@ impl ReadRequest {
         Ok((path, tiers))
     }
 
+    /// Refuses, before the registry lock and without an audit entry, a requester that can
+    /// never read by this route: one listed only by an ecosystem this registry recognises
+    /// (`reader-not-home`), or one holding none of `roles` (`role-missing`, `needed` naming
+    /// them). Any entity of an accepted list can sign a read; were each of its refusals
+    /// committed, anyone enrolled for nothing could grow the audit log and hold the lock at
+    /// will. The refusal is still counted and logged by the route. Readers (a role of
+    /// `roles` at home) are audited for every outcome, refusals included.
+    pub fn never_reads(&self, roles: &[&str], needed: &'static str) -> Result<(), ReadError> {
+        if self.recognized_by.is_some() {
+            return Err(ReadError::NotHome {
+                iss: self.iss.clone(),
+                eco: self.eco.clone(),
+            });
+        }
+        if !self.roles.iter().any(|r| roles.contains(&r.as_str())) {
+            return Err(ReadError::RoleMissing {
+                iss: self.iss.clone(),
+                needed,
+            });
+        }
+        Ok(())
+    }
+
     /// Whether the requester holds the inspector role (report listings are for authorities).
     pub fn is_inspector(&self) -> bool {
         self.roles
@@ -165,10 +188,10 @@ impl Gate {
         })
     }
 
-    /// The trust store an inspection report's issuer is checked in (`POST /v1/reports`):
-    /// as for reads, its home.
-    pub fn report_store(&self, iss: &str) -> &TrustStore {
-        self.requester_store(iss).1
+    /// The home ecosystem (when onboarded) and trust store a self-authenticating upload's
+    /// issuer is checked in (attestations, inspection reports): as for reads, its home.
+    pub(super) fn upload_store(&self, iss: &str) -> (Option<&str>, &TrustStore) {
+        self.requester_store(iss)
     }
 }
 

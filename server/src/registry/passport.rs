@@ -8,16 +8,21 @@
 //! `GET /v1/passports/{gtin}/{serial}`) and `passport-current/{path}` (the current version,
 //! for the resolver's `Accept: application/vc+jwt`).
 
-use cellproof_core::{CheckedAttestation, CheckedPassport, Jws, Typ, MAX_PASSPORT};
+use std::sync::{Arc, Mutex};
+
+use cellproof_core::{
+    check_attestation_upload, check_passport_upload, check_report_upload, check_restricted_upload,
+    is_restricted_section, sha256_b64, CheckedAttestation, CheckedPassport, DigitalLink,
+    Error as CoreError, Jws, Typ, Via, MAX_PASSPORT, MAX_REPORT,
+};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
+use super::inspector::ReportAck;
 use super::publication::Artifact;
-use super::{DocumentRequest, Registry, VC_JWT};
+use super::{DocumentRequest, Gate, Registry, VC_JWT};
 use crate::errors::{UpdateError, UploadError};
-use crate::store::{
-    AttestationRow, Batch, DocumentRow, JtiRow, NewAudit, PassportRow, RestrictedRow, StoreError,
-};
+use crate::store::{AttestationRow, Batch, DocumentRow, JtiRow, NewAudit, PassportRow, StoreError};
 
 /// Default largest document (`--max-document-bytes`, `max_document_bytes`): 10 MiB.
 pub const DEFAULT_MAX_DOCUMENT: usize = 10 * 1024 * 1024;
@@ -87,7 +92,236 @@ pub fn valid_digest(d: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// How the upload pipeline reaches the registry: the routes lock the shared mutex for each
+/// step (the core's checks run between them, unlocked); the demo's seeding already holds it.
+pub trait RegistryAccess {
+    /// Runs `f` on the registry.
+    fn with<T>(
+        &mut self,
+        f: impl FnOnce(&mut Registry) -> Result<T, UploadError>,
+    ) -> Result<T, UploadError>;
+}
+
+impl RegistryAccess for Arc<Mutex<Registry>> {
+    fn with<T>(
+        &mut self,
+        f: impl FnOnce(&mut Registry) -> Result<T, UploadError>,
+    ) -> Result<T, UploadError> {
+        let mut reg = self.lock().map_err(|_| UploadError::Internal)?;
+        f(&mut reg)
+    }
+}
+
+impl RegistryAccess for &mut Registry {
+    fn with<T>(
+        &mut self,
+        f: impl FnOnce(&mut Registry) -> Result<T, UploadError>,
+    ) -> Result<T, UploadError> {
+        f(self)
+    }
+}
+
+/// The route a self-authenticating upload came by (SPEC.md sections 6.2 to 6.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Route {
+    Passports,
+    Attestations,
+    Reports,
+}
+
+/// What an accepted self-authenticating upload answers.
+enum Accepted {
+    Passport(PassportAck),
+    Attestation(DocumentAck),
+    Report(ReportAck),
+}
+
+/// `issuer` of a VC payload as the core reads it (a string, or an object's `id`), unverified:
+/// it only picks the trust store the core then verifies in.
+fn issuer_of(p: &Map<String, Value>) -> String {
+    match p.get("issuer") {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Object(o)) => o
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
+        _ => String::new(),
+    }
+}
+
+/// The battery an upload names, by the core's one strict parser of a battery's URL
+/// (`DigitalLink::parse_item_url`), unverified: only to read the versions held. `None` when
+/// it names none; the core then refuses the upload itself.
+fn item_path(p: &Map<String, Value>) -> Option<String> {
+    let id = p.get("credentialSubject")?.get("id")?.as_str()?;
+    DigitalLink::parse_item_url(id).ok().map(|l| l.path())
+}
+
+/// The home-ecosystem rule (SPEC.md section 4): what an onboarded issuer signs is checked in
+/// its home ecosystem alone and must resolve there.
+fn at_home(eco: &str, home: Option<&str>, kid: &str) -> Result<(), UploadError> {
+    match home {
+        Some(h) if h != eco => Err(UploadError::core(&CoreError::KeyUnknown {
+            kid: kid.to_owned(),
+        })),
+        _ => Ok(()),
+    }
+}
+
+/// The one pipeline of every self-authenticating upload (SPEC.md section 6.2: passport
+/// versions, restricted sections, attestations, inspection reports), for the routes and the
+/// demo's seeding alike: parse; the same bytes again get the same answer; classify with the
+/// core (`is_restricted_section`); pick the trust store (an onboarded issuer's home ecosystem
+/// alone; passports and sections only from onboarded issuers); read what the check needs
+/// (the versions held of the one battery `item_path` names); check with the core, unlocked;
+/// refuse what resolved outside its issuer's home, or names another battery than the one
+/// whose versions were read; store (the store re-checks what the check assumed).
+fn ingest(
+    route: Route,
+    text: &str,
+    gate: &Gate,
+    reg: &mut impl RegistryAccess,
+    now: u64,
+) -> Result<Accepted, UploadError> {
+    let text = text.trim();
+    let limit = match route {
+        Route::Reports => MAX_REPORT,
+        Route::Passports | Route::Attestations => MAX_PASSPORT,
+    };
+    let jws = Jws::parse(text, Typ::Vc, limit).map_err(|e| UploadError::core(&e))?;
+    let kid = jws.header().kid.clone();
+    let p = jws.unverified_payload();
+    let digest = sha256_b64(text.as_bytes());
+    let held = reg.with(|r| {
+        Ok(match route {
+            Route::Passports => r.passport_ack(&digest).map(Accepted::Passport),
+            Route::Attestations => r.attestation_ack(&digest).map(Accepted::Attestation),
+            Route::Reports => r.report_ack(&digest).map(Accepted::Report),
+        })
+    })?;
+    if let Some(ack) = held {
+        return Ok(ack);
+    }
+    let iss = issuer_of(p);
+    let core = |e: CoreError| UploadError::core(&e);
+    match route {
+        Route::Attestations => {
+            let (home, trust) = gate.upload_store(&iss);
+            let c = check_attestation_upload(text, trust, now).map_err(core)?;
+            at_home(&c.eco, home, &kid)?;
+            reg.with(|r| r.store_attestation(c, text, now))
+                .map(Accepted::Attestation)
+        }
+        Route::Reports => {
+            let (home, trust) = gate.upload_store(&iss);
+            let c = check_report_upload(text, trust, now).map_err(core)?;
+            at_home(&c.eco, home, &kid)?;
+            if gate.trust().via(&c.eco) != Some(&Via::Pinned) {
+                // As for reads: an inspector of an ecosystem this registry only recognises.
+                return Err(UploadError::Refused {
+                    code: "role_missing",
+                    detail: format!(
+                        "{} is an inspector of {}, which this registry only recognises",
+                        c.inspector, c.eco
+                    ),
+                });
+            }
+            reg.with(|r| r.store_report(c, text, now))
+                .map(Accepted::Report)
+        }
+        Route::Passports => {
+            // SPEC.md section 6.2: passports and sections only from onboarded issuers, checked
+            // in their home ecosystem.
+            let (home, trust) = gate
+                .home_of(&iss)
+                .ok_or_else(|| UploadError::NotOnboarded { iss: iss.clone() })?;
+            let path = item_path(p);
+            let held = match &path {
+                Some(path) => reg.with(|r| Ok(r.versions(path)))?,
+                None => Vec::new(),
+            };
+            // The core reads the battery with the same parser from the same (now verified)
+            // bytes: a difference would file a version under another battery's chain.
+            let other_battery = |checked: &str| {
+                if path.as_deref() == Some(checked) {
+                    Ok(())
+                } else {
+                    Err(UploadError::core(&CoreError::DigitalLinkInvalid {
+                        reason: "the upload names another battery than the one it was checked \
+                                 against",
+                    }))
+                }
+            };
+            if is_restricted_section(p) {
+                // Section 6.3: only through the section's own check, with its signed tier.
+                let c = check_restricted_upload(text, &held, trust, now).map_err(core)?;
+                at_home(&c.eco, Some(home), &kid)?;
+                other_battery(&c.path)?;
+                reg.with(|r| r.store_restricted(c, text, now))
+                    .map(Accepted::Passport)
+            } else {
+                // Verified outside the mutex, against the versions held a moment ago; the store
+                // refuses the change if another version got in between.
+                let c = check_passport_upload(text, &held, trust, now).map_err(core)?;
+                at_home(&c.eco, Some(home), &kid)?;
+                other_battery(&c.link.path())?;
+                reg.with(|r| r.store_passport(c, text, held.len(), now))
+                    .map(Accepted::Passport)
+            }
+        }
+    }
+}
+
 impl Registry {
+    /// `POST /v1/passports` (and the demo's passports and sections): a passport version or a
+    /// restricted section through the one upload pipeline.
+    pub fn ingest_passport(
+        text: &str,
+        gate: &Gate,
+        mut reg: impl RegistryAccess,
+        now: u64,
+    ) -> Result<PassportAck, UploadError> {
+        match ingest(Route::Passports, text, gate, &mut reg, now)? {
+            Accepted::Passport(a) => Ok(a),
+            _ => Err(UploadError::Internal),
+        }
+    }
+
+    /// `POST /v1/attestations` (and the demo's attestations) through the one upload pipeline.
+    pub fn ingest_attestation(
+        text: &str,
+        gate: &Gate,
+        mut reg: impl RegistryAccess,
+        now: u64,
+    ) -> Result<DocumentAck, UploadError> {
+        match ingest(Route::Attestations, text, gate, &mut reg, now)? {
+            Accepted::Attestation(a) => Ok(a),
+            _ => Err(UploadError::Internal),
+        }
+    }
+
+    /// `POST /v1/reports` through the one upload pipeline.
+    pub fn ingest_report(
+        text: &str,
+        gate: &Gate,
+        mut reg: impl RegistryAccess,
+        now: u64,
+    ) -> Result<ReportAck, UploadError> {
+        match ingest(Route::Reports, text, gate, &mut reg, now)? {
+            Accepted::Report(a) => Ok(a),
+            _ => Err(UploadError::Internal),
+        }
+    }
+
+    /// The answer to an attestation already held, by its digest.
+    fn attestation_ack(&self, digest: &str) -> Option<DocumentAck> {
+        self.attestations.contains_key(digest).then(|| DocumentAck {
+            digest: digest.to_owned(),
+            url: format!("{}/v1/attestations/{digest}", self.settings.public_url),
+        })
+    }
+
     /// The answer to bytes already accepted (idempotent uploads), by their digest.
     pub fn passport_ack(&self, digest: &str) -> Option<PassportAck> {
         if let Some((item, version)) = self.passport_digests.get(digest) {
@@ -113,8 +347,9 @@ impl Registry {
         self.passports.get(path).cloned().unwrap_or_default()
     }
 
-    /// Stores a checked passport version (or restricted section). `held` is how many versions
-    /// the check saw: if another upload got in between, this one is no longer the next version.
+    /// Stores a checked public passport version (restricted sections have their own check and
+    /// store: `store_restricted`). `held` is how many versions the check saw: if another upload
+    /// got in between, this one is no longer the next version.
     pub fn store_passport(
         &mut self,
         c: CheckedPassport,
@@ -127,34 +362,6 @@ impl Registry {
         }
         let item = c.link.path();
         let body_digest = super::digest_hex(jws.as_bytes());
-        if c.restricted {
-            let tier = c.tier.clone().unwrap_or_default();
-            let batch = Batch {
-                restricted: vec![RestrictedRow {
-                    digest: c.digest.clone(),
-                    path: item.clone(),
-                    tier: tier.clone(),
-                    jws: jws.to_owned(),
-                }],
-                audit: vec![NewAudit {
-                    actor: c.issuer.clone(),
-                    action: "restricted.upload".into(),
-                    detail: json!({"item": item, "tier": tier, "digest": c.digest}),
-                    digest: body_digest,
-                }],
-                ..Batch::default()
-            };
-            self.commit(&batch, now).map_err(internal)?;
-            self.restricted
-                .insert(c.digest.clone(), (item.clone(), tier.clone()));
-            return Ok(PassportAck {
-                item,
-                version: 0,
-                digest: c.digest,
-                restricted: true,
-                tier: Some(tier),
-            });
-        }
         let now_held = self.passports.get(&item).map_or(0, Vec::len);
         if now_held != held {
             return Err(UploadError::core(

@@ -9,13 +9,12 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use cellproof_core::{check_report_upload, Jws, Typ, Via, MAX_REPORT};
-use serde_json::Value;
+use cellproof_core::{INSPECTOR_ROLES, RESTRICTED_READ_ROLES};
 
-use super::passport::{battery_path, jws_body};
+use super::passport::{battery_path, self_authenticating};
 use super::{content_type_is, read_limited, AppState};
 use crate::errors::{PublicError, ReadError, UpdateError, UploadError};
-use crate::registry::{ReadRequest, MAX_JWS_BODY};
+use crate::registry::{ReadRequest, Registry, MAX_JWS_BODY};
 
 fn count<T>(state: &AppState, endpoint: &'static str, r: &Result<T, ReadError>) {
     let outcome = match r {
@@ -90,6 +89,8 @@ async fn restricted_inner(
     );
     web::block(move || {
         let r = gate.authenticate_read(&envelope, clock.now())?;
+        // Refused unlocked and unaudited: a requester that can never read sections.
+        r.never_reads(&RESTRICTED_READ_ROLES, "inspector, recycler or repairer")?;
         let decision = r.decide();
         // Read outside the mutex; nothing is answered before the read is recorded.
         let held = match &decision {
@@ -110,48 +111,7 @@ pub async fn upload_report(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, UploadError> {
-    let r = async {
-        let text = jws_body(&req, payload).await?;
-        let gate = state
-            .gate
-            .read()
-            .map(|g| g.clone())
-            .map_err(|_| UploadError::Internal)?;
-        let (registry, clock) = (state.registry.clone(), state.clock.clone());
-        web::block(move || {
-            let jws = Jws::parse(&text, Typ::Vc, MAX_REPORT).map_err(|e| UploadError::core(&e))?;
-            let p = jws.unverified_payload();
-            let iss = p
-                .get("issuer")
-                .and_then(|i| i.as_str().or_else(|| i.get("id").and_then(Value::as_str)))
-                .unwrap_or_default()
-                .to_owned();
-            {
-                let digest = cellproof_core::sha256_b64(text.as_bytes());
-                let reg = registry.lock().map_err(|_| UploadError::Internal)?;
-                if let Some(ack) = reg.report_ack(&digest) {
-                    return Ok(ack);
-                }
-            }
-            let checked = check_report_upload(&text, gate.report_store(&iss), clock.now())
-                .map_err(|e| UploadError::core(&e))?;
-            if gate.trust().via(&checked.eco) != Some(&Via::Pinned) {
-                // As for reads: an inspector of an ecosystem this registry only recognises.
-                return Err(UploadError::Refused {
-                    code: "role_missing",
-                    detail: format!(
-                        "{} is an inspector of {}, which this registry only recognises",
-                        checked.inspector, checked.eco
-                    ),
-                });
-            }
-            let mut reg = registry.lock().map_err(|_| UploadError::Internal)?;
-            reg.store_report(checked, &text, clock.now())
-        })
-        .await
-        .map_err(|_| UploadError::Internal)?
-    }
-    .await;
+    let r = self_authenticating(&state, &req, payload, Registry::ingest_report).await;
     let outcome = match &r {
         Ok(_) => "accepted",
         Err(e) => e.problem().kind,
@@ -202,11 +162,9 @@ async fn list_reports_inner(
     );
     web::block(move || {
         let r: ReadRequest = gate.authenticate_read(&envelope, clock.now())?;
-        let held = if r.is_inspector() {
-            store.reports(&path).map_err(store_failed)?
-        } else {
-            Vec::new()
-        };
+        // Refused unlocked and unaudited: report listings are for inspectors alone.
+        r.never_reads(&INSPECTOR_ROLES, "inspector")?;
+        let held = store.reports(&path).map_err(store_failed)?;
         let mut reg = registry.lock().map_err(|_| ReadError::Internal)?;
         reg.answer_reports(&r, &path, held, clock.now())
     })

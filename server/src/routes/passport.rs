@@ -9,15 +9,14 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use cellproof_core::{
-    b64_encode, check_attestation_upload, check_document, check_passport_upload,
-    check_restricted_upload, sha256_b64, DigitalLink, Jws, Typ, MAX_PASSPORT, RESTRICTED_TYPE,
-};
+use std::sync::{Arc, Mutex};
+
+use cellproof_core::{b64_encode, check_document, DigitalLink, MAX_PASSPORT};
 use serde_json::{json, Map, Value};
 
 use super::{content_type_is, read_limited, AppState};
 use crate::errors::{PublicError, UploadError};
-use crate::registry::{subject_of, valid_digest, MAX_PACK_ITEMS};
+use crate::registry::{subject_of, valid_digest, Gate, Registry, MAX_PACK_ITEMS};
 
 /// A year: documents and attestations are content-addressed, so they never change.
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
@@ -69,21 +68,6 @@ pub(super) async fn jws_body(
     Ok(text.trim().to_owned())
 }
 
-/// The battery path a passport's `credentialSubject.id` names, unverified (to find the versions
-/// held; the core checks the subject itself).
-fn subject_path(payload: &Map<String, Value>) -> Option<String> {
-    let id = payload
-        .get("credentialSubject")?
-        .get("id")?
-        .as_str()?
-        .split(['#', '?'])
-        .next()?;
-    let at = id.find("/01/")?;
-    DigitalLink::parse_path(id.get(at..)?)
-        .ok()
-        .map(|l| l.path())
-}
-
 /// `POST /v1/passports`: a `BatteryPassport` version or a `BatteryPassportRestricted` section.
 #[tracing::instrument(skip_all)]
 pub async fn upload_passport(
@@ -91,74 +75,9 @@ pub async fn upload_passport(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, UploadError> {
-    let r = upload_passport_inner(&state, &req, payload).await;
+    let r = self_authenticating(&state, &req, payload, Registry::ingest_passport).await;
     count(&state, "passports", &r);
-    let ack = r?;
-    Ok(HttpResponse::Ok().json(ack))
-}
-
-async fn upload_passport_inner(
-    state: &AppState,
-    req: &HttpRequest,
-    payload: web::Payload,
-) -> Result<crate::registry::PassportAck, UploadError> {
-    let text = jws_body(req, payload).await?;
-    let gate = state
-        .gate
-        .read()
-        .map(|g| g.clone())
-        .map_err(|_| UploadError::Internal)?;
-    let (registry, clock) = (state.registry.clone(), state.clock.clone());
-    web::block(move || {
-        let jws = Jws::parse(&text, Typ::Vc, MAX_PASSPORT).map_err(|e| UploadError::core(&e))?;
-        let p = jws.unverified_payload();
-        let path = subject_path(p);
-        let iss = p
-            .get("issuer")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
-        let digest = sha256_b64(text.as_bytes());
-        let held = {
-            let reg = registry.lock().map_err(|_| UploadError::Internal)?;
-            if let Some(ack) = reg.passport_ack(&digest) {
-                return Ok(ack);
-            }
-            path.as_deref().map(|p| reg.versions(p)).unwrap_or_default()
-        };
-        let (home, trust) = gate
-            .home_of(&iss)
-            .ok_or_else(|| UploadError::NotOnboarded { iss: iss.clone() })?;
-        let restricted = p
-            .get("type")
-            .and_then(Value::as_array)
-            .is_some_and(|t| t.iter().any(|t| t == RESTRICTED_TYPE));
-        if restricted {
-            // SPEC.md section 6.3: by the passport's issuer, about its battery; stored apart.
-            let checked = check_restricted_upload(&text, &held, trust, clock.now())
-                .map_err(|e| UploadError::core(&e))?;
-            if checked.eco != home {
-                return Err(UploadError::core(&cellproof_core::Error::KeyUnknown {
-                    kid: jws.header().kid.clone(),
-                }));
-            }
-            let mut reg = registry.lock().map_err(|_| UploadError::Internal)?;
-            return reg.store_restricted(checked, &text, clock.now());
-        }
-        // Verified outside the mutex, against the versions held a moment ago; the store
-        // refuses the change if another version got in between.
-        let checked = check_passport_upload(&text, &held, trust, clock.now())
-            .map_err(|e| UploadError::core(&e))?;
-        if checked.eco != home {
-            return Err(UploadError::core(&cellproof_core::Error::KeyUnknown {
-                kid: jws.header().kid.clone(),
-            }));
-        }
-        let mut reg = registry.lock().map_err(|_| UploadError::Internal)?;
-        reg.store_passport(checked, &text, held.len(), clock.now())
-    })
-    .await
-    .map_err(|_| UploadError::Internal)?
+    Ok(HttpResponse::Ok().json(r?))
 }
 
 /// `POST /v1/attestations`: a `ConformityAttestation`, stored under its SHA-256.
@@ -168,26 +87,30 @@ pub async fn upload_attestation(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, UploadError> {
-    let r = async {
-        let text = jws_body(&req, payload).await?;
-        let gate = state
-            .gate
-            .read()
-            .map(|g| g.clone())
-            .map_err(|_| UploadError::Internal)?;
-        let (registry, clock) = (state.registry.clone(), state.clock.clone());
-        web::block(move || {
-            let checked = check_attestation_upload(&text, gate.trust(), clock.now())
-                .map_err(|e| UploadError::core(&e))?;
-            let mut reg = registry.lock().map_err(|_| UploadError::Internal)?;
-            reg.store_attestation(checked, &text, clock.now())
-        })
-        .await
-        .map_err(|_| UploadError::Internal)?
-    }
-    .await;
+    let r = self_authenticating(&state, &req, payload, Registry::ingest_attestation).await;
     count(&state, "attestations", &r);
     Ok(HttpResponse::Ok().json(r?))
+}
+
+/// A self-authenticating upload (SPEC.md section 6.2): the body read here, then the
+/// registry's one upload pipeline (`ingest`) on the blocking pool against the gate snapshot,
+/// taking the registry mutex only to read what it holds and to store.
+pub(super) async fn self_authenticating<T: Send + 'static>(
+    state: &AppState,
+    req: &HttpRequest,
+    payload: web::Payload,
+    ingest: fn(&str, &Gate, Arc<Mutex<Registry>>, u64) -> Result<T, UploadError>,
+) -> Result<T, UploadError> {
+    let text = jws_body(req, payload).await?;
+    let gate = state
+        .gate
+        .read()
+        .map(|g| g.clone())
+        .map_err(|_| UploadError::Internal)?;
+    let (registry, clock) = (state.registry.clone(), state.clock.clone());
+    web::block(move || ingest(&text, &gate, registry, clock.now()))
+        .await
+        .map_err(|_| UploadError::Internal)?
 }
 
 /// A media type as recorded: `type/subtype` of token characters, lower-cased, parameters
