@@ -16,7 +16,7 @@
 // only moves bytes and renders.
 
 import initInspect, * as wasm from '/pkg/cellproof_inspect.js';
-import { checkDocument } from '/pkg/cellproof_wasm.js';
+import { checkDocument, jwkThumbprint } from '/pkg/cellproof_wasm.js';
 import { addStrings } from '/i18n.js';
 import { inspectorStrings } from '/inspector-i18n.js';
 
@@ -117,17 +117,9 @@ export async function makeKey() {
   return rec;
 }
 
-/** RFC 7638 thumbprint of an OKP key: base64url SHA-256 of {"crv","kty","x"}. */
+/** RFC 7638 thumbprint of an OKP key: the core's `jwk_thumbprint` through the binding. */
 async function thumbprint(jwk) {
-  const canonical = JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x });
-  const hash = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(canonical)));
-  return b64u(hash);
-}
-
-function b64u(bytes) {
-  let s = '';
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  return jwkThumbprint(JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x })) ?? null;
 }
 
 /** The entity a held trust list names for this key, or null. */

@@ -3,9 +3,12 @@
 // the current build, offline users the last one they loaded. Registry API responses (/v1/) are
 // never cached here: synced trust data lives in IndexedDB, verified by the wasm before it is
 // kept, and QR fragments never reach the network at all.
-const CACHE = 'cellproof-shell-v3';
+const CACHE = 'cellproof-shell-v4';
 const SHELL = [
   '/', '/index.html', '/app.js', '/i18n.js', '/store.js', '/scanner.js', '/scan-worker.js',
+  // app.js's modules (docs/web.md, "Modules"), those loaded after the first verdict included.
+  '/state.js', '/format.js', '/dom.js', '/sync.js', '/verify.js', '/verdict-view.js', '/session.js',
+  '/passport-panel.js', '/roots.js', '/export.js', '/pack.js', '/camera.js',
   '/style.css', '/manifest.webmanifest', '/icon.svg', '/icon-192.png', '/icon-512.png',
   '/pkg/cellproof_wasm.js', '/pkg/cellproof_wasm_bg.wasm',
 ];

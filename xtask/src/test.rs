@@ -118,12 +118,27 @@ pub(crate) fn run(_rest: &[String]) -> Result<()> {
     // The binding in Node (wasm-bindgen-test) and the page in real Chromium against the real
     // registry; installs Chromium and the npm packages when missing.
     crate::web::browser_tests()?;
+    // The page's pure modules in Node, with the binding browser_tests built (tests/web-unit).
+    page_unit_tests()?;
     std::env::set_var("RUSTDOCFLAGS", "-D warnings");
     sh("cargo", &["doc", "--workspace", "--no-deps"])?;
     eprintln!(
         "xtask test: all checks passed in {:.0}s",
         started.elapsed().as_secs_f64()
     );
+    Ok(())
+}
+
+/// `node --test` in `tests/web-unit`: the page's modules without a browser (web/pkg built).
+fn page_unit_tests() -> Result<()> {
+    let status = Command::new("node")
+        .arg("--test")
+        .current_dir(root().join("tests/web-unit"))
+        .status()
+        .context("starting node --test in tests/web-unit")?;
+    if !status.success() {
+        bail!("page unit tests (tests/web-unit) failed with {status}");
+    }
     Ok(())
 }
 

@@ -23,6 +23,60 @@ pub const RECYCLED_MINIMUMS: [(&str, f64, f64); 4] = [
     ("Pb", 85.0, 85.0),
 ];
 
+/// One element of a battery's recycled content beside its Art. 8 minimums
+/// ([`recycled_content`]): information for the reader, never a verification failure.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecycledShare {
+    /// `Co`, `Li`, `Ni` or `Pb`.
+    pub element: &'static str,
+    /// Pre- plus post-consumer share, in percent (members that are not numbers count 0).
+    pub total: f64,
+    /// Whether the element's minimum applies to this battery: the lead minimum only to a
+    /// battery whose chemistry names lead.
+    pub applies: bool,
+    /// The 2031 minimum, in percent.
+    pub min2031: f64,
+    /// The 2036 minimum, in percent.
+    pub min2036: f64,
+}
+
+impl RecycledShare {
+    /// Whether `total` reaches `min` (a minimum that does not apply is never missed).
+    pub fn meets(&self, min: f64) -> bool {
+        !self.applies || self.total >= min
+    }
+}
+
+/// True when a chemistry names lead (lead-acid: `Pb`, `PbA`, `lead-acid`, `VRLA`, any case).
+pub fn contains_lead(chemistry: &str) -> bool {
+    let c = chemistry.to_ascii_lowercase();
+    ["pb", "lead", "vrla"].iter().any(|n| c.contains(n))
+}
+
+/// The recycled content of `rc` (`{"Co": [pre, post], ...}`, the shape of `bp.rc`, SPEC.md
+/// section 2) beside the Art. 8 minimums ([`RECYCLED_MINIMUMS`]), in their order: one entry
+/// per element of the table that `rc` lists as an array. The lead minimum applies only to a
+/// battery whose `chemistry` names lead ([`contains_lead`]): on a lithium battery a listed Pb
+/// share is shown without a minimum, and a zero Pb share not at all.
+pub fn recycled_content(rc: &Map<String, Value>, chemistry: Option<&str>) -> Vec<RecycledShare> {
+    let lead = chemistry.is_some_and(contains_lead);
+    RECYCLED_MINIMUMS
+        .iter()
+        .filter_map(|&(element, min2031, min2036)| {
+            let shares = rc.get(element)?.as_array()?;
+            let total = shares.iter().filter_map(Value::as_f64).sum::<f64>();
+            let applies = element != "Pb" || lead;
+            (applies || total != 0.0).then_some(RecycledShare {
+                element,
+                total,
+                applies,
+                min2031,
+                min2036,
+            })
+        })
+        .collect()
+}
+
 /// Battery categories of EU 2023/1542 that carry a passport.
 pub const CATEGORIES: [&str; 4] = ["ev", "lmt", "industrial", "stationary"];
 
@@ -315,6 +369,37 @@ fn parse_url_path(base: &str) -> Result<DigitalLink, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recycled_content_beside_the_art_8_minimums() {
+        let rc = |v: Value| v.as_object().cloned().unwrap_or_default();
+        let shares = recycled_content(
+            &rc(serde_json::json!({"Co": [10, 8], "Li": [2, 1], "Pb": [0, 0], "Xx": [50, 50]})),
+            Some("NMC811"),
+        );
+        // Table order; no element outside the table; a zero Pb share on a lithium battery is
+        // not shown at all.
+        let names: Vec<_> = shares.iter().map(|s| s.element).collect();
+        assert_eq!(names, ["Co", "Li"]);
+        assert_eq!(shares[0].total, 18.0);
+        assert!(shares[0].meets(shares[0].min2031) && !shares[0].meets(shares[0].min2036));
+        assert!(!shares[1].meets(shares[1].min2031));
+        // A listed Pb share on a lithium battery: shown, no minimum applies (never a cross).
+        let li = recycled_content(&rc(serde_json::json!({"Pb": [1, 2]})), Some("LFP"));
+        assert_eq!(
+            (li[0].element, li[0].applies, li[0].meets(85.0)),
+            ("Pb", false, true)
+        );
+        // On a lead-acid battery the minimum applies, and 3 % misses it.
+        for chem in ["Pb", "PbA", "lead-acid", "VRLA", "vrla"] {
+            let pb = recycled_content(&rc(serde_json::json!({"Pb": [1, 2]})), Some(chem));
+            assert!(pb[0].applies && !pb[0].meets(85.0), "{chem}");
+        }
+        // Shares that are not numbers count 0; an element that is not an array is not listed.
+        let odd = recycled_content(&rc(serde_json::json!({"Co": ["x", 20], "Ni": 5})), None);
+        assert_eq!(odd.len(), 1);
+        assert_eq!(odd[0].total, 20.0);
+    }
 
     #[test]
     fn numeric_round_trip_and_range() {

@@ -48,8 +48,8 @@ pub use compact::{
     CompactOutcome, CompactRecord, COMPACT_MEDIA_TYPE, MAX_COMPACT, MAX_COMPACT_ENTRIES, MAX_RICE,
 };
 pub use credential::{
-    numeric_decode, numeric_encode, Credential, Scan, StatusRef, CATEGORIES, MAX_SCAN,
-    RECYCLED_MINIMUMS,
+    contains_lead, numeric_decode, numeric_encode, recycled_content, Credential, RecycledShare,
+    Scan, StatusRef, CATEGORIES, MAX_SCAN, RECYCLED_MINIMUMS,
 };
 pub use error::{Class, Error, Stage, CODES};
 pub use gs1::{check_gtin, gtin_with_check_digit, DigitalLink};
@@ -73,9 +73,9 @@ pub use passport::{
     PassportInfo, CERTIFIER_ROLES, MAX_PASSPORT,
 };
 pub use report::{
-    csv_cell, escape_controls, is_control, safe_integers, AgeJson, ClaimsJson, IssuerJson, JsonInt,
-    LinkJson, RegJson, StageJson, StatusJson, VerdictJson, CSV_COLUMNS, CSV_VERDICT_COLUMNS,
-    MAX_SAFE_INTEGER,
+    csv_cell, csv_cells_of_json, escape_controls, is_control, safe_integers, AgeJson, ClaimsJson,
+    IssuerJson, JsonInt, LinkJson, RegJson, StageJson, StatusJson, VerdictJson, CSV_COLUMNS,
+    CSV_VERDICT_COLUMNS, MAX_SAFE_INTEGER,
 };
 pub use request::{
     Expect, Op, Operation, ParsedRequest, Request, VerifiedRequest, MAX_JTI, MAX_REQUEST,

@@ -354,81 +354,104 @@ impl VerdictJson {
     /// (declared claims have none behind them and are not counted), e.g. `3/4`; empty when no
     /// passport was checked.
     pub fn attestations_cell(&self) -> String {
-        fn outcome(a: &Value) -> &str {
-            a.get("outcome").and_then(Value::as_str).unwrap_or("")
-        }
-        let listed = self
-            .attestations
-            .iter()
-            .filter(|a| outcome(a) != "declared")
-            .count();
-        let verified = self
-            .attestations
-            .iter()
-            .filter(|a| outcome(a) == "verified")
-            .count();
-        if self.attestations.is_empty() {
-            String::new()
-        } else {
-            format!("{verified}/{listed}")
-        }
+        attestations_cell(&self.attestations)
     }
 
-    /// The cells of the columns `overall` ..= `verified_at` of [`CSV_COLUMNS`], unescaped.
+    /// The cells of the columns `overall` ..= `verified_at` of [`CSV_COLUMNS`], unescaped: the
+    /// rule of [`csv_cells_of_json`], applied to this verdict's JSON.
     pub fn csv_cells(&self) -> Vec<String> {
-        let status = |purpose: &str| {
-            self.status
-                .iter()
-                .find(|s| s.purpose == purpose)
-                .map(|s| s.state.to_owned())
-                .unwrap_or_default()
-        };
-        let (gtin, serial) = match (&self.claims, &self.scanned) {
-            (Some(c), _) => (c.gtin.clone(), c.serial.clone()),
-            (None, Some(l)) => (l.gtin.clone(), l.serial.clone()),
-            (None, None) => (String::new(), String::new()),
-        };
-        let oldest = self.data.iter().map(|d| d.age.0).max();
-        vec![
-            self.overall.to_owned(),
-            self.code.unwrap_or_default().to_owned(),
-            self.notices.join(" "),
-            self.issuer
-                .as_ref()
-                .map(|i| i.name.clone())
-                .unwrap_or_default(),
-            self.issuer
-                .as_ref()
-                .map(|i| i.id.clone())
-                .or_else(|| self.claims.as_ref().map(|c| c.iss.clone()))
-                .unwrap_or_default(),
-            self.issuer
-                .as_ref()
-                .map(|i| i.path.clone())
-                .unwrap_or_default(),
-            gtin,
-            serial,
-            status("revocation"),
-            status("suspension"),
-            status("refresh"),
-            self.attestations_cell(),
-            oldest.map(|a| a.to_string()).unwrap_or_default(),
-            if self.data.iter().any(|d| d.stale) {
-                "yes"
-            } else {
-                "no"
-            }
-            .to_owned(),
-            format_rfc3339(self.now.0),
-        ]
+        csv_cells_of_json(&serde_json::to_value(self).unwrap_or_default())
     }
+}
+
+fn attestations_cell(attestations: &[Value]) -> String {
+    fn outcome(a: &Value) -> &str {
+        a.get("outcome").and_then(Value::as_str).unwrap_or("")
+    }
+    let listed = attestations
+        .iter()
+        .filter(|a| outcome(a) != "declared")
+        .count();
+    let verified = attestations
+        .iter()
+        .filter(|a| outcome(a) == "verified")
+        .count();
+    if attestations.is_empty() {
+        String::new()
+    } else {
+        format!("{verified}/{listed}")
+    }
+}
+
+/// The cells of the columns `overall` ..= `verified_at` of [`CSV_COLUMNS`], unescaped, of a
+/// verdict in its JSON form (`docs/verdict-json.md`): what `cellproof verify --json` prints and
+/// what the page stored when it scanned (it exports the session later, through the binding's
+/// `csvRow`). One rule for the CLI's batch CSV and the page's session CSV. Integers may be JSON
+/// numbers or decimal strings ([`JsonInt`]); a member that is missing or of another type gives
+/// an empty cell (`data_stale`: `no`).
+pub fn csv_cells_of_json(v: &Value) -> Vec<String> {
+    let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_owned();
+    let int = |v: Option<&Value>| match v {
+        Some(Value::String(s)) => s.parse::<u64>().ok(),
+        Some(n) => n.as_u64(),
+        None => None,
+    };
+    let list = |key: &str| {
+        v.get(key)
+            .and_then(Value::as_array)
+            .map_or(&[][..], Vec::as_slice)
+    };
+    let status = |purpose: &str| {
+        text(
+            list("status")
+                .iter()
+                .find(|s| s.get("purpose").and_then(Value::as_str) == Some(purpose))
+                .and_then(|s| s.get("state")),
+        )
+    };
+    let claims = v.get("claims").filter(|c| c.is_object());
+    let issuer = v.get("issuer").filter(|i| i.is_object());
+    // The signed claims' link, else the scanned URL's (a label that did not decode).
+    let link = claims.or_else(|| v.get("scanned").filter(|l| l.is_object()));
+    let notices: Vec<&str> = list("notices").iter().filter_map(Value::as_str).collect();
+    let data = list("data");
+    let oldest = data.iter().filter_map(|d| int(d.get("age"))).max();
+    vec![
+        text(v.get("overall")),
+        text(v.get("code")),
+        notices.join(" "),
+        text(issuer.and_then(|i| i.get("name"))),
+        text(
+            issuer
+                .and_then(|i| i.get("id"))
+                .or_else(|| claims.and_then(|c| c.get("iss"))),
+        ),
+        text(issuer.and_then(|i| i.get("path"))),
+        text(link.and_then(|l| l.get("gtin"))),
+        text(link.and_then(|l| l.get("serial"))),
+        status("revocation"),
+        status("suspension"),
+        status("refresh"),
+        attestations_cell(list("attestations")),
+        oldest.map(|a| a.to_string()).unwrap_or_default(),
+        if data
+            .iter()
+            .any(|d| d.get("stale") == Some(&Value::Bool(true)))
+        {
+            "yes"
+        } else {
+            "no"
+        }
+        .to_owned(),
+        int(v.get("now")).map(format_rfc3339).unwrap_or_default(),
+    ]
 }
 
 /// One CSV cell, safe to open in a spreadsheet: control characters (C0, DEL, C1) and bidi
 /// controls written as `\u{..}` escapes, a cell starting with `=`, `+`, `-` or `@` prefixed
 /// with `'` so it is never read as a formula (OWASP "CSV injection"; a scanned QR code is
-/// attacker text), and every cell quoted with `"` doubled. The page's `csvCell` (web/app.js)
-/// applies the same rule.
+/// attacker text), and every cell quoted with `"` doubled. The page's session CSV uses it
+/// through the binding (`csvCell`, `csvRow`).
 pub fn csv_cell(s: &str) -> String {
     let text = escape_controls(s);
     let formula = text.starts_with(['=', '+', '-', '@', '\t', '\r']);
@@ -482,6 +505,45 @@ mod tests {
         );
         let v = safe_integers(serde_json::json!([4.0, -2.0, 1e300, 0.5]));
         assert_eq!(v.to_string(), "[4,-2,1e+300,0.5]");
+    }
+
+    #[test]
+    fn csv_cells_of_a_stored_verdict_json() {
+        // What the page stored at scan time: integers beyond 2^53 as strings, the scanned link
+        // when the claims did not decode, members of other types as empty cells.
+        let v = serde_json::json!({
+            "overall": "unverifiable", "code": "issuer_unknown", "notices": ["clock_floor", 7],
+            "claims": null, "issuer": null,
+            "scanned": {"gtin": "04012345000016", "serial": "SN1", "path": "01/04012345000016/21/SN1"},
+            "status": [{"purpose": "revocation", "state": "stale"}, {"purpose": "refresh"}],
+            "data": [{"age": 5, "stale": false}, {"age": "9007199254740993", "stale": true}],
+            "attestations": [{"outcome": "verified"}, {"outcome": "declared"}, {"outcome": "failed"}],
+            "now": 1_700_000_000u64,
+        });
+        assert_eq!(
+            csv_cells_of_json(&v),
+            [
+                "unverifiable",
+                "issuer_unknown",
+                "clock_floor",
+                "",
+                "",
+                "",
+                "04012345000016",
+                "SN1",
+                "stale",
+                "",
+                "",
+                "1/2",
+                "9007199254740993",
+                "yes",
+                "2023-11-14T22:13:20Z",
+            ]
+        );
+        // Not a verdict at all: empty cells, never a panic.
+        let empty = csv_cells_of_json(&Value::Null);
+        assert_eq!(empty.len(), CSV_VERDICT_COLUMNS.len());
+        assert!(empty.iter().all(|c| c.is_empty() || c == "no"));
     }
 
     #[test]

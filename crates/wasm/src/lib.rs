@@ -12,7 +12,7 @@
 
 use cellproof_core::{
     Accepted, AgeJson, Error, JsonInt, PassportChain, PublicKey, StatusStore, TrustStore, UnixTime,
-    VerdictJson, Via, CODES, RECYCLED_MINIMUMS,
+    VerdictJson, Via, CODES, CSV_COLUMNS, RECYCLED_MINIMUMS,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -167,6 +167,21 @@ export interface DocumentCheck {
 
 export interface CodeInfo { code: string; stage: string; class: "invalid" | "unverifiable" | "notice"; }
 export interface RecycledMinimum { element: string; min2031: number; min2036: number; }
+
+/** One element of a battery's recycled content beside its Art. 8 minimums (`recycledContent`):
+ * information, never a verification failure (SPEC.md section 2). */
+export interface RecycledShare {
+  element: string;
+  /** Pre- plus post-consumer share, in percent. */
+  total: number;
+  /** False for the lead minimum on a battery whose chemistry does not name lead. */
+  applies: boolean;
+  min2031: number;
+  min2036: number;
+  /** Whether `total` reaches the minimum (always true when it does not apply). */
+  meets2031: boolean;
+  meets2036: boolean;
+}
 "#;
 
 #[wasm_bindgen]
@@ -198,6 +213,9 @@ extern "C" {
     /// A `RecycledMinimum[]`.
     #[wasm_bindgen(typescript_type = "RecycledMinimum[]")]
     pub type JsRecycledMinimums;
+    /// A `RecycledShare[]`.
+    #[wasm_bindgen(typescript_type = "RecycledShare[]")]
+    pub type JsRecycledShares;
 }
 
 /// Pinned roots, verified trust lists and verified status lists, and verification against them.
@@ -443,14 +461,72 @@ pub fn recycled_minimums() -> JsRecycledMinimums {
     to_js(&list).unchecked_into()
 }
 
+/// The recycled content `rc_json` (`{"Co": [pre, post], ...}`, `bp.rc` or the passport's
+/// shares, as JSON text) beside the Art. 8 minimums, by the core's rule (`recycled_content`:
+/// the lead minimum only for a `chemistry` that names lead). Text that is not a JSON object
+/// lists nothing.
+#[wasm_bindgen(js_name = recycledContent)]
+pub fn recycled_content(rc_json: &str, chemistry: Option<String>) -> JsRecycledShares {
+    let rc = match serde_json::from_str::<Value>(rc_json) {
+        Ok(Value::Object(rc)) => rc,
+        _ => serde_json::Map::new(),
+    };
+    let list: Vec<RecycledShare> = cellproof_core::recycled_content(&rc, chemistry.as_deref())
+        .into_iter()
+        .map(|s| RecycledShare {
+            element: s.element,
+            total: s.total,
+            applies: s.applies,
+            min2031: s.min2031,
+            min2036: s.min2036,
+            meets2031: s.meets(s.min2031),
+            meets2036: s.meets(s.min2036),
+        })
+        .collect();
+    to_js(&list).unchecked_into()
+}
+
 /// The CSV columns of a verdict export (`CSV_COLUMNS` of the core, the CLI's batch CSV header),
 /// so the page's session CSV has exactly the CLI's columns.
 #[wasm_bindgen(js_name = csvColumns)]
 pub fn csv_columns() -> Vec<String> {
-    cellproof_core::CSV_COLUMNS
+    CSV_COLUMNS.iter().map(|c| (*c).to_owned()).collect()
+}
+
+/// One CSV cell by the core's rule (`csv_cell`): control characters escaped, a cell that could
+/// start a formula prefixed with `'`, quoted (docs/verdict-json.md).
+#[wasm_bindgen(js_name = csvCell)]
+pub fn csv_cell(text: &str) -> String {
+    cellproof_core::csv_cell(text)
+}
+
+/// One session CSV row under [`csv_columns`], escaped and joined with `,` (no line end): the
+/// scan's `line`, `scanned_at` and `seen`, the verdict's cells by the core's rule
+/// (`csv_cells_of_json`, the CLI's batch CSV too) from `verdict_json` (the verdict as the page
+/// stored it, `JSON.stringify`ed), and the scanned `input`. A verdict text that is not JSON
+/// gives empty verdict cells, never an exception.
+#[wasm_bindgen(js_name = csvRow)]
+pub fn csv_row(line: u32, scanned_at: &str, seen: u32, verdict_json: &str, input: &str) -> String {
+    let verdict = serde_json::from_str::<Value>(verdict_json).unwrap_or_default();
+    let mut cells = vec![line.to_string(), scanned_at.to_owned(), seen.to_string()];
+    cells.extend(cellproof_core::csv_cells_of_json(&verdict));
+    cells.push(input.to_owned());
+    cells
         .iter()
-        .map(|c| (*c).to_owned())
-        .collect()
+        .map(|c| cellproof_core::csv_cell(c))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The RFC 7638 thumbprint of a public key given as a JWK in JSON text (the core's
+/// `jwk_thumbprint`: base64url SHA-256 of `{"crv","kty","x"}`), or `undefined` when the text is
+/// not an Ed25519 public JWK. The fingerprint of a pinned root or an inspector's key, computed
+/// without WebCrypto (which a page outside a secure context lacks).
+#[wasm_bindgen(js_name = jwkThumbprint)]
+pub fn jwk_thumbprint(jwk_json: &str) -> Option<String> {
+    let value = serde_json::from_str::<Value>(jwk_json).ok()?;
+    let key = PublicKey::from_jwk(&value).ok()?;
+    Some(cellproof_core::jwk_thumbprint(&key))
 }
 
 /// The crate version, for the page's about line and cache busting.
@@ -583,6 +659,18 @@ struct CodeInfo {
     code: &'static str,
     stage: &'static str,
     class: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RecycledShare {
+    element: &'static str,
+    total: f64,
+    applies: bool,
+    min2031: f64,
+    min2036: f64,
+    meets2031: bool,
+    meets2036: bool,
 }
 
 #[derive(Serialize)]
