@@ -92,6 +92,9 @@ pub async fn upload_attestation(
     Ok(HttpResponse::Ok().json(r?))
 }
 
+/// One of the registry's `ingest_*` entry points into its upload pipeline.
+type Ingest<T> = fn(&str, &Gate, Arc<Mutex<Registry>>, u64) -> Result<T, UploadError>;
+
 /// A self-authenticating upload (SPEC.md section 6.2): the body read here, then the
 /// registry's one upload pipeline (`ingest`) on the blocking pool against the gate snapshot,
 /// taking the registry mutex only to read what it holds and to store.
@@ -99,7 +102,7 @@ pub(super) async fn self_authenticating<T: Send + 'static>(
     state: &AppState,
     req: &HttpRequest,
     payload: web::Payload,
-    ingest: fn(&str, &Gate, Arc<Mutex<Registry>>, u64) -> Result<T, UploadError>,
+    ingest: Ingest<T>,
 ) -> Result<T, UploadError> {
     let text = jws_body(req, payload).await?;
     let gate = state
