@@ -99,6 +99,15 @@ pub enum Command {
         #[arg(required = true)]
         images: Vec<PathBuf>,
     },
+    /// The child side of `decode` and `verify --image` (`sandbox.rs`): decodes one luma frame
+    /// from stdin under resource limits and prints the codes as JSON. Not for people.
+    #[command(name = "__decode", hide = true)]
+    DecodeChild {
+        /// Frame width in pixels.
+        width: u32,
+        /// Frame height in pixels.
+        height: u32,
+    },
     /// Inspection reports (SPEC.md section 6.4, `docs/inspection.md`): seal and verify.
     #[command(subcommand)]
     Report(crate::inspect::ReportCmd),

@@ -57,6 +57,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             roots,
         } => crate::sync::sync(&registry, &dir, &roots),
         Command::Decode { json, images } => decode(json, &images),
+        Command::DecodeChild { width, height } => crate::sandbox::child(width, height),
         Command::Report(c) => crate::inspect::report(&c),
         Command::Request(c) => crate::inspect::request(&c),
         Command::Demo { out } => crate::cmd::demo(out.as_deref()),
@@ -301,9 +302,10 @@ fn verify_cmd(a: &VerifyArgs) -> Result<Outcome> {
         (Some(text), _) => text.clone(),
         (None, Some(img)) => {
             let (w, h, luma) = inputs::luma(img)?;
-            let codes = cellproof_qr::decode_luma(w, h, &luma)
-                .map_err(|e| anyhow::anyhow!("{e} ({})", e.code()))?;
-            match codes.into_iter().next() {
+            // In a child process: zxing-cpp is C++ reading an untrusted image (sandbox.rs).
+            let frame = crate::sandbox::decode_luma(w, h, &luma)
+                .with_context(|| format!("decoding {}", img.display()))?;
+            match frame.codes.into_iter().next() {
                 Some(c) => c.text,
                 None => bail!(
                     "no QR code found in {} (try `cellproof decode` on it)",
@@ -617,11 +619,11 @@ fn decode(json_out: bool, images: &[std::path::PathBuf]) -> Result<Outcome> {
     let mut failed = 0;
     for img in images {
         let file = img.display().to_string();
+        // In a child process: zxing-cpp is C++ reading an untrusted image (sandbox.rs). The
+        // time is the decoder's own, without the process start.
         let result = inputs::luma(img).and_then(|(w, h, luma)| {
-            let t = Instant::now();
-            let codes = cellproof_qr::decode_luma(w, h, &luma)
-                .map_err(|e| anyhow::anyhow!("{e} ({})", e.code()))?;
-            Ok((codes, t.elapsed().as_secs_f64() * 1000.0))
+            let frame = crate::sandbox::decode_luma(w, h, &luma)?;
+            Ok((frame.codes, frame.ms))
         });
         match result {
             Ok((codes, ms)) => {

@@ -13,6 +13,7 @@ mod inputs;
 mod inspect;
 mod output;
 mod publish;
+mod sandbox;
 mod sync;
 
 fn main() -> ExitCode {
