@@ -28,7 +28,7 @@ after(async () => { await rm(dir, { recursive: true, force: true }); });
 const SCRIPT = `
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import init, { Verifier, errorCodes, recycledMinimums, checkDocument } from 'cellproof-wasm';
+import init, { Verifier, errorCodes, recycledMinimums, checkDocument, recycledContent, jwkThumbprint, csvRow, csvCell } from 'cellproof-wasm';
 import initDecode, { decodeLuma } from 'cellproof-wasm/decode';
 
 const wasm = (spec) => readFile(fileURLToPath(import.meta.resolve(spec)));
@@ -69,6 +69,8 @@ const doc = checkDocument(docBytes, 'x');
 out.documents = [doc, checkDocument(docBytes, doc.digest)];
 out.codes = errorCodes();
 out.mins = recycledMinimums();
+out.shares = [recycledContent('{"Co": [10, 8], "Pb": [1, 2]}', 'NMC811'), recycledContent('{"Pb": [90, 0]}', 'VRLA')];
+out.page = { row: csvRow(1, '', 1, JSON.stringify(out.cases[0].verdict), 'x'), cell: csvCell('=1'), tp: jwkThumbprint(await text('roots/catena-x.jwk')) };
 out.decode = [decodeLuma(8, 8, new Uint8Array(64), false), decodeLuma(8, 8, new Uint8Array(3), false)];
 process.stdout.write(JSON.stringify(out));
 `;
@@ -85,10 +87,10 @@ async function runInProject() {
 function checkSource(out) {
   const lit = (v) => JSON.stringify(v, null, 1);
   return `import { Verifier } from 'cellproof-wasm';
-import type { Verdict, LoadResult, BundleReport, HeldState, DataAge, CodeInfo, RecycledMinimum, DocumentCheck } from 'cellproof-wasm';
+import type { Verdict, LoadResult, BundleReport, HeldState, DataAge, CodeInfo, RecycledMinimum, RecycledShare, DocumentCheck } from 'cellproof-wasm';
 import type { DecodeResult } from 'cellproof-wasm/decode';
 import { decodeLuma } from 'cellproof-wasm/decode';
-import { checkDocument } from 'cellproof-wasm';
+import { checkDocument, csvRow, csvCell, jwkThumbprint, recycledContent } from 'cellproof-wasm';
 
 export const verdicts: Verdict[] = ${lit(out.cases.map((c) => c.verdict))};
 export const passportVerdicts: Verdict[] = ${lit(out.passports.map((c) => c.verdict))};
@@ -100,6 +102,9 @@ export const ages: DataAge[][] = ${lit(out.ages)};
 export const now: bigint[] = [${out.now.map((n) => `${n}n`).join(', ')}];
 export const codes: CodeInfo[] = ${lit(out.codes)};
 export const mins: RecycledMinimum[] = ${lit(out.mins)};
+export const shares: RecycledShare[][] = ${lit(out.shares)};
+export const page: { row: string; cell: string; tp: string | undefined } = ${lit(out.page)};
+export const pageTyped: [string, string, string | undefined, RecycledShare[]] = [csvRow(1, '', 1, '{}', 'x'), csvCell('x'), jwkThumbprint('{}'), recycledContent('{}', null)];
 export const decoded: DecodeResult[] = ${lit(out.decode)};
 
 // The methods are declared with these types, not \`any\`.
