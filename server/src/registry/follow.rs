@@ -1,15 +1,19 @@
 //! Replicas (several processes on one PostgreSQL database, `crate::replica`): the registry's
 //! side. A replica that does not hold the lease records status bits and leaves the lists
-//! dirty (it never signs them); every replica re-reads issuers, allocation bitmaps and status
-//! lists from the store when another one changed them, and before each group of issuer
-//! requests, so a request is checked against what every replica committed.
+//! dirty (it never signs them); every replica re-reads issuers, allocation bitmaps, status
+//! lists, trust lists, authority keys, passport versions and attestations from the store when
+//! another one changed them (at its next poll, `replica::POLL`), and before each group of
+//! issuer requests and each operator action, so a request is checked against what every
+//! replica committed: a key removed from a trust list through one replica is refused by all
+//! (the authentication snapshot, `Gate`, is rebuilt when trust lists change).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use cellproof_core::{Bitstring, Purpose};
+use cellproof_core::{Bitstring, KeyPair, Purpose};
 
-use super::{IssuerState, ListState, PurposeState, Registry};
-use crate::store::StoreError;
+use super::passport::listed_digests;
+use super::{Artifact, AuthorityKey, IssuerState, ListState, PurposeState, Registry, VC_JWT};
+use crate::store::{AttestationRow, AuthorityKeyRow, PassportRow, StoreError};
 
 impl Registry {
     /// Marks this registry as one of several replicas of its store: it signs status lists
@@ -41,9 +45,17 @@ impl Registry {
     pub fn reload(&mut self) -> Result<usize, StoreError> {
         // Only the rows written since this process last read or wrote (a version check
         // when nothing was: a replica under load does not re-read every list per group).
-        let Some(snap) = self.store.changes()? else {
+        let Some(mut snap) = self.store.changes()? else {
             return Ok(0);
         };
+        // Keys first: a new active key marks every list for re-signing before the status
+        // rows below bring what the other replicas signed.
+        self.follow_authority_keys(std::mem::take(&mut snap.authority_keys));
+        let trust_changed = self.follow_trust_lists(std::mem::take(&mut snap.trust_lists));
+        self.follow_passports(
+            std::mem::take(&mut snap.passports),
+            std::mem::take(&mut snap.attestations),
+        );
         let mut new_issuers = false;
         for i in snap.issuers {
             let e = self.issuers.entry(i.slug).or_insert_with(|| {
@@ -114,9 +126,136 @@ impl Registry {
         if !changed.is_empty() {
             self.publish_bundle();
         }
-        if new_issuers {
+        if trust_changed {
+            // The served trust lists and bundle, and the authentication snapshot.
+            self.publish_everything();
+            self.refresh_gate();
+        } else if new_issuers {
             self.refresh_gate();
         }
         Ok(changed.len())
+    }
+}
+
+impl Registry {
+    /// Takes in the trust lists another replica stored, through the core's `TrustStore`
+    /// like an upload (signature under the pinned roots; a list no newer than the one held
+    /// is left out, SPEC.md section 4). Returns whether the accepted lists changed.
+    fn follow_trust_lists(&mut self, rows: Vec<(String, u64, String)>) -> bool {
+        let rows: Vec<(String, u64, String)> = rows
+            .into_iter()
+            .filter(|(eco, _, jws)| self.trust_raw.get(eco) != Some(jws))
+            .collect();
+        if rows.is_empty() {
+            return false;
+        }
+        let mut trust = self.trust.clone();
+        let mut changed = false;
+        let results = trust.insert_all(rows.iter().map(|(_, _, j)| j.as_str()));
+        for (r, (eco, seq, jws)) in results.into_iter().zip(&rows) {
+            match r {
+                Ok(a) => {
+                    changed |= !a.unchanged;
+                    self.trust_raw.insert(eco.clone(), jws.clone());
+                }
+                Err(e) => tracing::warn!(
+                    eco,
+                    seq,
+                    code = e.code(),
+                    "a trust list another replica stored is not accepted here"
+                ),
+            }
+        }
+        if changed {
+            self.trust = trust;
+        }
+        changed
+    }
+
+    /// Takes in authority keys another replica created or activated. When the active key
+    /// changed, every list is marked for re-signing with it (the signer signs them at its
+    /// next tick; a follower keeps the signed lists the store brings).
+    fn follow_authority_keys(&mut self, rows: Vec<AuthorityKeyRow>) {
+        if rows.is_empty() {
+            return;
+        }
+        let before = self.active_kid().to_owned();
+        for k in rows {
+            match self.keys.iter_mut().find(|h| h.kp.kid == k.kid) {
+                Some(held) => held.active = k.active,
+                None => self.keys.push(AuthorityKey {
+                    kp: KeyPair::from_secret(&k.kid, &k.secret),
+                    created: k.created,
+                    active: k.active,
+                }),
+            }
+        }
+        if self.active_kid() != before {
+            for s in self
+                .issuers
+                .values_mut()
+                .flat_map(|i| i.lists.values_mut())
+                .flat_map(|l| l.purposes.values_mut())
+            {
+                s.dirty = true;
+            }
+        }
+    }
+
+    /// Takes in passport versions and attestations another replica accepted, and publishes
+    /// the chains they change (versions arrive oldest first per battery; one that does not
+    /// follow the versions held is left out, with a warning, rather than served out of order).
+    fn follow_passports(&mut self, passports: Vec<PassportRow>, attestations: Vec<AttestationRow>) {
+        let mut touched = BTreeSet::new();
+        let mut new_attestations = Vec::new();
+        for a in attestations {
+            if self.attestations.contains_key(&a.digest) {
+                continue;
+            }
+            self.published.put(
+                format!("attestation/{}", a.digest),
+                Artifact::new(a.jws.clone(), VC_JWT),
+            );
+            new_attestations.push(a.digest.clone());
+            self.attestations.insert(a.digest, a.jws);
+        }
+        for p in passports {
+            if self.passport_digests.contains_key(&p.digest) {
+                continue;
+            }
+            let held = self.passports.get(&p.path).map_or(0, Vec::len) as u64;
+            if p.version != held + 1 {
+                tracing::warn!(
+                    path = %p.path,
+                    version = p.version,
+                    held,
+                    "a passport version another replica stored does not follow the versions \
+                     held here"
+                );
+                continue;
+            }
+            self.passport_digests
+                .insert(p.digest, (p.path.clone(), p.version));
+            self.passports
+                .entry(p.path.clone())
+                .or_default()
+                .push(p.jws);
+            touched.insert(p.path);
+        }
+        if !new_attestations.is_empty() {
+            // A chain serves the attestations its current version lists that are held.
+            for (path, versions) in &self.passports {
+                let lists = versions.last().is_some_and(|cur| {
+                    let listed = listed_digests(cur);
+                    new_attestations.iter().any(|d| listed.contains(d))
+                });
+                if lists {
+                    touched.insert(path.clone());
+                }
+            }
+        }
+        for path in &touched {
+            self.publish_passport(path);
+        }
     }
 }

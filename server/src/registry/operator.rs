@@ -11,7 +11,7 @@ use super::{
     new_key_row, AuthorityKey, IssuerState, ListState, PurposeState, Registry, LIST_ENTRIES,
 };
 use crate::errors::OperatorError;
-use crate::store::{AuthorityKeyRow, Batch, IssuerRow, ItemRow, ListRow, NewAudit};
+use crate::store::{AuthorityKeyRow, Batch, IssuerRow, ItemRow, ListRow, NewAudit, StoreError};
 
 /// An onboarding request: which DID owns which list ids under which slug, authenticated in
 /// which one ecosystem.
@@ -48,15 +48,31 @@ pub fn valid_list_id(s: &str) -> bool {
 }
 
 impl Registry {
+    /// Re-reads what other replicas committed before an operator action decides anything
+    /// (`follow.rs`): a replica checks an upload against the lists the database holds, not
+    /// the ones it read at its last poll. A registry alone on its store holds everything.
+    fn fresh(&mut self) -> Result<(), OperatorError> {
+        if self.replicated {
+            self.reload().map_err(op_internal)?;
+        }
+        Ok(())
+    }
+
     /// Uploads a trust list signed offline by an ecosystem root: verified against the pinned
     /// roots with the core's `TrustStore` (which refuses `seq` rollback), stored, published.
     /// Returns what was accepted and warnings about what verifiers would trip over.
+    ///
+    /// Only the uploaded ecosystem's row is written, and the store refuses to lower its
+    /// `seq` (another replica may have stored a newer list since this one re-read them):
+    /// that refusal is a `trust-list-rollback` conflict, like the core's. `unchanged` means
+    /// the store holds these very bytes (as re-read just before).
     pub fn upload_trust_list(
         &mut self,
         body: &[u8],
         actor: &str,
         now: u64,
     ) -> Result<(Accepted, Vec<String>), OperatorError> {
+        self.fresh()?;
         let text = std::str::from_utf8(body)
             .map_err(|_| OperatorError::Invalid {
                 detail: "the body is not UTF-8".into(),
@@ -80,16 +96,12 @@ impl Registry {
         if accepted.unchanged {
             return Ok((accepted, warnings));
         }
-        let mut raw = self.trust_raw.clone();
-        raw.insert(accepted.eco.clone(), text.to_owned());
-        // What the core's store holds now, with the bytes as uploaded: no re-parsing.
-        let rows: Vec<(String, u64, String)> = raw
-            .iter()
-            .filter_map(|(eco, jws)| Some((eco.clone(), trust.list(eco)?.seq, jws.clone())))
-            .collect();
-        self.commit(
+        // This ecosystem's row alone, with the bytes as uploaded: writing back the other
+        // lists held here would replace newer ones another replica stored meanwhile.
+        let row = (accepted.eco.clone(), accepted.seq, text.to_owned());
+        let committed = self.commit(
             &Batch {
-                trust_lists: rows,
+                trust_lists: vec![row],
                 audit: vec![NewAudit {
                     actor: actor.into(),
                     action: "trust-list.upload".into(),
@@ -100,10 +112,16 @@ impl Registry {
                 ..Batch::default()
             },
             now,
-        )
-        .map_err(op_internal)?;
+        );
+        match committed {
+            Ok(_) => {}
+            Err(StoreError::Conflict(detail)) => {
+                return Err(OperatorError::TrustListRollback { detail })
+            }
+            Err(e) => return Err(op_internal(e)),
+        }
         self.trust = trust;
-        self.trust_raw = raw;
+        self.trust_raw.insert(accepted.eco.clone(), text.to_owned());
         self.publish_everything();
         self.refresh_gate();
         Ok((accepted, warnings))
@@ -148,6 +166,7 @@ impl Registry {
         actor: &str,
         now: u64,
     ) -> Result<Value, OperatorError> {
+        self.fresh()?;
         let invalid = |d: String| OperatorError::Invalid { detail: d };
         if !valid_slug(&req.slug) {
             return Err(invalid(format!(
@@ -310,6 +329,7 @@ impl Registry {
     /// Creates a new, inactive status authority key; returns its public JWK, to be listed
     /// in the trust lists' `authorities` before activation.
     pub fn new_authority_key(&mut self, digest: String, now: u64) -> Result<Value, OperatorError> {
+        self.fresh()?;
         let row = new_key_row(now, &self.keys, false).map_err(op_internal)?;
         self.commit(
             &Batch {
@@ -345,6 +365,7 @@ impl Registry {
         digest: String,
         now: u64,
     ) -> Result<Value, OperatorError> {
+        self.fresh()?;
         let key = self
             .keys
             .iter()

@@ -216,7 +216,11 @@ pub struct Batch {
     /// any was seen before (a group commit checks each request's `jti` before grouping it and
     /// retries a refused group one request at a time).
     pub jtis: Vec<JtiRow>,
-    /// Accepted trust lists `(eco, seq, jws)`, replacing the held one.
+    /// Accepted trust lists `(eco, seq, jws)`, each replacing the held list of its ecosystem
+    /// only: a batch carries the ecosystems it changes, never rows read earlier. `seq` never
+    /// goes back (SPEC.md section 4): where the store holds a list of the ecosystem with
+    /// another `jws` and a `seq` not below this one (another replica stored it since), the
+    /// batch fails with [`StoreError::Conflict`], committing nothing.
     pub trust_lists: Vec<(String, u64, String)>,
     /// Issuers to insert.
     pub issuers: Vec<IssuerRow>,
@@ -303,6 +307,9 @@ pub struct Snapshot {
 pub enum StoreError {
     /// The `jti` was seen before: nothing was committed.
     Replay,
+    /// Another writer got there first (an index claimed, a list signed since this one read
+    /// it): nothing was committed; re-read (`Store::changes`) and plan again.
+    Conflict(String),
     /// The backend failed.
     Backend(String),
 }
@@ -311,6 +318,7 @@ impl std::fmt::Display for StoreError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             StoreError::Replay => f.write_str("jti already seen"),
+            StoreError::Conflict(e) => write!(f, "another writer got there first: {e}"),
             StoreError::Backend(e) => write!(f, "storage failed: {e}"),
         }
     }
@@ -323,8 +331,10 @@ pub trait Store: Send + Sync + 'static {
     /// Reads everything held (start-up).
     fn load(&self) -> Result<Snapshot, StoreError>;
     /// What other processes changed since this one last read or wrote (replicas,
-    /// `registry/follow.rs`): the issuers, allocation bitmaps and status lists written since,
-    /// in a snapshot with only those filled; `None` when nothing was. The default re-reads
+    /// `registry/follow.rs`): the issuers, allocation bitmaps, status lists, trust lists,
+    /// authority keys, passport versions and attestations written since, in a snapshot with
+    /// only those filled; `None` when nothing was. (Documents, restricted sections and
+    /// reports are read from the store per request: nothing of them is held to refresh.) The default re-reads
     /// everything (a store only one process writes never needs it).
     fn changes(&self) -> Result<Option<Snapshot>, StoreError> {
         self.load().map(Some)

@@ -48,6 +48,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "versions",
         include_str!("../../migrations/0003_versions.sql"),
     ),
+    (
+        5,
+        "trust_versions",
+        include_str!("../../migrations/0005_trust_versions.sql"),
+    ),
 ];
 
 /// Bumps the change version once for this transaction (first thing in a commit that writes
@@ -526,8 +531,42 @@ async fn version(tx: &Transaction<'_>) -> Result<i64, StoreError> {
         .get(0))
 }
 
-/// The issuers, lists and status lists written after change version `seen`, and the
-/// version they bring this process to; `None` when nothing was.
+/// `kid, secret, created, active`.
+fn authority_key_row(r: &Row) -> Result<AuthorityKeyRow, StoreError> {
+    let kid: String = r.get(0);
+    let secret: Vec<u8> = r.get(1);
+    let secret: [u8; 32] = secret
+        .try_into()
+        .map_err(|_| be(format!("authority key {kid} is not 32 bytes")))?;
+    Ok(AuthorityKeyRow {
+        kid,
+        secret,
+        created: u(r.get(2)),
+        active: r.get(3),
+    })
+}
+
+/// `path, version, digest, jws`.
+fn passport_row(r: &Row) -> PassportRow {
+    PassportRow {
+        path: r.get(0),
+        version: u(r.get(1)),
+        digest: r.get(2),
+        jws: r.get(3),
+    }
+}
+
+/// Why a trust list was not stored: the database holds a newer one of its ecosystem.
+fn trust_list_held(eco: &str, held: u64, offered: u64) -> String {
+    format!(
+        "the database holds trust list seq {held} of {eco}, offered seq {offered}: \
+         seq never goes back (SPEC.md section 4)"
+    )
+}
+
+/// The issuers, lists, status lists, trust lists, authority keys, passports and attestations
+/// written after change version `seen`, and the version they bring this process to; `None`
+/// when nothing was.
 async fn changes(
     client: &mut Client,
     cache: &mut Cache,
@@ -574,6 +613,42 @@ async fn changes(
         .iter()
         .map(status_row)
         .collect(),
+        trust_lists: since("SELECT eco, seq, jws FROM trust_lists WHERE version > $1 ORDER BY eco")
+            .await
+            .map_err(be)?
+            .iter()
+            .map(|r| (r.get(0), u(r.get(1)), r.get(2)))
+            .collect(),
+        authority_keys: since(
+            "SELECT kid, secret, created, active FROM authority_keys WHERE version > $1 \
+             ORDER BY created, kid",
+        )
+        .await
+        .map_err(be)?
+        .iter()
+        .map(authority_key_row)
+        .collect::<Result<_, _>>()?,
+        // Oldest version first, per battery: a replica appends them in order.
+        passports: since(
+            "SELECT path, version, digest, jws FROM passports WHERE version_stamp > $1 \
+             ORDER BY path, version",
+        )
+        .await
+        .map_err(be)?
+        .iter()
+        .map(passport_row)
+        .collect(),
+        attestations: since("SELECT digest, jws FROM attestations WHERE version > $1")
+            .await
+            .map_err(be)?
+            .iter()
+            .map(|r| AttestationRow {
+                digest: r.get(0),
+                jws: r.get(1),
+            })
+            .collect(),
+        // Documents are read from the database per request (`Store::document`): every
+        // replica serves one as soon as it is committed, nothing is held to refresh.
         ..Snapshot::default()
     };
     tx.commit().await.map_err(be)?;
@@ -680,7 +755,14 @@ async fn commit_once(
         && b.lists.is_empty()
         && b.status.is_empty()
         && b.bits.is_empty()
-        && b.signed.is_empty());
+        && b.signed.is_empty()
+        // Stamped by migration 5's triggers: bumped first here too, so the version row is
+        // locked before the audit head by every writer (one lock order, no deadlock).
+        && b.trust_lists.is_empty()
+        && b.authority_keys.is_empty()
+        && b.passports.is_empty()
+        && b.attestations.is_empty()
+        && b.documents.is_empty());
     // Prepared (once per connection) before anything is sent: a statement still to be
     // parsed would wait for that answer and break the pipeline.
     let bump = st_if(&tx, cache, versioned, BUMP_VERSION).await?;
@@ -869,14 +951,25 @@ async fn commit_once(
 /// statement each.
 async fn write_rows(tx: &Transaction<'_>, cache: &mut Cache, b: &Batch) -> Result<(), Failure> {
     for (eco, seq, jws) in &b.trust_lists {
-        exec(
+        // SPEC.md section 4: `seq` only grows, here too. Another replica may have stored a
+        // newer list of this ecosystem since this one read it: then nothing is written and
+        // the batch fails (the same bytes again are no change).
+        let written = exec(
             tx,
             cache,
             "INSERT INTO trust_lists (eco, seq, jws) VALUES ($1, $2, $3) \
-             ON CONFLICT (eco) DO UPDATE SET seq = excluded.seq, jws = excluded.jws",
+             ON CONFLICT (eco) DO UPDATE SET seq = excluded.seq, jws = excluded.jws \
+             WHERE trust_lists.seq < excluded.seq OR trust_lists.jws = excluded.jws",
             &[eco, &i(*seq)?, jws],
         )
         .await?;
+        if written == 0 {
+            let held: i64 = tx
+                .query_one("SELECT seq FROM trust_lists WHERE eco = $1", &[eco])
+                .await?
+                .get(0);
+            return Err(StoreError::Conflict(trust_list_held(eco, u(held), *seq)).into());
+        }
     }
     for r in &b.issuers {
         exec(

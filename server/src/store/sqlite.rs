@@ -303,12 +303,21 @@ impl Store for SqliteStore {
             }
         }
         for (eco, seq, jws) in &b.trust_lists {
-            tx.execute(
-                "INSERT INTO trust_lists (eco, seq, jws) VALUES (?1, ?2, ?3) \
-                 ON CONFLICT(eco) DO UPDATE SET seq = excluded.seq, jws = excluded.jws",
-                params![eco, i(*seq)?, jws],
-            )
-            .map_err(be)?;
+            // `seq` never goes back (SPEC.md section 4), as in the PostgreSQL store.
+            let written = tx
+                .execute(
+                    "INSERT INTO trust_lists (eco, seq, jws) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT(eco) DO UPDATE SET seq = excluded.seq, jws = excluded.jws \
+                     WHERE trust_lists.seq < excluded.seq OR trust_lists.jws = excluded.jws",
+                    params![eco, i(*seq)?, jws],
+                )
+                .map_err(be)?;
+            if written == 0 {
+                return Err(StoreError::Conflict(format!(
+                    "the database holds a newer trust list of {eco} than seq {seq}: seq \
+                     never goes back (SPEC.md section 4)"
+                )));
+            }
         }
         for r in &b.issuers {
             tx.execute(
@@ -670,6 +679,45 @@ mod tests {
             Some("catena-x")
         );
         assert_eq!(s.head().unwrap(), None, "no audit entry yet");
+    }
+
+    #[test]
+    fn a_trust_list_never_replaces_a_newer_one_of_its_ecosystem() {
+        // Replicas: one that read the lists before another stored a newer one must not write
+        // its older copy back (SPEC.md section 4, seq only grows).
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStore::open(dir.path()).unwrap();
+        let put = |eco: &str, seq: u64, jws: &str| Batch {
+            trust_lists: vec![(eco.into(), seq, jws.into())],
+            audit: vec![NewAudit {
+                actor: "operator".into(),
+                action: "trust-list.upload".into(),
+                detail: serde_json::Value::Null,
+                digest: String::new(),
+            }],
+            ..Batch::default()
+        };
+        s.commit(&put("cx", 2, "two"), 5).unwrap();
+        s.commit(&put("ou", 1, "one"), 5).unwrap();
+        for (seq, jws) in [(1, "one"), (2, "another two")] {
+            let e = s.commit(&put("cx", seq, jws), 6).unwrap_err();
+            assert!(matches!(e, StoreError::Conflict(_)), "{e}");
+        }
+        assert_eq!(
+            s.audit(0, 10).unwrap().len(),
+            2,
+            "a refused batch commits nothing"
+        );
+        s.commit(&put("cx", 2, "two"), 7).unwrap();
+        s.commit(&put("cx", 3, "three"), 7).unwrap();
+        let held = s.load().unwrap().trust_lists;
+        assert_eq!(
+            held,
+            [
+                ("cx".to_owned(), 3, "three".to_owned()),
+                ("ou".to_owned(), 1, "one".to_owned())
+            ]
+        );
     }
 
     #[test]

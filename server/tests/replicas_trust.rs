@@ -1,0 +1,435 @@
+//! Replicas and the rows every request is checked against: two `cellproof-server` processes
+//! on one PostgreSQL schema (the machine's, or `CELLPROOF_TEST_DATABASE`; each test its own
+//! schema; the tests fail, never skip, without a database). Replica A seeds the demo world,
+//! B joins without `--demo` behind the same public URL (as in `replicas.rs`).
+//!
+//! What one replica accepts, the other serves and authenticates against within one poll
+//! interval ([`POLL`], 250 ms; the tests allow [`WITHIN`], a few intervals, for a loaded
+//! machine): a trust list uploaded through A (an inspector removed from it is refused by B), a
+//! passport or attestation uploaded through A. A trust-list upload writes only its own
+//! ecosystem's row and never lowers a `seq` the database holds (docs/deploy.md).
+
+mod common;
+
+use std::io::{BufRead as _, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use cellproof_core::{
+    sha256_b64, sign_json, sign_trust_list, KeyPair, PublicKey, TrustList, TrustStore, Typ,
+};
+use cellproof_server::replica::POLL;
+use cellproof_world::{Listed, DAY, YEAR};
+use common::{jti, now};
+use serde_json::{json, Value};
+
+const TOKEN: &str = "replica-test-token-of-32-characters-or-more";
+
+/// How long a change made through one replica may take to reach the other here: six poll
+/// intervals (1.5 s). The replica polls every [`POLL`]; the rest is slack for two servers,
+/// PostgreSQL and the test sharing two loaded cores.
+const WITHIN: Duration = Duration::from_millis(6 * POLL.as_millis() as u64);
+
+struct Replica {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(dir: &Path, database: &str, listen: &str, extra: &[&str]) -> Replica {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cellproof-server"))
+        .args(["--data", dir.to_str().unwrap(), "--listen", listen])
+        .args(["--database", database])
+        .args(extra)
+        .env("CELLPROOF_OPERATOR_TOKEN", TOKEN)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    out.read_line(&mut line).unwrap();
+    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+    let url = line
+        .trim()
+        .strip_prefix("cellproof-server listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    Replica { child, url }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Two replicas on one fresh schema: A seeded the demo world (its URL is the public URL of
+/// both), B joined with the pinned roots from a configuration file.
+struct Pair {
+    // Dropped after `Pair::drop` stopped the replicas.
+    _schema: common::PgSchema,
+    dir_a: tempfile::TempDir,
+    _dir_b: tempfile::TempDir,
+    a: Replica,
+    b: Replica,
+    /// B's own address (A's is the public URL).
+    b_addr: String,
+    manifest: Value,
+    db: String,
+    client: reqwest::Client,
+}
+
+impl Drop for Pair {
+    fn drop(&mut self) {
+        for r in [&mut self.a, &mut self.b] {
+            let _ = r.child.kill();
+            let _ = r.child.wait();
+        }
+    }
+}
+
+fn pair() -> Pair {
+    let schema = common::PgSchema::always();
+    let db = schema.url.clone();
+    let dir_a = tempfile::tempdir().unwrap();
+    let dir_b = tempfile::tempdir().unwrap();
+    let a = start(dir_a.path(), &db, "127.0.0.1:0", &["--demo"]);
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(dir_a.path().join("demo/manifest.json")).unwrap())
+            .unwrap();
+    let mut roots = String::from("[pinned_roots]\n");
+    for e in manifest["ecosystems"].as_array().unwrap() {
+        let r = &e["root"];
+        roots.push_str(&format!(
+            "{} = {{ kty = {}, crv = {}, x = {} }}\n",
+            e["eco"].as_str().unwrap(),
+            r["kty"],
+            r["crv"],
+            r["x"]
+        ));
+    }
+    let config = dir_b.path().join("replica.toml");
+    std::fs::write(&config, roots).unwrap();
+    let b_listen = format!("127.0.0.1:{}", free_port());
+    let b = start(
+        dir_b.path(),
+        &db,
+        &b_listen,
+        &["--public-url", &a.url, "--config", config.to_str().unwrap()],
+    );
+    assert_eq!(b.url, a.url, "one public URL behind both");
+    Pair {
+        _schema: schema,
+        dir_a,
+        _dir_b: dir_b,
+        a,
+        b,
+        b_addr: format!("http://{b_listen}"),
+        manifest,
+        db,
+        client: reqwest::Client::new(),
+    }
+}
+
+impl Pair {
+    fn public(&self) -> &str {
+        &self.a.url
+    }
+
+    fn root_key(&self, eco: &str) -> KeyPair {
+        let jwk: Value = serde_json::from_slice(
+            &std::fs::read(self.dir_a.path().join(format!("demo/keys/{eco}-root.jwk"))).unwrap(),
+        )
+        .unwrap();
+        KeyPair::from_private_jwk(&jwk).unwrap()
+    }
+
+    /// The list of `eco` held now (as A serves it, verified under the pinned roots).
+    async fn trust_list(&self, eco: &str) -> TrustList {
+        let mut trust = TrustStore::new();
+        for e in self.manifest["ecosystems"].as_array().unwrap() {
+            trust.pin_root(
+                e["eco"].as_str().unwrap(),
+                &PublicKey::from_jwk(&e["root"]).unwrap(),
+            );
+        }
+        let text = self
+            .client
+            .get(format!("{}/v1/trust-list/{eco}", self.public()))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        trust.insert(&text).unwrap();
+        trust.list(eco).unwrap().clone()
+    }
+
+    /// `list` with `seq` and `iat` moved on, signed by its ecosystem's root.
+    fn next(&self, list: &TrustList, seq: u64) -> String {
+        let mut l = list.clone();
+        l.seq = seq;
+        l.iat = now();
+        sign_trust_list(&l, &self.root_key(&l.eco))
+    }
+
+    async fn upload(&self, base: &str, jws: &str) -> (u16, Value) {
+        let r = self
+            .client
+            .post(format!("{base}/v1/operator/trust-lists"))
+            .bearer_auth(TOKEN)
+            .header("Content-Type", "application/jwt")
+            .body(jws.to_owned())
+            .send()
+            .await
+            .unwrap();
+        let s = r.status().as_u16();
+        (s, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// `eco`'s row in the database itself: its `seq`, and whether it holds `jws`.
+    async fn stored(&self, eco: &str, jws: &str) -> (i64, bool) {
+        let (client, conn) = tokio_postgres::connect(&self.db, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        let conn = tokio::spawn(conn);
+        let row = client
+            .query_one("SELECT seq, jws FROM trust_lists WHERE eco = $1", &[&eco])
+            .await
+            .unwrap();
+        drop(client);
+        let _ = conn.await;
+        (row.get(0), row.get::<_, String>(1) == jws)
+    }
+
+    async fn post(&self, base: &str, path: &str, media: &str, body: String) -> (u16, Value) {
+        let r = self
+            .client
+            .post(format!("{base}{path}"))
+            .header("Content-Type", media)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let s = r.status().as_u16();
+        (s, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, url: String) -> (u16, String) {
+        let r = self.client.get(url).send().await.unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+}
+
+/// Polls `probe` until it answers `true`; panics with `what` after [`WITHIN`]. Returns how
+/// long it took.
+async fn within<F, Fut>(what: &str, mut probe: F) -> Duration
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let t0 = Instant::now();
+    loop {
+        if probe().await {
+            return t0.elapsed();
+        }
+        assert!(
+            t0.elapsed() < WITHIN,
+            "{what}: not within {WITHIN:?} ({} poll intervals of {POLL:?})",
+            WITHIN.as_millis() / POLL.as_millis()
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_inspector_removed_through_one_replica_is_refused_by_the_other() {
+    let p = pair();
+    let inspector = &p.manifest["inspectors"][0];
+    assert_eq!(inspector["eco"], "catena-x");
+    let did = inspector["did"].as_str().unwrap().to_owned();
+    let jwk: Value = serde_json::from_slice(
+        &std::fs::read(p.dir_a.path().join(inspector["key"].as_str().unwrap())).unwrap(),
+    )
+    .unwrap();
+    let key = KeyPair::from_private_jwk(&jwk).unwrap();
+    let sample = p.manifest["samples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "passport-valid")
+        .unwrap();
+    let item = sample["url"]
+        .as_str()
+        .unwrap()
+        .strip_prefix(&format!("{}/", p.public()))
+        .unwrap()
+        .split('#')
+        .next()
+        .unwrap()
+        .to_owned();
+    let read = || {
+        sign_json(
+            Typ::RegistryRequest,
+            &json!({"iss": did, "iat": now(), "jti": jti(), "aud": p.public(), "op": "read",
+                    "item": item, "tier": "authority"}),
+            &key,
+        )
+    };
+    let b_read = || p.post(&p.b_addr, "/v1/restricted", "application/jwt", read());
+    let (s, v) = b_read().await;
+    assert_eq!(s, 200, "enrolled: B answers the inspector {v}");
+
+    // The root re-signs catena-x's list without the inspector; the operator uploads it to A.
+    let mut list = p.trust_list("catena-x").await;
+    let before = list.entities.len();
+    list.entities.retain(|e| e.id != did);
+    assert_eq!(list.entities.len(), before - 1);
+    let seq = list.seq + 1;
+    let jws = p.next(&list, seq);
+    let (s, v) = p.upload(p.public(), &jws).await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = p
+        .post(p.public(), "/v1/restricted", "application/jwt", read())
+        .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (403, Some("issuer_unknown")),
+        "{v}"
+    );
+
+    // B refuses it too within the poll interval, and serves the new list.
+    let took = within("B still answers the removed inspector", || async {
+        let (s, v) = b_read().await;
+        assert!(s == 200 || s == 403, "{s} {v}");
+        s == 403 && v["code"] == "issuer_unknown"
+    })
+    .await;
+    eprintln!("removal reached B after {took:?} (poll interval {POLL:?})");
+    let (s, served) = p.get(format!("{}/v1/trust-list/catena-x", p.b_addr)).await;
+    assert_eq!((s, served.as_str()), (200, jws.as_str()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_upload_through_a_stale_replica_neither_lowers_another_seq_nor_hides_a_newer_list() {
+    let p = pair();
+    let cx = p.trust_list("catena-x").await;
+    let ou = p.trust_list("ouranos").await;
+    let (cx1, cx2) = (p.next(&cx, cx.seq + 1), p.next(&cx, cx.seq + 2));
+    let ou1 = p.next(&ou, ou.seq + 1);
+
+    // catena-x moves on through A; ouranos through B right after (before B's next poll).
+    let (s, v) = p.upload(p.public(), &cx1).await;
+    assert_eq!(
+        (s, v["accepted"]["unchanged"].as_bool()),
+        (200, Some(false)),
+        "{v}"
+    );
+    let (s, v) = p.upload(&p.b_addr, &ou1).await;
+    assert_eq!(
+        (s, v["accepted"]["unchanged"].as_bool()),
+        (200, Some(false)),
+        "{v}"
+    );
+    assert_eq!(
+        p.stored("catena-x", &cx1).await,
+        (cx.seq as i64 + 1, true),
+        "B's upload of ouranos wrote back its stale catena-x list"
+    );
+    assert_eq!(p.stored("ouranos", &ou1).await, (ou.seq as i64 + 1, true));
+
+    // Uploading catena-x's list again through A: `unchanged` only because the database holds
+    // exactly those bytes.
+    let (s, v) = p.upload(p.public(), &cx1).await;
+    assert_eq!(s, 200, "{v}");
+    if v["accepted"]["unchanged"] == true {
+        assert!(
+            p.stored("catena-x", &cx1).await.1,
+            "answered unchanged wrongly"
+        );
+    }
+    // A newer one through A, then the older one through B at once: B refuses it as a
+    // rollback (the database holds the newer list), and the database keeps the newer one.
+    let (s, v) = p.upload(p.public(), &cx2).await;
+    assert_eq!(
+        (s, v["accepted"]["unchanged"].as_bool()),
+        (200, Some(false)),
+        "{v}"
+    );
+    let (s, v) = p.upload(&p.b_addr, &cx1).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (409, Some("trust_list_rollback")),
+        "{v}"
+    );
+    assert_eq!(p.stored("catena-x", &cx2).await, (cx.seq as i64 + 2, true));
+    // And ouranos's list again through A (which never saw it uploaded) is what is held.
+    let (s, v) = p.upload(p.public(), &ou1).await;
+    assert_eq!(
+        (s, v["accepted"]["unchanged"].as_bool()),
+        (200, Some(true)),
+        "{v}"
+    );
+    assert_eq!(p.stored("ouranos", &ou1).await, (ou.seq as i64 + 1, true));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_passport_and_an_attestation_uploaded_through_one_replica_are_served_by_the_other() {
+    let p = pair();
+    let w = common::demo_world(p.dir_a.path(), p.public());
+    const CO: &str = "did:web:refinery.kobalt.example";
+    const SOURCING: &str = "sourcing.due-diligence";
+    let valid = (now() - 30 * DAY + 17, now() + YEAR - 17);
+    let co = w.attestation(&w.certifier, CO, SOURCING, &["Co"], valid);
+    let list = vec![Listed {
+        topic: SOURCING.into(),
+        materials: vec!["Co".into()],
+        subject: CO.into(),
+        jws: co.clone(),
+    }];
+    let url = format!("{}/01/04012345000016/21/REPL0001", p.public());
+    let v1 = w.sign_vc(
+        &w.acme,
+        &w.passport(&w.acme, &url, 1, None, &list, now() - DAY),
+    );
+    let media = "application/vc+jwt";
+    let (s, v) = p
+        .post(p.public(), "/v1/attestations", media, co.clone())
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = p.post(p.public(), "/v1/passports", media, v1.clone()).await;
+    assert_eq!((s, &v["version"]), (200, &json!(1)), "{v}");
+
+    let chain = format!("{}/v1/passports/04012345000016/REPL0001", p.b_addr);
+    let digest = sha256_b64(co.as_bytes());
+    let took = within("B does not serve the passport A accepted", || async {
+        let (s, body) = p.get(chain.clone()).await;
+        if s != 200 {
+            return false;
+        }
+        let c: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(c["versions"], json!([v1]));
+        c["attestations"][&digest] == co.as_str()
+    })
+    .await;
+    eprintln!("passport reached B after {took:?} (poll interval {POLL:?})");
+    let (s, body) = p
+        .get(format!("{}/v1/attestations/{digest}", p.b_addr))
+        .await;
+    assert_eq!((s, body.as_str()), (200, co.as_str()));
+    // A repeat through B is the same version, not a second one.
+    let (s, v) = p.post(&p.b_addr, "/v1/passports", media, v1.clone()).await;
+    assert_eq!((s, &v["version"]), (200, &json!(1)), "{v}");
+}
