@@ -93,6 +93,17 @@ fn compact(
     revoked: &[u64],
     base: Option<(u64, &[u64])>,
 ) -> Vec<u8> {
+    compact_of(world, &Purpose::ALL, valid_from, revoked, base)
+}
+
+/// [`compact`] for some of the three lists only.
+fn compact_of(
+    world: &World,
+    purposes: &[Purpose],
+    valid_from: u64,
+    revoked: &[u64],
+    base: Option<(u64, &[u64])>,
+) -> Vec<u8> {
     let bits = |set: &[u64]| {
         let mut b = Bitstring::zeroed(MIN_ENTRIES);
         for &i in set {
@@ -100,7 +111,7 @@ fn compact(
         }
         b
     };
-    let mut records: Vec<CompactRecord> = Purpose::ALL
+    let mut records: Vec<CompactRecord> = purposes
         .iter()
         .map(|p| {
             let now = if *p == Purpose::Revocation {
@@ -295,4 +306,92 @@ fn a_mirror_serving_older_lists_rolls_nothing_back() {
         (Some("invalid"), Some("revoked")),
         "{v}"
     );
+}
+
+/// The status lists a verdict used (its `data` entries of kind `status_list`).
+fn status_lists_used(v: &Value) -> usize {
+    v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["kind"] == "status_list")
+        .count()
+}
+
+#[test]
+fn a_refused_delta_falls_back_to_a_full_body_on_top_of_what_is_held() {
+    let world = World::new("sync-fallback", "https://registry.example", T0);
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("catena-x-root.jwk");
+    std::fs::write(&root, world.catena_root.public().to_jwk().to_string()).unwrap();
+    let root = format!("catena-x={}", root.display());
+    let dir = tmp.path().join("synced");
+    let (base, routes) = mirror();
+    let sync = || {
+        run(&[
+            "sync",
+            "--registry",
+            &base,
+            "--dir",
+            dir.to_str().unwrap(),
+            "--root",
+            &root,
+        ])
+    };
+    let battery = issue_credential(&world.reference_claims(), T0 - DAY, &world.acme.key)
+        .unwrap()
+        .url();
+    let trust = trust_list(&world, 1, false);
+    let first = compact(&world, T0, &[INDEX], None);
+    {
+        let mut r = routes.lock().unwrap();
+        r.insert("/v1/trust-list/catena-x".into(), trust.into_bytes());
+        r.insert("/v1/status-compact".into(), first.clone());
+    }
+    let o = sync();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let v = verdict(&battery, &root, &dir, T0 + 3_600);
+    assert_eq!(v["code"], "revoked", "{v}");
+    assert_eq!(status_lists_used(&v), 3, "{v}");
+
+    // 2. A delta from a base not held (status_delta_base), then a full body with a newer
+    //    revocation list that leaves out the suspension and refresh lists: the fallback keeps
+    //    what it does not replace (a mirror cannot hide a list by leaving it out).
+    let stray = compact(&world, T0 + DAY, &[INDEX], Some((T0 - 60, &[])));
+    let partial = compact_of(&world, &[Purpose::Revocation], T0 + DAY, &[INDEX, 9], None);
+    {
+        let mut r = routes.lock().unwrap();
+        r.insert("/v1/status-compact?since".into(), stray);
+        r.insert("/v1/status-compact".into(), partial.clone());
+    }
+    let o = sync();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("status_delta_base"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(std::fs::read(dir.join("status-0.bin")).unwrap(), first);
+    assert_eq!(std::fs::read(dir.join("status-1.bin")).unwrap(), partial);
+    let v = verdict(&battery, &root, &dir, T0 + DAY + 3_600);
+    assert_eq!(v["code"], "revoked", "{v}");
+    assert_eq!(
+        status_lists_used(&v),
+        3,
+        "the left-out lists are still held: {v}"
+    );
+
+    // 3. The delta refused again, and a full body with every list, newer: it starts a new chain.
+    let whole = compact(&world, T0 + 2 * DAY, &[INDEX], None);
+    routes
+        .lock()
+        .unwrap()
+        .insert("/v1/status-compact".into(), whole.clone());
+    let o = sync();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(std::fs::read(dir.join("status-0.bin")).unwrap(), whole);
+    assert!(!dir.join("status-1.bin").exists());
+    let v = verdict(&battery, &root, &dir, T0 + 2 * DAY + 3_600);
+    assert_eq!(v["code"], "revoked", "{v}");
+    assert_eq!(status_lists_used(&v), 3, "{v}");
 }
