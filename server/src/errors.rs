@@ -415,8 +415,10 @@ pub enum PublicError {
     },
     /// The web directory has no `index.html`.
     PageMissing,
-    /// `GET /v1/status-compact?since=` with something other than Unix seconds.
+    /// `GET /v1/status-compact?since=` with something other than Unix seconds or a cursor.
     SinceInvalid,
+    /// `/v1/pack` past its bound of packs at once or bytes per second (`Retry-After`).
+    PackBusy,
     /// Internal failure.
     Internal,
 }
@@ -462,7 +464,13 @@ impl PublicError {
                 "since-invalid",
                 StatusCode::BAD_REQUEST,
                 "Invalid since",
-                "since must be a validFrom in Unix seconds (0 to 2^64 - 1)",
+                "since must be a Cellproof-Cursor value or a validFrom in Unix seconds (0 to 2^64 - 1)",
+            ),
+            E::PackBusy => Problem::new(
+                "pack-busy",
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Too many packs",
+                "the registry builds a bounded number of packs at once and per second; retry after the time in Retry-After",
             ),
             E::Internal => Problem::internal(),
         }

@@ -31,6 +31,8 @@ struct Route {
 struct Inner {
     routes: BTreeMap<String, Route>,
     outcomes: BTreeMap<(&'static str, String), u64>,
+    /// Plain counters by full metric name (work done: delta builds, packs refused).
+    counters: BTreeMap<&'static str, u64>,
 }
 
 /// The registry's metrics.
@@ -78,6 +80,13 @@ impl Metrics {
             *m.outcomes
                 .entry((endpoint, outcome.to_owned()))
                 .or_default() += 1;
+        }
+    }
+
+    /// Adds one to a plain counter (`name` is the full metric name, ending in `_total`).
+    pub fn count(&self, name: &'static str) {
+        if let Ok(mut m) = self.inner.lock() {
+            *m.counters.entry(name).or_default() += 1;
         }
     }
 
@@ -136,6 +145,9 @@ impl Metrics {
                 "cellproof_issuer_requests_total{{endpoint=\"{endpoint}\",outcome=\"{}\"}} {n}",
                 esc(outcome)
             );
+        }
+        for (name, n) in &m.counters {
+            let _ = writeln!(out, "# TYPE {name} counter\n{name} {n}");
         }
         out
     }

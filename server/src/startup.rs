@@ -220,6 +220,7 @@ impl Application {
                     .collect::<Vec<_>>()
             })
             .to_string(),
+            pack_gate: Default::default(),
         });
         let web_dir = config.web_dir.clone();
         let https = public_url.starts_with("https://");

@@ -38,7 +38,7 @@ pub use passport::{
     subject_of, valid_digest, DocumentAck, PassportAck, DEFAULT_MAX_DOCUMENT, MAX_PACK_ITEMS,
 };
 pub use publication::{Artifact, Published, AUDIT_HEAD_KEY};
-pub use sync::{SyncHistory, COMPACT_KEY};
+pub use sync::{DeltaPlan, Since, SyncHistory, COMPACT_KEY, CURSOR_HEADER};
 
 /// Entries per list (W3C minimum: herd privacy).
 pub const LIST_ENTRIES: u64 = MIN_ENTRIES;

@@ -84,6 +84,8 @@ pub struct AppState {
     pub ttl: u64,
     /// `GET /v1/roots`: the pinned ecosystem roots, as JSON, for verifier pages.
     pub roots_json: String,
+    /// The bound on `/v1/pack` work (`publish::PackGate`).
+    pub pack_gate: Arc<publish::PackGate>,
 }
 
 /// Registers every API route (static files are added by the caller, last).

@@ -443,10 +443,21 @@ async fn pack_response(
     items: Vec<String>,
     max_document_bytes: usize,
 ) -> Result<HttpResponse, PublicError> {
+    // Bounded before any work: unauthenticated, up to 16 MiB each (routes/publish.rs).
+    let permit = match state.pack_gate.enter(state.clock.now()) {
+        Ok(p) => p,
+        Err(wait) => return Ok(super::publish::pack_busy(&state, wait)),
+    };
     super::publish::fresh(&state).await?;
-    let body = web::block(move || pack(&state, &items, max_document_bytes))
-        .await
-        .map_err(|_| PublicError::Internal)??;
+    let body = web::block(move || {
+        let body = pack(&state, &items, max_document_bytes);
+        if let Ok(b) = &body {
+            permit.charge(b.len());
+        }
+        body
+    })
+    .await
+    .map_err(|_| PublicError::Internal)??;
     Ok(HttpResponse::Ok()
         .content_type("application/json")
         .insert_header((header::CACHE_CONTROL, "no-store"))

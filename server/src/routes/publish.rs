@@ -77,6 +77,12 @@ fn gzip(body: &[u8]) -> Bytes {
 /// artifact (the `Compress` middleware leaves a response with `Content-Encoding` alone), and
 /// `HEAD` gets the same headers (actix drops the body and keeps `Content-Length`).
 pub fn serve(req: &HttpRequest, a: &Artifact, ttl: u64) -> HttpResponse {
+    serve_as(req, a, ttl, true)
+}
+
+/// [`serve`], gzip only when `compress` (otherwise `Content-Encoding: identity`, which the
+/// `Compress` middleware leaves alone too).
+fn serve_as(req: &HttpRequest, a: &Artifact, ttl: u64, compress: bool) -> HttpResponse {
     let etag = header::HeaderValue::from_str(&a.etag)
         .unwrap_or(header::HeaderValue::from_static("W/\"\""));
     let fresh = req
@@ -97,6 +103,13 @@ pub fn serve(req: &HttpRequest, a: &Artifact, ttl: u64) -> HttpResponse {
     ))
     .insert_header((header::ETAG, etag))
     .insert_header((header::CACHE_CONTROL, cache_control(ttl)));
+    if !compress {
+        r.insert_header((
+            header::CONTENT_ENCODING,
+            header::HeaderValue::from_static("identity"),
+        ));
+        return r.body(a.body.clone());
+    }
     if a.body.len() >= GZIP_MIN {
         r.insert_header((
             header::VARY,
@@ -165,15 +178,26 @@ pub async fn published_fast_path(
                 // Rebuilt by the route's handler first.
                 return None;
             }
+            if key == crate::registry::COMPACT_KEY {
+                // The full body and the cursor it brings a client to, taken together.
+                let (a, cursor) = state.published.sync.lock().ok()?.full()?;
+                return Some((state.clone(), a, pattern, Some(cursor)));
+            }
             let a = state.published.get(key)?;
-            Some((state.clone(), a, pattern))
+            Some((state.clone(), a, pattern, None))
         });
-    let Some((state, a, pattern)) = hit else {
+    let Some((state, a, pattern, cursor)) = hit else {
         return Ok(next.call(req).await?.map_into_left_body());
     };
     let start = std::time::Instant::now();
     let mut resp = serve(req.request(), &a, state.ttl);
     let headers = resp.headers_mut();
+    if let Some(c) = cursor.and_then(|c| header::HeaderValue::from_str(&c).ok()) {
+        headers.insert(
+            header::HeaderName::from_static(crate::registry::CURSOR_HEADER),
+            c,
+        );
+    }
     let n = if state.public_url.starts_with("https://") {
         5
     } else {
@@ -262,10 +286,16 @@ pub async fn bundle(
 }
 
 /// `GET /v1/status-compact`: every list in the compact form (`docs/status-sync.md`);
-/// `?since=T`: only what changed after `T`, the newest `validFrom` the client holds, as delta
-/// records (full records for lists the history no longer reaches). A delta is made and signed
-/// on request from the in-memory history (`registry/sync.rs`): the one GET that signs, one
-/// Ed25519 signature over a body of kilobytes.
+/// `?since=C`: only what changed after the version the client holds, `C` being the
+/// `Cellproof-Cursor` of the last body it applied (or, from clients before the cursor, the
+/// newest `validFrom` it holds), as delta records (full records for lists the history no
+/// longer reaches). Every answer names the cursor it brings the client to.
+///
+/// A delta is built and signed at most once per bucket of `since` and published change
+/// (`registry/sync.rs`): the sync mutex is held only to look it up or copy pointers, never
+/// while building or signing (the tick takes that mutex under the registry lock), and the
+/// build runs on the blocking pool. A `since` the history cannot place (in the future, another
+/// registry's, older than the history) gets the full body, never a delta that misses lists.
 #[tracing::instrument(skip(state, req))]
 pub async fn status_compact(
     state: web::Data<AppState>,
@@ -275,33 +305,153 @@ pub async fn status_compact(
     for pair in req.query_string().split('&').filter(|p| !p.is_empty()) {
         match pair.split_once('=') {
             Some(("since", v)) if since.is_none() => {
-                since = Some(v.parse::<u64>().map_err(|_| PublicError::SinceInvalid)?);
+                since = Some(crate::registry::Since::parse(v).ok_or(PublicError::SinceInvalid)?);
             }
             _ => return Err(PublicError::SinceInvalid),
         }
     }
     fresh(&state).await?;
-    let Some(since) = since else {
-        return get(&state, &req, crate::registry::COMPACT_KEY);
+    let not_found = || PublicError::NotFound {
+        what: req.path().to_owned(),
     };
-    let a = {
-        let h = state
+    let sync = || {
+        state
             .published
             .sync
             .lock()
-            .map_err(|_| PublicError::Internal)?;
-        h.delta_artifact(since)
-    }
-    .ok_or_else(|| PublicError::NotFound {
-        what: req.path().to_owned(),
-    })?;
-    // A delta changes with every publication: revalidate, never reuse a cached one.
-    let mut r = serve(&req, &a, 0);
+            .map_err(|_| PublicError::Internal)
+    };
+    let Some(since) = since else {
+        let (a, cursor) = sync()?.full().ok_or_else(not_found)?;
+        let mut r = serve(&req, &a, state.ttl);
+        with_cursor(&mut r, &cursor);
+        return Ok(r);
+    };
+    let (plan, cursor) = sync()?.plan(since).ok_or_else(not_found)?;
+    let a = match plan {
+        crate::registry::DeltaPlan::Ready(a) => a,
+        crate::registry::DeltaPlan::Build(b) => {
+            let metrics = state.metrics.clone();
+            web::block(move || b.run(|| metrics.count("cellproof_sync_delta_builds_total")))
+                .await
+                .map_err(|_| PublicError::Internal)?
+        }
+    };
+    // A delta changes with every publication: revalidate, never reuse a cached one. Sent as
+    // is: Golomb-Rice codes are within a few percent of the entropy bound (docs/BENCHMARKS.md),
+    // so compressing each delta would only spend the CPU this route bounds.
+    let mut r = serve_as(&req, &a, 0, false);
     r.headers_mut().insert(
         header::CACHE_CONTROL,
         header::HeaderValue::from_static("no-cache"),
     );
+    with_cursor(&mut r, &cursor);
     Ok(r)
+}
+
+/// Adds the `Cellproof-Cursor` header (`docs/status-sync.md`).
+fn with_cursor(r: &mut HttpResponse, cursor: &str) {
+    if let Ok(v) = header::HeaderValue::from_str(cursor) {
+        r.headers_mut().insert(
+            header::HeaderName::from_static(crate::registry::CURSOR_HEADER),
+            v,
+        );
+    }
+}
+
+/// Most packs built at once (`GET`/`POST /v1/pack`): each reads and re-encodes up to
+/// [`super::passport::MAX_PACK_DOCUMENT_BYTES`] of documents; a pack past it is refused.
+pub const PACK_CONCURRENCY: usize = 2;
+
+/// Pack bytes built per second of the registry's clock, over all clients, and the most saved
+/// up (a burst of two full-size packs).
+pub const PACK_BYTES_PER_SECOND: u64 = 32 * 1024 * 1024;
+
+/// What a pack costs the budget at least, however small (the bundle is parsed and encoded
+/// again for each).
+pub const PACK_MIN_CHARGE: u64 = 256 * 1024;
+
+/// Bounds the work of unauthenticated pack requests: at most [`PACK_CONCURRENCY`] at once and
+/// [`PACK_BYTES_PER_SECOND`] built (a token bucket on the injected clock, charged with each
+/// pack's size once built). Past either, `503 pack-busy` with `Retry-After`, before any work.
+#[derive(Debug)]
+pub struct PackGate {
+    in_flight: std::sync::atomic::AtomicUsize,
+    /// (second of the last refill, bytes available: negative after a large pack).
+    budget: std::sync::Mutex<(u64, i64)>,
+}
+
+impl Default for PackGate {
+    fn default() -> Self {
+        PackGate {
+            in_flight: std::sync::atomic::AtomicUsize::new(0),
+            budget: std::sync::Mutex::new((0, 0)),
+        }
+    }
+}
+
+/// A pack being built; charges its size on [`PackPermit::charge`] and frees its slot on drop.
+#[derive(Debug)]
+pub struct PackPermit(std::sync::Arc<PackGate>);
+
+impl Drop for PackPermit {
+    fn drop(&mut self) {
+        self.0
+            .in_flight
+            .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
+impl PackPermit {
+    /// Takes a built pack's size (at least [`PACK_MIN_CHARGE`]) from the budget.
+    pub fn charge(&self, bytes: usize) {
+        let cost = i64::try_from((bytes as u64).max(PACK_MIN_CHARGE)).unwrap_or(i64::MAX);
+        if let Ok(mut b) = self.0.budget.lock() {
+            b.1 = b.1.saturating_sub(cost);
+        }
+    }
+}
+
+impl PackGate {
+    /// A slot for one pack at `now`, or the seconds to wait.
+    pub fn enter(self: &std::sync::Arc<Self>, now: u64) -> Result<PackPermit, u64> {
+        use std::sync::atomic::Ordering;
+        let rate = i64::try_from(PACK_BYTES_PER_SECOND).unwrap_or(i64::MAX);
+        {
+            let Ok(mut b) = self.budget.lock() else {
+                return Err(1);
+            };
+            let (last, avail) = *b;
+            // Refilled by the seconds elapsed (none when the clock went back), up to the burst.
+            let secs = i64::try_from(now.saturating_sub(last)).unwrap_or(i64::MAX);
+            let refill = if last == 0 {
+                2 * rate
+            } else {
+                secs.saturating_mul(rate)
+            };
+            let avail = avail.saturating_add(refill).min(2 * rate);
+            *b = (now, avail);
+            if avail <= 0 {
+                // Whole seconds until the budget is positive again.
+                let wait = (avail.unsigned_abs() / PACK_BYTES_PER_SECOND) + 1;
+                return Err(wait);
+            }
+        }
+        if self.in_flight.fetch_add(1, Ordering::AcqRel) >= PACK_CONCURRENCY {
+            self.in_flight.fetch_sub(1, Ordering::AcqRel);
+            return Err(1);
+        }
+        Ok(PackPermit(self.clone()))
+    }
+}
+
+/// `503 pack-busy` with `Retry-After` (RFC 9110 section 10.2.3), counted in the metrics.
+pub fn pack_busy(state: &AppState, retry_after: u64) -> HttpResponse {
+    state.metrics.count("cellproof_pack_refused_total");
+    let mut r = PublicError::PackBusy.problem().response();
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, header::HeaderValue::from(retry_after));
+    r
 }
 
 /// `GET /v1/audit/head`: the audit log's head (`seq`, `hash`, `iat`) signed by the status
