@@ -12,7 +12,7 @@
 import init, * as wasm from './pkg/cellproof_wasm.js';
 import * as store from './store.js';
 import { t, detectLang, setLang, applyStatic, lang, tc } from './i18n.js';
-import { state, metrics, events, nowSecs } from './state.js';
+import { state, metrics, events, nowSecs, mergeSession } from './state.js';
 import { digitalLinkIn, stamp, fmtAge } from './format.js';
 import { $, el, download } from './dom.js';
 import { sync, fetchSyncData, buildVerifier } from './sync.js';
@@ -39,12 +39,14 @@ async function main() {
       .then((saved) => (saved?.roots && saved?.syncedAt ? null : fetchSyncData()))
       .catch(() => null)
     : null;
+  // The session log is read beside the wasm's start-up and shown after the first verdict:
+  // a consumer's verdict does not wait for a dealer's day of scans.
+  const restoring = restoreSession().catch(() => []);
   await init();
   metrics.wasmReady = performance.now();
   await restore();
   renderNet();
   renderSync();
-  renderSession();
   const link = digitalLinkIn(location);
   const needSync = !state.roots || !state.syncedAt;
   if (navigator.onLine && needSync) {
@@ -60,6 +62,9 @@ async function main() {
     // Refresh old data in the background, then re-check what is on screen.
     sync().then(recheck).catch(() => {});
   }
+  // Scans made meanwhile (a keyboard wedge is fast) stay, on top of the restored log.
+  state.session = mergeSession(state.session, await restoring);
+  renderSession();
   renderRoots();
   if ('serviceWorker' in navigator) {
     navigator.serviceWorker.register('/sw.js', { scope: '/' }).catch(() => {});
@@ -73,13 +78,12 @@ async function main() {
 
 /** Loads the pinned roots and the stored lists into a fresh verifier (restores the clock floor). */
 async function restore() {
-  const saved = await store.get('trust').catch(() => null);
+  const [saved, warning, pack] = await Promise.all(['trust', 'rootsWarning', 'pack'].map((k) => store.get(k).catch(() => null)));
   state.verifier = buildVerifier(saved?.roots ?? [], saved);
   state.roots = saved?.roots ?? null;
   state.syncedAt = saved?.syncedAt ?? null;
-  state.rootsWarning = (await store.get('rootsWarning').catch(() => null)) ?? null;
-  state.pack = (await store.get('pack').catch(() => null)) ?? null;
-  state.session = await restoreSession();
+  state.rootsWarning = warning ?? null;
+  state.pack = pack ?? null;
 }
 
 /** The verdict on screen verified again (after a sync or a pack brought other lists). */

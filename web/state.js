@@ -94,6 +94,13 @@ export function recordScan(st, { key, input, verdict, now, source }) {
   return { scan, isNew: true, touched };
 }
 
+/** The session log restored from IndexedDB (`restored`, newest first) under the scans made
+ * since the page started (`current`): a key scanned meanwhile keeps its fresh row. */
+export function mergeSession(current, restored) {
+  const fresh = new Set(current.map((s) => s.key));
+  return [...current, ...restored.filter((s) => !fresh.has(s.key))];
+}
+
 /** The session in scan order (it is kept newest first; a paste scans several in one ms). */
 export function oldestFirst(session) {
   return [...session].reverse().sort((a, b) => a.at - b.at);

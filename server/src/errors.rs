@@ -601,6 +601,11 @@ impl UploadError {
                         StatusCode::UNPROCESSABLE_ENTITY,
                         "The bytes do not hash to the digest",
                     ),
+                    "document_not_linked" => (
+                        "document-not-linked",
+                        StatusCode::FORBIDDEN,
+                        "Another issuer's passport links this document",
+                    ),
                     "signature_invalid" => {
                         ("bad-signature", StatusCode::UNAUTHORIZED, "Bad signature")
                     }

@@ -605,6 +605,67 @@ async fn documents_need_a_signed_envelope_for_their_digest_and_matching_bytes() 
 }
 
 #[tokio::test]
+async fn a_second_uploader_cannot_fix_the_media_type_of_another_issuers_document() {
+    // The store keeps the first upload of a digest, media type included: whoever uploaded a
+    // document's bytes first decided how it was served, though another issuer's passport
+    // links it.
+    let app = spawn_app().await;
+    let w = &app.world;
+    let bytes = b"%PDF-1.4\n% ACME's declaration of conformity\n%%EOF\n".to_vec();
+    let d = sha256_b64(&bytes);
+    let (_, url) = battery(&app, "DOCLINK01");
+    let mut p = w.passport(&w.acme, &url, 1, None, &[], now() - 60);
+    let doc = p
+        .pointer_mut("/credentialSubject/conformity/declarationOfConformity")
+        .and_then(Value::as_object_mut)
+        .expect("the reference passport has a declaration of conformity");
+    doc.insert(
+        "linkURL".into(),
+        app.url(&format!("/v1/documents/{d}")).into(),
+    );
+    doc.insert("hashDigest".into(), d.clone().into());
+    let r = post_vc(&app, "/v1/passports", &w.sign_vc(&w.acme, &p)).await;
+    assert_eq!(r.0, 200, "{}", r.1);
+    // Nippon Denchi (a manufacturer onboarded in Ouranos) has the bytes and uploads first.
+    let by_denchi = envelope(
+        w,
+        &app.address,
+        &w.denchi.key,
+        &w.denchi.did,
+        "document",
+        &d,
+    );
+    let r = put_doc(&app, &d, &bytes, "text/html", Some(by_denchi)).await;
+    assert_problem(&r, 403, "document-not-linked", Some("document_not_linked"));
+    let r = app
+        .client
+        .get(app.url(&format!("/v1/documents/{d}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404, "nothing stored");
+    // ACME, whose passport links it, sets the type.
+    let r = put_doc(
+        &app,
+        &d,
+        &bytes,
+        "application/pdf",
+        Some(doc_auth(&app, &d)),
+    )
+    .await;
+    assert_eq!(r.0, 200, "{}", r.1);
+    let r = app
+        .client
+        .get(app.url(&format!("/v1/documents/{d}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    assert_eq!(r.bytes().await.unwrap().as_ref(), bytes.as_slice());
+}
+
+#[tokio::test]
 async fn documents_are_served_immutable_and_never_run_as_the_registry_page() {
     let app = spawn_app().await;
     let pdf = b"%PDF-1.4\n% inline\n%%EOF\n".to_vec();

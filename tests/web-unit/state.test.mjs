@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  SAME_SIGHTING_MS, keyOf, addHint, sameSighting, frameCounts, recordScan, oldestFirst, isVerdict,
+  SAME_SIGHTING_MS, keyOf, addHint, sameSighting, frameCounts, recordScan, oldestFirst, isVerdict, mergeSession,
 } from '../../web/state.js';
 
 const verdict = (sub, overall = 'valid') => ({ overall, stages: [], claims: sub ? { sub } : null });
@@ -75,4 +75,11 @@ test('scan order for exports: oldest first, a paste of several in one ms kept in
 test('only a verdict object is rendered as one', () => {
   assert.equal(isVerdict({ overall: 'valid', stages: [] }), true);
   for (const x of [undefined, null, 'valid', { overall: 'valid' }, { overall: 1, stages: [] }]) assert.equal(isVerdict(x), false);
+});
+
+test('the restored log goes under the scans made while it was read; a key scanned meanwhile keeps its fresh row', () => {
+  const fresh = [{ key: 'B', seen: 1, at: 9 }];
+  const restored = [{ key: 'C', seen: 2, at: 5 }, { key: 'B', seen: 4, at: 3 }, { key: 'A', seen: 1, at: 1 }];
+  assert.deepEqual(mergeSession(fresh, restored), [{ key: 'B', seen: 1, at: 9 }, { key: 'C', seen: 2, at: 5 }, { key: 'A', seen: 1, at: 1 }]);
+  assert.deepEqual(mergeSession([], restored), restored);
 });

@@ -149,6 +149,8 @@ pub struct Registry {
     passports: BTreeMap<String, Vec<String>>,
     /// Digest of every public version -> (battery path, version).
     passport_digests: BTreeMap<String, (String, u64)>,
+    /// Who may set a document's media type: the issuers whose versions link it.
+    document_links: passport::DocumentLinks,
     /// Digest of every restricted section -> (battery path, tier); the bytes stay in the store.
     restricted: BTreeMap<String, (String, String)>,
     /// Attestations by digest.
@@ -212,6 +214,7 @@ impl Registry {
                 .collect(),
             passports: BTreeMap::new(),
             passport_digests: BTreeMap::new(),
+            document_links: Default::default(),
             restricted: snap
                 .restricted
                 .into_iter()

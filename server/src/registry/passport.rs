@@ -8,6 +8,7 @@
 //! `GET /v1/passports/{gtin}/{serial}`) and `passport-current/{path}` (the current version,
 //! for the resolver's `Accept: application/vc+jwt`).
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use cellproof_core::{
@@ -90,6 +91,59 @@ pub fn valid_digest(d: &str) -> bool {
     d.len() == 43
         && d.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Document digest -> the issuers of the stored passport versions that link it (a link object
+/// with `linkURL` and `hashDigest`, SPEC.md section 3.2), built on first use and kept in step
+/// with the versions stored here; rebuilt when versions arrived another way (a replica's
+/// follower), which the count of versions tells.
+#[derive(Debug, Default)]
+pub struct DocumentLinks {
+    versions: usize,
+    links: BTreeMap<String, BTreeSet<String>>,
+}
+
+/// Every document digest a passport version's subject links, each once (as the pack and the
+/// linkset read them: a link object with a `linkURL` and a `hashDigest`).
+pub fn linked_documents(jws: &str) -> Vec<String> {
+    fn walk(v: &Value, out: &mut Vec<String>, depth: usize) {
+        if depth > 16 || out.len() >= 256 {
+            return;
+        }
+        match v {
+            Value::Object(o) => {
+                if let (Some(_), Some(d)) = (
+                    o.get("linkURL").and_then(Value::as_str),
+                    o.get("hashDigest").and_then(Value::as_str),
+                ) {
+                    if valid_digest(d) && !out.iter().any(|x| x == d) {
+                        out.push(d.to_owned());
+                    }
+                    return;
+                }
+                for c in o.values() {
+                    walk(c, out, depth + 1);
+                }
+            }
+            Value::Array(a) => {
+                for c in a {
+                    walk(c, out, depth + 1);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    if let Some(cs) = subject_of(jws) {
+        walk(&Value::Object(cs), &mut out, 0);
+    }
+    out
+}
+
+/// The issuer of a stored (verified) passport version.
+fn issuer_of_stored(jws: &str) -> Option<String> {
+    let j = Jws::parse(jws.trim(), Typ::Vc, MAX_PASSPORT).ok()?;
+    Some(issuer_of(j.unverified_payload())).filter(|i| !i.is_empty())
 }
 
 /// How the upload pipeline reaches the registry: the routes lock the shared mutex for each
@@ -314,6 +368,44 @@ impl Registry {
         }
     }
 
+    /// The issuers whose stored passport versions link a document digest.
+    fn document_linkers(&mut self, digest: &str) -> BTreeSet<String> {
+        let versions = self.passport_digests.len();
+        if self.document_links.versions != versions {
+            let mut links: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+            for jws in self.passports.values().flatten() {
+                if let Some(iss) = issuer_of_stored(jws) {
+                    for d in linked_documents(jws) {
+                        links.entry(d).or_default().insert(iss.clone());
+                    }
+                }
+            }
+            self.document_links = DocumentLinks { versions, links };
+        }
+        self.document_links
+            .links
+            .get(digest)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Keeps the document links in step with a version stored here.
+    fn note_links(&mut self, jws: &str) {
+        let in_step = self.document_links.versions + 1 == self.passport_digests.len();
+        if in_step {
+            self.document_links.versions += 1;
+            if let Some(iss) = issuer_of_stored(jws) {
+                for d in linked_documents(jws) {
+                    self.document_links
+                        .links
+                        .entry(d)
+                        .or_default()
+                        .insert(iss.clone());
+                }
+            }
+        }
+    }
+
     /// The answer to an attestation already held, by its digest.
     fn attestation_ack(&self, digest: &str) -> Option<DocumentAck> {
         self.attestations.contains_key(digest).then(|| DocumentAck {
@@ -394,6 +486,7 @@ impl Registry {
             .entry(item.clone())
             .or_default()
             .push(jws.to_owned());
+        self.note_links(jws);
         self.publish_passport(&item);
         Ok(PassportAck {
             item,
@@ -465,6 +558,21 @@ impl Registry {
         bytes: Vec<u8>,
         now: u64,
     ) -> Result<DocumentAck, UploadError> {
+        // The first upload of a digest fixes its media type (the store keeps the first row):
+        // once a stored passport version links the digest, only its issuer may be that first
+        // uploader, so no one else fixes how another issuer's document is served.
+        let linkers = self.document_linkers(digest);
+        if !linkers.is_empty() && !linkers.contains(&req.iss) {
+            return Err(UploadError::Refused {
+                code: "document_not_linked",
+                detail: format!(
+                    "{} links no document {digest} in a passport held here; its media type is \
+                     set by the issuer whose passport links it ({})",
+                    req.iss,
+                    linkers.into_iter().collect::<Vec<_>>().join(", ")
+                ),
+            });
+        }
         let size = bytes.len();
         let batch = Batch {
             jtis: vec![JtiRow {
