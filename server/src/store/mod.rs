@@ -334,8 +334,8 @@ pub trait Store: Send + Sync + 'static {
     /// `registry/follow.rs`): the issuers, allocation bitmaps, status lists, trust lists,
     /// authority keys, passport versions and attestations written since, in a snapshot with
     /// only those filled; `None` when nothing was. (Documents, restricted sections and
-    /// reports are read from the store per request: nothing of them is held to refresh.) The default re-reads
-    /// everything (a store only one process writes never needs it).
+    /// reports are read from the store per request: nothing of them is held to refresh.)
+    /// The default re-reads everything (a store only one process writes never needs it).
     fn changes(&self) -> Result<Option<Snapshot>, StoreError> {
         self.load().map(Some)
     }
