@@ -1,7 +1,10 @@
 //! Replicas: several `cellproof-server --database URL` processes on one PostgreSQL database
-//! (docs/deploy.md). Any of them takes signed requests (status bits are applied bit by bit
-//! in the database, `store::BitChange`, so writers never clobber each other); exactly one at
-//! a time signs and publishes status lists: the one holding a session-level advisory lock
+//! (docs/deploy.md). Any of them takes signed requests (status bits are applied and allocated
+//! indexes claimed bit by bit in the database, `store::BitChange` and `store::IndexClaim`, so
+//! writers never clobber each other and an index is never handed out twice); exactly one at
+//! a time signs and publishes status lists (and the store records a signed list only after
+//! the version it replaces, `store::SignedList`, so even two signers for a moment never put
+//! two bodies under one `validFrom`): the one holding a session-level advisory lock
 //! (`pg_try_advisory_lock`) on a connection of its own. The lock belongs to that session:
 //! when the holder dies (even SIGKILL) PostgreSQL sees its socket close and releases it, and
 //! another replica takes it at its next poll, within [`POLL`] (well inside 10 s).

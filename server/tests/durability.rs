@@ -4,9 +4,10 @@
 //! acknowledged (200) is in the served list and in the audit log.
 //!
 //! Below it, the storage contract itself, for both stores: a replayed `jti` commits nothing,
-//! writers on two handles of one database (two replicas) never fork the audit chain and
-//! never lose each other's bits, and the PostgreSQL schema's migrations and append-only
-//! triggers.
+//! writers on two handles of one database (two replicas) never fork the audit chain, never
+//! lose each other's bits, never lose nor hand out twice an allocated index, a signed list
+//! is recorded only over the version it replaces with a later `validFrom`, and the
+//! PostgreSQL schema's migrations and append-only triggers.
 
 mod common;
 
@@ -18,8 +19,8 @@ use std::sync::{Arc, Mutex};
 
 use cellproof_core::{PublicKey, StatusStore, TrustStore};
 use cellproof_server::store::{
-    chain_hash, AuditEntry, Batch, BitChange, JtiRow, NewAudit, PostgresStore, SqliteStore,
-    StatusRow, Store, StoreError,
+    chain_hash, AuditEntry, Batch, BitChange, IndexClaim, IssuerRow, JtiRow, ListRow, NewAudit,
+    PostgresStore, SignedList, SqliteStore, StatusRow, Store, StoreError,
 };
 use serde_json::Value;
 
@@ -396,26 +397,33 @@ fn writers_on_two_handles_never_fork_the_chain_nor_lose_bits() {
         .count() as u64;
     assert_eq!(set, THREADS * COMMITS, "every writer's bit held");
     assert!(held.dirty);
-    // A signature over other bits than the held ones is not recorded.
-    let stale = StatusRow {
-        jws: "stale".into(),
-        dirty: false,
-        ..row.clone()
+    // A signature over fewer bits than are held is recorded and leaves the row dirty.
+    let partial = SignedList {
+        row: StatusRow {
+            jws: "partial".into(),
+            valid_from: 150,
+            ..row.clone()
+        },
+        replaces: 1,
     };
     a.commit(
         &Batch {
-            signed: vec![stale],
+            signed: vec![partial],
             ..Batch::default()
         },
-        200,
+        150,
     )
     .unwrap();
-    let fresh = StatusRow {
-        jws: "fresh".into(),
-        bits: held.bits.clone(),
-        valid_from: 200,
-        dirty: false,
-        ..row
+    let held = b.load().unwrap().status.remove(0);
+    assert_eq!((held.jws.as_str(), held.dirty), ("partial", true));
+    let fresh = SignedList {
+        row: StatusRow {
+            jws: "fresh".into(),
+            bits: held.bits.clone(),
+            valid_from: 200,
+            ..row
+        },
+        replaces: 150,
     };
     b.commit(
         &Batch {
@@ -472,6 +480,194 @@ fn writers_on_two_handles_never_fork_the_chain_nor_lose_bits() {
         b.commit(&missing_without_bits(&missing), 301).unwrap(),
         vec![n + 1]
     );
+}
+
+/// ACME onboarded with list `list`, `bytes` bytes of allocation bitmap, none allocated.
+fn onboarded(s: &dyn Store, list: &str, bytes: usize) {
+    s.commit(
+        &Batch {
+            issuers: vec![IssuerRow {
+                slug: "acme".into(),
+                did: "did:web:acme.example".into(),
+                eco: Some("catena-x".into()),
+            }],
+            lists: vec![ListRow {
+                slug: "acme".into(),
+                list_id: list.into(),
+                allocated: vec![0; bytes],
+            }],
+            status: vec![empty_list(list)],
+            ..Batch::default()
+        },
+        1,
+    )
+    .unwrap();
+}
+
+fn claim(list: &str, index: u64) -> IndexClaim {
+    IndexClaim {
+        slug: "acme".into(),
+        list_id: list.into(),
+        index,
+    }
+}
+
+#[test]
+fn two_handles_allocating_at_once_never_lose_nor_hand_out_an_index_twice() {
+    // Each writer picks indexes from the bitmap it read, as a replica does, and commits them
+    // with a jti and an audit entry; a conflict is read again and retried. Before claims,
+    // each commit wrote back its whole bitmap: the last writer erased the others' indexes.
+    let t = TestStore::new();
+    let (a, b) = (t.open(), t.open());
+    onboarded(&*a, "1", 64);
+    const THREADS: u64 = 4;
+    const ROUNDS: u64 = 40;
+    let mut threads = Vec::new();
+    for w in 0..THREADS {
+        let s = if w % 2 == 0 { a.clone() } else { b.clone() };
+        threads.push(std::thread::spawn(move || {
+            let mut mine = Vec::new();
+            let mut conflicts = 0;
+            for n in 0..ROUNDS {
+                loop {
+                    let held = s.load().unwrap().lists.remove(0).allocated;
+                    // The two lowest free indexes: every writer wants the same ones.
+                    let free: Vec<u64> = (0..held.len() as u64 * 8)
+                        .filter(|i| held[(*i / 8) as usize] & (0x80 >> (i % 8)) == 0)
+                        .take(2)
+                        .collect();
+                    let batch = Batch {
+                        jtis: vec![jti(&format!("did:{w}"), &n.to_string())],
+                        claims: free.iter().map(|i| claim("1", *i)).collect(),
+                        audit: vec![entry(&format!("did:{w}"), n)],
+                        ..Batch::default()
+                    };
+                    match s.commit(&batch, 10 + n) {
+                        Ok(_) => {
+                            mine.extend(free);
+                            break;
+                        }
+                        Err(StoreError::Conflict(_)) => conflicts += 1,
+                        Err(e) => panic!("{e}"),
+                    }
+                }
+            }
+            (mine, conflicts)
+        }));
+    }
+    let mut all = Vec::new();
+    for h in threads {
+        let (mine, _conflicts) = h.join().unwrap();
+        all.extend(mine);
+    }
+    let n = (THREADS * ROUNDS * 2) as usize;
+    assert_eq!(all.len(), n);
+    let distinct: BTreeSet<u64> = all.iter().copied().collect();
+    assert_eq!(distinct.len(), n, "no index handed out twice");
+    let held = b.load().unwrap().lists.remove(0).allocated;
+    let set: BTreeSet<u64> = (0..held.len() as u64 * 8)
+        .filter(|i| held[(*i / 8) as usize] & (0x80 >> (i % 8)) != 0)
+        .collect();
+    assert_eq!(set, distinct, "every acknowledged index held, nothing else");
+    assert_eq!(
+        a.audit(0, 1000).unwrap().len(),
+        n / 2,
+        "one entry per commit"
+    );
+    // An index held already, or named twice, refuses the whole batch; so does a list that
+    // does not exist or an index past its end.
+    let taken = *distinct.iter().next().unwrap();
+    let free = (0..512).find(|i| !distinct.contains(i)).unwrap();
+    let head = a.head().unwrap();
+    for (claims, conflict) in [
+        (vec![claim("1", free), claim("1", taken)], true),
+        (vec![claim("1", free), claim("1", free)], true),
+        (vec![claim("1", free), claim("2", 0)], false),
+        (vec![claim("1", free), claim("1", 512)], false),
+    ] {
+        let batch = Batch {
+            jtis: vec![jti("did:x", &format!("{claims:?}"))],
+            claims,
+            audit: vec![entry("did:x", 0)],
+            ..Batch::default()
+        };
+        match a.commit(&batch, 100) {
+            Err(StoreError::Conflict(_)) => assert!(conflict),
+            Err(StoreError::Backend(_)) => assert!(!conflict),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(a.head().unwrap(), head, "nothing committed");
+    let held = a.load().unwrap().lists.remove(0).allocated;
+    assert_eq!(held[(free / 8) as usize] & (0x80 >> (free % 8)), 0);
+}
+
+#[test]
+fn a_signed_list_is_recorded_only_after_the_version_it_replaces() {
+    // One body per (list, validFrom): two signers that read version 1 cannot both record
+    // theirs, and nobody records a validFrom at or below the stored one, even over the
+    // version it names (a clock behind).
+    let t = TestStore::new();
+    let (a, b) = (t.open(), t.open());
+    onboarded(&*a, "1", 16);
+    let signed = |jws: &str, valid_from, replaces| SignedList {
+        row: StatusRow {
+            jws: jws.into(),
+            valid_from,
+            valid_until: valid_from + 10,
+            ..empty_list("1")
+        },
+        replaces,
+    };
+    let commit = |s: &Arc<dyn Store>, l: SignedList| {
+        s.commit(
+            &Batch {
+                signed: vec![l],
+                jtis: vec![jti("did:s", &common::jti())],
+                audit: vec![entry("did:s", 0)],
+                ..Batch::default()
+            },
+            5,
+        )
+    };
+    commit(&a, signed("a@5", 5, 1)).unwrap();
+    for (s, l) in [
+        (&b, signed("b@5", 5, 1)),
+        (&b, signed("b@6", 6, 1)),
+        (&b, signed("b@5", 5, 5)),
+        (&a, signed("a@4", 4, 5)),
+    ] {
+        let jws = l.row.jws.clone();
+        assert!(
+            matches!(commit(s, l), Err(StoreError::Conflict(_))),
+            "{jws} refused"
+        );
+    }
+    let held = b.load().unwrap().status.remove(0);
+    assert_eq!((held.jws.as_str(), held.valid_from), ("a@5", 5));
+    assert_eq!(
+        b.audit(0, 10).unwrap().len(),
+        1,
+        "refused batches commit nothing"
+    );
+    commit(&b, signed("b@6", 6, 5)).unwrap();
+    // Nor can a whole-row write put another body under a signed validFrom or an older one.
+    for (jws, vf) in [("other@6", 6), ("older@3", 3)] {
+        let r = a.commit(
+            &Batch {
+                status: vec![StatusRow {
+                    jws: jws.into(),
+                    valid_from: vf,
+                    ..empty_list("1")
+                }],
+                ..Batch::default()
+            },
+            7,
+        );
+        assert!(matches!(r, Err(StoreError::Backend(_))), "{jws}: {r:?}");
+    }
+    let held = a.load().unwrap().status.remove(0);
+    assert_eq!((held.jws.as_str(), held.valid_from), ("b@6", 6));
 }
 
 #[test]
@@ -570,9 +766,13 @@ fn postgres_schema_is_migrated_once_append_only_and_refuses_foreign_versions() {
     let s = PostgresStore::open(&schema.url).unwrap();
     let again = PostgresStore::open(&schema.url).unwrap();
     let versions = "SELECT 1 FROM schema_migrations";
+    let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
+        .unwrap()
+        .filter(|f| f.as_ref().unwrap().path().extension() == Some("sql".as_ref()))
+        .count();
     assert_eq!(
         schema.exec(versions).unwrap(),
-        3,
+        files as u64,
         "each migration recorded once"
     );
     let b = Batch {

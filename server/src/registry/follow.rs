@@ -104,13 +104,14 @@ impl Registry {
             else {
                 continue;
             };
-            let fresh = PurposeState {
+            let fresh = PurposeState::from_row(
                 bits,
-                jws: s.jws,
-                valid_from: s.valid_from,
-                valid_until: s.valid_until,
-                dirty: s.dirty,
-            };
+                s.jws,
+                s.valid_from,
+                s.valid_until,
+                s.dirty,
+                list.purposes.get(&p),
+            );
             let republish = list
                 .purposes
                 .get(&p)

@@ -15,7 +15,7 @@ use super::{
 };
 use crate::clock::Clock;
 use crate::errors::UpdateError;
-use crate::store::{Batch, BitChange, JtiRow, ListRow, NewAudit, StoreError};
+use crate::store::{Batch, BitChange, IndexClaim, JtiRow, NewAudit, SignedList, StoreError};
 
 /// What authenticating a request needs, as one immutable snapshot: the accepted trust lists,
 /// the registry's public URL (the `aud` requests must carry) and each onboarded issuer's
@@ -402,21 +402,56 @@ impl Registry {
     /// checked on its own against the state the requests before it in the group leave (a
     /// replayed `jti`, an index out of range or not allocated, an un-revocation: that request
     /// alone is refused), then commits everything accepted in ONE batch (one transaction, one
-    /// fsync): the `jti`s, the status bits, each changed list signed once, the allocation
-    /// bitmaps and one audit entry per accepted request. Memory changes only once the batch is
-    /// durable; when the commit fails every accepted request of the group gets an error and
-    /// nothing changes. Answers in the order of `reqs`.
+    /// fsync): the `jti`s, the status bits, each changed list signed once, the allocated
+    /// indexes (claimed bit by bit) and one audit entry per accepted request. Memory changes
+    /// only once the batch is durable; when the commit fails every accepted request of the
+    /// group gets an error and nothing changes. Answers in the order of `reqs`.
+    ///
+    /// Replicas: when another replica got there first (an index this group picked was
+    /// allocated since the re-read, a list was signed since), the store refuses the whole
+    /// batch as a conflict; the group is re-read and planned again, so an acknowledged index
+    /// is never lost nor handed out twice, and no `validFrom` is signed twice.
     pub fn apply_group(
         &mut self,
         reqs: Vec<Authenticated>,
         now: u64,
     ) -> Vec<Result<IssuerAck, UpdateError>> {
+        let mut attempt = 1;
+        loop {
+            match self.try_group(&reqs, now) {
+                Ok(acks) => return acks,
+                Err(e) if attempt < CONFLICT_ATTEMPTS => {
+                    tracing::debug!(error = %e, attempt, "group planned again");
+                    attempt += 1;
+                    if !self.replicated {
+                        // (`try_group` re-reads only on replicas.)
+                        if let Err(e) = self.reload() {
+                            let e = internal(e);
+                            return reqs.iter().map(|_| Err(e.clone())).collect();
+                        }
+                    }
+                }
+                Err(e) => {
+                    let e = internal(e);
+                    return reqs.iter().map(|_| Err(e.clone())).collect();
+                }
+            }
+        }
+    }
+
+    /// One attempt at [`Registry::apply_group`]; `Err` only for a conflict (nothing of the
+    /// group was committed).
+    fn try_group(
+        &mut self,
+        reqs: &[Authenticated],
+        now: u64,
+    ) -> Result<Vec<Result<IssuerAck, UpdateError>>, StoreError> {
         let t0 = std::time::Instant::now();
         if self.replicated {
             // Other replicas commit too: check each request against what they committed.
             if let Err(e) = self.reload() {
                 let e = internal(e);
-                return reqs.iter().map(|_| Err(e.clone())).collect();
+                return Ok(reqs.iter().map(|_| Err(e.clone())).collect());
             }
         }
         let rows: Vec<JtiRow> = reqs
@@ -430,10 +465,10 @@ impl Registry {
         let t_reload = t0.elapsed();
         let seen = match self.store.jtis_seen(&rows) {
             Ok(seen) if seen.len() == rows.len() => seen,
-            Ok(_) => return reqs.iter().map(|_| Err(UpdateError::Internal)).collect(),
+            Ok(_) => return Ok(reqs.iter().map(|_| Err(UpdateError::Internal)).collect()),
             Err(e) => {
                 let e = internal(e);
-                return reqs.iter().map(|_| Err(e.clone())).collect();
+                return Ok(reqs.iter().map(|_| Err(e.clone())).collect());
             }
         };
         let mut w = Work::default();
@@ -444,10 +479,10 @@ impl Registry {
             .collect();
         if w.batch.jtis.is_empty() {
             // Every request refused: nothing to commit.
-            return planned
+            return Ok(planned
                 .into_iter()
                 .map(|p| p.and(Err(UpdateError::Internal)))
-                .collect();
+                .collect());
         }
         // Each changed list signed once for the whole group, when its validFrom may advance
         // now (else published by the next tick, within a second).
@@ -457,45 +492,41 @@ impl Registry {
                 continue;
             };
             if self.signs && s.valid_from.saturating_add(1) <= now.saturating_add(MAX_LEAD) {
+                let replaces = s.valid_from;
                 self.sign_next(&key.0, &key.1, key.2, s, now);
-                w.batch
-                    .signed
-                    .push(Self::status_row(&key.0, &key.1, key.2, s));
+                w.batch.signed.push(SignedList {
+                    row: Self::status_row(&key.0, &key.1, key.2, s),
+                    replaces,
+                });
                 signed.insert(key.clone());
             } else {
                 s.dirty = true;
             }
         }
-        for ((slug, list_id), bits) in &w.allocated {
-            w.batch.lists.push(ListRow {
-                slug: slug.clone(),
-                list_id: list_id.clone(),
-                allocated: bits.bytes().to_vec(),
-            });
-        }
         let t_plan = t0.elapsed();
         let seqs = match self.commit(&w.batch, now) {
             Ok(seqs) => seqs,
+            Err(e @ StoreError::Conflict(_)) => return Err(e),
             // A `jti` recorded since the check (another replica): one request at a time.
             Err(StoreError::Replay) if reqs.len() > 1 => {
-                return reqs
-                    .into_iter()
+                return Ok(reqs
+                    .iter()
                     .map(|a| {
-                        self.apply_group(vec![a], now)
+                        self.apply_group(vec![a.clone()], now)
                             .pop()
                             .unwrap_or(Err(UpdateError::Internal))
                     })
-                    .collect();
+                    .collect());
             }
             Err(e) => {
                 let e = match e {
                     StoreError::Replay => UpdateError::JtiReplayed,
                     e => internal(e),
                 };
-                return planned
+                return Ok(planned
                     .into_iter()
                     .map(|p| p.and_then(|_| Err(e.clone())))
-                    .collect();
+                    .collect());
             }
         };
         let t_commit = t0.elapsed();
@@ -532,7 +563,7 @@ impl Registry {
             "group committed"
         );
         let mut seqs = seqs.into_iter();
-        planned
+        Ok(planned
             .into_iter()
             .map(|p| {
                 let p = p?;
@@ -561,7 +592,7 @@ impl Registry {
                     }
                 })
             })
-            .collect()
+            .collect())
     }
 
     /// Checks one request of a group against the group's working state and, when accepted,
@@ -647,6 +678,11 @@ impl Registry {
         }
         let changed = old != value;
         if changed {
+            if s.signed.is_none() {
+                // The signed list keeps the bits it was signed with until it is re-signed
+                // (compact bodies and deltas are made from signed bits only).
+                s.signed = Some(s.bits.clone());
+            }
             s.bits.set(index, value).map_err(internal)?;
             w.changed.insert(key.clone());
             w.batch.bits.push(BitChange {
@@ -703,6 +739,15 @@ impl Registry {
             }
         }
         *current = allocated;
+        // Claimed in the database bit by bit: an index another replica allocated since this
+        // one re-read the bitmap fails the commit, which is then planned again.
+        w.batch
+            .claims
+            .extend(indexes.iter().map(|index| IndexClaim {
+                slug: a.slug.clone(),
+                list_id: list_id.to_owned(),
+                index: *index,
+            }));
         let detail = json!({"jti": a.jti, "iat": a.iat, "listId": list_id,
             "issuer": a.slug, "count": count, "indexes": indexes});
         let planned = Planned::Allocate {
@@ -748,6 +793,9 @@ struct Work {
     jtis: HashSet<(String, String)>,
     batch: Batch,
 }
+
+/// Attempts of a group that another replica's commit got in the way of (each re-reads).
+const CONFLICT_ATTEMPTS: usize = 8;
 
 /// Most requests one group commit takes.
 pub const MAX_GROUP: usize = 1024;
@@ -899,6 +947,43 @@ mod tests {
         // Nothing changed since: the next refresh keeps the same bytes.
         reg.refresh_published();
         assert!(Arc::ptr_eq(&fresh, &reg.published.get("bundle").unwrap()));
+    }
+
+    #[test]
+    fn an_allocation_that_lost_the_race_to_another_writer_is_planned_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = 1_000_000;
+        let mut reg = super::super::tests::registry(dir.path(), t);
+        // Another replica (straight to the store) allocates all but ten indexes of list 1;
+        // this registry's memory does not know: its first plan picks taken indexes.
+        let free: BTreeSet<u64> = (0..10).map(|k| k * 1000 + 7).collect();
+        let claims = (0..LIST_ENTRIES)
+            .filter(|i| !free.contains(i))
+            .map(|index| IndexClaim {
+                slug: "a".into(),
+                list_id: "1".into(),
+                index,
+            })
+            .collect();
+        reg.store
+            .commit(
+                &Batch {
+                    claims,
+                    ..Batch::default()
+                },
+                t,
+            )
+            .unwrap();
+        let got = allocated(&mut reg, "j1", 3, t + 1);
+        assert!(got.iter().all(|i| free.contains(i)), "{got:?}");
+        let held = reg.store.load().unwrap().lists;
+        let list = held.iter().find(|l| l.list_id == "1").unwrap();
+        let ones: u64 = list
+            .allocated
+            .iter()
+            .map(|b| u64::from(b.count_ones()))
+            .sum();
+        assert_eq!(ones, LIST_ENTRIES - 7, "the other writer's and these three");
     }
 
     /// A store whose commits fail (a full disk), reads pass through.

@@ -102,7 +102,10 @@ pub struct Settings {
 
 #[derive(Clone, Debug)]
 struct PurposeState {
+    /// Every acknowledged change (of every replica, as last read).
     bits: Bitstring,
+    /// The bits `jws` carries, when they differ from `bits` (changes not yet signed).
+    signed: Option<Bitstring>,
     jws: String,
     valid_from: u64,
     valid_until: u64,
@@ -320,16 +323,15 @@ impl Registry {
                 .get_mut(&s.slug)
                 .and_then(|i| i.lists.get_mut(&s.list_id))
             {
-                list.purposes.insert(
-                    purpose,
-                    PurposeState {
-                        bits,
-                        jws: s.jws,
-                        valid_from: s.valid_from,
-                        valid_until: s.valid_until,
-                        dirty: s.dirty || stale,
-                    },
+                let state = PurposeState::from_row(
+                    bits,
+                    s.jws,
+                    s.valid_from,
+                    s.valid_until,
+                    s.dirty || stale,
+                    None,
                 );
+                list.purposes.insert(purpose, state);
             }
         }
         reg.resign(now)?;

@@ -231,6 +231,7 @@ impl Registry {
                 let jws = self.sign(&req.slug, lid, p, &bits, now);
                 let s = PurposeState {
                     bits,
+                    signed: None,
                     jws,
                     valid_from: now,
                     valid_until: now.saturating_add(self.settings.freshness),

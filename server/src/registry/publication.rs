@@ -7,8 +7,8 @@ use std::sync::{Arc, RwLock};
 
 use actix_web::web::Bytes;
 use cellproof_core::{
-    b64_encode, sign_json, sign_status_list, status_list_payload, Bitstring, Purpose,
-    StatusListSpec, Typ,
+    b64_encode, decode_encoded_list, sign_json, sign_status_list, status_list_payload, Bitstring,
+    Jws, Purpose, StatusListSpec, Typ,
 };
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
@@ -16,7 +16,7 @@ use sha2::{Digest as _, Sha256};
 use super::{
     PurposeState, Registry, AUDIT_HEAD_JWT, HEAD_REFRESH, IAT_WINDOW, TRUST_LIST_JWT, VC_JWT,
 };
-use crate::store::{Batch, StatusRow, StoreError};
+use crate::store::{Batch, SignedList, StatusRow, StoreError};
 
 /// Key of the signed audit head in [`Published`] (`GET /v1/audit/head`).
 pub const AUDIT_HEAD_KEY: &str = "audit/head";
@@ -81,6 +81,66 @@ impl Published {
     }
 }
 
+impl PurposeState {
+    /// A list's state from its stored row. `held` is what memory held for it: while the
+    /// signed list is the same, its signed bits are kept; otherwise a dirty row's signed bits
+    /// are read from its `jws` (they are not the stored bits, which other replicas changed
+    /// since).
+    pub(super) fn from_row(
+        bits: Bitstring,
+        jws: String,
+        valid_from: u64,
+        valid_until: u64,
+        dirty: bool,
+        held: Option<&PurposeState>,
+    ) -> PurposeState {
+        let signed = if !dirty {
+            None
+        } else if let Some(h) = held.filter(|h| h.jws == jws) {
+            Some(h.signed_bits().clone())
+        } else {
+            signed_bits_of(&jws)
+        };
+        PurposeState {
+            bits,
+            signed,
+            jws,
+            valid_from,
+            valid_until,
+            dirty,
+        }
+    }
+
+    /// The bits the signed list (`jws`) carries: what the compact body and deltas show
+    /// (never bits nobody signed yet).
+    pub(super) fn signed_bits(&self) -> &Bitstring {
+        self.signed.as_ref().unwrap_or(&self.bits)
+    }
+}
+
+/// The bits of one of our own signed lists, read from its payload (`None`, with an error
+/// logged, when it is not one: the list is re-signed by the next tick).
+fn signed_bits_of(jws: &str) -> Option<Bitstring> {
+    let bits = Jws::parse(jws, Typ::Vc, super::MAX_TRUST_LIST_BODY)
+        .ok()
+        .and_then(|j| {
+            let encoded = j
+                .unverified_payload()
+                .get("credentialSubject")?
+                .get("encodedList")?
+                .as_str()?
+                .to_owned();
+            decode_encoded_list(&encoded).ok()
+        })
+        .and_then(|b| Bitstring::new(b, 1).ok());
+    if bits.is_none() {
+        tracing::error!(
+            "a stored status list does not carry its bits: served as is until re-signed"
+        );
+    }
+    bits
+}
+
 impl Registry {
     pub(super) fn sign(
         &self,
@@ -123,6 +183,7 @@ impl Registry {
         s.valid_from = next;
         s.valid_until = next.saturating_add(self.settings.freshness);
         s.dirty = false;
+        s.signed = None;
     }
 
     pub(super) fn status_row(slug: &str, list_id: &str, p: Purpose, s: &PurposeState) -> StatusRow {
@@ -146,6 +207,10 @@ impl Registry {
     /// would hide a revocation for as long as the jump. Requests defer at most to this tick,
     /// which runs every second, so `validFrom` advances by at most one second per second and
     /// a burst cannot run it away.
+    ///
+    /// A list is signed over every bit memory holds, and recorded only over the signed
+    /// version memory holds (`store::SignedList`): when another replica signed since, nothing
+    /// is recorded nor published, memory is re-read, and the next tick signs after it.
     pub fn resign(&mut self, now: u64) -> Result<usize, StoreError> {
         if !self.signs {
             // A replica without the lease: the one holding it signs (`follow.rs`).
@@ -169,22 +234,32 @@ impl Registry {
                 continue;
             };
             let mut s = s.clone();
+            let replaces = s.valid_from;
             self.sign_next(&slug, &lid, p, &mut s, now);
-            rows.push(Self::status_row(&slug, &lid, p, &s));
+            rows.push(SignedList {
+                row: Self::status_row(&slug, &lid, p, &s),
+                replaces,
+            });
             updated.push((slug, lid, p, s));
         }
         if rows.is_empty() {
             return Ok(0);
         }
-        self.commit(
-            &Batch {
-                // Recorded only where the stored bits are the ones signed (another replica may
-                // have changed one since: the list stays dirty for the next tick).
-                signed: rows,
-                ..Batch::default()
-            },
-            now,
-        )?;
+        let batch = Batch {
+            // Bits other replicas set since memory read them leave the list dirty, for the
+            // next tick; a list signed since by another replica refuses the batch.
+            signed: rows,
+            ..Batch::default()
+        };
+        match self.commit(&batch, now) {
+            Ok(_) => {}
+            Err(StoreError::Conflict(e)) => {
+                tracing::warn!(error = %e, "signing refused: re-reading");
+                self.reload()?;
+                return Ok(0);
+            }
+            Err(e) => return Err(e),
+        }
         let n = updated.len();
         for (slug, lid, p, s) in updated {
             if let Some(slot) = self.purpose_state_mut(&slug, &lid, p) {
@@ -199,6 +274,10 @@ impl Registry {
     /// The periodic task: re-sign what is due, re-sign the audit head once a minute, forget
     /// old `jti`s once a minute.
     pub fn tick(&mut self, now: u64) -> Result<usize, StoreError> {
+        if self.replicated && self.signs {
+            // Sign what every replica committed, over the signed versions they left.
+            self.reload()?;
+        }
         if now >= self.last_prune.saturating_add(60) {
             self.store.prune_jtis(now.saturating_sub(2 * IAT_WINDOW))?;
             self.last_prune = now;

@@ -542,7 +542,9 @@ impl Registry {
                         continue;
                     }
                     let id = p.list_url(&base, lid);
-                    h.observe(&id, &s.bits, s.valid_from, s.valid_until, ttl_ms);
+                    // The signed bits: a replica holds bits other replicas set that no signed
+                    // list shows yet, and a body under this validFrom must not show them.
+                    h.observe(&id, s.signed_bits(), s.valid_from, s.valid_until, ttl_ms);
                     now = now.max(s.valid_from);
                 }
             }

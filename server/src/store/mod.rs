@@ -205,11 +205,36 @@ pub struct BitChange {
     pub value: bool,
 }
 
+/// An index of a list to allocate (`POST /v1/allocate`). Claimed in the database, bit by bit,
+/// not by writing back a bitmap read earlier: replicas allocating on one list at once never
+/// overwrite each other's indexes, and an index another writer set since is refused
+/// ([`StoreError::Conflict`]), never handed out twice.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IndexClaim {
+    /// Issuer slug.
+    pub slug: String,
+    /// List id.
+    pub list_id: String,
+    /// Index (bit 0 is the most significant bit of the first byte).
+    pub index: u64,
+}
+
+/// A newly signed status list (publication) and the signed version it replaces.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignedList {
+    /// The list as signed: `bits` are the bits the new `jws` carries, `valid_from` its
+    /// `validFrom` (`dirty` is not read: the store sets it to whether the stored bits differ
+    /// from the signed ones).
+    pub row: StatusRow,
+    /// `validFrom` of the signed list held when signing (the one it replaces).
+    pub replaces: u64,
+}
+
 /// Everything one operation, or one group of operations (group commit), changes, committed in
 /// one transaction: all of it or nothing.
 ///
-/// Order of application: `jtis`, then the other inserts, `status` (whole rows), `bits`,
-/// `signed`, and last the `audit` entries in order.
+/// Order of application: `jtis`, then the other inserts, `status` (whole rows), `claims`,
+/// `bits`, `signed`, and last the `audit` entries in order.
 #[derive(Clone, Debug, Default)]
 pub struct Batch {
     /// `jti`s to record; the commit fails with [`StoreError::Replay`], committing nothing, if
@@ -224,20 +249,31 @@ pub struct Batch {
     pub trust_lists: Vec<(String, u64, String)>,
     /// Issuers to insert.
     pub issuers: Vec<IssuerRow>,
-    /// Lists to insert or update.
+    /// Lists to insert or update whole (onboarding a new list; allocation goes by `claims`).
     pub lists: Vec<ListRow>,
     /// Status lists to insert or replace whole (onboarding, a single writer).
     pub status: Vec<StatusRow>,
+    /// Indexes to allocate (after `lists`), each set in its list's stored bitmap under the
+    /// row's lock. One already set there (another replica allocated it since this one read
+    /// the bitmap), or named twice, fails the batch with [`StoreError::Conflict`], committing
+    /// nothing: the caller re-reads and plans again. A claim on a list that does not exist
+    /// fails the batch.
+    pub claims: Vec<IndexClaim>,
     /// Status bits to set or clear in stored lists (after `status`). A change that flips the
     /// stored bit marks the row `dirty` (its signed list no longer shows it); one that finds
     /// the bit already at `value` changes nothing. A change to a row that does not exist
     /// fails the batch.
     pub bits: Vec<BitChange>,
-    /// Newly signed lists (after `bits`): each sets `jws`, `valid_from`, `valid_until` and
-    /// `dirty` of its row, but only where the stored bits equal `bits` of the row given (the
-    /// bits that were signed); where they differ (another writer changed a bit since) the row
-    /// is left as it is, still dirty, for the next signing. Never inserts.
-    pub signed: Vec<StatusRow>,
+    /// Newly signed lists (after `bits`): each sets `jws`, `valid_from` and `valid_until` of
+    /// its row, and `dirty` to whether the stored bits (every acknowledged change, the batch's
+    /// own included) differ from the signed ones. The stored `valid_from` is the last
+    /// `validFrom` signed for the list and only grows: a signed list is recorded only when the
+    /// row still holds the version it `replaces` and its `valid_from` is greater; otherwise
+    /// (another writer signed since) the batch fails with [`StoreError::Conflict`],
+    /// committing nothing, so no two bodies are ever held under one `validFrom`. Bits other
+    /// writers changed since the signer read the row do not refuse it: they leave it dirty,
+    /// for the next signing. Never inserts.
+    pub signed: Vec<SignedList>,
     /// Authority keys to insert or update.
     pub authority_keys: Vec<AuthorityKeyRow>,
     /// Items to insert or update.
@@ -264,6 +300,7 @@ impl Batch {
             && self.issuers.is_empty()
             && self.lists.is_empty()
             && self.status.is_empty()
+            && self.claims.is_empty()
             && self.bits.is_empty()
             && self.signed.is_empty()
             && self.authority_keys.is_empty()

@@ -12,8 +12,11 @@
 //! `synchronous_commit` at least `on` (a session that finds it `off` turns it on), so the
 //! change is flushed to the WAL (and to a synchronous standby where the operator configured
 //! one). Several processes may share the database (replicas): `jti`s are refused by the
-//! primary key, bits are applied to the stored bits under a row lock, and every append to
-//! the audit chain locks the one `audit_head` row until `COMMIT`, so the chain never forks.
+//! primary key, status bits are applied to the stored bits and allocated indexes claimed in
+//! the stored bitmap under a row lock (an index set since is a conflict, never handed out
+//! twice), a signed list is recorded only over the version it replaces with a later
+//! `validFrom` (migration 4), and every append to the audit chain locks the one `audit_head`
+//! row until `COMMIT`, so the chain never forks.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -47,6 +50,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         3,
         "versions",
         include_str!("../../migrations/0003_versions.sql"),
+    ),
+    (
+        4,
+        "claims",
+        include_str!("../../migrations/0004_claims.sql"),
     ),
     (
         5,
@@ -698,10 +706,28 @@ const APPLY_BITS: &str = "WITH c AS (\
      AND h.new <> h.old RETURNING 1) \
      SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM h), (SELECT count(*) FROM u)";
 
-/// A list signed by the group, recorded only if its stored bits are the ones signed.
+/// A group's allocations claimed in the stored bitmaps in one statement (migration 4's
+/// `cellproof_claim_bits`): the touched lists are locked in key order and written only when
+/// none of their claimed bits was set. Answers how many lists the batch names, how many
+/// exist and how many were written (fewer: an index was taken since, a conflict).
+const CLAIM_BITS: &str = "WITH c AS (\
+     SELECT slug, list_id, array_agg(idx ORDER BY n) AS idx \
+     FROM unnest($1::text[], $2::text[], $3::bigint[]) \
+     WITH ORDINALITY AS c(slug, list_id, idx, n) GROUP BY slug, list_id), \
+     h AS (SELECT l.slug, l.list_id, cellproof_claim_bits(l.allocated, c.idx) AS new \
+     FROM lists l JOIN c USING (slug, list_id) \
+     ORDER BY l.slug, l.list_id FOR UPDATE OF l), \
+     u AS (UPDATE lists l SET allocated = h.new FROM h \
+     WHERE l.slug = h.slug AND l.list_id = h.list_id AND h.new IS NOT NULL RETURNING 1) \
+     SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM h), (SELECT count(*) FROM u)";
+
+/// A list signed by the group, recorded only over the signed version it replaces ($8) and
+/// with a later `validFrom` (the stored one only grows: one body per validFrom); dirty when
+/// the stored bits, every acknowledged change, are not all in the signed ones ($7).
 const UPDATE_SIGNED: &str = "UPDATE status_lists SET jws = $4, valid_from = $5, \
-     valid_until = $6, dirty = $7 \
-     WHERE slug = $1 AND list_id = $2 AND purpose = $3 AND bits = $8";
+     valid_until = $6, dirty = (bits <> $7) \
+     WHERE slug = $1 AND list_id = $2 AND purpose = $3 AND valid_from = $8 \
+     AND valid_from < $5";
 
 const INSERT_AUDIT: &str = "INSERT INTO audit (seq, at, actor, action, detail, digest, hash) \
      SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], \
@@ -754,6 +780,7 @@ async fn commit_once(
     let versioned = !(b.issuers.is_empty()
         && b.lists.is_empty()
         && b.status.is_empty()
+        && b.claims.is_empty()
         && b.bits.is_empty()
         && b.signed.is_empty()
         // Stamped by migration 5's triggers: bumped first here too, so the version row is
@@ -768,6 +795,7 @@ async fn commit_once(
     let bump = st_if(&tx, cache, versioned, BUMP_VERSION).await?;
     let head = st_if(&tx, cache, !b.audit.is_empty(), HEAD_FOR_UPDATE).await?;
     let jti_st = st_if(&tx, cache, !b.jtis.is_empty(), INSERT_JTIS).await?;
+    let claims_st = st_if(&tx, cache, !b.claims.is_empty(), CLAIM_BITS).await?;
     let bits_st = st_if(&tx, cache, !b.bits.is_empty(), APPLY_BITS).await?;
     let signed_st = st_if(&tx, cache, !b.signed.is_empty(), UPDATE_SIGNED).await?;
 
@@ -788,18 +816,26 @@ async fn commit_once(
         vals.push(c.value);
     }
     let bits_params: [Param<'_>; 5] = [&slugs, &ids, &purposes, &idx, &vals];
+    let (mut claim_slugs, mut claim_ids, mut claim_idx) = (Vec::new(), Vec::new(), Vec::new());
+    for c in &b.claims {
+        claim_slugs.push(c.slug.as_str());
+        claim_ids.push(c.list_id.as_str());
+        claim_idx.push(i(c.index)?);
+    }
+    let claim_params: [Param<'_>; 3] = [&claim_slugs, &claim_ids, &claim_idx];
     let times = b
         .signed
         .iter()
-        .map(|r| Ok((i(r.valid_from)?, i(r.valid_until)?)))
+        .map(|s| Ok((i(s.row.valid_from)?, i(s.row.valid_until)?, i(s.replaces)?)))
         .collect::<Result<Vec<_>, StoreError>>()?;
     let signed_params: Vec<[Param<'_>; 8]> = b
         .signed
         .iter()
         .zip(&times)
-        .map(|(r, (from, until))| -> [Param<'_>; 8] {
+        .map(|(s, (from, until, replaces))| -> [Param<'_>; 8] {
+            let r = &s.row;
             [
-                &r.slug, &r.list_id, &r.purpose, &r.jws, from, until, &r.dirty, &r.bits,
+                &r.slug, &r.list_id, &r.purpose, &r.jws, from, until, &r.bits, replaces,
             ]
         })
         .collect();
@@ -825,6 +861,15 @@ async fn commit_once(
             None => Ok(0),
         }
     };
+    let claims = async {
+        match &claims_st {
+            Some(s) => tx.query_one(s, &claim_params).await.map(|r| {
+                let (named, held, written): (i64, i64, i64) = (r.get(0), r.get(1), r.get(2));
+                Some((named, held, written))
+            }),
+            None => Ok(None),
+        }
+    };
     let bits = async {
         match &bits_st {
             Some(s) => tx.query_one(s, &bits_params).await.map(|r| {
@@ -847,19 +892,40 @@ async fn commit_once(
         && b.issuers.is_empty()
         && b.lists.is_empty()
         && b.status.is_empty());
-    let (version, head_row, recorded, bits) = if rare {
-        // Whole rows before the bits that may change them.
+    let (version, head_row, recorded, claims, bits, signed) = if rare {
+        // Whole rows before the claims and bits that may change them.
         let (version, head_row, recorded) = tokio::try_join!(first, locked_head, jtis)?;
         write_rows(&tx, cache, b).await?;
-        let (bits, _) = tokio::try_join!(bits, signed)?;
-        (version, head_row, recorded, bits)
+        let (claims, bits, signed) = tokio::try_join!(claims, bits, signed)?;
+        (version, head_row, recorded, claims, bits, signed)
     } else {
-        let (version, head_row, recorded, bits, _) =
-            tokio::try_join!(first, locked_head, jtis, bits, signed)?;
-        (version, head_row, recorded, bits)
+        tokio::try_join!(first, locked_head, jtis, claims, bits, signed)?
     };
     if recorded != b.jtis.len() as u64 {
         return Err(StoreError::Replay.into());
+    }
+    if let Some((named, held, written)) = claims {
+        if named != held {
+            return Err(be(format!(
+                "{} of the {named} lists the batch allocates in are not stored",
+                named - held
+            ))
+            .into());
+        }
+        if written != held {
+            return Err(StoreError::Conflict(format!(
+                "an index allocated in {} of {held} lists was taken since",
+                held - written
+            ))
+            .into());
+        }
+    }
+    if let Some((s, _)) = b.signed.iter().zip(&signed).find(|(_, n)| **n != 1) {
+        return Err(StoreError::Conflict(format!(
+            "status list {}/{} ({}) was signed since validFrom {} (not recorded at {})",
+            s.row.slug, s.row.list_id, s.row.purpose, s.replaces, s.row.valid_from
+        ))
+        .into());
     }
     if let Some((named, held)) = bits {
         if named != held {

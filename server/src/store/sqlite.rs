@@ -50,6 +50,12 @@ CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+-- The signed validFrom of a status list only grows, one body per validFrom (PostgreSQL's
+-- migration 4, server/migrations/0004_claims.sql).
+CREATE TRIGGER IF NOT EXISTS status_lists_forward BEFORE UPDATE ON status_lists
+    WHEN NEW.valid_from < OLD.valid_from
+        OR (NEW.valid_from = OLD.valid_from AND NEW.jws IS NOT OLD.jws)
+    BEGIN SELECT RAISE(ABORT, 'the signed validFrom of a status list only grows'); END;
 "#;
 
 /// SQLite store in `DIR/registry.sqlite3`.
@@ -356,6 +362,39 @@ impl Store for SqliteStore {
             )
             .map_err(be)?;
         }
+        // Allocations grouped by list, each claimed bit by bit in the stored bitmap: an index
+        // already set is a conflict (the same semantics as PostgreSQL's, where replicas race).
+        let mut claims: Vec<(&str, &str, Vec<u64>)> = Vec::new();
+        for c in &b.claims {
+            let key = (c.slug.as_str(), c.list_id.as_str());
+            match claims.iter_mut().find(|r| (r.0, r.1) == key) {
+                Some(r) => r.2.push(c.index),
+                None => claims.push((key.0, key.1, vec![c.index])),
+            }
+        }
+        for (slug, list_id, indexes) in claims {
+            let mut allocated: Vec<u8> = tx
+                .query_row(
+                    "SELECT allocated FROM lists WHERE slug = ?1 AND list_id = ?2",
+                    params![slug, list_id],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(be)?
+                .ok_or_else(|| StoreError::Backend(format!("no list {slug}/{list_id}")))?;
+            for index in indexes {
+                if !set_bit(&mut allocated, index, true)? {
+                    return Err(StoreError::Conflict(format!(
+                        "index {index} of {slug}/{list_id} is allocated already"
+                    )));
+                }
+            }
+            tx.execute(
+                "UPDATE lists SET allocated = ?3 WHERE slug = ?1 AND list_id = ?2",
+                params![slug, list_id, allocated],
+            )
+            .map_err(be)?;
+        }
         // Bit changes grouped by row: each touched row is read and written once.
         let mut rows: Vec<RowBits<'_>> = Vec::new();
         for c in &b.bits {
@@ -391,22 +430,32 @@ impl Store for SqliteStore {
                 .map_err(be)?;
             }
         }
-        for r in &b.signed {
-            tx.execute(
-                "UPDATE status_lists SET jws = ?4, valid_from = ?5, valid_until = ?6, dirty = ?7 \
-                 WHERE slug = ?1 AND list_id = ?2 AND purpose = ?3 AND bits = ?8",
-                params![
-                    r.slug,
-                    r.list_id,
-                    r.purpose,
-                    r.jws,
-                    i(r.valid_from)?,
-                    i(r.valid_until)?,
-                    i64::from(r.dirty),
-                    r.bits
-                ],
-            )
-            .map_err(be)?;
+        for s in &b.signed {
+            let r = &s.row;
+            // Recorded over the version it replaces, with a later validFrom, or not at all.
+            let n = tx
+                .execute(
+                    "UPDATE status_lists SET jws = ?4, valid_from = ?5, valid_until = ?6, \
+                     dirty = (bits <> ?7) WHERE slug = ?1 AND list_id = ?2 AND purpose = ?3 \
+                     AND valid_from = ?8 AND valid_from < ?5",
+                    params![
+                        r.slug,
+                        r.list_id,
+                        r.purpose,
+                        r.jws,
+                        i(r.valid_from)?,
+                        i(r.valid_until)?,
+                        r.bits,
+                        i(s.replaces)?
+                    ],
+                )
+                .map_err(be)?;
+            if n != 1 {
+                return Err(StoreError::Conflict(format!(
+                    "status list {}/{} ({}) was signed since validFrom {} (not recorded at {})",
+                    r.slug, r.list_id, r.purpose, s.replaces, r.valid_from
+                )));
+            }
         }
         for k in &b.authority_keys {
             tx.execute(
@@ -752,8 +801,8 @@ mod tests {
     }
 
     #[test]
-    fn bit_changes_apply_to_the_stored_bits_and_signing_only_where_they_were_signed() {
-        use crate::store::{BitChange, StatusRow};
+    fn bit_changes_apply_to_the_stored_bits_and_signing_only_over_the_version_it_replaces() {
+        use crate::store::{BitChange, SignedList, StatusRow};
         let dir = tempfile::tempdir().unwrap();
         let s = SqliteStore::open(dir.path()).unwrap();
         let row = StatusRow {
@@ -801,32 +850,56 @@ mod tests {
         let held = s.load().unwrap().status.remove(0);
         assert_eq!(held.bits, vec![0x80, 0, 0, 0x01]);
         assert!(held.dirty, "a flipped bit marks the row");
-        // A signature over bits that are no longer held is not recorded.
-        let stale = StatusRow {
-            bits: vec![0x80, 0, 0, 0],
-            jws: "stale".into(),
-            valid_from: 11,
-            ..row.clone()
+        // A signature over fewer bits than are held is recorded (it is the newest) and
+        // leaves the row dirty, for the next signing.
+        let partial = SignedList {
+            row: StatusRow {
+                bits: vec![0x80, 0, 0, 0],
+                jws: "v2".into(),
+                valid_from: 11,
+                ..row.clone()
+            },
+            replaces: 10,
         };
         s.commit(
             &Batch {
-                signed: vec![stale],
+                signed: vec![partial.clone()],
                 ..Batch::default()
             },
             3,
         )
         .unwrap();
         let held = s.load().unwrap().status.remove(0);
-        assert_eq!((held.jws.as_str(), held.dirty), ("v1", true));
-        let fresh = StatusRow {
-            bits: vec![0x80, 0, 0, 1],
-            jws: "v2".into(),
-            valid_from: 12,
-            ..row.clone()
+        assert_eq!((held.jws.as_str(), held.dirty), ("v2", true));
+        // Signed again over the version 10 (another signer's stale view), or under 11 again
+        // with other bits, or under an older validFrom: refused, nothing committed.
+        let again = |jws: &str, valid_from, replaces| SignedList {
+            row: StatusRow {
+                bits: vec![0x80, 0, 0, 1],
+                jws: jws.into(),
+                valid_from,
+                ..row.clone()
+            },
+            replaces,
         };
+        for refused in [again("x", 12, 10), again("y", 11, 11), again("z", 9, 11)] {
+            let b = Batch {
+                signed: vec![refused],
+                bits: vec![bit(20, true)],
+                ..Batch::default()
+            };
+            assert!(matches!(s.commit(&b, 3), Err(StoreError::Conflict(_))));
+        }
+        let held = s.load().unwrap().status.remove(0);
+        assert_eq!((held.jws.as_str(), held.valid_from), ("v2", 11));
+        assert_eq!(
+            held.bits,
+            vec![0x80, 0, 0, 0x01],
+            "the refused batch's bit not set"
+        );
         s.commit(
             &Batch {
-                signed: vec![fresh],
+                signed: vec![again("v3", 12, 11)],
                 ..Batch::default()
             },
             3,
@@ -835,7 +908,7 @@ mod tests {
         let held = s.load().unwrap().status.remove(0);
         assert_eq!(
             (held.jws.as_str(), held.valid_from, held.dirty),
-            ("v2", 12, false)
+            ("v3", 12, false)
         );
         // Setting a bit already set changes nothing; a missing row or index fails the batch.
         s.commit(
