@@ -2,9 +2,11 @@
 // so a consumer's first visit never downloads it (tests/browser/weight.test.mjs).
 //
 // - The inspector's key is made on this device: WebCrypto Ed25519 with a non-extractable
-//   private key where the browser has it, else 32 random bytes kept in IndexedDB that only the
-//   wasm core signs with. The page shows the public JWK and its RFC 7638 thumbprint for
-//   enrolment, and who the key belongs to once a held trust list names it.
+//   private key where the browser has it, else 32 random bytes that only the wasm core signs
+//   with, kept in IndexedDB sealed (AES-GCM) under a second, non-extractable WebCrypto key, so
+//   the stored record never holds the secret as readable bytes. The page shows the public JWK and
+//   its RFC 7638 thumbprint for enrolment, and who the key belongs to once a held trust list
+//   names it.
 // - Restricted data: a `registry-request+jwt` (`op: "read"`) signed here, `POST /v1/restricted`,
 //   every returned section verified in wasm against the battery's verified passport before it
 //   is shown. Sections live in this module's memory only: never IndexedDB, never the service
@@ -25,7 +27,7 @@ addStrings(inspectorStrings);
 let app = null; // what app.js hands over: state, store, t, tc, el, $, ...
 let active = false;
 const mem = {
-  key: null, // the IndexedDB record: {kind: 'webcrypto', privateKey, jwk, kid} or {kind: 'wasm', secret, jwk, kid}
+  key: null, // the IndexedDB record: {kind: 'webcrypto', privateKey, jwk, kid} or {kind: 'wasm', wrapKey, iv, sealed, jwk, kid}
   holder: null, // the trust-list entity naming the key (Verifier.entityByKey)
   restricted: new Map(), // Digital Link path -> {tier, at, checks}: this tab's memory only
   photos: new Map(), // Digital Link path -> [{digest, mediaType, size}]
@@ -45,7 +47,7 @@ export async function enter(ctx) {
     document.head.append(Object.assign(document.createElement('link'), { id: 'inspector-style', rel: 'stylesheet', href: '/inspector.css' }));
   }
   document.body.classList.add('inspector-mode');
-  mem.key = (await app.store.get(KEY_RECORD).catch(() => null)) ?? null;
+  mem.key = await migrateRawSecret((await app.store.get(KEY_RECORD).catch(() => null)) ?? null);
   mem.thumbprint = mem.key ? await thumbprint(mem.key.jwk) : null;
   await app.store.put('inspectorMode', true).catch(() => {});
   render();
@@ -105,16 +107,61 @@ export async function makeKey() {
     rec = { kind: 'webcrypto', privateKey: pair.privateKey, publicKey: pair.publicKey, jwk: { ...jwk, kid }, kid, created: Date.now() };
   } else {
     const secret = crypto.getRandomValues(new Uint8Array(32));
-    const x = JSON.parse(wasm.deviceKeyPublic(secret, 'k')).x;
-    const jwk = { kty: 'OKP', crv: 'Ed25519', x };
-    const kid = await thumbprint(jwk);
-    rec = { kind: 'wasm', secret, jwk: { ...jwk, kid }, kid, created: Date.now() };
+    try {
+      const x = JSON.parse(wasm.deviceKeyPublic(secret, 'k')).x;
+      const jwk = { kty: 'OKP', crv: 'Ed25519', x };
+      const kid = await thumbprint(jwk);
+      rec = { kind: 'wasm', ...(await sealSecret(secret, x)), jwk: { ...jwk, kid }, kid, created: Date.now() };
+    } finally {
+      secret.fill(0);
+    }
   }
   await app.store.put(KEY_RECORD, rec);
   mem.key = rec;
   mem.thumbprint = rec.kid;
   render();
   return rec;
+}
+
+/**
+ * The wasm key's secret at rest: AES-GCM (256-bit, 96-bit random IV) under a key WebCrypto makes
+ * non-extractable, stored in IndexedDB as the CryptoKey object itself (structured clone keeps it
+ * non-extractable): a script or a copy of the origin's storage reads only ciphertext, and the
+ * wrapping key's bytes are not readable at all, not even by this page. The public key `x` is the
+ * additional data, so a sealed secret moved under another record's public key does not open.
+ */
+async function sealSecret(secret, x) {
+  const wrapKey = await crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']);
+  const iv = crypto.getRandomValues(new Uint8Array(12));
+  const sealed = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: new TextEncoder().encode(x) }, wrapKey, secret));
+  return { wrapKey, iv, sealed };
+}
+
+/** Runs `use(secret)` with the wasm key's secret opened for this call only, then zeroes it. */
+async function withSecret(rec, use) {
+  const secret = new Uint8Array(await crypto.subtle.decrypt(
+    { name: 'AES-GCM', iv: rec.iv, additionalData: new TextEncoder().encode(rec.jwk.x) }, rec.wrapKey, rec.sealed));
+  try {
+    return await use(secret);
+  } finally {
+    secret.fill(0);
+  }
+}
+
+/** A wasm key stored raw by an earlier version of this page (`{kind: 'wasm', secret}`) is sealed
+ * on load and stored again without the raw bytes; the key, its JWK and kid stay the same, so an
+ * enrolled inspector stays enrolled. */
+async function migrateRawSecret(rec) {
+  if (rec?.kind !== 'wasm' || !(rec.secret instanceof Uint8Array)) return rec;
+  const { secret, ...rest } = rec;
+  const x = JSON.parse(wasm.deviceKeyPublic(secret, 'k')).x;
+  // A record whose secret is not its JWK's key is no key of this device's: left as it is.
+  if (x !== rec.jwk?.x) return rec;
+  const sealed = { ...rest, ...(await sealSecret(secret, x)) };
+  secret.fill(0);
+  // Stored without the raw bytes; should the write fail, the raw record is sealed again next time.
+  await app.store.put(KEY_RECORD, sealed).catch((e) => console.error(e));
+  return sealed;
 }
 
 /** RFC 7638 thumbprint of an OKP key: the core's `jwk_thumbprint` through the binding. */
@@ -144,7 +191,7 @@ async function signJws(typ, payload) {
     const sig = new Uint8Array(await crypto.subtle.sign({ name: 'Ed25519' }, key.privateKey, new TextEncoder().encode(input)));
     return wasm.jwsAssemble(input, sig);
   }
-  const jws = wasm.deviceKeySign(key.secret, typ, kid, json);
+  const jws = await withSecret(key, (secret) => wasm.deviceKeySign(secret, typ, kid, json));
   if (!jws) throw Object.assign(new Error('request_invalid'), { code: 'request_invalid' });
   return jws;
 }
@@ -404,7 +451,7 @@ async function seal(input, v, scan, upload, status) {
       const sig = new Uint8Array(await crypto.subtle.sign({ name: 'Ed25519' }, mem.key.privateKey, new TextEncoder().encode(signingInput)));
       sealed = draft.assemble(sig, JSON.stringify(mem.key.jwk));
     } else {
-      sealed = draft.sealWithSecret(mem.key.secret);
+      sealed = await withSecret(mem.key, (secret) => draft.sealWithSecret(secret));
     }
   } finally {
     draft.free();

@@ -8,7 +8,7 @@
 // session's clone hints and the consumer's warning for a label on an unlisted site.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, createPrivateKey, generateKeyPairSync, randomUUID, sign } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, randomUUID, sign } from 'node:crypto';
 import { mkdtemp, readFile, writeFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -345,6 +345,149 @@ test('without Ed25519 in WebCrypto the key is the wasm core\'s, kept on the devi
   } finally {
     await context.close();
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+/** The IndexedDB record of the inspector's key, as data: CryptoKeys as their properties (with
+ * whether WebCrypto exports their bytes), every byte array and buffer as `{bytes}`. */
+async function storedKeyRecord(page) {
+  return page.evaluate(async () => {
+    const db = await new Promise((r) => { const q = indexedDB.open('cellproof'); q.onsuccess = () => r(q.result); });
+    const rec = await new Promise((r) => { const q = db.transaction('kv').objectStore('kv').get('inspectorKey'); q.onsuccess = () => r(q.result); });
+    db.close();
+    const walk = async (v) => {
+      if (v instanceof CryptoKey) {
+        let exported = 'refused';
+        try { await crypto.subtle.exportKey(v.type === 'secret' ? 'raw' : 'jwk', v); exported = 'exported'; } catch { /* non-extractable */ }
+        return { cryptoKey: { type: v.type, algorithm: v.algorithm.name, extractable: v.extractable, usages: [...v.usages].sort(), exported } };
+      }
+      if (ArrayBuffer.isView(v)) return { bytes: Array.from(new Uint8Array(v.buffer, v.byteOffset, v.byteLength)) };
+      if (v instanceof ArrayBuffer) return { bytes: Array.from(new Uint8Array(v)) };
+      if (Array.isArray(v)) return Promise.all(v.map(walk));
+      if (v && typeof v === 'object') {
+        const out = {};
+        for (const [k, x] of Object.entries(v)) out[k] = await walk(x);
+        return out;
+      }
+      return v;
+    };
+    return walk(rec);
+  });
+}
+
+/** The Ed25519 public key `x` (base64url) of a 32-byte seed. */
+const PKCS8_ED25519 = Buffer.from('302e020100300506032b657004220420', 'hex');
+function publicX(seed) {
+  return createPublicKey(createPrivateKey({ key: Buffer.concat([PKCS8_ED25519, seed]), format: 'der', type: 'pkcs8' })).export({ format: 'jwk' }).x;
+}
+
+/** Every run of 32 bytes anywhere in the record (byte arrays, and strings read as base64url,
+ * base64 and hex) that is the private key of `x`: what an attacker reading the origin's
+ * IndexedDB would look for. */
+function secretsOf(record, x) {
+  const blobs = [];
+  const collect = (v) => {
+    if (v && typeof v === 'object' && Array.isArray(v.bytes)) blobs.push(Buffer.from(v.bytes));
+    else if (typeof v === 'string') {
+      blobs.push(Buffer.from(v, 'base64url'), Buffer.from(v, 'base64'));
+      if (/^[0-9a-f]+$/i.test(v)) blobs.push(Buffer.from(v, 'hex'));
+    } else if (v && typeof v === 'object') Object.values(v).forEach(collect);
+  };
+  collect(record);
+  const found = [];
+  for (const b of blobs) {
+    for (let i = 0; i + 32 <= b.length; i++) if (publicX(b.subarray(i, i + 32)) === x) found.push(b.subarray(i, i + 32).toString('hex'));
+  }
+  return found;
+}
+
+/** The sealed form of the wasm key (issue 16): ciphertext, IV, and an AES-GCM key that
+ * WebCrypto will not export. */
+function assertSealed(record, jwk) {
+  assert.equal(record.kind, 'wasm');
+  assert.equal(record.jwk.x, jwk.x);
+  assert.ok(!('secret' in record), `no raw secret member: ${Object.keys(record)}`);
+  assert.deepEqual(record.wrapKey?.cryptoKey, { type: 'secret', algorithm: 'AES-GCM', extractable: false, usages: ['decrypt', 'encrypt'], exported: 'refused' });
+  assert.equal(record.iv?.bytes?.length, 12);
+  assert.equal(record.sealed?.bytes?.length, 32 + 16, 'the secret and the GCM tag');
+  assert.deepEqual(secretsOf(record, jwk.x), [], 'the stored record holds the private key as bytes');
+}
+
+/** A context whose WebCrypto has no Ed25519, so the page falls back to the wasm key. */
+async function withoutEd25519(browser) {
+  const context = await browser.newContext();
+  await context.addInitScript(() => {
+    const generate = crypto.subtle.generateKey.bind(crypto.subtle);
+    crypto.subtle.generateKey = (alg, ...rest) => (String(alg?.name ?? alg).toLowerCase() === 'ed25519'
+      ? Promise.reject(new DOMException('Algorithm: Unrecognized name', 'NotSupportedError')) : generate(alg, ...rest));
+  });
+  return context;
+}
+
+test('the wasm key is stored sealed under a non-extractable AES-GCM key: no raw secret bytes in IndexedDB', async () => {
+  const { server, browser } = env;
+  const context = await withoutEd25519(browser);
+  try {
+    const page = await newPage(context);
+    await page.goto(`${server.url}/`);
+    await pageReady(page);
+    await page.getByTestId('inspector-toggle').click();
+    await page.getByTestId('inspector-make-key').click();
+    await page.getByTestId('inspector-jwk').waitFor();
+    assert.equal(await page.getByTestId('inspector-key').getAttribute('data-kind'), 'wasm');
+    const jwk = JSON.parse(await page.getByTestId('inspector-jwk').textContent());
+    assertSealed(await storedKeyRecord(page), jwk);
+    // After a reload the sealed key is the same key.
+    await page.reload();
+    await pageReady(page);
+    await page.getByTestId('inspector-jwk').waitFor();
+    assert.deepEqual(JSON.parse(await page.getByTestId('inspector-jwk').textContent()), jwk);
+  } finally {
+    await context.close();
+  }
+});
+
+test('a raw wasm key stored by an earlier page is sealed on load, and still signs', async () => {
+  const { server, browser } = env;
+  const seed = randomBytes(32);
+  const x = publicX(seed);
+  const jwk = { kty: 'OKP', crv: 'Ed25519', x, kid: thumbprint({ kty: 'OKP', crv: 'Ed25519', x }) };
+  const context = await withoutEd25519(browser);
+  try {
+    const page = await newPage(context);
+    await page.goto(`${server.url}/`);
+    await pageReady(page);
+    await synced(page);
+    // The record as the page before issue 16 stored it: the 32 secret bytes in the clear.
+    await page.evaluate(async ({ seed, jwk }) => {
+      const db = await new Promise((r) => { const q = indexedDB.open('cellproof'); q.onsuccess = () => r(q.result); });
+      await new Promise((r, j) => {
+        const tx = db.transaction('kv', 'readwrite');
+        tx.objectStore('kv').put({ kind: 'wasm', secret: new Uint8Array(seed), jwk, kid: jwk.kid, created: Date.now() }, 'inspectorKey');
+        tx.oncomplete = r; tx.onerror = () => j(tx.error);
+      });
+      db.close();
+    }, { seed: [...seed], jwk });
+    assert.deepEqual(secretsOf(await storedKeyRecord(page), x).length, 1, 'the planted raw key is found by the check');
+    await page.reload();
+    await pageReady(page);
+    await page.getByTestId('inspector-toggle').click();
+    await page.getByTestId('inspector-jwk').waitFor();
+    assert.deepEqual(JSON.parse(await page.getByTestId('inspector-jwk').textContent()), jwk, 'the same key');
+    assertSealed(await storedKeyRecord(page), jwk);
+    // The sealed key signs: enrolled, it reads restricted data (a signed registry request).
+    const eco = server.manifest.inspectors?.[0]?.eco ?? 'catena-x';
+    const up = await enrolInspector(server, { eco, did: 'did:web:msa.e2e.example:inspector:9', name: 'E2E migrated inspector', jwk });
+    assert.equal(up.status, 200, up.body);
+    await page.getByTestId('sync').click();
+    await page.waitForSelector('[data-testid="inspector-who"][data-enrolled="1"]');
+    await scan(page, server.sample('passport-valid'));
+    await page.waitForSelector('[data-testid="verdict-source"][data-source="registry"]');
+    await page.getByTestId('restricted-read').click();
+    await page.waitForSelector('[data-testid="restricted-section"]');
+    assert.ok(await page.$$eval('[data-testid="restricted-section"]', (els) => els.length > 0 && els.every((e) => e.dataset.ok === '1')));
+  } finally {
+    await context.close();
   }
 });
 
