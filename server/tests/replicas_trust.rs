@@ -6,8 +6,10 @@
 //! What one replica accepts, the other serves and authenticates against within one poll
 //! interval ([`POLL`], 250 ms; the tests allow [`WITHIN`], a few intervals, for a loaded
 //! machine): a trust list uploaded through A (an inspector removed from it is refused by B), a
-//! passport or attestation uploaded through A. A trust-list upload writes only its own
-//! ecosystem's row and never lowers a `seq` the database holds (docs/deploy.md).
+//! passport or attestation uploaded through A; an authority key created and activated through
+//! B (which does not sign) signs the lists A signs, after A's next tick. A trust-list upload
+//! writes only its own ecosystem's row and never lowers a `seq` the database holds
+//! (docs/deploy.md).
 
 mod common;
 
@@ -432,4 +434,73 @@ async fn a_passport_and_an_attestation_uploaded_through_one_replica_are_served_b
     // A repeat through B is the same version, not a second one.
     let (s, v) = p.post(&p.b_addr, "/v1/passports", media, v1.clone()).await;
     assert_eq!((s, &v["version"]), (200, &json!(1)), "{v}");
+}
+
+/// `kid` of a compact JWS's protected header.
+fn kid_of(jws: &str) -> String {
+    let head = jws.split('.').next().unwrap();
+    let head: Value =
+        serde_json::from_slice(&cellproof_core::b64_decode(head, "header").unwrap()).unwrap();
+    head["kid"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_authority_key_activated_through_a_follower_signs_every_served_list() {
+    let p = pair();
+    let op = |path: &str, body: Value| {
+        p.client
+            .post(format!("{}{path}", p.b_addr))
+            .bearer_auth(TOKEN)
+            .json(&body)
+            .send()
+    };
+    // Through B, which does not sign (A seeded the world and took the signing lease).
+    let r = op("/v1/operator/authority/keys", json!({})).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let kid = r.json::<Value>().await.unwrap()["kid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = op(
+        "/v1/operator/authority/activate",
+        json!({"kid": kid, "force": true}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    // A learns the key at its next poll and re-signs at its next tick (every second); B
+    // serves what A signed at its poll after that: a poll, a tick and a poll, plus slack.
+    let t0 = Instant::now();
+    loop {
+        let (s, on_b) = p.get(format!("{}/v1/status/acme/4", p.b_addr)).await;
+        let (t, on_a) = p.get(format!("{}/v1/status/acme/4", p.public())).await;
+        assert_eq!((s, t), (200, 200));
+        if kid_of(&on_a) == kid && kid_of(&on_b) == kid {
+            eprintln!("the new key signs what both serve after {:?}", t0.elapsed());
+            break;
+        }
+        assert!(
+            t0.elapsed() < WITHIN + Duration::from_secs(2),
+            "the lists are still signed with {} (A) and {} (B), not the active {kid}",
+            kid_of(&on_a),
+            kid_of(&on_b)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let r = p
+        .client
+        .get(format!("{}/v1/operator/authority", p.public()))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    let keys: Value = r.json().await.unwrap();
+    let active: Vec<&str> = keys["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["active"] == true)
+        .map(|k| k["kid"].as_str().unwrap())
+        .collect();
+    assert_eq!(active, [kid.as_str()], "A holds B's key as the active one");
 }
