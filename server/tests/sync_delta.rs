@@ -87,12 +87,13 @@ async fn many_distinct_since_values_are_answered_from_a_bounded_cache() {
         revoke(&app).await;
     }
     let (_, head) = compact(&app, None).await;
-    let (instance, epoch) = head.split_once('-').unwrap();
+    let mut parts = head.split('-');
+    let (instance, epoch) = (parts.next().unwrap(), parts.next().unwrap());
     let epoch: u64 = epoch.parse().unwrap();
     let t = now();
     let mut values: Vec<String> = (t - 400..t + 400).map(|s| s.to_string()).collect();
-    values.extend((0..=epoch + 3).map(|e| format!("{instance}-{e}")));
-    values.extend((0..50).map(|e| format!("00000000000000ab-{e}")));
+    values.extend((0..=epoch + 3).map(|e| format!("{instance}-{e}-{t}")));
+    values.extend((0..50).map(|e| format!("00000000000000ab-{e}-{}", t - 1000 + e)));
     let mut heads = BTreeSet::new();
     for round in 0..2 {
         for v in &values {
@@ -124,7 +125,10 @@ async fn many_distinct_since_values_are_answered_from_a_bounded_cache() {
     let (_, held) = apply(&StatusStore::new(), &full, &trust);
     let (out, _) = apply(&held, &at_head, &trust);
     assert!(out.is_empty() || heads.len() > 1, "{out:?}");
-    let (foreign, _) = compact(&app, Some("00000000000000ab-1")).await;
+    // Another instance's cursor is placed by the newest validFrom it carries: one ahead of
+    // every version held gets the full body.
+    let ahead = format!("00000000000000ab-1-{}", t + 86_400);
+    let (foreign, _) = compact(&app, Some(&ahead)).await;
     assert_eq!(
         foreign, full,
         "a cursor of another registry gets the full body"

@@ -7,8 +7,9 @@
 //! process's instance and epoch) is what a client sends back as `since`. A delta never depends
 //! on the signer's clock going forward (a `validFrom` after a clock jump back can be older than
 //! the client's newest one). A `since` in Unix seconds (clients before the cursor) is mapped to
-//! the epochs whose newest `validFrom` it is; one the history cannot place (in the future,
-//! from another registry or replica, older than the history) gets the full body.
+//! the epochs whose newest `validFrom` it is (and so is another instance's cursor, by the
+//! newest `validFrom` it carries); one the history cannot place (ahead of every version held,
+//! older than the history) gets the full body.
 //!
 //! The history is in memory and bounded: per list, the versions of the last
 //! [`HISTORY_SECONDS`] and at most [`HISTORY_POSITIONS`] changed bits over all lists; a client
@@ -159,26 +160,35 @@ impl Default for SyncHistory {
 pub enum Since {
     /// The newest `validFrom` the client holds.
     Seconds(u64),
-    /// A `Cellproof-Cursor` value: instance and epoch.
-    Cursor(u64, u64),
+    /// A `Cellproof-Cursor` value: instance, epoch, and the newest `validFrom` of that epoch
+    /// (what another instance places it by, as [`Since::Seconds`]).
+    Cursor(u64, u64, u64),
 }
 
 impl Since {
-    /// Parses a `since` value: decimal Unix seconds, or a cursor `{instance:016x}-{epoch}`.
+    /// Parses a `since` value: decimal Unix seconds, or a cursor
+    /// `{instance:016x}-{epoch}-{newest validFrom}`.
     pub fn parse(v: &str) -> Option<Since> {
-        if v.bytes().all(|b| b.is_ascii_digit()) {
-            return v.parse().ok().map(Since::Seconds);
+        let decimal = |d: &str| {
+            (!d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| d.parse::<u64>().ok())
+                .flatten()
+        };
+        if !v.contains('-') {
+            return decimal(v).map(Since::Seconds);
         }
-        let (i, e) = v.split_once('-')?;
-        if i.len() != 16 || !i.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
-            return None;
-        }
-        if e.is_empty() || !e.bytes().all(|b| b.is_ascii_digit()) {
+        let mut parts = v.split('-');
+        let (i, e, t) = (parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some()
+            || i.len() != 16
+            || !i.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        {
             return None;
         }
         Some(Since::Cursor(
             u64::from_str_radix(i, 16).ok()?,
-            e.parse().ok()?,
+            decimal(e)?,
+            decimal(t)?,
         ))
     }
 }
@@ -392,7 +402,8 @@ impl SyncHistory {
 
     /// The cursor of the newest epoch (`Cellproof-Cursor`).
     pub fn cursor(&self) -> String {
-        format!("{:016x}-{}", self.instance, self.epoch)
+        let newest = self.maxes.back().map_or(0, |(_, m)| *m);
+        format!("{:016x}-{}-{newest}", self.instance, self.epoch)
     }
 
     /// The full body with the cursor it brings a client to.
@@ -403,7 +414,10 @@ impl SyncHistory {
     /// The epochs a client sending `since` may be at, when the history can tell.
     fn place(&self, since: Since) -> Option<Range> {
         match since {
-            Since::Cursor(i, e) => (i == self.instance && e <= self.epoch).then_some((e, e, None)),
+            // Another instance's (a restart, another replica behind the same name): placed by
+            // its newest validFrom, as a `since` in seconds.
+            Since::Cursor(i, _, t) if i != self.instance => self.place(Since::Seconds(t)),
+            Since::Cursor(_, e, _) => (e <= self.epoch).then_some((e, e, None)),
             Since::Seconds(t) => {
                 // A client's newest validFrom only grows with the registry's versions, so the
                 // client holds at least the versions of the last epoch whose newest validFrom
@@ -624,7 +638,7 @@ mod tests {
         h.trim(later);
         assert_eq!(h.lists["a"].versions.len(), 1);
         assert_eq!(h.positions, 1);
-        let c = Since::Cursor(h.instance, 1);
+        let c = Since::Cursor(h.instance, 1, 0);
         assert_eq!(items(&h, c), Some(vec![("a".into(), None, vec![1, 2])]));
     }
 
@@ -634,7 +648,7 @@ mod tests {
         publish(&mut h, &[("a", &[], 1000), ("b", &[], 1000)]);
         // The clock jumped back: b is re-signed with a validFrom older than a's.
         publish(&mut h, &[("a", &[1], 5000)]);
-        let cursor = Since::Cursor(h.instance, h.epoch);
+        let cursor = Since::Cursor(h.instance, h.epoch, 0);
         publish(&mut h, &[("b", &[7], 1001)]);
         assert_eq!(
             items(&h, cursor),
@@ -649,10 +663,13 @@ mod tests {
         // A time in the future, another instance's cursor, an epoch not reached yet: not
         // placed (the full body answers).
         assert_eq!(h.place(Since::Seconds(9000)), None);
-        assert_eq!(h.place(Since::Cursor(h.instance ^ 1, 1)), None);
-        assert_eq!(h.place(Since::Cursor(h.instance, h.epoch + 1)), None);
+        assert_eq!(h.place(Since::Cursor(h.instance ^ 1, 1, 9000)), None);
+        assert_eq!(h.place(Since::Cursor(h.instance, h.epoch + 1, 0)), None);
         // The head: nothing to send.
-        assert_eq!(items(&h, Since::Cursor(h.instance, h.epoch)), Some(vec![]));
+        assert_eq!(
+            items(&h, Since::Cursor(h.instance, h.epoch, 0)),
+            Some(vec![])
+        );
     }
 
     #[test]
@@ -672,7 +689,7 @@ mod tests {
             vec![("a".into(), None, vec![1, 2]), ("b".into(), None, vec![5])]
         );
         // By cursor there is no doubt: the client of epoch 3 holds b's version.
-        let r = items(&h, Since::Cursor(h.instance, 3)).unwrap();
+        let r = items(&h, Since::Cursor(h.instance, 3, 0)).unwrap();
         assert_eq!(r, vec![("a".into(), Some(200), vec![2])]);
     }
 
@@ -688,9 +705,9 @@ mod tests {
         for round in 0..2 {
             for e in 0..=h.epoch + 5 {
                 for since in [
-                    Since::Cursor(h.instance, e),
+                    Since::Cursor(h.instance, e, 0),
                     Since::Seconds(e + 99),
-                    Since::Cursor(h.instance ^ 1, e),
+                    Since::Cursor(h.instance ^ 1, e, 0),
                 ] {
                     match h.plan(since) {
                         Some((DeltaPlan::Build(b), _)) => {
@@ -708,7 +725,7 @@ mod tests {
         // A new publication: new bodies.
         publish(&mut h, &[("a", &[7], 5000)]);
         assert!(matches!(
-            h.plan(Since::Cursor(h.instance, 1)),
+            h.plan(Since::Cursor(h.instance, 1, 0)),
             Some((DeltaPlan::Build(_), _))
         ));
     }
@@ -733,6 +750,11 @@ mod tests {
                 ("b".into(), None, vec![2])
             ])
         );
+        // Another instance's cursor is placed by the newest validFrom it carries.
+        assert_eq!(
+            items(&h, Since::Cursor(h.instance ^ 1, 77, 250)),
+            items(&h, Since::Seconds(250))
+        );
         assert_eq!(
             items(&h, Since::Seconds(99)),
             None,
@@ -749,19 +771,22 @@ mod tests {
     fn since_is_seconds_or_a_cursor_of_this_form() {
         assert_eq!(Since::parse("17"), Some(Since::Seconds(17)));
         assert_eq!(
-            Since::parse("00000000000000ff-3"),
-            Some(Since::Cursor(255, 3))
+            Since::parse("00000000000000ff-3-17"),
+            Some(Since::Cursor(255, 3, 17))
         );
         for bad in [
             "",
             "-1",
             "abc",
             "18446744073709551616",
-            "ff-3",
-            "00000000000000FF-3",
-            "00000000000000ff-",
-            "00000000000000ff-x",
-            "00000000000000ff-18446744073709551616",
+            "ff-3-1",
+            "00000000000000ff-3",
+            "00000000000000FF-3-1",
+            "00000000000000ff--1",
+            "00000000000000ff-3-",
+            "00000000000000ff-x-1",
+            "00000000000000ff-3-1-1",
+            "00000000000000ff-18446744073709551616-1",
         ] {
             assert_eq!(Since::parse(bad), None, "{bad}");
         }
