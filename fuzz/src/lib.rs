@@ -238,7 +238,14 @@ pub fn accepted(target: &str, data: &[u8]) -> bool {
             .is_ok_and(|out| !out.is_empty() && out.iter().all(|(_, r)| r.is_ok())),
         "evidence" => EvidencePack::from_json(text).is_ok_and(|pack| {
             let report = pack.report.clone().unwrap_or_default();
-            verify_report(&report, Some(&pack), inspector_roots(), REPORT_CHECK_AT).stands
+            verify_report(
+                &report,
+                Some(&pack),
+                inspector_roots(),
+                &StatusStore::new(),
+                REPORT_CHECK_AT,
+            )
+            .stands
         }),
         "qr" => frame(data)
             .and_then(|(_, w, h, pixels)| cellproof_qr::decode_luma(w, h, pixels).ok())
@@ -442,14 +449,16 @@ pub fn compact(data: &[u8]) {
 /// not in the verifier's future).
 const REPORT_CHECK_AT: UnixTime = UnixTime(AT.0 + 86_400);
 
-/// The roots a verifier of the vector world's reports brings: catena-x, as the inspector
-/// (`msa`, enrolled there) had pinned when it sealed them.
-fn inspector_roots() -> &'static [(String, PublicKey)] {
-    static ROOTS: OnceLock<Vec<(String, PublicKey)>> = OnceLock::new();
+/// What a verifier of the vector world's reports holds: the catena-x root, as the inspector
+/// (`msa`, enrolled there) had pinned when it sealed them, and no lists of its own.
+fn inspector_roots() -> &'static TrustStore {
+    static ROOTS: OnceLock<TrustStore> = OnceLock::new();
     ROOTS.get_or_init(|| {
-        root(CATENA_ROOT)
-            .map(|k| vec![("catena-x".to_owned(), k)])
-            .unwrap_or_default()
+        let mut t = TrustStore::new();
+        if let Some(k) = root(CATENA_ROOT) {
+            t.pin_root("catena-x", &k);
+        }
+        t
     })
 }
 
@@ -499,9 +508,16 @@ pub fn evidence(data: &[u8]) {
         "the pack does not round-trip through to_json"
     );
     let report = pack.report.clone().unwrap_or_default();
-    let with = verify_report(&report, Some(&pack), inspector_roots(), REPORT_CHECK_AT);
+    let none = StatusStore::new();
+    let with = verify_report(
+        &report,
+        Some(&pack),
+        inspector_roots(),
+        &none,
+        REPORT_CHECK_AT,
+    );
     check_report(&with);
-    let without = verify_report(&report, None, inspector_roots(), REPORT_CHECK_AT);
+    let without = verify_report(&report, None, inspector_roots(), &none, REPORT_CHECK_AT);
     check_report(&without);
     assert!(!without.stands, "a report stands without its evidence");
 }

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail, Context as _, Result};
 use cellproof_core::{
     report_payload, seal_report, sign_json, verify, verify_report, Artifacts, Context,
-    EvidencePack, Hint, PassportChain, Photo, PublicKey, ReportCheck, Tier, Typ,
+    EvidencePack, Hint, PassportChain, Photo, PublicKey, ReportCheck, StatusStore, Tier,
+    TrustStore, Typ,
 };
 use serde_json::{json, Value};
 
@@ -82,6 +83,18 @@ pub struct VerifyReportArgs {
     /// (`{"roots": [{"eco", "root": JWK}]}`).
     #[arg(long)]
     pub roots_file: Option<PathBuf>,
+    /// A trust list the verifier holds (compact JWS file; repeatable): a newer one of the
+    /// inspector's ecosystem that no longer enrols it refuses the report.
+    #[arg(long = "trust-list")]
+    pub trust_lists: Vec<PathBuf>,
+    /// A status list the verifier holds (compact JWS file; repeatable): a newer one that
+    /// revokes what the evidence found clear refuses the report.
+    #[arg(long = "status-list")]
+    pub status_lists: Vec<PathBuf>,
+    /// A directory kept by `cellproof sync`: the verifier's own trust and status lists, held
+    /// against the report's evidence (older evidence is named, overtaken evidence refused).
+    #[arg(long)]
+    pub synced: Option<PathBuf>,
     /// The verifier's time, used only to refuse a report sealed in its future; default now.
     #[arg(long)]
     pub at: Option<String>,
@@ -281,7 +294,43 @@ fn verify_cmd(a: &VerifyReportArgs) -> Result<Outcome> {
         None => own_pack,
     };
     let now = inputs::time(a.at.as_deref())?;
-    let check = verify_report(&report, pack.as_ref(), &roots, now);
+    // What the verifier holds: its pins, then the lists given and the synced directory
+    // (docs/inspection.md, "Checking a report"). A refused list is a warning, as in `verify`.
+    let mut trust = TrustStore::new();
+    for (eco, key) in &roots {
+        trust.pin_root(eco, key);
+    }
+    let mut warnings = Vec::new();
+    let texts = a
+        .trust_lists
+        .iter()
+        .map(|p| Ok((p.display().to_string(), read_text(p)?.trim().to_owned())))
+        .collect::<Result<Vec<_>>>()?;
+    for ((name, _), r) in texts
+        .iter()
+        .zip(trust.insert_all(texts.iter().map(|(_, t)| t.as_str())))
+    {
+        if let Err(e) = r {
+            warnings.push(format!("trust list {name} refused: {e} ({})", e.code()));
+        }
+    }
+    let mut status = StatusStore::new();
+    for p in &a.status_lists {
+        if let Err(e) = status.insert(read_text(p)?.trim(), &trust) {
+            warnings.push(format!(
+                "status list {} refused: {e} ({})",
+                p.display(),
+                e.code()
+            ));
+        }
+    }
+    if let Some(dir) = &a.synced {
+        warnings.extend(crate::sync::load(dir, &mut trust, &mut status)?);
+    }
+    for w in &warnings {
+        eprintln!("cellproof: warning: {}", output::safe(w));
+    }
+    let check = verify_report(&report, pack.as_ref(), &trust, &status, now);
     if a.json {
         let j = serde_json::to_value(&check).unwrap_or(Value::Null);
         println!("{}", output::json_line(&j));

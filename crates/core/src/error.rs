@@ -116,6 +116,16 @@ pub enum Error {
         /// The limit in bytes.
         limit: usize,
     },
+    /// A list inside an artifact has more members than its named limit (`MAX_STATUS_ENTRIES`
+    /// `credentialStatus` entries, `MAX_LISTINGS` attestation listings, `MAX_ASSESSMENTS`
+    /// assessments, ...): refused, never read in part, since a skipped member could be the
+    /// revocation or the assessment that decides.
+    LimitExceeded {
+        /// The member, as a path such as `credentialStatus`.
+        what: &'static str,
+        /// The most members allowed.
+        limit: usize,
+    },
     /// The JSON is not UTF-8.
     JsonNotUtf8,
     /// The JSON is malformed.
@@ -501,6 +511,26 @@ pub enum Error {
         /// What is wrong.
         detail: String,
     },
+    /// The verifier holds a newer trust list of the inspector's home ecosystem than the
+    /// report's evidence, and it no longer enrols the inspector's key with role `inspector`.
+    ReportInspectorWithdrawn {
+        /// The inspector's home ecosystem.
+        eco: String,
+        /// `seq` of the verifier's list.
+        held_seq: u64,
+        /// `seq` of the evidence's list.
+        evidence_seq: u64,
+        /// Why the held list refuses (key unknown, role missing, ...).
+        reason: String,
+    },
+    /// A status the report's evidence found clear is revoked or suspended in the newer list
+    /// the verifier holds.
+    ReportEvidenceStale {
+        /// The list.
+        artifact: String,
+        /// What the held list says.
+        detail: String,
+    },
 }
 
 impl Error {
@@ -518,6 +548,7 @@ impl Error {
             Error::Base64urlInvalid { .. } => "base64url_invalid",
             Error::InflateFailed => "inflate_failed",
             Error::InflateTooLarge { .. } => "inflate_too_large",
+            Error::LimitExceeded { .. } => "limit_exceeded",
             Error::JsonNotUtf8 => "json_not_utf8",
             Error::JsonInvalid { .. } => "json_invalid",
             Error::JsonDuplicateMember { .. } => "json_duplicate_member",
@@ -583,6 +614,8 @@ impl Error {
             Error::ReportDigestMismatch { .. } => "report_digest_mismatch",
             Error::ReportVerdictDiffers { .. } => "report_verdict_differs",
             Error::EvidencePackInvalid { .. } => "evidence_pack_invalid",
+            Error::ReportInspectorWithdrawn { .. } => "report_inspector_withdrawn",
+            Error::ReportEvidenceStale { .. } => "report_evidence_stale",
         }
     }
 
@@ -630,6 +663,9 @@ impl fmt::Display for Error {
                 write!(f, "the JWS {part} is not minimal base64url without padding")
             }
             Error::InflateFailed => f.write_str("the compressed payload is corrupt"),
+            Error::LimitExceeded { what, limit } => {
+                write!(f, "{what} has more than {limit} members, the limit; it is refused, not read in part")
+            }
             Error::InflateTooLarge { limit } => {
                 write!(f, "the compressed payload inflates past the {limit}-byte limit")
             }
@@ -849,6 +885,19 @@ impl fmt::Display for Error {
             Error::EvidencePackInvalid { detail } => {
                 write!(f, "the evidence pack is malformed: {detail}")
             }
+            Error::ReportInspectorWithdrawn {
+                eco,
+                held_seq,
+                evidence_seq,
+                reason,
+            } => write!(
+                f,
+                "the verifier's trust list {eco} seq {held_seq}, newer than the evidence's seq \
+                 {evidence_seq}, does not enrol the inspector: {reason}"
+            ),
+            Error::ReportEvidenceStale { artifact, detail } => {
+                write!(f, "the report's evidence is overtaken: {artifact}: {detail}")
+            }
         }
     }
 }
@@ -872,6 +921,7 @@ pub const CODES: &[(&str, Stage, Class)] = &[
     ("base64url_invalid", Stage::Decode, Class::Invalid),
     ("inflate_failed", Stage::Decode, Class::Invalid),
     ("inflate_too_large", Stage::Decode, Class::Invalid),
+    ("limit_exceeded", Stage::Decode, Class::Invalid),
     ("json_not_utf8", Stage::Decode, Class::Invalid),
     ("json_invalid", Stage::Decode, Class::Invalid),
     ("json_duplicate_member", Stage::Decode, Class::Invalid),
@@ -973,6 +1023,8 @@ pub const CODES: &[(&str, Stage, Class)] = &[
     ("report_digest_mismatch", Stage::Passport, Class::Invalid),
     ("report_verdict_differs", Stage::Passport, Class::Invalid),
     ("evidence_pack_invalid", Stage::Decode, Class::Invalid),
+    ("report_inspector_withdrawn", Stage::Trust, Class::Invalid),
+    ("report_evidence_stale", Stage::Status, Class::Invalid),
 ];
 
 #[cfg(test)]

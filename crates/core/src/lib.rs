@@ -56,8 +56,8 @@ pub use gs1::{check_gtin, gtin_with_check_digit, DigitalLink};
 pub use inspection::{
     assemble_report, check_report_upload, jwk_thumbprint, report_payload, report_signing_input,
     seal_report, verdict_summary, verify_report, Artifacts, CheckedReport, Evidence, EvidencePack,
-    Hint, InspectorInfo, Photo, Problem, ReportCheck, ReportClaims, INSPECTION, MAX_EVIDENCE,
-    MAX_PACK, MAX_PHOTO, MAX_REPORT, PACK_FORMAT, REPORT_TYPE,
+    Hint, InspectorInfo, Photo, Problem, ReportCheck, ReportClaims, StaleEvidence, INSPECTION,
+    MAX_DIFFS, MAX_EVIDENCE, MAX_PACK, MAX_PHOTO, MAX_REPORT, PACK_FORMAT, REPORT_TYPE,
 };
 pub use issue::{
     issue_credential, sign_json, sign_status_list, sign_trust_list, IssuedCredential, KeyPair,
@@ -70,7 +70,8 @@ pub use jws::{
 pub use passport::{
     check_attestation_upload, check_document, check_passport_upload, sha256_b64, topics,
     AttestationOutcome, AttestationResult, CheckedAttestation, CheckedPassport, PassportChain,
-    PassportInfo, CERTIFIER_ROLES, MAX_PASSPORT,
+    PassportInfo, CERTIFIER_ROLES, MAX_ASSESSMENTS, MAX_LISTINGS, MAX_PASSPORT, MAX_STATUS_ENTRIES,
+    MAX_VERSIONS,
 };
 pub use report::{
     csv_cell, csv_cells_of_json, escape_controls, is_control, safe_integers, AgeJson, ClaimsJson,

@@ -31,8 +31,16 @@ pub const MAX_PASSPORT: usize = 256 * 1024;
 /// state-of-health reports: a few dozen over a battery's life).
 pub const MAX_VERSIONS: usize = 256;
 
-/// Most attestations a passport may list.
+/// Most attestations a passport may list; more is `limit_exceeded`.
 pub const MAX_LISTINGS: usize = 64;
+
+/// Most `credentialStatus` entries a passport version or an attestation may carry (one per
+/// purpose is the rule; 8 leaves room). More is `limit_exceeded`, never the first 8 read: a
+/// revocation among the rest would be ignored.
+pub const MAX_STATUS_ENTRIES: usize = 8;
+
+/// Most `assessment` entries an attestation may carry; more is `limit_exceeded`.
+pub const MAX_ASSESSMENTS: usize = 64;
 
 /// Roles that may sign attestations (SPEC.md section 1).
 pub const CERTIFIER_ROLES: [&str; 1] = ["certifier"];
@@ -370,9 +378,11 @@ fn check_chain(
             }
         }
         check_status(p, &m, cx).map_err(|e| match e {
-            Error::Revoked | Error::Suspended => e,
+            Error::Revoked | Error::Suspended | Error::LimitExceeded { .. } => e,
             other => invalid(&other),
         })?;
+        // A passport listing more attestations than the limit is refused, not read in part.
+        listings(cs)?;
         digests.push(sha256_b64(compact.as_bytes()));
         let pid = meta
             .opt_str("passportIdentifier")
@@ -409,13 +419,18 @@ pub(crate) fn status_entries(p: &Map<String, Value>) -> Result<Vec<Entry>, Error
         Some(Value::Array(a)) => a.iter().collect(),
         Some(v) => vec![v],
     };
+    if items.len() > MAX_STATUS_ENTRIES {
+        return Err(Error::LimitExceeded {
+            what: "credentialStatus",
+            limit: MAX_STATUS_ENTRIES,
+        });
+    }
     let bad = |reason| Error::ClaimInvalid {
         field: "credentialStatus".into(),
         reason,
     };
     items
         .into_iter()
-        .take(8)
         .map(|v| {
             let m = v.as_object().ok_or(bad("must be an object"))?;
             let purpose = m
@@ -478,13 +493,21 @@ struct Listing {
     digest: String,
 }
 
-fn listings(cs: &Map<String, Value>) -> Vec<Result<Listing, Box<AttestationResult>>> {
+/// The listings of a passport subject; more than [`MAX_LISTINGS`] is `limit_exceeded`.
+fn listings(
+    cs: &Map<String, Value>,
+) -> Result<Vec<Result<Listing, Box<AttestationResult>>>, Error> {
     let Some(Value::Array(items)) = cs.get("attestations") else {
-        return Vec::new();
+        return Ok(Vec::new());
     };
-    items
+    if items.len() > MAX_LISTINGS {
+        return Err(Error::LimitExceeded {
+            what: "credentialSubject.attestations",
+            limit: MAX_LISTINGS,
+        });
+    }
+    Ok(items
         .iter()
-        .take(MAX_LISTINGS)
         .map(|v| {
             let m = v.as_object();
             let s = |k: &str| m.and_then(|m| m.get(k)).and_then(Value::as_str);
@@ -512,7 +535,7 @@ fn listings(cs: &Map<String, Value>) -> Vec<Result<Listing, Box<AttestationResul
                 )),
             }
         })
-        .collect()
+        .collect())
 }
 
 /// `materialsProvenance[]` as `(material, supplier, facility)`.
@@ -540,7 +563,8 @@ fn check_attestations(
     let prov = provenance(cs);
     let mut out = Vec::new();
     let mut covered: Vec<(String, Vec<String>)> = Vec::new();
-    for l in listings(cs) {
+    // check_chain refused a version with too many listings, so this is never the error.
+    for l in listings(cs).unwrap_or_default() {
         let l = match l {
             Ok(l) => l,
             Err(r) => {
@@ -588,13 +612,20 @@ fn check_attestations(
     out
 }
 
-/// `credentialSubject.assessment[]` as `(topic and materials, conformance)`, at most 64.
-fn assessments(cs: &Map<String, Value>) -> Vec<(Scope, bool)> {
+/// `credentialSubject.assessment[]` as `(topic and materials, conformance)`; more than
+/// [`MAX_ASSESSMENTS`] is `limit_exceeded` (an unread assessment could be the one outside the
+/// certifier's accreditation).
+fn assessments(cs: &Map<String, Value>) -> Result<Vec<(Scope, bool)>, Error> {
     let Some(Value::Array(a)) = cs.get("assessment") else {
-        return Vec::new();
+        return Ok(Vec::new());
     };
-    a.iter()
-        .take(64)
+    if a.len() > MAX_ASSESSMENTS {
+        return Err(Error::LimitExceeded {
+            what: "credentialSubject.assessment",
+            limit: MAX_ASSESSMENTS,
+        });
+    }
+    Ok(a.iter()
         .filter_map(Value::as_object)
         .map(|a| {
             let topic = a.get("topic").and_then(Value::as_str).unwrap_or_default();
@@ -613,7 +644,7 @@ fn assessments(cs: &Map<String, Value>) -> Vec<(Scope, bool)> {
             };
             (scope, conformance)
         })
-        .collect()
+        .collect())
 }
 
 /// SPEC.md section 3.3: every assessment within an accreditation of the certifier valid at
@@ -687,7 +718,7 @@ fn check_one(
             subject: subject_id.to_owned(),
         });
     }
-    let assessments = assessments(cs);
+    let assessments = assessments(cs)?;
     // The attestation must speak to the listing: an assessment of its topic whose materials
     // include the listing's.
     let Some((_, conformance)) = assessments
@@ -804,7 +835,22 @@ fn declared(
 /// A passport version the registry may store (SPEC.md section 6.2), after the checks a
 /// verifier makes: VC shape, issuer trust and role, signature, subject, GS1 company prefix,
 /// and the version chain against the versions already held.
+///
+/// Only [`check_passport_upload`] makes one (`#[non_exhaustive]`: no struct literal outside
+/// the core):
+///
+/// ```compile_fail,E0639
+/// let forged = cellproof_core::CheckedPassport {
+///     link: cellproof_core::DigitalLink::parse_path("/01/04012345000016/21/X").unwrap(),
+///     version: 1,
+///     issuer: String::new(),
+///     eco: String::new(),
+///     digest: String::new(),
+///     listed: Vec::new(),
+/// };
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CheckedPassport {
     /// The battery.
     pub link: DigitalLink,
@@ -922,7 +968,7 @@ pub fn check_passport_upload(
             });
         }
     }
-    let listed = listings(cs)
+    let listed = listings(cs)?
         .into_iter()
         .filter_map(Result::ok)
         .map(|l| l.digest)
@@ -937,8 +983,19 @@ pub fn check_passport_upload(
     })
 }
 
-/// An attestation the registry may store under its digest (SPEC.md section 6.2).
+/// An attestation the registry may store under its digest (SPEC.md section 6.2). Only
+/// [`check_attestation_upload`] makes one:
+///
+/// ```compile_fail,E0639
+/// let forged = cellproof_core::CheckedAttestation {
+///     digest: String::new(),
+///     issuer: String::new(),
+///     eco: String::new(),
+///     subject: String::new(),
+/// };
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CheckedAttestation {
     /// Base64url SHA-256 of the compact JWS: the key it is stored and listed under.
     pub digest: String,
@@ -981,7 +1038,7 @@ pub fn check_attestation_upload(
         .ok_or(Error::AttestationInvalid {
             detail: "credentialSubject.id is missing".into(),
         })?;
-    let assessments = assessments(cs);
+    let assessments = assessments(cs)?;
     if assessments.is_empty() {
         return Err(Error::AttestationInvalid {
             detail: "credentialSubject.assessment must be a non-empty array".into(),

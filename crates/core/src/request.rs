@@ -160,8 +160,10 @@ pub struct Expect<'a> {
     pub home: Option<&'a str>,
 }
 
-/// A request that passed every check of [`ParsedRequest::verify`].
+/// A request that passed every check of [`ParsedRequest::verify`], which alone makes one
+/// (`#[non_exhaustive]`: no struct literal outside the core).
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct VerifiedRequest {
     /// The envelope and the operation.
     pub request: Request,

@@ -102,8 +102,21 @@ pub fn readable_tiers<S: AsRef<str>>(roles: &[S], asked: Tier) -> Result<Vec<Tie
     })
 }
 
-/// A restricted section the registry may store (SPEC.md sections 6.2 and 6.3).
+/// A restricted section the registry may store (SPEC.md sections 6.2 and 6.3). Only the
+/// core's upload check makes one (`#[non_exhaustive]`):
+///
+/// ```compile_fail,E0639
+/// let forged = cellproof_core::CheckedRestricted {
+///     link: cellproof_core::DigitalLink::parse_path("/01/04012345000016/21/X").unwrap(),
+///     path: String::new(),
+///     tier: cellproof_core::Tier::Authority,
+///     issuer: String::new(),
+///     eco: String::new(),
+///     digest: String::new(),
+/// };
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CheckedRestricted {
     /// The battery.
     pub link: DigitalLink,

@@ -304,7 +304,10 @@ pub(crate) fn has_type(v: Option<&Value>, t: &str) -> bool {
     }
 }
 
-fn read_payload(p: &Map<String, Value>) -> Result<StatusList, Error> {
+/// Reads a status list payload. With `bits: false` the `encodedList` is not inflated (an
+/// all-zero bitstring stands in): the unverified read that only finds the signing key, so a
+/// GZIP bomb under a bad signature costs nothing (issue 16: signatures before inflating).
+fn read_payload(p: &Map<String, Value>, bits: bool) -> Result<StatusList, Error> {
     let o = Obj::new(p, "");
     let ctx_ok = match p.get("@context") {
         Some(Value::Array(a)) => a.first().and_then(Value::as_str) == Some(VC_CONTEXT),
@@ -366,7 +369,11 @@ fn read_payload(p: &Map<String, Value>) -> Result<StatusList, Error> {
     let encoded = cs_o
         .str("encodedList")
         .map_err(|_| invalid("encodedList is missing"))?;
-    let bits = Bitstring::new(decode_encoded_list(encoded)?, size)?;
+    let bits = if bits {
+        Bitstring::new(decode_encoded_list(encoded)?, size)?
+    } else {
+        Bitstring::zeroed(0)
+    };
     // SPEC.md section 5: the id's suffix names the purpose.
     let suffix_purpose = if id.ends_with("-suspension") {
         Purpose::Suspension
@@ -486,7 +493,8 @@ impl StatusStore {
     /// for its id. Returns the list now held under the first such trust list.
     pub fn insert(&mut self, compact: &str, trust: &TrustStore) -> Result<&StatusList, Error> {
         let jws = Jws::parse(compact, Typ::Vc, MAX_STATUS_LIST)?;
-        let claimed = read_payload(jws.unverified_payload())?;
+        // Only the members that find the key; the bits are inflated after the signature held.
+        let claimed = read_payload(jws.unverified_payload(), false)?;
         let kid = jws.header().kid.clone();
         let candidates = candidates(
             trust,
@@ -501,7 +509,7 @@ impl StatusStore {
         let (verified, i) = jws.verify_any(&keys)?;
         let key = keys.get(i).copied().unwrap_or_default();
         // Read again from the verified payload: only signed bytes decide what is held.
-        let mut list = read_payload(verified.payload())?;
+        let mut list = read_payload(verified.payload(), true)?;
         list.kid = kid;
         list.key = key;
         list.raw = compact.to_owned();

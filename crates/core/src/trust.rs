@@ -603,6 +603,15 @@ impl TrustStore {
         self.roots.keys().map(String::as_str)
     }
 
+    /// A store with the same pinned roots and no lists: where a report's evidence is judged
+    /// by the verifier's own pins (`verify_report`).
+    pub fn pins_only(&self) -> TrustStore {
+        TrustStore {
+            roots: self.roots.clone(),
+            ..TrustStore::default()
+        }
+    }
+
     /// Accepts a trust list: signature by a pinned or recognised root, no `seq` rollback.
     /// A list nobody known signs is kept pending (at most [`MAX_PENDING`]) and retried when
     /// other lists arrive, and reported as `trust_list_untrusted` now.

@@ -146,7 +146,31 @@ pub struct Notice {
 }
 
 /// The result of verifying one scan.
+///
+/// Only [`crate::verify`] and [`crate::verify_many`] make one: the type is `#[non_exhaustive]`,
+/// so outside the core a struct literal (or `..` update) does not compile, and a shell cannot
+/// present a verdict the core never reached. Its fields stay readable.
+///
+/// ```compile_fail,E0639
+/// use cellproof_core::{Overall, Verdict};
+/// let forged = Verdict {
+///     overall: Overall::Valid,
+///     code: None,
+///     message: None,
+///     stages: Vec::new(),
+///     credential: None,
+///     scanned: None,
+///     issuer: None,
+///     status: Vec::new(),
+///     notices: Vec::new(),
+///     data: Vec::new(),
+///     now: 0,
+///     passport: None,
+///     attestations: Vec::new(),
+/// };
+/// ```
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[non_exhaustive]
 pub struct Verdict {
     /// The overall answer.
     pub overall: Overall,

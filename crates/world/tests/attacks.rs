@@ -426,3 +426,39 @@ fn a_flood_of_unverifiable_lists_stays_bounded() {
     assert!(t.list("catena-x").is_some());
     let _ = YEAR;
 }
+
+/// Issue 16: a status list is inflated only after its signature held. A list whose
+/// `encodedList` inflates past `MAX_BITSTRING` (a GZIP bomb: 17 MiB of zeros in a few KiB)
+/// under a signature that does not verify answers `signature_invalid`; the old order inflated
+/// first and answered `status_list_invalid` after doing the work. Correctly signed, the same
+/// payload is refused by its size.
+#[test]
+fn a_status_list_bomb_under_a_bad_signature_is_a_signature_error() {
+    use cellproof_core::{encode_list, sign_json, Jws, Typ};
+    let w = World::new("bomb-test", "https://registry.example", 1_796_083_200);
+    let mut trust = TrustStore::new();
+    trust.pin_root("catena-x", &w.root("catena-x").public());
+    for r in trust.insert_all(w.signed_trust_lists().iter().map(String::as_str)) {
+        r.unwrap();
+    }
+    let genuine = w.status_list(
+        &w.acme,
+        "3",
+        Purpose::Revocation,
+        &[],
+        1_796_083_200,
+        1_796_083_200 + 86_400,
+    );
+    let j = Jws::parse(&genuine, Typ::Vc, 1 << 20).unwrap();
+    let kid = j.header().kid.clone();
+    let mut p = serde_json::Value::Object(j.unverified_payload().clone());
+    // 17 MiB of zeros, past MAX_BITSTRING (16 MiB).
+    p["credentialSubject"]["encodedList"] = encode_list(&vec![0u8; 17 << 20]).into();
+    let forger = cellproof_world::derive_key("forger", "status", &kid);
+    let bomb = sign_json(Typ::Vc, &p, &forger);
+    let e = StatusStore::new().insert(&bomb, &trust).unwrap_err();
+    assert_eq!(e.code(), "signature_invalid", "{e}");
+    let signed = sign_json(Typ::Vc, &p, &w.authority);
+    let e = StatusStore::new().insert(&signed, &trust).unwrap_err();
+    assert_eq!(e.code(), "status_list_invalid", "{e}");
+}

@@ -105,18 +105,30 @@ impl Fixture {
             .unwrap()
     }
 
-    fn roots(&self) -> Vec<(String, PublicKey)> {
-        vec![("catena-x".into(), self.w.root("catena-x").public())]
-    }
-
+    /// The report checked by a verifier holding what the inspector held.
     fn check(&self, report: &str, pack: &EvidencePack) -> ReportCheck {
-        verify_report(report, Some(pack), &self.roots(), UnixTime(T0 + 200 * DAY))
+        verify_report(
+            report,
+            Some(pack),
+            &self.trust,
+            &self.status,
+            UnixTime(T0 + 200 * DAY),
+        )
     }
 
     fn section(&self, tier: Tier) -> String {
         self.w
             .restricted_section(&self.w.acme, URL, tier, T0 - 5 * DAY)
     }
+}
+
+/// A verifier's trust store with only these roots pinned.
+fn pins(roots: &[(String, PublicKey)]) -> TrustStore {
+    let mut t = TrustStore::new();
+    for (eco, key) in roots {
+        t.pin_root(eco, key);
+    }
+    t
 }
 
 fn codes(c: &ReportCheck) -> Vec<&'static str> {
@@ -334,21 +346,34 @@ fn an_inspector_of_an_ecosystem_the_verifier_does_not_pin_does_not_stand() {
     // A verifier pinned to ouranos only: catena-x is recognised for manufacturers and
     // certifiers, not for inspectors; and one pinned to nothing knows no one.
     let ouranos = vec![("ouranos".to_owned(), f.w.root("ouranos").public())];
-    let c = verify_report(&report, Some(&pack), &ouranos, UnixTime(T0 + DAY));
+    let none = StatusStore::new();
+    let c = verify_report(
+        &report,
+        Some(&pack),
+        &pins(&ouranos),
+        &none,
+        UnixTime(T0 + DAY),
+    );
     assert!(!c.stands);
     assert!(
         codes(&c).contains(&"recognition_scope"),
         "{:#?}",
         c.problems
     );
-    let c = verify_report(&report, Some(&pack), &[], UnixTime(T0 + DAY));
+    let c = verify_report(&report, Some(&pack), &pins(&[]), &none, UnixTime(T0 + DAY));
     assert!(codes(&c).contains(&"issuer_unknown"), "{:#?}", c.problems);
     // A rogue "catena-x" root the verifier never pinned cannot vouch for anyone.
     let rogue = vec![(
         "catena-x".to_owned(),
         derive_key("rogue", "root", "r").public(),
     )];
-    let c = verify_report(&report, Some(&pack), &rogue, UnixTime(T0 + DAY));
+    let c = verify_report(
+        &report,
+        Some(&pack),
+        &pins(&rogue),
+        &none,
+        UnixTime(T0 + DAY),
+    );
     assert!(codes(&c).contains(&"issuer_unknown"), "{:#?}", c.problems);
 }
 
@@ -371,12 +396,11 @@ fn an_edited_verdict_breaks_the_signature_and_an_edited_pack_its_digest() {
         &edited,
         &EvidencePack::new(None, &f.artifacts(&f.verdict(SCAN_AT))),
     );
-    assert!(
-        codes(&c).contains(&"signature_invalid"),
-        "{:#?}",
-        c.problems
-    );
-    assert!(codes(&c).contains(&"report_verdict_differs"));
+    // Issue 16: the signature decides first; a report nobody signed is not recomputed (the
+    // old order hashed every artifact and recomputed the verdict, adding
+    // `report_verdict_differs`).
+    assert_eq!(codes(&c), vec!["signature_invalid"], "{:#?}", c.problems);
+    assert!(c.recomputed.is_none() && c.inspector.is_none());
     // The inspector lying on purpose: a signed verdict that the evidence does not give.
     let lie = resign(&report, &f.w.msa.key, |p| {
         p["credentialSubject"]["verdict"]["overall"] = "invalid".into();
@@ -460,7 +484,7 @@ fn an_artifact_swapped_or_missing_in_the_pack_is_named() {
         c.problems
     );
     // No pack at all: nothing to find the inspector with.
-    let c = verify_report(&report, None, &f.roots(), UnixTime(T0 + DAY));
+    let c = verify_report(&report, None, &f.trust, &f.status, UnixTime(T0 + DAY));
     assert!(!c.stands);
     assert!(codes(&c).contains(&"report_artifact_missing"));
     // An extra, newer status list in the pack is not named, so it is not used: the verdict
@@ -489,7 +513,7 @@ fn a_report_is_rechecked_at_its_own_time_not_the_verifiers() {
     // Years later every list in the pack is stale and the credential may have expired; the
     // report still stands because the verdict is recomputed at its effective time.
     for later in [T0 + DAY, T0 + 3 * YEAR, T0 + 50 * YEAR] {
-        let c = verify_report(&report, Some(&pack), &f.roots(), UnixTime(later));
+        let c = verify_report(&report, Some(&pack), &f.trust, &f.status, UnixTime(later));
         assert!(c.stands, "{later}: {:#?}", c.problems);
     }
     // A report dated in 2100 is refused by a verifier in 2027, and the inspector's key was
@@ -579,7 +603,13 @@ fn packs_are_read_strictly() {
         );
     }
     // Reports with duplicate members never get that far: the JWS payload is strict JSON.
-    let c = verify_report("not.a.report", Some(&pack), &f.roots(), UnixTime(T0));
+    let c = verify_report(
+        "not.a.report",
+        Some(&pack),
+        &f.trust,
+        &f.status,
+        UnixTime(T0),
+    );
     assert!(!c.stands);
 }
 
@@ -671,4 +701,136 @@ fn a_report_with_duplicate_members_is_refused_before_anything_else() {
     assert_eq!(codes(&c), vec!["json_duplicate_member"]);
     let e = check_report_upload(&dup, &f.trust, SCAN_AT).unwrap_err();
     assert_eq!(e.code(), "json_duplicate_member");
+}
+
+/// Issue 16, "a report standing on stale evidence": an inspector the authority removed seals a
+/// report with the older, still unexpired trust list and yesterday's status lists, about a
+/// battery revoked since. A verifier holding the newer lists refuses it: the newer trust list
+/// no longer enrols the inspector (`report_inspector_withdrawn`), the newer status list says
+/// revoked (`report_evidence_stale`), and each older list of the evidence is named. Before,
+/// `verify_report` saw only the pack and said the report stands and the battery is `valid`.
+#[test]
+fn a_report_on_evidence_the_verifier_knows_is_overtaken_does_not_stand() {
+    let f = fixture();
+    let w = &f.w;
+    let (report, pack) = f.sealed();
+    let v = f.verdict(SCAN_AT);
+    let label_status = v
+        .status
+        .iter()
+        .find(|s| s.purpose == Purpose::Revocation)
+        .expect("the label has a revocation entry")
+        .clone();
+    // What the verifier synced since: catena-x seq + 1 without the inspector, and revocation
+    // list 3 with the label's index set.
+    let mut removed = w.trust_list("catena-x");
+    let old_seq = removed.seq;
+    removed.seq += 1;
+    removed.entities.retain(|e| e.id != w.msa.did);
+    let mut newer_trust = f.trust.clone();
+    newer_trust
+        .insert(&w.sign_trust_list(&removed))
+        .expect("the newer list is accepted");
+    let revoked = w.status_list(
+        &w.acme,
+        "3",
+        Purpose::Revocation,
+        &[label_status.index],
+        T0 + 2 * DAY,
+        T0 + 3 * DAY,
+    );
+    let mut newer_status = f.status.clone();
+    newer_status.insert(&revoked, &f.trust).unwrap();
+    let at = UnixTime(T0 + 2 * DAY + 60);
+
+    // The inspector removed: refused, whatever the status.
+    let c = verify_report(&report, Some(&pack), &newer_trust, &f.status, at);
+    assert!(!c.stands);
+    assert_eq!(
+        codes(&c),
+        vec!["report_inspector_withdrawn"],
+        "{:#?}",
+        c.problems
+    );
+    assert!(c.stale.iter().any(|s| s.kind == "trust_list"
+        && s.id == "catena-x"
+        && s.evidence == old_seq
+        && s.held == old_seq + 1));
+
+    // The battery revoked since: refused, the list named with both validFroms.
+    let c = verify_report(&report, Some(&pack), &f.trust, &newer_status, at);
+    assert!(!c.stands);
+    assert_eq!(
+        codes(&c),
+        vec!["report_evidence_stale"],
+        "{:#?}",
+        c.problems
+    );
+    let stale = c
+        .stale
+        .iter()
+        .find(|s| s.kind == "status_list" && s.id == label_status.list)
+        .expect("the status list is named");
+    assert_eq!((stale.evidence, stale.held), (T0, T0 + 2 * DAY));
+    assert!(c.problems[0].message.contains("revoked"));
+    // The report's own claim still recomputes: it was valid on its evidence.
+    assert_eq!(c.recomputed.as_ref().unwrap()["overall"], "valid");
+
+    // Newer but not contradicting: the report stands and the older evidence is named.
+    let clear = w.status_list(
+        &w.acme,
+        "3",
+        Purpose::Revocation,
+        &[],
+        T0 + 2 * DAY,
+        T0 + 3 * DAY,
+    );
+    let mut newer_clear = f.status.clone();
+    newer_clear.insert(&clear, &f.trust).unwrap();
+    let c = verify_report(&report, Some(&pack), &f.trust, &newer_clear, at);
+    assert!(c.stands, "{:#?}", c.problems);
+    assert_eq!(c.stale.len(), 1);
+    assert!(c.notes.iter().any(|n| n.code == "report_evidence_stale"));
+
+    // Holding exactly the evidence: nothing stale.
+    assert!(f.check(&report, &pack).stale.is_empty());
+}
+
+/// Issue 16: a photo's media type and the origin the label was read from are signed in the
+/// report. A pack that relabels the photo (same bytes, `image/svg+xml`) or moves the scan to
+/// another resolver's URL (same credential, same path) does not stand.
+#[test]
+fn the_photo_media_type_and_the_scanned_origin_are_bound() {
+    let f = fixture();
+    let v = f.verdict(SCAN_AT);
+    let mut a = f.artifacts(&v);
+    a.photos.push(cellproof_core::Photo {
+        media_type: "image/jpeg".into(),
+        bytes: b"\xff\xd8\xff\xe0 label photo".to_vec(),
+    });
+    let payload = report_payload(&f.w.msa.did, &a, &v, &[], UnixTime(SCAN_AT)).unwrap();
+    assert_eq!(
+        payload["credentialSubject"]["scannedOrigin"],
+        "https://id.cells.acme.example"
+    );
+    let report = seal_report(&payload, &f.w.msa.key);
+    let pack = EvidencePack::new(Some(&report), &a);
+    assert!(f.check(&report, &pack).stands);
+    let mut relabelled = pack.clone();
+    for p in relabelled.photos.values_mut() {
+        p.media_type = "image/svg+xml".into();
+    }
+    assert_eq!(
+        codes(&f.check(&report, &relabelled)),
+        vec!["report_digest_mismatch"]
+    );
+    let mut moved = pack.clone();
+    moved.scan = Some(f.label.replace(
+        "https://id.cells.acme.example/",
+        "https://resolver.elsewhere.example/",
+    ));
+    assert_eq!(
+        codes(&f.check(&report, &moved)),
+        vec!["report_digest_mismatch"]
+    );
 }

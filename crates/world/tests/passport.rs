@@ -600,3 +600,96 @@ fn the_registry_stores_attestations_only_within_scope() {
         "role_missing"
     );
 }
+
+/// Regression (issue 16, silent truncation): `credentialStatus` entries past the 8th were
+/// skipped, so a passport whose 9th entry is revoked verified `valid`. Now more than
+/// `MAX_STATUS_ENTRIES` is refused whole with `limit_exceeded`; the same revoked entry within
+/// the limit is `revoked`.
+#[test]
+fn a_passport_whose_ninth_status_entry_is_revoked_is_not_valid() {
+    let mut f = fixture();
+    let w = &f.w;
+    let list_url = format!("{}3", w.status_base(&w.acme));
+    // A newer revocation list 3 with index 42 set.
+    let revoked = w.status_list(&w.acme, "3", Purpose::Revocation, &[42], T0 + 1, T0 + DAY);
+    f.status.insert(&revoked, &f.trust).unwrap();
+    let entry = |i: u64| {
+        serde_json::json!({"type": "BitstringStatusListEntry", "statusPurpose": "revocation",
+                           "statusListIndex": i.to_string(), "statusListCredential": list_url})
+    };
+    let run_entries = |entries: Vec<Value>| {
+        let mut p = w.passport(&w.acme, URL, 1, None, &[], T0 - 40 * DAY);
+        p["credentialStatus"] = Value::Array(entries);
+        let v1 = w.sign_vc(&w.acme, &p);
+        let mut claims = w.reference_claims();
+        if let Some(Value::Object(bp)) = claims.get_mut("bp") {
+            bp.insert("dig".into(), passport_digest(&v1).into());
+        }
+        let label = w.issue(&w.acme, &claims, T0 - 30 * DAY).unwrap().url();
+        let chain = PassportChain {
+            versions: vec![v1],
+            attestations: BTreeMap::new(),
+        };
+        let mut ctx = Context::new(&f.trust, &f.status, UnixTime(T0 + 60));
+        ctx.chain = Some(&chain);
+        verify(&label, &ctx)
+    };
+    // Eight clear entries and the revoked one ninth.
+    let mut nine: Vec<Value> = (1..=8).map(entry).collect();
+    nine.push(entry(42));
+    let v = run_entries(nine);
+    assert_ne!(v.overall, Overall::Valid, "{v:#?}");
+    assert_eq!(stage(&v, Stage::Passport).1, Some("limit_exceeded"));
+    assert_eq!(v.code, Some("limit_exceeded"));
+    // Within the limit the revoked entry decides.
+    let mut eight: Vec<Value> = (1..=7).map(entry).collect();
+    eight.push(entry(42));
+    let v = run_entries(eight);
+    assert_eq!(v.overall, Overall::Invalid);
+    assert_eq!(stage(&v, Stage::Passport).1, Some("revoked"));
+    // And eight clear entries pass.
+    let v = run_entries((1..=8).map(entry).collect());
+    assert_eq!(
+        stage(&v, Stage::Passport).0,
+        cellproof_core::Outcome::Passed
+    );
+}
+
+/// Regression (issue 16): assessments past the 64th were skipped, so one outside the
+/// certifier's accreditation could hide there. 65 are refused with `limit_exceeded`, at upload
+/// and by a verifier; a passport listing 65 attestations is refused too.
+#[test]
+fn sixty_five_assessments_or_listings_are_refused_with_the_code() {
+    use cellproof_core::{check_attestation_upload, MAX_ASSESSMENTS, MAX_LISTINGS};
+    let f = fixture();
+    let w = &f.w;
+    let assessment =
+        serde_json::json!({"topic": topics::SOURCING, "materials": ["Co"], "conformance": true});
+    let with = |n: usize| {
+        let payload = serde_json::json!({
+            "@context": ["https://www.w3.org/ns/credentials/v2"],
+            "type": ["VerifiableCredential", "ConformityAttestation"],
+            "issuer": w.certifier.did,
+            "validFrom": cellproof_core::format_rfc3339(T0 - YEAR),
+            "credentialSubject": {"id": CO_SUPPLIER,
+                                  "assessment": vec![assessment.clone(); n]}
+        });
+        cellproof_core::sign_json(cellproof_core::Typ::Vc, &payload, &w.certifier.key)
+    };
+    assert!(check_attestation_upload(&with(MAX_ASSESSMENTS), &f.trust, T0).is_ok());
+    let e = check_attestation_upload(&with(MAX_ASSESSMENTS + 1), &f.trust, T0).unwrap_err();
+    assert_eq!(e.code(), "limit_exceeded", "{e}");
+    // A verifier reading the same attestation under a listing fails its topic with the code.
+    let mut list = four(&f);
+    list[0].jws = with(MAX_ASSESSMENTS + 1);
+    let v = run(&f, &list);
+    assert_eq!(
+        failed_code(&v, topics::SOURCING, "Co"),
+        Some("limit_exceeded")
+    );
+    // 65 listings: the passport itself is refused, not its first 64 read.
+    let many: Vec<Listed> = (0..=MAX_LISTINGS).map(|_| four(&f).remove(2)).collect();
+    let v = run(&f, &many);
+    assert_eq!(stage(&v, Stage::Passport).1, Some("limit_exceeded"));
+    assert_ne!(v.overall, Overall::Valid);
+}
