@@ -65,7 +65,9 @@ async function main() {
   // Scans made meanwhile (a keyboard wedge is fast) stay, on top of the restored log.
   state.session = mergeSession(state.session, await restoring);
   renderSession();
-  renderRoots();
+  // After the verdict, but before the page says it is ready: a roots-changed warning is on
+  // screen on every load (docs/web.md, "Flows").
+  await renderRoots();
   if ('serviceWorker' in navigator) {
     navigator.serviceWorker.register('/sw.js', { scope: '/' }).catch(() => {});
   }

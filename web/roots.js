@@ -50,7 +50,9 @@ export async function acceptRoots() {
   const w = state.rootsWarning;
   if (!w) return;
   const saved = await store.get('trust').catch(() => null);
-  await store.put('trust', { ...(saved ?? {}), roots: w.offered }).catch(() => {});
+  // The cursor is dropped with the old roots: lists only they signed are no longer held, and a
+  // delta from the cursor would not bring them again (the newest list held, in seconds, does).
+  await store.put('trust', { ...(saved ?? {}), roots: w.offered, cursor: null }).catch(() => {});
   state.roots = w.offered;
   state.verifier = buildVerifier(w.offered, saved);
   state.rootsWarning = null;

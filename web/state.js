@@ -106,6 +106,19 @@ export function oldestFirst(session) {
   return [...session].reverse().sort((a, b) => a.at - b.at);
 }
 
+/** A `Cellproof-Cursor` value (docs/status-sync.md): `{instance:016x}-{epoch}-{validFrom}`. */
+const CURSOR = /^[0-9a-f]{16}-\d{1,20}-\d{1,20}$/;
+
+/** The `since` of the next status sync: none (the full body) unless the stored chain of bodies
+ * it builds on is kept (1 to `maxChain` bodies); then the registry's cursor of the body applied
+ * last, or, from a registry that sends none (or a stored value that is not one), the newest
+ * `validFrom` held in seconds. */
+export function nextSince({ cursor, chain, maxChain, seconds }) {
+  if (!(chain > 0 && chain <= maxChain)) return null;
+  if (typeof cursor === 'string' && CURSOR.test(cursor)) return cursor;
+  return Number.isSafeInteger(seconds) && seconds > 0 ? String(seconds) : null;
+}
+
 /** The binding returns a verdict object for every input; anything else (a conversion that
  * failed) is shown as "cannot read this code", never as a blank page. */
 export function isVerdict(v) {

@@ -7,7 +7,7 @@
 import { Verifier } from './pkg/cellproof_wasm.js';
 import * as store from './store.js';
 import { t, tc } from './i18n.js';
-import { state, metrics, nowSecs, emit } from './state.js';
+import { state, metrics, nowSecs, emit, nextSince } from './state.js';
 import { offeredRoots, rootsKey } from './format.js';
 import { $ } from './dom.js';
 
@@ -31,16 +31,19 @@ async function fetchJson(path) {
   return res.json();
 }
 
-/** `GET /v1/status-compact[?since=T]` as bytes; null when the registry has no such route (an
- * older registry: 404). */
+/** `GET /v1/status-compact[?since=C]` as `{body, cursor}`: the bytes, and the registry's
+ * `Cellproof-Cursor` for the state the body brings its client to (docs/status-sync.md), or null
+ * when the registry sends none (one from before the cursor). Null when the registry has no such
+ * route (an older registry: 404). */
 async function fetchCompact(since) {
-  const path = since ? `/v1/status-compact?since=${since}` : '/v1/status-compact';
+  const path = since ? `/v1/status-compact?since=${encodeURIComponent(since)}` : '/v1/status-compact';
   const res = await fetch(path, { cache: 'no-store' });
   if (res.status === 404) return null;
   if (!res.ok) throw new Error(`${path}: HTTP ${res.status}`);
-  const bytes = new Uint8Array(await res.arrayBuffer());
-  (metrics.syncFetches ??= []).push({ path, bytes: bytes.length });
-  return bytes;
+  const body = new Uint8Array(await res.arrayBuffer());
+  const cursor = res.headers.get('Cellproof-Cursor');
+  (metrics.syncFetches ??= []).push({ path, bytes: body.length, cursor });
+  return { body, cursor };
 }
 
 /** The trust lists of `ecos` the registry serves (`GET /v1/trust-list/{eco}`), as text. */
@@ -63,7 +66,7 @@ export function fetchSyncData({ ecos = null, since = null, bundle = false } = {}
   if (bundle) return Promise.all([rootsDoc, fetchJson('/v1/bundle')]).then(([r, b]) => timed({ rootsDoc: r, bundle: b }));
   const trust = ecos ? fetchTrustLists(ecos) : rootsDoc.then((r) => fetchTrustLists(offeredRoots(r).map((x) => x.eco)));
   return Promise.all([rootsDoc, trust, fetchCompact(since)]).then(async ([r, trustLists, compact]) => timed(compact
-    ? { rootsDoc: r, trustLists, compact, since }
+    ? { rootsDoc: r, trustLists, compact: compact.body, cursor: compact.cursor, since }
     : { rootsDoc: r, bundle: await fetchJson('/v1/bundle') }));
 }
 
@@ -102,10 +105,11 @@ async function syncOnce(prefetched) {
     const pinned = state.roots?.length ? state.roots : null;
     let data = prefetched;
     if (!data) {
-      // The next delta starts at the newest list held (the verifier holds what is stored), when
-      // the bodies it builds on are kept.
-      const since = pinned && chain.length > 0 && chain.length <= MAX_CHAIN ? state.verifier.syncSince() : 0;
-      data = await fetchSyncData({ ecos: pinned?.map((r) => r.eco) ?? null, since: since || null, bundle: inspecting });
+      // The next delta starts where the last body applied left the page, when the bodies it
+      // builds on are kept: the registry's cursor (a count of its publications, so a delta
+      // never depends on its clock going forward), else the newest list held in seconds.
+      const since = pinned ? nextSince({ cursor: saved?.cursor, chain: chain.length, maxChain: MAX_CHAIN, seconds: state.verifier.syncSince() }) : null;
+      data = await fetchSyncData({ ecos: pinned?.map((r) => r.eco) ?? null, since, bundle: inspecting });
     }
     const offered = offeredRoots(data.rootsDoc);
     let roots = state.roots;
@@ -131,6 +135,7 @@ async function syncOnce(prefetched) {
     let report;
     let newChain = [];
     let fallback = null;
+    let cursor = null; // the cursor of the compact body applied last
     if (data.bundle) {
       // The W3C lists replace the compact bodies: every list is held in its W3C text.
       report = v.loadBundle(JSON.stringify(data.bundle));
@@ -142,7 +147,9 @@ async function syncOnce(prefetched) {
       metrics.syncVia = data.since ? 'delta' : 'full';
       if (data.since && allKept(report)) {
         newChain = report.status.length ? [...chain, data.compact] : chain;
+        cursor = data.cursor;
       } else {
+        cursor = data.cursor;
         let full = data.compact;
         if (data.since) {
           // The delta did not apply: it is dropped with the copy it touched, and the full body
@@ -151,8 +158,9 @@ async function syncOnce(prefetched) {
           v.free();
           v = held0();
           v.loadBundle(JSON.stringify({ trustLists: data.trustLists }));
-          full = await fetchCompact(null);
-          if (!full) throw new Error('/v1/status-compact: HTTP 404');
+          const got = await fetchCompact(null);
+          if (!got) throw new Error('/v1/status-compact: HTTP 404');
+          ({ body: full, cursor } = got);
           report = v.loadCompact(full);
           metrics.syncVia = 'full';
         }
@@ -168,7 +176,7 @@ async function syncOnce(prefetched) {
     const statusCount = v.ages(nowSecs()).filter((a) => a.kind === 'status_list').length;
     const syncedAt = Date.now();
     const storeStart = performance.now();
-    await store.put('trust', { roots, held, chain: newChain, syncedAt });
+    await store.put('trust', { roots, held, chain: newChain, syncedAt, cursor });
     // Figure hook (tests/browser/scale.mjs): the sync's phases; a fallback's second fetch is
     // counted in `verifyMs`, and so is the copy of what is held (`fork`).
     metrics.lastSync = { via: metrics.syncVia, fallback, fetchMs: data.fetchMs ?? null, verifyMs: storeStart - verifyStart,

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  SAME_SIGHTING_MS, keyOf, addHint, sameSighting, frameCounts, recordScan, oldestFirst, isVerdict, mergeSession,
+  SAME_SIGHTING_MS, keyOf, addHint, sameSighting, frameCounts, recordScan, oldestFirst, isVerdict, mergeSession, nextSince,
 } from '../../web/state.js';
 
 const verdict = (sub, overall = 'valid') => ({ overall, stages: [], claims: sub ? { sub } : null });
@@ -82,4 +82,18 @@ test('the restored log goes under the scans made while it was read; a key scanne
   const restored = [{ key: 'C', seen: 2, at: 5 }, { key: 'B', seen: 4, at: 3 }, { key: 'A', seen: 1, at: 1 }];
   assert.deepEqual(mergeSession(fresh, restored), [{ key: 'B', seen: 1, at: 9 }, { key: 'C', seen: 2, at: 5 }, { key: 'A', seen: 1, at: 1 }]);
   assert.deepEqual(mergeSession([], restored), restored);
+});
+
+test('the next sync asks from the registry\'s cursor, else from the newest list held, and only on top of a kept chain', () => {
+  const cursor = '0123456789abcdef-42-1796169600';
+  assert.equal(nextSince({ cursor, chain: 3, maxChain: 30, seconds: 1796169600 }), cursor);
+  // A registry from before the cursor (none stored), or a stored value that is not one: seconds.
+  assert.equal(nextSince({ cursor: null, chain: 3, maxChain: 30, seconds: 1796169600 }), '1796169600');
+  for (const bad of ['0123456789ABCDEF-42-1', '0123-42-1', `${cursor}&x=1`, '../v1', 42]) {
+    assert.equal(nextSince({ cursor: bad, chain: 1, maxChain: 30, seconds: 7 }), '7', String(bad));
+  }
+  // No chain kept (a first sync, a bundle, too many deltas): the full body.
+  assert.equal(nextSince({ cursor, chain: 0, maxChain: 30, seconds: 7 }), null);
+  assert.equal(nextSince({ cursor, chain: 31, maxChain: 30, seconds: 7 }), null);
+  assert.equal(nextSince({ cursor: null, chain: 2, maxChain: 30, seconds: 0 }), null);
 });
