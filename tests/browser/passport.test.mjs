@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { useServerAndBrowser, pageReady, verdictOf, repo } from './support/env.mjs';
+import { useServerAndBrowser, pageReady, verdictOf, screenshots } from './support/env.mjs';
 
 const env = useServerAndBrowser();
 
@@ -64,7 +64,9 @@ test('passport_valid_names_who_certified_each_mineral_supplier_and_through_which
   assert.ok(await page.getByTestId('attestation-digest').count() >= 3);
   // Phone width: nothing wider than the screen.
   assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'no horizontal scroll at 360 px');
-  await page.getByTestId('passport-panel').screenshot({ path: join(repo, 'docs/img/passport-valid.png') });
+  // Into target/, never the tracked docs/img/ (tests leave the tree unchanged; `cargo xtask
+  // docs-images` regenerates the README's pictures by hand).
+  await page.getByTestId('passport-panel').screenshot({ path: join(screenshots, 'passport-valid.png') });
   await context.close();
 });
 

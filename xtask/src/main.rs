@@ -1,4 +1,4 @@
-//! Project chores: `cargo xtask vectors|test|demo` (rust-analyzer's xtask pattern).
+//! Project chores: `cargo xtask demo|test|vectors|...` (rust-analyzer's xtask pattern).
 //!
 //! Every multi-step chore lives here so the README's two commands and `.ci/run` stay one line.
 
@@ -9,6 +9,7 @@ use anyhow::{bail, Context as _, Result};
 
 mod fuzz;
 mod native;
+mod prereq;
 mod scale;
 mod test;
 mod tidy;
@@ -21,10 +22,13 @@ fn main() {
     }
 }
 
+const TASKS: &str = "tasks: demo, test, vectors, wasm, web, browser-test, qr-compare, fuzz, \
+                     bench-scale, bench-first-verdict, docs-images";
+
 fn run() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(cmd) = args.first() else {
-        bail!("usage: cargo xtask <test|demo|vectors|wasm|web|browser-test|qr-compare|fuzz>")
+        bail!("usage: cargo xtask <task>; {TASKS}")
     };
     let rest = &args[1..];
     match cmd.as_str() {
@@ -33,13 +37,13 @@ fn run() -> Result<()> {
         "demo" => demo(rest),
         "qr-compare" => test::qr_compare(),
         "fuzz" => fuzz::run(rest),
-        "wasm" => web::wasm(),
-        "web" => web::web(),
+        "wasm" => prereq::ensure(prereq::DEMO).and_then(|()| web::wasm()),
+        "web" => prereq::ensure(prereq::DEMO).and_then(|()| web::web()),
         "browser-test" => web::browser_tests(),
         "bench-scale" => scale::run(rest),
-        other => bail!(
-            "unknown task {other:?}; tasks: test, demo, vectors, wasm, web, browser-test, qr-compare, fuzz"
-        ),
+        "bench-first-verdict" => web::bench_first_verdict(rest),
+        "docs-images" => web::docs_images(),
+        other => bail!("unknown task {other:?}; {TASKS}"),
     }
 }
 
@@ -88,6 +92,9 @@ fn vectors() -> Result<()> {
 /// `target/demo-data`, kept between runs), serving the scanner page. Extra arguments go to
 /// `cellproof-server` (e.g. `--listen 127.0.0.1:9000`).
 fn demo(rest: &[String]) -> Result<()> {
+    // What a fresh machine lacks (the wasm32 target, wasm-opt, Node and npm, zxing-wasm's npm
+    // copy), before any build: the same step `cargo xtask test` starts with.
+    prereq::ensure(prereq::DEMO)?;
     // The page the server serves needs the WebAssembly build in web/pkg/.
     web::web()?;
     let data = root().join("target/demo-data");

@@ -17,12 +17,8 @@ use std::process::Command;
 
 use anyhow::{bail, Context as _, Result};
 
+use crate::prereq::ZXING_WASM_DIR;
 use crate::{root, sh};
-
-/// Must equal the `wasm-bindgen` version pinned in `crates/wasm/Cargo.toml` and
-/// `crates/wasm-decode/Cargo.toml` (and of the `wasm-bindgen-cli-support` dependency of xtask):
-/// the runner used by `browser-test`.
-const WASM_BINDGEN_VERSION: &str = "0.2.130";
 
 /// Files the service worker caches (`web/sw.js` `SHELL`): `web()` checks they exist.
 const SHELL: &[&str] = &[
@@ -369,34 +365,18 @@ pub(crate) fn web() -> Result<()> {
     Ok(())
 }
 
-/// Installs what is missing (wasm target, Chromium, the npm packages, the wasm-bindgen test
-/// runner), then runs the `wasm-bindgen-test` suites of both bindings (in Node) and the browser
+/// `cargo xtask browser-test`: installs what is missing (`prereq.rs`), then runs the
+/// `wasm-bindgen-test` suites of the bindings (in Node), builds the page and runs the browser
 /// end-to-end suite (real Chromium against the real server with `--demo`).
 pub(crate) fn browser_tests() -> Result<()> {
-    sh("rustup", &["target", "add", "wasm32-unknown-unknown"])?;
-    if !Path::new("/usr/bin/chromium").exists() {
-        sh("apt-get", &["update"])?;
-        sh("apt-get", &["install", "-y", "chromium"])?;
-    }
-    let runner = Command::new("wasm-bindgen-test-runner")
-        .arg("--version")
-        .output()
-        .ok()
-        .filter(|o| String::from_utf8_lossy(&o.stdout).contains(WASM_BINDGEN_VERSION));
-    if runner.is_none() {
-        // `--locked` is left out on purpose: the CLI's lock file may name crate versions a
-        // registry mirror does not carry; TLS features are not needed by the test runner.
-        sh(
-            "cargo",
-            &[
-                "install",
-                "wasm-bindgen-cli",
-                "--version",
-                &format!("={WASM_BINDGEN_VERSION}"),
-                "--no-default-features",
-            ],
-        )?;
-    }
+    crate::prereq::ensure(crate::prereq::BROWSER)?;
+    wasm_bindgen_tests()?;
+    web()?;
+    e2e()
+}
+
+/// The `wasm-bindgen-test` suites of the verifier and decoder bindings, in Node.
+pub(crate) fn wasm_bindgen_tests() -> Result<()> {
     let status = Command::new("cargo")
         .args([
             "test",
@@ -417,20 +397,26 @@ pub(crate) fn browser_tests() -> Result<()> {
     if !status.success() {
         bail!("wasm-bindgen-test suite failed with {status}");
     }
-    web()?;
-    // `cargo test --workspace` below builds cellproof-qr natively (zxing-cpp's C++ library).
-    crate::native::ensure_cpp_toolchain()?;
-    // The server binary as `cargo test --workspace` builds it (the integration tests need it
-    // too): with the same feature set nothing is rebuilt when the Rust tests ran first, where a
-    // plain `cargo build -p cellproof-server` would compile actix again with other features.
+    Ok(())
+}
+
+/// The server binary the browser suites start, built as `cargo test --workspace` builds it
+/// (the integration tests need it too): with the same feature set nothing is rebuilt when the
+/// Rust tests ran first, where a plain `cargo build -p cellproof-server` would compile actix
+/// again with other features.
+pub(crate) fn test_server() -> Result<PathBuf> {
     sh("cargo", &["test", "--workspace", "--no-run"])?;
-    let browser = root().join("tests/browser");
-    run_in(&browser, "npm", &["ci", "--no-audit", "--no-fund"])?;
-    let server = target_dir().join("debug/cellproof-server");
+    Ok(target_dir().join("debug/cellproof-server"))
+}
+
+/// The browser end-to-end suite (`tests/browser/*.test.mjs`, one file at a time) against the
+/// test build of the server; `web/pkg/` must be built.
+pub(crate) fn e2e() -> Result<()> {
+    let server = test_server()?;
     let status = Command::new("node")
         .args(["--test", "--test-concurrency=1"])
         .env("CELLPROOF_SERVER_BIN", &server)
-        .current_dir(&browser)
+        .current_dir(root().join("tests/browser"))
         .status()
         .context("running node --test")?;
     if !status.success() {
@@ -439,22 +425,60 @@ pub(crate) fn browser_tests() -> Result<()> {
     Ok(())
 }
 
-fn run_in(dir: &Path, program: &str, args: &[&str]) -> Result<()> {
-    eprintln!("$ (cd {}) {program} {}", dir.display(), args.join(" "));
-    let status = Command::new(program)
-        .args(args)
-        .current_dir(dir)
+/// `cargo xtask docs-images`: regenerates the README's screenshots in `docs/img/`
+/// (`tests/browser/docs-images.mjs`) with the test build of the server. By hand only: the test
+/// suite never writes into the tracked tree.
+pub(crate) fn docs_images() -> Result<()> {
+    crate::prereq::ensure(crate::prereq::BROWSER)?;
+    web()?;
+    let server = test_server()?;
+    let status = Command::new("node")
+        .arg("docs-images.mjs")
+        .env("CELLPROOF_SERVER_BIN", &server)
+        .current_dir(root().join("tests/browser"))
         .status()
-        .with_context(|| format!("starting {program}"))?;
+        .context("running node docs-images.mjs")?;
     if !status.success() {
-        bail!("{program} {} failed with {status}", args.join(" "));
+        bail!("docs-images.mjs failed with {status}");
     }
     Ok(())
 }
 
-/// npm `zxing-wasm` (MIT), pinned with its lock file in `vendor/zxing-wasm/`: the scanner
-/// worker's first decoder (zxing-cpp 3.1 as WebAssembly, docs/qr-decoder.md).
-const ZXING_WASM_DIR: &str = "vendor/zxing-wasm";
+/// `cargo xtask bench-first-verdict [RUNS]`: the phone-profile first verdict measured from
+/// outside the page (`tests/browser/bench-first-verdict.mjs`, `docs/BENCHMARKS.md`), against
+/// the release build of the server that `cargo xtask demo` runs. Not in CI: a wall-clock
+/// figure depends on the machine's load.
+pub(crate) fn bench_first_verdict(rest: &[String]) -> Result<()> {
+    crate::prereq::ensure(crate::prereq::BENCH)?;
+    web()?;
+    sh(
+        "cargo",
+        &[
+            "build",
+            "--quiet",
+            "--release",
+            "--package",
+            "cellproof-server",
+        ],
+    )?;
+    let server = target_dir().join("release/cellproof-server");
+    let mut args = vec!["bench-first-verdict.mjs".to_owned()];
+    args.extend(rest.iter().cloned());
+    let status = Command::new("node")
+        .args(&args)
+        .env("CELLPROOF_SERVER_BIN", &server)
+        .current_dir(root().join("tests/browser"))
+        .status()
+        .context("running node bench-first-verdict.mjs")?;
+    if !status.success() {
+        bail!("bench-first-verdict.mjs failed with {status}");
+    }
+    Ok(())
+}
+
+// npm `zxing-wasm` (MIT), pinned with its lock file in `vendor/zxing-wasm/`
+// (`prereq::ZXING_WASM_DIR`): the scanner worker's first decoder (zxing-cpp 3.1 as
+// WebAssembly, docs/qr-decoder.md).
 
 /// The files of zxing-wasm's reader-only ES build the worker loads, relative to the package's
 /// `dist/` (the same tree under `web/pkg/zxing-wasm/`: `index.js` imports `../share.js`), and
@@ -466,29 +490,18 @@ const ZXING_WASM_FILES: &[(&str, &str)] = &[
     ("LICENSE", "LICENSE"),
 ];
 
-/// Installs `vendor/zxing-wasm/` with `npm ci` (the lock file's exact version and integrity
-/// hashes) unless that version is installed already, and copies the reader build into
-/// `out/zxing-wasm/`, from where the server serves it on our own origin (no CDN: the scanner
-/// works offline). Installs npm from Debian when missing.
+/// Copies the reader build of `vendor/zxing-wasm/` (installed by `npm ci` from its lock file,
+/// `prereq.rs`) into `out/zxing-wasm/`, from where the server serves it on our own origin (no
+/// CDN: the scanner works offline).
 fn zxing_wasm(out: &Path) -> Result<()> {
     let dir = root().join(ZXING_WASM_DIR);
-    let lock: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(dir.join("package-lock.json"))
-            .context("reading the zxing-wasm lock file")?,
-    )?;
-    let wanted = lock["packages"]["node_modules/zxing-wasm"]["version"].as_str();
+    if !crate::prereq::npm_tree_current(&dir) {
+        crate::prereq::ensure(crate::prereq::DEMO)?;
+    }
     let installed = std::fs::read(dir.join("node_modules/zxing-wasm/package.json"))
         .ok()
         .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
         .and_then(|v| v["version"].as_str().map(str::to_owned));
-    if wanted.is_none() || installed.as_deref() != wanted {
-        let npm = Command::new("npm").arg("--version").output();
-        if !npm.is_ok_and(|o| o.status.success()) {
-            sh("apt-get", &["update"])?;
-            sh("apt-get", &["install", "-y", "npm"])?;
-        }
-        run_in(&dir, "npm", &["ci", "--no-audit", "--no-fund"])?;
-    }
     let package = dir.join("node_modules/zxing-wasm");
     for (from, to) in ZXING_WASM_FILES {
         let to = out.join("zxing-wasm").join(to);
@@ -501,7 +514,7 @@ fn zxing_wasm(out: &Path) -> Result<()> {
     let wasm = std::fs::read(out.join("zxing-wasm/reader/zxing_reader.wasm"))?;
     eprintln!(
         "web/pkg/zxing-wasm/reader/zxing_reader.wasm ({}): {} B raw, {} B gzip -9, {} B brotli",
-        installed.as_deref().or(wanted).unwrap_or("?"),
+        installed.as_deref().unwrap_or("?"),
         wasm.len(),
         gzip(&wasm)?.len(),
         brotli(&wasm)?.len(),

@@ -3,7 +3,7 @@
 // Debian's Chromium through playwright-core with the flags this machine needs.
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
@@ -12,6 +12,9 @@ import { before, after } from 'node:test';
 import { chromium } from 'playwright-core';
 
 export const repo = fileURLToPath(new URL('../../../', import.meta.url));
+/** Where tests write screenshots: under the target directory, never into the tracked tree. */
+export const screenshots = join(process.env.CARGO_TARGET_DIR ?? join(repo, 'target'), 'browser-screenshots');
+mkdirSync(screenshots, { recursive: true });
 export const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
 export const BASE_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
