@@ -24,6 +24,12 @@ use crate::{inputs, output};
 /// Deltas kept before the next sync fetches the full body again.
 const MAX_CHAIN: usize = 30;
 
+/// The response header naming the version of the registry's lists a body brings its client to.
+const CURSOR_HEADER: &str = "cellproof-cursor";
+
+/// Where the cursor of the last body applied whole is kept.
+const CURSOR_FILE: &str = "cursor";
+
 fn chain(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for n in 0.. {
@@ -69,7 +75,13 @@ pub fn load(dir: &Path, trust: &mut TrustStore, status: &mut StatusStore) -> Res
     Ok(warnings)
 }
 
-fn get(client: &reqwest::blocking::Client, url: &str) -> Result<Vec<u8>> {
+/// A body and the `Cellproof-Cursor` it came with, when that is a usable cursor.
+struct Fetched {
+    body: Vec<u8>,
+    cursor: Option<String>,
+}
+
+fn get(client: &reqwest::blocking::Client, url: &str) -> Result<Fetched> {
     let r = client
         .get(url)
         .send()
@@ -77,9 +89,37 @@ fn get(client: &reqwest::blocking::Client, url: &str) -> Result<Vec<u8>> {
     if !r.status().is_success() {
         bail!("GET {url}: HTTP {}", r.status());
     }
-    Ok(r.bytes()
+    let cursor = r
+        .headers()
+        .get(CURSOR_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|c| usable_cursor(c))
+        .map(str::to_owned);
+    let body = r
+        .bytes()
         .with_context(|| format!("reading {url}"))?
-        .to_vec())
+        .to_vec();
+    Ok(Fetched { body, cursor })
+}
+
+/// Whether a cursor may go into a URL: opaque to clients (`docs/status-sync.md`,
+/// "Incremental sync"), but whoever answered chose it, so only a short token of letters,
+/// digits and `-` is used.
+fn usable_cursor(c: &str) -> bool {
+    !c.is_empty() && c.len() <= 128 && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+/// Keeps the cursor of the last body applied whole, or forgets it (the next sync then asks
+/// with the newest `validFrom` held, as clients before the cursor do).
+fn keep_cursor(dir: &Path, cursor: Option<&str>) -> Result<()> {
+    let path = dir.join(CURSOR_FILE);
+    match cursor {
+        Some(c) => write_atomic(&path, c.as_bytes()),
+        None if path.exists() => {
+            std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))
+        }
+        None => Ok(()),
+    }
 }
 
 /// Writes a file whole or not at all (a temporary file renamed over it), so an interrupted
@@ -147,7 +187,7 @@ pub fn sync(registry: &str, dir: &Path, roots: &[String]) -> Result<Outcome> {
     let mut refused = 0usize;
     for r in roots {
         let eco = r.split_once('=').map(|(e, _)| e).unwrap_or_default();
-        let body = get(&client, &format!("{registry}/v1/trust-list/{eco}"))?;
+        let body = get(&client, &format!("{registry}/v1/trust-list/{eco}"))?.body;
         moved += body.len();
         let text = String::from_utf8_lossy(&body).trim().to_owned();
         match stores.trust.insert(&text) {
@@ -166,10 +206,21 @@ pub fn sync(registry: &str, dir: &Path, roots: &[String]) -> Result<Outcome> {
             }
         }
     }
-    let since = stores.status.lists().map(|l| l.valid_from).max();
+    // The registry's cursor from the last body applied whole, else the newest `validFrom` held
+    // (docs/status-sync.md: a cursor does not depend on the signer's clock going forward).
+    let cursor = std::fs::read_to_string(dir.join(CURSOR_FILE))
+        .ok()
+        .map(|c| c.trim().to_owned())
+        .filter(|c| usable_cursor(c));
+    let since = stores
+        .status
+        .lists()
+        .map(|l| l.valid_from)
+        .max()
+        .map(|t| cursor.unwrap_or_else(|| t.to_string()));
     let mut full = true;
     if let (Some(since), true) = (since, !old.is_empty() && old.len() <= MAX_CHAIN) {
-        let body = get(
+        let Fetched { body, cursor } = get(
             &client,
             &format!("{registry}/v1/status-compact?since={since}"),
         )?;
@@ -186,6 +237,7 @@ pub fn sync(registry: &str, dir: &Path, roots: &[String]) -> Result<Outcome> {
                     out.len(),
                     body.len()
                 );
+                keep_cursor(dir, cursor.as_deref())?;
                 stores.status = trial;
                 full = false;
             }
@@ -201,7 +253,7 @@ pub fn sync(registry: &str, dir: &Path, roots: &[String]) -> Result<Outcome> {
         }
     }
     if full {
-        let body = get(&client, &format!("{registry}/v1/status-compact"))?;
+        let Fetched { body, cursor } = get(&client, &format!("{registry}/v1/status-compact"))?;
         moved += body.len();
         // On top of what is held, like the delta: a full body older than the lists held is a
         // rollback, refused per list.
@@ -209,6 +261,7 @@ pub fn sync(registry: &str, dir: &Path, roots: &[String]) -> Result<Outcome> {
         match trial.insert_compact(&body, &stores.trust) {
             Err(e) => {
                 refused += 1;
+                keep_cursor(dir, None)?;
                 eprintln!(
                     "the registry's compact lists were refused, the held lists kept: {} ({})",
                     output::safe(&e.to_string()),
@@ -222,6 +275,9 @@ pub fn sync(registry: &str, dir: &Path, roots: &[String]) -> Result<Outcome> {
                     .status
                     .lists()
                     .all(|l| out.iter().any(|(id, _)| *id == l.id));
+                // The cursor only when the body was applied whole: after a refusal the next sync
+                // asks by time, and gets every list changed since the newest held.
+                keep_cursor(dir, cursor.as_deref().filter(|_| bad == 0))?;
                 if bad == 0 && covers {
                     // Every list kept and none held missing from it: the body holds all there
                     // is and starts a new chain. Renamed into place before the old deltas go,

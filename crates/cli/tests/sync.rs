@@ -21,7 +21,9 @@ const T0: u64 = 1_796_083_200;
 /// The reference credential's status index (`st: "3/94567"`).
 const INDEX: u64 = 94_567;
 
-/// What the mirror answers: path (with its query) to body. A path missing is a 404.
+/// What the mirror answers: path (with its query) to body. A path missing is a 404. The entry
+/// `cursor`, when present, is sent as the `Cellproof-Cursor` header of every answer; the entry
+/// `log` collects the request targets, one per line.
 type Routes = Arc<Mutex<HashMap<String, Vec<u8>>>>;
 
 /// A tiny HTTP/1.1 server on loopback: one request per connection, `Connection: close`.
@@ -46,15 +48,24 @@ fn mirror() -> (String, Routes) {
             // `?since=T` with any T: the mirror answers what it was told to.
             let key = match path.split_once("?since=") {
                 Some((p, _)) => format!("{p}?since"),
-                None => path,
+                None => path.clone(),
             };
-            let body = served.lock().unwrap().get(&key).cloned();
+            let mut r = served.lock().unwrap();
+            r.entry("log".into())
+                .or_default()
+                .extend_from_slice(format!("{path}\n").as_bytes());
+            let cursor = r
+                .get("cursor")
+                .map(|c| format!("Cellproof-Cursor: {}\r\n", String::from_utf8_lossy(c)))
+                .unwrap_or_default();
+            let body = r.get(&key).cloned();
+            drop(r);
             let (status, body) = match body {
                 Some(b) => ("200 OK", b),
                 None => ("404 Not Found", b"not found".to_vec()),
             };
             let head = format!(
-                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\n{cursor}Connection: close\r\n\r\n",
                 body.len()
             );
             let _ = s.write_all(head.as_bytes());
@@ -394,4 +405,71 @@ fn a_refused_delta_falls_back_to_a_full_body_on_top_of_what_is_held() {
     let v = verdict(&battery, &root, &dir, T0 + 2 * DAY + 3_600);
     assert_eq!(v["code"], "revoked", "{v}");
     assert_eq!(status_lists_used(&v), 3, "{v}");
+}
+
+#[test]
+fn the_next_sync_asks_with_the_cursor_of_the_last_body_applied() {
+    let world = World::new("sync-cursor", "https://registry.example", T0);
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("catena-x-root.jwk");
+    std::fs::write(&root, world.catena_root.public().to_jwk().to_string()).unwrap();
+    let root = format!("catena-x={}", root.display());
+    let dir = tmp.path().join("synced");
+    let (base, routes) = mirror();
+    let sync = || {
+        run(&[
+            "sync",
+            "--registry",
+            &base,
+            "--dir",
+            dir.to_str().unwrap(),
+            "--root",
+            &root,
+        ])
+    };
+    let log = |routes: &Routes| {
+        String::from_utf8(routes.lock().unwrap().remove("log").unwrap_or_default()).unwrap()
+    };
+    let first = compact(&world, T0, &[INDEX], None);
+    let delta = compact(&world, T0 + DAY, &[INDEX, 3], Some((T0, &[INDEX])));
+    {
+        let mut r = routes.lock().unwrap();
+        r.insert(
+            "/v1/trust-list/catena-x".into(),
+            trust_list(&world, 1, false).into_bytes(),
+        );
+        r.insert("/v1/status-compact".into(), first);
+        r.insert("/v1/status-compact?since".into(), delta);
+        r.insert("cursor".into(), b"00000000000000ab-1-1796083200".to_vec());
+    }
+    let o = sync();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    log(&routes);
+    // The cursor of the full body, not the newest validFrom: a registry whose clock jumped
+    // could otherwise leave lists out (docs/status-sync.md, "Incremental sync").
+    routes
+        .lock()
+        .unwrap()
+        .insert("cursor".into(), b"x&since=0".to_vec());
+    let o = sync();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        log(&routes).contains("/v1/status-compact?since=00000000000000ab-1-1796083200\n"),
+        "{}",
+        text(&o)
+    );
+    // A header that is not a cursor token is not put in a URL: the next sync asks by time.
+    let current = compact(&world, T0 + DAY, &[INDEX, 3], None);
+    {
+        let mut r = routes.lock().unwrap();
+        r.insert("/v1/status-compact".into(), current.clone());
+        r.insert("/v1/status-compact?since".into(), current);
+    }
+    let o = sync();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let asked = log(&routes);
+    assert!(
+        asked.contains(&format!("/v1/status-compact?since={}\n", T0 + DAY)),
+        "{asked}"
+    );
 }
