@@ -475,7 +475,7 @@ impl Demo {
             .gate()
             .authenticate_document(&env, &digest, now)
             .map_err(|e| anyhow!("demo document: {e}"))?;
-        reg.store_document(auth, &digest, "application/pdf", bytes, now)
+        Registry::ingest_document(auth, &digest, "application/pdf", bytes, reg, now)
             .map_err(|e| anyhow!("demo document: {e}"))?;
         Ok(digest)
     }

@@ -1,5 +1,9 @@
-//! Passports, attestations and documents (SPEC.md sections 3 and 6.2). Uploads are verified by
-//! the core as a verifier would (`check_passport_upload`, `check_attestation_upload`,
+//! Passports, attestations and documents (SPEC.md sections 3 and 6.2), and the registry's one
+//! upload pipeline: every self-authenticating upload (passport versions, restricted sections,
+//! attestations, inspection reports) goes through `ingest`, and every document through
+//! `Registry::ingest_document`, for the routes and the demo's seeding alike. Uploads are
+//! verified by the core as a verifier would (`check_passport_upload`,
+//! `check_restricted_upload`, `check_attestation_upload`, `check_report_upload`,
 //! `check_document`) before the registry mutex is taken; under it only what the check assumed
 //! is re-read (the versions held), the change is committed, and then memory and the served
 //! bytes change. Restricted sections (section 6.3) are stored apart and never published.
@@ -12,9 +16,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use cellproof_core::{
-    check_attestation_upload, check_passport_upload, check_report_upload, check_restricted_upload,
-    is_restricted_section, sha256_b64, CheckedAttestation, CheckedPassport, DigitalLink,
-    Error as CoreError, Jws, Typ, Via, MAX_PASSPORT, MAX_REPORT,
+    check_attestation_upload, check_document, check_passport_upload, check_report_upload,
+    check_restricted_upload, is_restricted_section, sha256_b64, CheckedAttestation,
+    CheckedPassport, DigitalLink, Error as CoreError, Jws, Typ, Via, MAX_PASSPORT, MAX_REPORT,
 };
 use serde::Serialize;
 use serde_json::{json, Map, Value};
@@ -404,6 +408,22 @@ impl Registry {
                 }
             }
         }
+    }
+
+    /// `PUT /v1/documents/{digest}` (and the demo's documents) once the envelope is
+    /// authenticated (`Gate::authenticate_document`): the bytes against the digest
+    /// (`check_document`), then, under the registry, who may fix the media type and the
+    /// store with the envelope's `jti` (`store_document`).
+    pub fn ingest_document(
+        auth: DocumentRequest,
+        digest: &str,
+        media_type: &str,
+        bytes: Vec<u8>,
+        mut reg: impl RegistryAccess,
+        now: u64,
+    ) -> Result<DocumentAck, UploadError> {
+        check_document(&bytes, digest).map_err(|e| UploadError::core(&e))?;
+        reg.with(|r| r.store_document(auth, digest, media_type, bytes, now))
     }
 
     /// The answer to an attestation already held, by its digest.

@@ -11,7 +11,7 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use std::sync::{Arc, Mutex};
 
-use cellproof_core::{b64_encode, check_document, DigitalLink, MAX_PASSPORT};
+use cellproof_core::{b64_encode, DigitalLink, MAX_PASSPORT};
 use serde_json::{json, Map, Value};
 
 use super::{content_type_is, read_limited, AppState};
@@ -187,12 +187,10 @@ async fn put_document_inner(
             detail: "the body could not be read".into(),
         })?
         .ok_or(UploadError::TooLarge { limit })?;
-    check_document(&body, &digest).map_err(|e| UploadError::core(&e))?;
     let media = media_type(req);
     let (registry, clock) = (state.registry.clone(), state.clock.clone());
     web::block(move || {
-        let mut reg = registry.lock().map_err(|_| UploadError::Internal)?;
-        reg.store_document(auth, &digest, &media, body.to_vec(), clock.now())
+        Registry::ingest_document(auth, &digest, &media, body.to_vec(), registry, clock.now())
     })
     .await
     .map_err(|_| UploadError::Internal)?
