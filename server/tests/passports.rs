@@ -605,6 +605,26 @@ async fn documents_need_a_signed_envelope_for_their_digest_and_matching_bytes() 
 }
 
 #[tokio::test]
+async fn an_issuer_given_as_an_object_is_read_as_the_core_reads_it() {
+    // The route read `issuer` only as a string, so a passport whose issuer is the VC form
+    // `{"id": ...}` was refused as not onboarded though the core accepts it; the pipeline
+    // reads it as the core does, and checks it in the issuer's home ecosystem.
+    let app = spawn_app().await;
+    let w = &app.world;
+    let (path, url) = battery(&app, "ISSOBJ01");
+    let mut p = w.passport(&w.acme, &url, 1, None, &[], now() - 60);
+    p["issuer"] = json!({"id": w.acme.did, "name": "ACME Cells GmbH"});
+    let v1 = w.sign_vc(&w.acme, &p);
+    let r = post_vc(&app, "/v1/passports", &v1).await;
+    assert_eq!((r.0, &r.1["item"]), (200, &json!(path)), "{}", r.1);
+    // And an object naming an issuer that is not onboarded is still refused as such.
+    let mut p = w.passport(&w.jqa, &url, 2, Some(&v1), &[], now() - 30);
+    p["issuer"] = json!({"id": w.jqa.did});
+    let r = post_vc(&app, "/v1/passports", &w.sign_vc(&w.jqa, &p)).await;
+    assert_problem(&r, 403, "issuer-not-onboarded", None);
+}
+
+#[tokio::test]
 async fn a_second_uploader_cannot_fix_the_media_type_of_another_issuers_document() {
     // The store keeps the first upload of a digest, media type included: whoever uploaded a
     // document's bytes first decided how it was served, though another issuer's passport
