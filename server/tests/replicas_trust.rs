@@ -504,3 +504,33 @@ async fn an_authority_key_activated_through_a_follower_signs_every_served_list()
         .collect();
     assert_eq!(active, [kid.as_str()], "A holds B's key as the active one");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_next_passport_version_is_taken_by_the_other_replica_at_once() {
+    let p = pair();
+    let w = common::demo_world(p.dir_a.path(), p.public());
+    let url = format!("{}/01/04012345000016/21/REPL0002", p.public());
+    let v1 = w.sign_vc(
+        &w.acme,
+        &w.passport(&w.acme, &url, 1, None, &[], now() - 2 * DAY),
+    );
+    let v2 = w.sign_vc(
+        &w.acme,
+        &w.passport(&w.acme, &url, 2, Some(&v1), &[], now() - DAY),
+    );
+    let media = "application/vc+jwt";
+    let (s, v) = p.post(p.public(), "/v1/passports", media, v1.clone()).await;
+    assert_eq!((s, &v["version"]), (200, &json!(1)), "{v}");
+    // Straight after, before B's next poll: B checks against what the database holds, so
+    // version 1 again is the same version 1, and version 2 follows it.
+    let (s, v) = p.post(&p.b_addr, "/v1/passports", media, v1.clone()).await;
+    assert_eq!((s, &v["version"]), (200, &json!(1)), "{v}");
+    let (s, v) = p.post(&p.b_addr, "/v1/passports", media, v2.clone()).await;
+    assert_eq!((s, &v["version"]), (200, &json!(2)), "{v}");
+    let (s, body) = p
+        .get(format!("{}/v1/passports/04012345000016/REPL0002", p.b_addr))
+        .await;
+    assert_eq!(s, 200);
+    let c: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(c["versions"], json!([v1, v2]));
+}

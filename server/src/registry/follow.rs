@@ -24,6 +24,17 @@ impl Registry {
         self.signs = false;
     }
 
+    /// Re-reads what other replicas committed when this registry is one of several (a
+    /// registry alone on its store holds everything): before an upload is checked against
+    /// the versions held, so a version another replica stored a moment ago is the one the
+    /// upload must follow (or repeats), not a primary-key failure at commit.
+    pub fn catch_up(&mut self) -> Result<(), StoreError> {
+        if self.replicated {
+            self.reload()?;
+        }
+        Ok(())
+    }
+
     /// Whether this replica is replicated.
     pub fn replicated(&self) -> bool {
         self.replicated

@@ -52,10 +52,7 @@ impl Registry {
     /// (`follow.rs`): a replica checks an upload against the lists the database holds, not
     /// the ones it read at its last poll. A registry alone on its store holds everything.
     fn fresh(&mut self) -> Result<(), OperatorError> {
-        if self.replicated {
-            self.reload().map_err(op_internal)?;
-        }
-        Ok(())
+        self.catch_up().map_err(op_internal)
     }
 
     /// Uploads a trust list signed offline by an ecosystem root: verified against the pinned

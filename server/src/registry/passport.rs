@@ -252,6 +252,8 @@ fn ingest(
     let p = jws.unverified_payload();
     let digest = sha256_b64(text.as_bytes());
     let held = reg.with(|r| {
+        // Replicas: what the others stored counts (`follow.rs`).
+        r.catch_up().map_err(internal)?;
         Ok(match route {
             Route::Passports => r.passport_ack(&digest).map(Accepted::Passport),
             Route::Attestations => r.attestation_ack(&digest).map(Accepted::Attestation),
