@@ -30,6 +30,7 @@ use crate::restricted::INSPECTOR_ROLES;
 use crate::status::{Purpose, StatusStore, VC_CONTEXT};
 use crate::time::{format_rfc3339, parse_rfc3339, UnixTime};
 use crate::trust::{PublicKey, TrustList, TrustStore};
+use crate::vc::{self, UnverifiedVc};
 use crate::verdict::{StatusState, Verdict};
 use crate::verify::{verify, Context, MAX_CLOCK_SKEW};
 
@@ -619,19 +620,12 @@ pub fn check_report_upload(
     now: u64,
 ) -> Result<CheckedReport, Error> {
     let compact = compact.trim();
-    let jws = Jws::parse(compact, Typ::Vc, MAX_REPORT)?;
-    let unverified = ReportClaims::from_payload(jws.unverified_payload())?;
-    let m = trust
-        .resolve(
-            &unverified.issuer,
-            &jws.header().kid,
-            unverified.valid_from,
-            &INSPECTOR_ROLES,
-            now,
-        )
-        .result?;
-    let verified = jws.verify(&m.key.x)?;
-    let claims = ReportClaims::from_payload(verified.payload())?;
+    let vc = UnverifiedVc::parse(compact, &vc::REPORT)?;
+    // The report's own form is judged before its issuer is looked up.
+    ReportClaims::from_payload(vc.unverified_payload())?;
+    let vc = vc.verify(trust, now)?;
+    let claims = ReportClaims::from_payload(vc.payload())?;
+    let m = vc.signer;
     if claims.valid_from > now.saturating_add(MAX_CLOCK_SKEW) {
         return Err(Error::NotYetValid {
             iat: claims.valid_from,
@@ -983,14 +977,14 @@ pub fn verify_report(
         stale: Vec::new(),
         digest: Some(sha256_b64(report.as_bytes())),
     };
-    let jws = match Jws::parse(report, Typ::Vc, MAX_REPORT) {
-        Ok(j) => j,
+    let vc = match UnverifiedVc::parse(report, &vc::REPORT) {
+        Ok(v) => v,
         Err(e) => {
             out.problem(&e);
             return out;
         }
     };
-    let claims = match ReportClaims::from_payload(jws.unverified_payload()) {
+    let claims = match ReportClaims::from_payload(vc.unverified_payload()) {
         Ok(c) => c,
         Err(e) => {
             out.problem(&e);
@@ -1049,19 +1043,9 @@ pub fn verify_report(
     }
     // The inspector: role `inspector`, key valid when the report was sealed, lists fresh at
     // the effective time, and the signature; nothing else is worth checking without them.
-    let kid = jws.header().kid.clone();
-    let m = match ev_trust
-        .resolve(
-            &claims.issuer,
-            &kid,
-            claims.valid_from,
-            &INSPECTOR_ROLES,
-            claims.effective_time,
-        )
-        .result
-        .and_then(|m| jws.verify(&m.key.x).map(|_| m))
-    {
-        Ok(m) => m,
+    let kid = vc.kid().to_owned();
+    let m = match vc.verify(&ev_trust, claims.effective_time) {
+        Ok(v) => v.signer,
         Err(e) => {
             out.problem(&e);
             return out;

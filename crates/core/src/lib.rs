@@ -40,6 +40,7 @@ mod restricted;
 mod status;
 mod time;
 mod trust;
+mod vc;
 mod verdict;
 mod verify;
 
@@ -95,6 +96,9 @@ pub use time::{format_rfc3339, parse_rfc3339, UnixTime};
 pub use trust::{
     Accepted, Accreditation, Authority, Entity, IssuerMatch, ListAge, PublicKey, Recognition,
     Resolution, Scope, TrustList, TrustStore, Via, CREDENTIAL_ROLES, MAX_PENDING,
+};
+pub use vc::{
+    verify_vc, UnverifiedVc, VcKind, VerifiedVc, ATTESTATION, PASSPORT, REPORT, RESTRICTED,
 };
 pub use verdict::{
     IssuerInfo, Notice, Outcome, Overall, StageResult, StatusCheck, StatusState, Verdict,

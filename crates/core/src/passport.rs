@@ -21,7 +21,8 @@ use crate::json::Obj;
 use crate::jws::{b64_encode, Jws, Typ};
 use crate::status::{has_type, Purpose, StatusStore, VC_CONTEXT};
 use crate::time::parse_rfc3339;
-use crate::trust::{IssuerMatch, Scope, TrustStore, CREDENTIAL_ROLES};
+use crate::trust::{IssuerMatch, Scope, TrustStore};
+use crate::vc::{self, verify_vc, UnverifiedVc};
 use crate::verify::MAX_CLOCK_SKEW;
 
 /// Largest passport version or attestation accepted, as compact JWS text.
@@ -307,35 +308,25 @@ fn check_chain(
     for (i, compact) in chain.versions.iter().enumerate() {
         let compact = compact.trim();
         let n = u64::try_from(i).unwrap_or(u64::MAX).saturating_add(1);
-        let jws = Jws::parse(compact, Typ::Vc, MAX_PASSPORT)?;
-        let (issuer, valid_from) = vc_envelope(jws.unverified_payload(), "BatteryPassport")
-            .map_err(|detail| Error::PassportInvalid { detail })?;
-        // SPEC.md section 3.1: signed by the same issuer entity as the label's credential.
-        if issuer != cx.cred.iss {
+        let vc = UnverifiedVc::parse(compact, &vc::PASSPORT)?;
+        // SPEC.md section 3.1: signed by the same issuer entity as the label's credential
+        // (compared before the trust lookup, so another issuer's passport says so).
+        if vc.issuer != cx.cred.iss {
             return Err(Error::PassportIssuerMismatch {
-                passport: issuer,
+                passport: vc.issuer,
                 credential: cx.cred.iss.clone(),
             });
         }
-        let res = cx.trust.resolve(
-            &issuer,
-            &jws.header().kid,
-            valid_from,
-            &CREDENTIAL_ROLES,
-            cx.now,
-        );
-        let m = res.result?;
+        let vc = vc.verify(cx.trust, cx.now)?;
+        let m = &vc.signer;
         if m.eco != cx.issuer.eco || m.entity.id != cx.issuer.entity.id {
             return Err(Error::PassportIssuerMismatch {
                 passport: format!("{} in {}", m.entity.id, m.eco),
                 credential: format!("{} in {}", cx.issuer.entity.id, cx.issuer.eco),
             });
         }
-        let verified = jws.verify(&m.key.x)?;
-        let p = verified.payload();
-        let cs = subject(p).ok_or(Error::PassportInvalid {
-            detail: "credentialSubject is missing".into(),
-        })?;
+        let p = vc.payload();
+        let cs = vc.subject()?;
         let cso = Obj::new(cs, "credentialSubject");
         let id = cso.str("id").map_err(|e| invalid(&e))?;
         if subject_link(id).as_ref() != Some(&cx.cred.sub) {
@@ -377,7 +368,7 @@ fn check_chain(
                 return Err(Error::DigestMismatch);
             }
         }
-        check_status(p, &m, cx).map_err(|e| match e {
+        check_status(p, m, cx).map_err(|e| match e {
             Error::Revoked | Error::Suspended | Error::LimitExceeded { .. } => e,
             other => invalid(&other),
         })?;
@@ -691,24 +682,10 @@ fn check_one(
             got,
         });
     }
-    let parsed = Jws::parse(jws, Typ::Vc, MAX_PASSPORT)?;
-    let (issuer, valid_from) = vc_envelope(parsed.unverified_payload(), "ConformityAttestation")
-        .map_err(|detail| Error::AttestationInvalid { detail })?;
-    let m = cx
-        .trust
-        .resolve(
-            &issuer,
-            &parsed.header().kid,
-            valid_from,
-            &CERTIFIER_ROLES,
-            cx.now,
-        )
-        .result?;
-    let verified = parsed.verify(&m.key.x)?;
-    let p = verified.payload();
-    let cs = subject(p).ok_or(Error::AttestationInvalid {
-        detail: "credentialSubject is missing".into(),
-    })?;
+    let vc = verify_vc(jws, &vc::ATTESTATION, cx.trust, cx.now)?;
+    let (m, valid_from) = (&vc.signer, vc.valid_from);
+    let p = vc.payload();
+    let cs = vc.subject()?;
     let cso = Obj::new(cs, "credentialSubject");
     let subject_id = cso.str("id").map_err(|e| Error::AttestationInvalid {
         detail: e.to_string(),
@@ -734,7 +711,7 @@ fn check_one(
             topic: l.topic.clone(),
         });
     }
-    within_scope(&m, valid_from, &assessments)?;
+    within_scope(m, valid_from, &assessments)?;
     let valid_until = match p.get("validUntil").and_then(Value::as_str) {
         Some(s) => Some(parse_rfc3339(s).map_err(|_| Error::AttestationInvalid {
             detail: "validUntil is not an RFC 3339 date-time".into(),
@@ -750,7 +727,7 @@ fn check_one(
             now: cx.now,
         });
     }
-    let status_checked = check_status(p, &m, cx)?;
+    let status_checked = check_status(p, m, cx)?;
     let mut r = AttestationResult::new(&l.topic, &l.materials, Some(&l.subject));
     r.outcome = AttestationOutcome::Verified;
     r.issuer = Some(m.entity.id.clone());
@@ -893,17 +870,9 @@ pub fn check_passport_upload(
                 .into(),
         });
     }
-    let (issuer, valid_from) =
-        vc_envelope(p, "BatteryPassport").map_err(|detail| Error::PassportInvalid { detail })?;
-    let kid = jws.header().kid.clone();
-    let m = trust
-        .resolve(&issuer, &kid, valid_from, &CREDENTIAL_ROLES, now)
-        .result?;
-    let verified = jws.verify(&m.key.x)?;
-    let p = verified.payload();
-    let cs = subject(p).ok_or(Error::PassportInvalid {
-        detail: "credentialSubject is missing".into(),
-    })?;
+    let vc = verify_vc(compact, &vc::PASSPORT, trust, now)?;
+    let (issuer, m) = (vc.issuer.clone(), vc.signer.clone());
+    let cs = vc.subject()?;
     let cso = Obj::new(cs, "credentialSubject");
     let id = cso.str("id").map_err(|e| invalid(&e))?;
     let link = DigitalLink::parse_item_url(id).map_err(|e| Error::PassportInvalid {
@@ -1016,22 +985,9 @@ pub fn check_attestation_upload(
     now: u64,
 ) -> Result<CheckedAttestation, Error> {
     let compact = compact.trim();
-    let jws = Jws::parse(compact, Typ::Vc, MAX_PASSPORT)?;
-    let (issuer, valid_from) = vc_envelope(jws.unverified_payload(), "ConformityAttestation")
-        .map_err(|detail| Error::AttestationInvalid { detail })?;
-    let m = trust
-        .resolve(
-            &issuer,
-            &jws.header().kid,
-            valid_from,
-            &CERTIFIER_ROLES,
-            now,
-        )
-        .result?;
-    let verified = jws.verify(&m.key.x)?;
-    let cs = subject(verified.payload()).ok_or(Error::AttestationInvalid {
-        detail: "credentialSubject is missing".into(),
-    })?;
+    let vc = verify_vc(compact, &vc::ATTESTATION, trust, now)?;
+    let (issuer, valid_from, m) = (vc.issuer.clone(), vc.valid_from, &vc.signer);
+    let cs = vc.subject()?;
     let subject_id = cs
         .get("id")
         .and_then(Value::as_str)
@@ -1044,11 +1000,11 @@ pub fn check_attestation_upload(
             detail: "credentialSubject.assessment must be a non-empty array".into(),
         });
     }
-    within_scope(&m, valid_from, &assessments)?;
+    within_scope(m, valid_from, &assessments)?;
     Ok(CheckedAttestation {
         digest: sha256_b64(compact.as_bytes()),
         issuer,
-        eco: m.eco,
+        eco: m.eco.clone(),
         subject: subject_id.to_owned(),
     })
 }

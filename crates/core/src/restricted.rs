@@ -17,7 +17,8 @@ use crate::json::Obj;
 use crate::jws::{Jws, Typ};
 use crate::passport::{sha256_b64, subject, subject_link, vc_envelope, MAX_PASSPORT};
 use crate::status::has_type;
-use crate::trust::{IssuerMatch, TrustStore, CREDENTIAL_ROLES};
+use crate::trust::{IssuerMatch, TrustStore};
+use crate::vc::{self, verify_vc, UnverifiedVc};
 
 /// The VC type of a restricted section.
 pub const RESTRICTED_TYPE: &str = "BatteryPassportRestricted";
@@ -187,30 +188,11 @@ struct Section {
 /// credential role at `validFrom` (key window, one home), strict signature, subject a battery's
 /// Digital Link URL whose GTIN the issuer owns, and a tier.
 fn check_section(compact: &str, trust: &TrustStore, now: u64) -> Result<Section, Error> {
-    let jws = Jws::parse(compact, Typ::Vc, MAX_PASSPORT)?;
-    let p = jws.unverified_payload();
-    if !has_type(p.get("type"), RESTRICTED_TYPE) {
-        return Err(Error::RestrictedInvalid {
-            detail: format!("type must include {RESTRICTED_TYPE}"),
-        });
-    }
-    let (issuer, valid_from) =
-        vc_envelope(p, RESTRICTED_TYPE).map_err(|detail| Error::RestrictedInvalid { detail })?;
-    let m = trust
-        .resolve(
-            &issuer,
-            &jws.header().kid,
-            valid_from,
-            &CREDENTIAL_ROLES,
-            now,
-        )
-        .result?;
-    let verified = jws.verify(&m.key.x)?;
-    // Read again from the verified payload: only signed bytes decide.
-    let p = verified.payload();
-    let cs = subject(p).ok_or(Error::RestrictedInvalid {
-        detail: "credentialSubject is missing".into(),
-    })?;
+    let vc = verify_vc(compact, &vc::RESTRICTED, trust, now)?;
+    // Read from the verified payload: only signed bytes decide.
+    let (m, valid_from) = (vc.signer.clone(), vc.valid_from);
+    let p = vc.payload();
+    let cs = vc.subject()?;
     let id = Obj::new(cs, "credentialSubject")
         .str("id")
         .map_err(|e| Error::RestrictedInvalid {
@@ -332,19 +314,8 @@ pub fn verify_restricted(
 ) -> Result<RestrictedSection, Error> {
     let section = section.trim();
     let passport = passport.trim();
-    let pj = Jws::parse(passport, Typ::Vc, MAX_PASSPORT)?;
-    let (passport_issuer, passport_from) = vc_envelope(pj.unverified_payload(), "BatteryPassport")
-        .map_err(|detail| Error::PassportInvalid { detail })?;
-    let pm = trust
-        .resolve(
-            &passport_issuer,
-            &pj.header().kid,
-            passport_from,
-            &CREDENTIAL_ROLES,
-            now,
-        )
-        .result?;
-    let pv = pj.verify(&pm.key.x)?;
+    let pv = verify_vc(passport, &vc::PASSPORT, trust, now)?;
+    let pm = pv.signer.clone();
     let passport_link = subject(pv.payload())
         .and_then(|cs| cs.get("id"))
         .and_then(Value::as_str)
@@ -354,11 +325,10 @@ pub fn verify_restricted(
         })?;
     // The issuer is compared before the section's key is looked up, so a section by another
     // manufacturer says so rather than whatever its own trust lookup would say.
-    let sj = Jws::parse(section, Typ::Vc, MAX_PASSPORT)?;
-    if let Ok((section_issuer, _)) = vc_envelope(sj.unverified_payload(), RESTRICTED_TYPE) {
-        if section_issuer != pm.entity.id {
+    if let Ok(s) = UnverifiedVc::parse(section, &vc::RESTRICTED) {
+        if s.issuer != pm.entity.id {
             return Err(Error::RestrictedIssuerMismatch {
-                section: section_issuer,
+                section: s.issuer,
                 passport: pm.entity.id,
             });
         }
