@@ -123,8 +123,10 @@ pub struct SyncHistory {
     instance: u64,
     /// `(epoch, newest validFrom over all lists)` of every sealed epoch kept, both increasing.
     maxes: VecDeque<(u64, u64)>,
-    /// The full body of the newest epoch.
-    full: Option<Arc<Artifact>>,
+    /// The newest full body and the cursor it brings a client to (built after the epoch is
+    /// sealed, outside this mutex: until it is in place, the one before is served with its
+    /// own cursor).
+    full: Option<(Arc<Artifact>, String)>,
     cache: DeltaCache,
     /// Deltas being built now.
     building: Arc<AtomicUsize>,
@@ -389,15 +391,15 @@ impl SyncHistory {
         }
     }
 
-    /// The signed full body of every list.
-    fn full_body(&self) -> Option<Vec<u8>> {
-        let (iss, key) = self.signer.as_ref()?;
-        let records: Vec<CompactRecord> = self
+    /// What the full body of the newest epoch is made of, with its signer and cursor
+    /// (pointer copies: built and signed after the mutex is released).
+    fn full_snapshot(&self) -> Option<(Vec<Item>, (String, KeyPair), String)> {
+        let items = self
             .lists
             .iter()
-            .map(|(id, h)| full_record(id, &h.cur))
+            .map(|(id, h)| Item::Full(id.clone(), h.cur.clone()))
             .collect();
-        Some(sign_compact(iss, &records, key))
+        Some((items, self.signer.clone()?, self.cursor()))
     }
 
     /// The cursor of the newest epoch (`Cellproof-Cursor`).
@@ -408,7 +410,7 @@ impl SyncHistory {
 
     /// The full body with the cursor it brings a client to.
     pub fn full(&self) -> Option<(Arc<Artifact>, String)> {
-        self.full.clone().map(|a| (a, self.cursor()))
+        self.full.clone()
     }
 
     /// The epochs a client sending `since` may be at, when the history can tell.
@@ -501,24 +503,26 @@ impl SyncHistory {
         items
     }
 
-    /// How to answer `?since=`, with the cursor of the answer (the head now). Called under the
-    /// mutex: it copies pointers only; the build and signature happen after it is released.
+    /// How to answer `?since=`, with the cursor of the answer (a delta's: the head now; the
+    /// full body's own). Called under the mutex: it copies pointers only; the build and
+    /// signature happen after it is released.
     pub fn plan(&mut self, since: Since) -> Option<(DeltaPlan, String)> {
-        let (full, cursor) = self.full()?;
+        let (full, full_cursor) = self.full()?;
         let signer = self.signer.clone()?;
-        let ready = |a| Some((DeltaPlan::Ready(a), cursor.clone()));
+        let cursor = self.cursor();
+        let ready_full = || Some((DeltaPlan::Ready(full.clone()), full_cursor.clone()));
         let Some(range) = self.place(since) else {
-            return ready(full);
+            return ready_full();
         };
         let key = range;
         let slot = match self.cache.bodies.get(&key) {
             Some(s) => {
                 if let Some(a) = s.get() {
-                    return ready(a.clone());
+                    return Some((DeltaPlan::Ready(a.clone()), cursor));
                 }
                 s.clone()
             }
-            None if self.cache.bodies.len() >= MAX_DELTA_BODIES => return ready(full),
+            None if self.cache.bodies.len() >= MAX_DELTA_BODIES => return ready_full(),
             None => {
                 let s = Arc::new(OnceLock::new());
                 self.cache.bodies.insert(key, s.clone());
@@ -527,7 +531,7 @@ impl SyncHistory {
         };
         if self.building.fetch_add(1, Ordering::AcqRel) >= MAX_DELTA_BUILDS {
             self.building.fetch_sub(1, Ordering::AcqRel);
-            return ready(full);
+            return ready_full();
         }
         let build = DeltaBuild {
             slot,
@@ -542,6 +546,10 @@ impl SyncHistory {
 impl Registry {
     /// Records every list's current version in the sync history and publishes the full
     /// compact body beside the bundle. Called wherever the bundle is published.
+    ///
+    /// The full body is built and signed after the sync mutex is released (delta GETs and
+    /// full-body GETs take it on actix workers); publishers are serialised by the registry
+    /// mutex the caller holds.
     pub(super) fn publish_compact(&self) {
         let Ok(mut h) = self.published.sync.lock() else {
             return;
@@ -568,18 +576,24 @@ impl Registry {
         h.signer = self
             .active()
             .map(|k| (self.settings.authority_did.clone(), k.kp.clone()));
-        if let Some(body) = h.full_body() {
-            let a = Artifact::new(body, COMPACT_MEDIA_TYPE);
-            // The same bytes and tag under the sync mutex, with the cursor they bring a client
-            // to (routes/publish.rs serves the pair together).
-            h.full = Some(Arc::new(Artifact {
-                body: a.body.clone(),
-                etag: a.etag.clone(),
-                content_type: a.content_type,
-                gzip: OnceLock::new(),
-            }));
-            self.published.put(COMPACT_KEY.into(), a);
+        let Some((items, (iss, key), cursor)) = h.full_snapshot() else {
+            return;
+        };
+        drop(h);
+        let records: Vec<CompactRecord> = items.iter().map(record).collect();
+        let a = Artifact::new(sign_compact(&iss, &records, &key), COMPACT_MEDIA_TYPE);
+        // The same bytes and tag beside the cursor they bring a client to (routes/publish.rs
+        // serves the pair together).
+        let pair = Arc::new(Artifact {
+            body: a.body.clone(),
+            etag: a.etag.clone(),
+            content_type: a.content_type,
+            gzip: OnceLock::new(),
+        });
+        if let Ok(mut h) = self.published.sync.lock() {
+            h.full = Some((pair, cursor));
         }
+        self.published.put(COMPACT_KEY.into(), a);
     }
 }
 
@@ -598,7 +612,10 @@ mod tests {
     fn history() -> SyncHistory {
         SyncHistory {
             signer: Some(("did:web:a".into(), KeyPair::from_secret("k", &[7; 32]))),
-            full: Some(Arc::new(Artifact::new(Vec::new(), COMPACT_MEDIA_TYPE))),
+            full: Some((
+                Arc::new(Artifact::new(Vec::new(), COMPACT_MEDIA_TYPE)),
+                String::new(),
+            )),
             ..SyncHistory::default()
         }
     }
@@ -663,6 +680,12 @@ mod tests {
         // A time in the future, another instance's cursor, an epoch not reached yet: not
         // placed (the full body answers).
         assert_eq!(h.place(Since::Seconds(9000)), None);
+        // The full body answers with its own cursor, not the head's: it may be the one of an
+        // epoch before (the new one is built outside the mutex).
+        match h.plan(Since::Seconds(9000)) {
+            Some((DeltaPlan::Ready(_), c)) => assert_eq!(c, ""),
+            other => panic!("{other:?}"),
+        }
         assert_eq!(h.place(Since::Cursor(h.instance ^ 1, 1, 9000)), None);
         assert_eq!(h.place(Since::Cursor(h.instance, h.epoch + 1, 0)), None);
         // The head: nothing to send.
