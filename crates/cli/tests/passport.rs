@@ -423,6 +423,45 @@ fn inspection_reports_seal_and_verify_through_the_binary() {
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stdout).contains("not_yet_valid"));
 
+    // Issue 16: the verifier's own lists. A newer catena-x list without the inspector refuses
+    // the report (exit 1) and names the older evidence; a newer status list that leaves the
+    // battery clear only names it (exit 0).
+    let mut removed = w.trust_list("catena-x");
+    removed.seq += 1;
+    removed.entities.retain(|e| e.id != w.msa.did);
+    let newer = write(d, "cx-newer.jws", &w.sign_trust_list(&removed));
+    let o = verify(&[pack.to_str().unwrap(), "--trust-list", &newer]);
+    assert_eq!(o.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("DIFFERS report_inspector_withdrawn"),
+        "{text}"
+    );
+    assert!(text.contains("note report_evidence_stale"), "{text}");
+    let clear = write(
+        d,
+        "s-newer.jws",
+        &w.status_list(
+            &w.acme,
+            "3",
+            cellproof_core::Purpose::Revocation,
+            &[],
+            T0 + DAY / 2,
+            T0 + 2 * DAY,
+        ),
+    );
+    let o = verify(&[
+        pack.to_str().unwrap(),
+        "--trust-list",
+        &cx,
+        "--status-list",
+        &clear,
+        "--json",
+    ]);
+    let j: Value = serde_json::from_str(&ok(&o)).unwrap();
+    assert_eq!(j["stands"], true);
+    assert_eq!(j["stale"][0]["kind"], "status_list");
+
     // A restricted read request, as the registry parses and verifies it.
     let o = run(&[
         "request",
