@@ -716,3 +716,99 @@ fn write_file(path: &Path, bytes: &[u8], private: bool) -> std::io::Result<()> {
     f.sync_all()?;
     std::fs::rename(tmp, path)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use cellproof_core::{Recognition, TrustList};
+
+    use super::*;
+    use crate::registry::{Settings, DEFAULT_MAX_DOCUMENT};
+    use crate::store::SqliteStore;
+
+    /// The demo's seeding goes through the routes' upload pipeline, home-ecosystem check
+    /// included (its own copy had none). ACME is bound to "third", an ecosystem this registry
+    /// does not pin but accepts through Catena-X's recognition; Catena-X (pinned) also lists
+    /// ACME's DID and key. In third's home store the core's one-home rule resolves ACME in
+    /// Catena-X, not in its binding: the demo's old copy stored the passport, the pipeline
+    /// refuses it as the route does.
+    #[test]
+    fn demo_seeding_refuses_a_passport_resolved_outside_its_issuers_home() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = 1_900_000_000;
+        let url = "http://registry.example";
+        let world = World::new("demo-home-test", url, t);
+        let store = Arc::new(SqliteStore::open(dir.path()).unwrap());
+        let settings = Settings {
+            public_url: url.into(),
+            authority_did: "did:web:registry.example".into(),
+            freshness: 100,
+            ttl: 10,
+            max_document: DEFAULT_MAX_DOCUMENT,
+        };
+        let pins = [("catena-x".to_owned(), world.catena_root.public())];
+        let mut reg = Registry::open(store, settings, &pins, Arc::default(), t).unwrap();
+        let authority = Authority {
+            id: reg.settings().authority_did.clone(),
+            keys: reg.authority_public_keys(),
+        };
+        let third_root = KeyPair::from_secret("third-root", &[77; 32]);
+        let mut catena = world.trust_list("catena-x");
+        catena.authorities = vec![authority.clone()];
+        catena.recognizes.push(Recognition {
+            eco: "third".into(),
+            root: third_root.public(),
+            roles: vec!["manufacturer".into()],
+            until: None,
+            scope: Vec::new(),
+        });
+        catena.iat = t - 60;
+        catena.exp = t + 30 * DAY;
+        let acme = catena
+            .entities
+            .iter()
+            .find(|e| e.id == world.acme.did)
+            .cloned()
+            .unwrap();
+        let third = TrustList {
+            iss: "did:web:third.example".into(),
+            eco: "third".into(),
+            seq: 1,
+            iat: t - 60,
+            exp: t + 30 * DAY,
+            entities: vec![acme],
+            authorities: vec![authority],
+            recognizes: Vec::new(),
+        };
+        for (list, root) in [(&catena, &world.catena_root), (&third, &third_root)] {
+            reg.upload_trust_list(sign_trust_list(list, root).as_bytes(), "test", t)
+                .unwrap();
+        }
+        let o = Onboard {
+            slug: "acme".into(),
+            did: world.acme.did.clone(),
+            eco: "third".into(),
+            lists: vec!["3".into()],
+        };
+        reg.onboard(&o, String::new(), "test", t).unwrap();
+        let demo = Demo {
+            dir: dir.path().join("demo"),
+            world,
+        };
+        let w = &demo.world;
+        let item = format!("{url}/01/04012345000016/21/HOME0001");
+        let v1 = w.sign_vc(&w.acme, &w.passport(&w.acme, &item, 1, None, &[], t - 60));
+        // What the demo's old copy did: the core's check in the home store alone passes,
+        // resolving ACME in Catena-X.
+        let gate = reg.gate();
+        let (home, trust) = gate.home_of(&w.acme.did).unwrap();
+        assert_eq!(home, "third");
+        let c = cellproof_core::check_passport_upload(&v1, &[], trust, t).unwrap();
+        assert_eq!(c.eco, "catena-x");
+        // The pipeline refuses it, as the route does.
+        let e = demo.post_passport(&mut reg, &v1, t).unwrap_err();
+        assert!(e.to_string().contains("issuer-not-trusted"), "{e}");
+        assert!(reg.versions("01/04012345000016/21/HOME0001").is_empty());
+    }
+}
