@@ -19,6 +19,7 @@ use serde_json::{json, Map, Value};
 
 use crate::credential::{Credential, Scan};
 use crate::error::Error;
+use crate::error::Stage;
 use crate::gs1::DigitalLink;
 use crate::issue::{sign_json, KeyPair};
 use crate::json::Obj;
@@ -31,7 +32,7 @@ use crate::status::{Purpose, StatusStore, VC_CONTEXT};
 use crate::time::{format_rfc3339, parse_rfc3339, UnixTime};
 use crate::trust::{PublicKey, TrustList, TrustStore};
 use crate::vc::{self, UnverifiedVc};
-use crate::verdict::{StatusState, Verdict};
+use crate::verdict::{Outcome, StatusState, Verdict};
 use crate::verify::{verify, Context, MAX_CLOCK_SKEW};
 
 /// The VC type of a report (SPEC.md sections 3.3 and 6.4).
@@ -1396,7 +1397,13 @@ fn stale_evidence(
         .filter(|s| !matches!(s.state, StatusState::Revoked | StatusState::Suspended))
         .map(|s| (s.purpose, s.list.clone(), s.index))
         .collect();
-    for text in versions.values() {
+    // The passport versions' entries only when the evidence found the passport good: a
+    // passport already failed (revoked, say) is what the report said, not contradicted.
+    let passport_passed = v
+        .stages
+        .iter()
+        .any(|s| s.stage == Stage::Passport && s.outcome == Outcome::Passed);
+    for text in versions.values().filter(|_| passport_passed) {
         if let Ok(j) = Jws::parse(text.trim(), Typ::Vc, MAX_PASSPORT) {
             if let Ok(es) = status_entries(j.unverified_payload()) {
                 entries.extend(es.into_iter().map(|e| (e.purpose, e.list, e.index)));
