@@ -1,7 +1,8 @@
 //! The battery credential (`bp+jwt`) and the QR URL that carries it (SPEC.md section 2).
 //!
-//! `Scan::parse` takes what a camera or a user hands over (the QR URL, a plain compact JWS, or
-//! a bare numeric fragment), finds the fragment, undoes the numeric encoding and parses the JWS.
+//! `Scan::parse` takes what a camera or a user hands over (any label form of SPEC.md 2.1, read
+//! by `Label::parse`), takes its embedded credential, undoes the numeric encoding and parses
+//! the JWS.
 //! `Credential::from_payload` reads the claims with their types and units checked.
 
 use serde_json::{Map, Value};
@@ -9,6 +10,7 @@ use serde_json::{Map, Value};
 use crate::gs1::DigitalLink;
 use crate::json::Obj;
 use crate::jws::{Jws, Typ};
+use crate::label::{Label, LabelForm};
 use crate::Error;
 
 /// Longest input accepted as a scan: a version 40 QR code holds at most 7,089 numeric digits.
@@ -291,30 +293,20 @@ pub struct Scan {
 }
 
 impl Scan {
-    /// Parses a QR URL (`http(s)://host[/prefix]/01/{gtin}/21/{serial}#{fragment}`), a plain
-    /// compact JWS or a bare numeric fragment.
+    /// Parses a scanned text of any label form (SPEC.md section 2.1, [`Label::parse`]) and
+    /// decodes the credential it embeds.
     pub fn parse(input: &str) -> Result<Scan, Error> {
-        let input = input.trim();
-        if input.len() > MAX_SCAN {
-            return Err(Error::InputTooLarge {
-                what: "scanned text",
-                limit: MAX_SCAN,
-            });
-        }
-        let lower = input.get(..8).unwrap_or(input).to_ascii_lowercase();
-        let (link, url, fragment) = if lower.starts_with("https://") || lower.starts_with("http://")
-        {
-            let (base, fragment) = input.split_once('#').ok_or(Error::UrlNoFragment)?;
-            if fragment.is_empty() {
-                return Err(Error::UrlNoFragment);
-            }
-            (Some(parse_url_path(base)?), Some(base.to_owned()), fragment)
-        } else if input.contains("://") {
-            return Err(Error::UrlInvalid {
-                reason: "only http and https URLs carry credentials",
-            });
-        } else {
-            (None, None, input)
+        Scan::from_label(&Label::parse(input)?)
+    }
+
+    /// Decodes the credential a label embeds. A label without one is unverifiable offline
+    /// ([`Label::unverifiable_offline`]): `item_not_serialised` without AI 21, else
+    /// `no_embedded_credential`; an embedded credential on a label without AI 21 could never
+    /// bind to it (its `sub` names a serial), so that label is `item_not_serialised` too.
+    pub fn from_label(label: &Label) -> Result<Scan, Error> {
+        let fragment = match &label.credential {
+            Some(c) if label.form == LabelForm::Jws || label.serial.is_some() => c,
+            _ => return Err(label.unverifiable_offline()),
         };
         let compact = if is_numeric_fragment(fragment) {
             numeric_decode(fragment)?
@@ -323,8 +315,8 @@ impl Scan {
         };
         let jws = Jws::parse(&compact, Typ::Credential, MAX_SCAN)?;
         Ok(Scan {
-            link,
-            url,
+            link: label.item(),
+            url: label.url.clone(),
             compact,
             jws,
         })
@@ -344,7 +336,7 @@ pub(crate) fn parse_link_url(url: &str) -> Result<DigitalLink, Error> {
 }
 
 /// Finds the Digital Link in `scheme://host[/prefix]/01/{gtin}/21/{serial}[?query]`: the last
-/// four path segments.
+/// four path segments (issuers' claim URLs; scans go through [`Label::parse`]).
 fn parse_url_path(base: &str) -> Result<DigitalLink, Error> {
     let after_scheme = base.split_once("://").map(|(_, r)| r).unwrap_or_default();
     let (host, path) = after_scheme
@@ -439,8 +431,23 @@ mod tests {
     #[test]
     fn url_shapes() {
         let e = |s: &str| Scan::parse(s).unwrap_err().code();
-        assert_eq!(e("https://h/01/04012345000016/21/X"), "url_no_fragment");
-        assert_eq!(e("https://h/01/04012345000016/21/X#"), "url_no_fragment");
+        // SPEC.md 1.2 section 2.1: a link without a credential is unverifiable, not invalid.
+        assert_eq!(
+            e("https://h/01/04012345000016/21/X"),
+            "no_embedded_credential"
+        );
+        assert_eq!(
+            e("https://h/01/04012345000016/21/X#"),
+            "no_embedded_credential"
+        );
+        assert_eq!(
+            e("https://h/01/04012345000016/21/X#top"),
+            "no_embedded_credential"
+        );
+        assert_eq!(
+            e("https://h/01/04012345000016/10/L#a.b.c"),
+            "item_not_serialised"
+        );
         assert_eq!(e("ftp://h/01/04012345000016/21/X#a.b.c"), "url_invalid");
         assert_eq!(
             e("https://h/02/04012345000016/21/X#a.b.c"),

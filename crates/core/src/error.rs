@@ -86,8 +86,29 @@ pub enum Error {
         /// Why.
         reason: &'static str,
     },
-    /// The URL has no `#fragment`, so there is no credential to check.
-    UrlNoFragment,
+    /// The label names an item but carries no signed credential (SPEC.md section 2.1): it must
+    /// be checked online. Unverifiable, never `invalid` (replaces 1.1's `url_no_fragment`).
+    NoEmbeddedCredential {
+        /// The identifier the label names (`01/{gtin14}/21/{serial}`), or a UNTP link's `uri`.
+        identifier: String,
+    },
+    /// The label names a model or a lot (no AI 21), not one battery (SPEC.md section 2.1).
+    ItemNotSerialised {
+        /// The identifier the label names (`01/{gtin14}[/22/...][/10/...]`).
+        identifier: String,
+    },
+    /// A GS1 element string that is malformed: not starting with AI 01, an unknown AI, a
+    /// predefined-length value of the wrong length, an AI twice (SPEC.md section 2.1).
+    ElementStringInvalid {
+        /// Why.
+        reason: &'static str,
+    },
+    /// A UNTP verification link whose `payload` is not `{"uri", "key"?, "hash"?}` with an
+    /// http(s) `uri` and 64-hex `key`/`hash` (SPEC.md section 2.1).
+    UntpLinkInvalid {
+        /// Why.
+        reason: &'static str,
+    },
     /// The URL path is not a GS1 Digital Link `/01/{gtin}/21/{serial}`.
     DigitalLinkInvalid {
         /// Why.
@@ -539,7 +560,10 @@ impl Error {
         match self {
             Error::InputTooLarge { .. } => "input_too_large",
             Error::UrlInvalid { .. } => "url_invalid",
-            Error::UrlNoFragment => "url_no_fragment",
+            Error::NoEmbeddedCredential { .. } => "no_embedded_credential",
+            Error::ItemNotSerialised { .. } => "item_not_serialised",
+            Error::ElementStringInvalid { .. } => "element_string_invalid",
+            Error::UntpLinkInvalid { .. } => "untp_link_invalid",
             Error::DigitalLinkInvalid { .. } => "digital_link_invalid",
             Error::GtinInvalid => "gtin_invalid",
             Error::SerialInvalid => "serial_invalid",
@@ -646,7 +670,20 @@ impl fmt::Display for Error {
                 write!(f, "the {what} is larger than the {limit}-byte limit")
             }
             Error::UrlInvalid { reason } => write!(f, "the input is not a usable URL: {reason}"),
-            Error::UrlNoFragment => f.write_str("the URL has no #fragment holding a credential"),
+            Error::NoEmbeddedCredential { identifier } => write!(
+                f,
+                "the label names {identifier} but carries no signature: check it online"
+            ),
+            Error::ItemNotSerialised { identifier } => write!(
+                f,
+                "the label names {identifier}, a model or lot, not one serialised battery"
+            ),
+            Error::ElementStringInvalid { reason } => {
+                write!(f, "the GS1 element string is malformed: {reason}")
+            }
+            Error::UntpLinkInvalid { reason } => {
+                write!(f, "the UNTP verification link is malformed: {reason}")
+            }
             Error::DigitalLinkInvalid { reason } => {
                 write!(f, "the URL path is not a GS1 Digital Link /01/{{gtin}}/21/{{serial}}: {reason}")
             }
@@ -912,7 +949,10 @@ impl std::error::Error for Error {}
 pub const CODES: &[(&str, Stage, Class)] = &[
     ("input_too_large", Stage::Decode, Class::Invalid),
     ("url_invalid", Stage::Decode, Class::Invalid),
-    ("url_no_fragment", Stage::Decode, Class::Invalid),
+    ("no_embedded_credential", Stage::Decode, Class::Unverifiable),
+    ("item_not_serialised", Stage::Decode, Class::Unverifiable),
+    ("element_string_invalid", Stage::Decode, Class::Invalid),
+    ("untp_link_invalid", Stage::Decode, Class::Invalid),
     ("digital_link_invalid", Stage::Decode, Class::Invalid),
     ("gtin_invalid", Stage::Decode, Class::Invalid),
     ("serial_invalid", Stage::Decode, Class::Invalid),

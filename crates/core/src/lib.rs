@@ -33,6 +33,7 @@ mod inspection;
 mod issue;
 mod json;
 mod jws;
+mod label;
 mod passport;
 mod report;
 mod request;
@@ -68,6 +69,7 @@ pub use jws::{
     b64_decode, b64_encode, inflate, verify_ed25519_many, verify_ed25519_strict, Header, Jws, Typ,
     VerifiedJws, MAX_INFLATED,
 };
+pub use label::{Label, LabelForm, UntpPayload};
 pub use passport::{
     check_attestation_upload, check_document, check_passport_upload, sha256_b64, topics,
     AttestationOutcome, AttestationResult, CheckedAttestation, CheckedPassport, PassportChain,
@@ -76,8 +78,8 @@ pub use passport::{
 };
 pub use report::{
     csv_cell, csv_cells_of_json, escape_controls, is_control, safe_integers, AgeJson, ClaimsJson,
-    IssuerJson, JsonInt, LinkJson, RegJson, StageJson, StatusJson, VerdictJson, CSV_COLUMNS,
-    CSV_VERDICT_COLUMNS, MAX_SAFE_INTEGER,
+    IssuerJson, JsonInt, LabelJson, LinkJson, RegJson, StageJson, StatusJson, VerdictJson,
+    CSV_COLUMNS, CSV_VERDICT_COLUMNS, MAX_SAFE_INTEGER,
 };
 pub use request::{
     Expect, Op, Operation, ParsedRequest, Request, VerifiedRequest, MAX_JTI, MAX_REQUEST,

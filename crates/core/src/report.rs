@@ -108,6 +108,19 @@ pub struct LinkJson {
     pub path: String,
 }
 
+/// The label form read and what it names (SPEC.md sections 2.1 and 7).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LabelJson {
+    /// `untp-link`, `cellproof`, `digital-link`, `digital-link-compressed`, `element-string`,
+    /// `jws`.
+    pub form: &'static str,
+    /// `01/{gtin14}[/22/...][/10/...][/21/...]`, written as `sub` is; null for a UNTP link
+    /// (and a bare credential that did not decode).
+    pub identifier: Option<String>,
+    /// Query attributes, or an element string's other AIs: `{AI or name: value}`.
+    pub attributes: std::collections::BTreeMap<String, String>,
+}
+
 /// A registration such as a BPNL.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct RegJson {
@@ -217,6 +230,8 @@ pub struct VerdictJson {
     /// `topic`, `materials`, `subject`, `outcome` (`verified`, `declared`, `not_checked`,
     /// `failed`), `code`, `issuer`, `issuerName`, `eco`, `path`, `validUntil`, `digest`.
     pub attestations: Vec<Value>,
+    /// The label form read (SPEC.md section 2.1), null when the scanned text was no label.
+    pub label: Option<LabelJson>,
 }
 
 fn outcome_str(o: Outcome) -> &'static str {
@@ -317,6 +332,11 @@ impl From<&Verdict> for VerdictJson {
                 .filter_map(|a| serde_json::to_value(a).ok())
                 .map(safe_integers)
                 .collect(),
+            label: v.label.as_ref().map(|l| LabelJson {
+                form: l.form.as_str(),
+                identifier: l.identifier(),
+                attributes: l.attributes.clone(),
+            }),
         }
     }
 }

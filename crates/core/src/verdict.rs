@@ -167,6 +167,7 @@ pub struct Notice {
 ///     now: 0,
 ///     passport: None,
 ///     attestations: Vec::new(),
+///     label: None,
 /// };
 /// ```
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -198,6 +199,9 @@ pub struct Verdict {
     pub passport: Option<crate::passport::PassportInfo>,
     /// One result per attestation listing and per declared claim (SPEC.md section 3.3).
     pub attestations: Vec<crate::passport::AttestationResult>,
+    /// The label form read and what it names (SPEC.md sections 2.1 and 7), when the scanned
+    /// text was a label at all; for form `jws`, the identifier of the credential's `sub`.
+    pub label: Option<crate::label::Label>,
 }
 
 /// Collects stage results while verifying.

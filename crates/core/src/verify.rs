@@ -17,6 +17,7 @@
 use crate::credential::{Credential, Scan};
 use crate::error::{Error, Stage};
 use crate::jws::{Jws, VerifiedJws};
+use crate::label::{Label, LabelForm};
 use crate::passport::{AttestationOutcome, PassportChain, PassportCtx};
 use crate::status::{Purpose, StatusStore};
 use crate::time::UnixTime;
@@ -71,6 +72,7 @@ impl<'a> Context<'a> {
 #[derive(Debug)]
 struct Prepared {
     stages: Stages,
+    label: Option<Label>,
     scan: Option<Scan>,
     credential: Option<Credential>,
     resolution: Option<Resolution>,
@@ -92,13 +94,20 @@ fn prepare(input: &str, ctx: &Context<'_>) -> Prepared {
     let now = ctx.effective_now();
     let mut p = Prepared {
         stages: Stages::default(),
+        label: None,
         scan: None,
         credential: None,
         resolution: None,
         now,
         device_now: ctx.now.secs(),
     };
-    let scan = match Scan::parse(input) {
+    // SPEC.md section 2.1: the label form first (kept for the verdict even when the label
+    // carries no credential), then the credential it embeds.
+    let scan = match Label::parse(input).and_then(|l| {
+        let scan = Scan::from_label(&l);
+        p.label = Some(l);
+        scan
+    }) {
         Ok(s) => s,
         Err(e) => {
             // Header-profile errors (alg, typ, crit) belong to the signature stage.
@@ -114,6 +123,11 @@ fn prepare(input: &str, ctx: &Context<'_>) -> Prepared {
     match Credential::from_payload(scan.jws.unverified_payload()) {
         Ok(c) => {
             p.stages.pass(Stage::Decode);
+            // A bare credential names the identifier of its `sub` (SPEC.md section 2.1).
+            if let Some(l) = p.label.as_mut().filter(|l| l.form == LabelForm::Jws) {
+                l.gtin = Some(c.sub.gtin.clone());
+                l.serial = Some(c.sub.serial.clone());
+            }
             let kid = scan.jws.header().kid.clone();
             p.resolution = Some(
                 ctx.trust
@@ -169,6 +183,7 @@ fn finish(
 ) -> Verdict {
     let Prepared {
         mut stages,
+        label,
         scan,
         credential,
         resolution,
@@ -361,6 +376,7 @@ fn finish(
         now,
         passport,
         attestations,
+        label,
     }
 }
 

@@ -101,6 +101,8 @@ export interface Verdict {
   passport?: PassportSummary;
   /** One result per attestation listing and declared claim (SPEC.md sections 3.3, 7). */
   attestations: AttestationEntry[];
+  /** The label form read (SPEC.md 2.1), null when the text is no label. */
+  label: { form: "untp-link" | "cellproof" | "digital-link" | "digital-link-compressed" | "element-string" | "jws"; identifier: string | null; attributes: Record<string, string> } | null;
 }
 
 export interface PassportSummary {

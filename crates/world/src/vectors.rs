@@ -331,6 +331,10 @@ fn cases(
         .split_once('#')
         .map(|(u, _)| u)
         .unwrap_or_default();
+    // The reference battery's GTIN and serial: the last two values of its Digital Link path.
+    let mut segs = url_prefix.rsplit('/');
+    let ref_serial = segs.next().unwrap_or_default().to_owned();
+    let ref_gtin = segs.nth(1).unwrap_or_default().to_owned();
     let on_url = |jws: &str| format!("{url_prefix}#{}", numeric_encode(jws));
     let mut payload = w.reference_claims();
     payload.remove("url");
@@ -413,7 +417,15 @@ fn cases(
         base("json-not-object", "A signed payload that is a JSON array.", on_url(&craft(&bp_header("k1"), &deflated("[1,2,3]"), &w.acme)), "invalid", Some("json_not_object"), DECODE_FAILED),
         base("claim-invalid", "bp.cat is not a battery category.", on_url(&craft(&bp_header("k1"), &deflated(&payload_text.replace("\"cat\":\"ev\"", "\"cat\":\"car\"")), &w.acme)), "invalid", Some("claim_invalid"), DECODE_FAILED),
         base("gtin-invalid", "The URL's GTIN has a wrong check digit.", reference_url.replace("04012345000016", "04012345000017"), "invalid", Some("gtin_invalid"), DECODE_FAILED),
-        base("url-no-fragment", "A Digital Link URL with no credential fragment.", url_prefix.into(), "invalid", Some("url_no_fragment"), DECODE_FAILED),
+        // SPEC.md 1.2 section 2.1: a label without an embedded credential is never invalid for
+        // that (1.1 said invalid, url_no_fragment, now retired).
+        base("url-no-fragment", "A plain Digital Link URL with no credential fragment: unverifiable offline (no_embedded_credential), checked online.", url_prefix.into(), "unverifiable", Some("no_embedded_credential"), DECODE_FAILED),
+        base("plain-link-junk-fragment", "A plain Digital Link URL whose fragment is no credential (#chapter1): the fragment is ignored.", format!("{url_prefix}#chapter1"), "unverifiable", Some("no_embedded_credential"), DECODE_FAILED),
+        base("element-string", "The reference battery as a GS1 DataMatrix element string (]d2, AI 01 then AI 21): no embedded credential.", format!("]d201{ref_gtin}21{ref_serial}"), "unverifiable", Some("no_embedded_credential"), DECODE_FAILED),
+        base("element-string-bracketed", "The reference battery as a human-readable element string (01)...(21)...: no embedded credential.", format!("(01){ref_gtin}(21){ref_serial}"), "unverifiable", Some("no_embedded_credential"), DECODE_FAILED),
+        base("model-level-link", "A Digital Link naming a lot (AI 10), not one battery: item_not_serialised.", format!("https://id.gs1.org/01/{ref_gtin}/10/LOT1"), "unverifiable", Some("item_not_serialised"), DECODE_FAILED),
+        base("element-string-21-first", "An element string with AI 21 before AI 01.", format!("(21){ref_serial}(01){ref_gtin}"), "invalid", Some("element_string_invalid"), DECODE_FAILED),
+        base("untp-link-javascript", "A UNTP verification link whose payload uri is javascript:.", "https://verify.example/?q=%7B%22payload%22%3A%7B%22uri%22%3A%22javascript%3Aalert(1)%22%7D%7D".into(), "invalid", Some("untp_link_invalid"), DECODE_FAILED),
         base("issuer-unknown", "Signed by an issuer in no accepted trust list.", w.issue(&rogue, &rogue_claims, iat)?.url(), "unverifiable", Some("issuer_unknown"), with(ALL_PASSED, &[(1, "not_checked"), (2, "failed"), (5, "skipped")])),
         base("key-unknown", "ACME's DID with a kid its trust-list entry does not list.", w.issue(&wrong_kid, &w.reference_claims(), iat)?.url(), "unverifiable", Some("key_unknown"), with(ALL_PASSED, &[(1, "not_checked"), (2, "failed"), (5, "skipped")])),
         base("key-not-valid-at-iat", "Signed three years ago, before ACME's key window opened.", w.issue(&w.acme, &w.reference_claims(), iat - 3 * YEAR)?.url(), "invalid", Some("key_not_valid_at_iat"), with(ALL_PASSED, &[(2, "failed"), (5, "skipped")])),
