@@ -834,3 +834,54 @@ fn the_photo_media_type_and_the_scanned_origin_are_bound() {
         vec!["report_digest_mismatch"]
     );
 }
+
+/// Issue 16, the passport half of stale evidence: a report sealed while the passport's own
+/// status entry was clear, checked by a verifier holding a newer list that revokes that
+/// passport version, does not stand (`report_evidence_stale` naming the list); the label's
+/// index in the same list stays clear, so only the passport is contradicted.
+#[test]
+fn a_passport_revoked_since_the_report_does_not_stand() {
+    let mut f = fixture();
+    let list_url = format!("{}3", f.w.status_base(&f.w.acme));
+    let mut p1 = f.w.passport(&f.w.acme, URL, 1, None, &[], T0 - 40 * DAY);
+    p1["credentialStatus"] = serde_json::json!({"type": "BitstringStatusListEntry",
+        "statusPurpose": "revocation", "statusListIndex": "77",
+        "statusListCredential": list_url});
+    let v1 = f.w.sign_vc(&f.w.acme, &p1);
+    let mut claims = f.w.reference_claims();
+    if let Some(Value::Object(bp)) = claims.get_mut("bp") {
+        bp.insert("dig".into(), passport_digest(&v1).into());
+    }
+    f.label = f.w.issue(&f.w.acme, &claims, T0 - 30 * DAY).unwrap().url();
+    f.chain = PassportChain {
+        versions: vec![v1],
+        attestations: BTreeMap::new(),
+    };
+    let (report, pack) = f.sealed();
+    let revoked = f.w.status_list(
+        &f.w.acme,
+        "3",
+        Purpose::Revocation,
+        &[77],
+        T0 + 2 * DAY,
+        T0 + 3 * DAY,
+    );
+    let mut held = f.status.clone();
+    held.insert(&revoked, &f.trust).unwrap();
+    let c = verify_report(
+        &report,
+        Some(&pack),
+        &f.trust,
+        &held,
+        UnixTime(T0 + 2 * DAY + 60),
+    );
+    assert_eq!(
+        codes(&c),
+        vec!["report_evidence_stale"],
+        "{:#?}",
+        c.problems
+    );
+    assert!(c.problems[0].message.contains("index 77 is revoked"));
+    // Holding the same list as the evidence: it stands.
+    assert!(f.check(&report, &pack).stands);
+}
