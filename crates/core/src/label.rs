@@ -678,6 +678,73 @@ mod tests {
         );
     }
 
+    /// Cases from GS1's gs1-syntax-engine (github.com/gs1/gs1-syntax-engine,
+    /// `src/c-lib/dl.c` unit tests `test_dl_parseDLuri` and `test_dl_generateDLuri`; Apache
+    /// License 2.0, copyright GS1 AISBL), limited to what SPEC.md 2.1 reads (AI 01 with the
+    /// qualifiers 22, 10, 21). Where SPEC.md is stricter the engine's answer differs, noted.
+    #[test]
+    fn gs1_syntax_engine_cases() {
+        let ok = |s: &str| Label::parse(s).unwrap_or_else(|e| panic!("{s}: {e}"));
+        let l = ok("https://a/01/12312312312333/22/TEST/10/ABC/21/XYZ");
+        assert_eq!(
+            l.identifier().as_deref(),
+            Some("01/12312312312333/22/TEST/10/ABC/21/XYZ")
+        );
+        // Percent escapes decoded; "+" is "+" in the path, a space in the query.
+        let l = ok("https://a/01/12312312312333/22/ABC%2d123?99=ABC&98=XYZ%2f987");
+        assert_eq!(l.cpv.as_deref(), Some("ABC-123"));
+        assert_eq!(l.attributes.get("98").map(String::as_str), Some("XYZ/987"));
+        assert_eq!(
+            ok("https://a/01/12312312312333/22/ABC+123").cpv.as_deref(),
+            Some("ABC+123")
+        );
+        // Empty or ordinary fragments are ignored.
+        for f in ["#", "#fragment"] {
+            let l = ok(&format!(
+                "https://a/01/12312312312333/22/test/10/abc/21/xyz{f}"
+            ));
+            assert_eq!(
+                (l.serial.as_deref(), l.credential.as_deref()),
+                (Some("xyz"), None)
+            );
+        }
+        let l = ok("https://id.gs1.org/01/09520123456788/10/ABC1/21/12345?17=180426");
+        assert_eq!(l.attributes.get("17").map(String::as_str), Some("180426"));
+        // Zero-suppressed GTINs (the engine's permitZeroSuppressedGTINinDLuris), padded.
+        let l = ok("https://brand.example.com/some-extra/pathinfo/01/9520123456788");
+        assert_eq!(l.gtin.as_deref(), Some("09520123456788"));
+        assert_eq!(
+            ok("https://a/01/02345673").gtin.as_deref(),
+            Some("00000002345673")
+        );
+        // Element strings of test_dl_generateDLuri.
+        let e = ok("(01)12312312312326(22)ABC(10)DEF(21)GHI(95)INT");
+        assert_eq!(
+            e.identifier().as_deref(),
+            Some("01/12312312312326/22/ABC/10/DEF/21/GHI")
+        );
+        assert_eq!(e.attributes.get("95").map(String::as_str), Some("INT"));
+        // Refused by both: a path ending in a slash, an AI the path may not hold.
+        assert_eq!(
+            code("https://a/01/12312312312333/21/XYZ/"),
+            "digital_link_invalid"
+        );
+        assert_eq!(
+            code("https://example.com/01/09520123456788/89/ABC123"),
+            "digital_link_invalid"
+        );
+        // The engine reorders (21) before (01) and merges identical duplicates; SPEC.md 2.1
+        // refuses both (an element string MUST start with AI 01).
+        assert_eq!(
+            code("(21)XYZ(01)12312312312333(10)ABC123"),
+            "element_string_invalid"
+        );
+        assert_eq!(
+            code("(01)12312312312326(01)12312312312326(10)ABC123"),
+            "element_string_invalid"
+        );
+    }
+
     #[test]
     fn digital_link_attacks() {
         for (s, want) in [
