@@ -1,0 +1,350 @@
+//! The attestations a passport lists and the claims it only declares (SPEC.md section 3.3):
+//! listings, assessments within the certifier's accreditation and the recognition's scope,
+//! one result per topic.
+
+use serde_json::{Map, Value};
+
+use super::chain::check_status;
+use super::{
+    sha256_b64, topics, AttestationOutcome, AttestationResult, PassportChain, PassportCtx,
+    MAX_ASSESSMENTS, MAX_LISTINGS,
+};
+use crate::error::Error;
+use crate::json::Obj;
+use crate::time::parse_rfc3339;
+use crate::trust::{IssuerMatch, Scope};
+use crate::vc::{self, verify_vc};
+use crate::verify::MAX_CLOCK_SKEW;
+
+/// A listing of the passport's `attestations[]`.
+pub(super) struct Listing {
+    topic: String,
+    materials: Vec<String>,
+    subject: String,
+    pub(super) digest: String,
+}
+
+/// The listings of a passport subject; more than [`MAX_LISTINGS`] is `limit_exceeded`.
+pub(super) fn listings(
+    cs: &Map<String, Value>,
+) -> Result<Vec<Result<Listing, Box<AttestationResult>>>, Error> {
+    let Some(Value::Array(items)) = cs.get("attestations") else {
+        return Ok(Vec::new());
+    };
+    if items.len() > MAX_LISTINGS {
+        return Err(Error::LimitExceeded {
+            what: "credentialSubject.attestations",
+            limit: MAX_LISTINGS,
+        });
+    }
+    Ok(items
+        .iter()
+        .map(|v| {
+            let m = v.as_object();
+            let s = |k: &str| m.and_then(|m| m.get(k)).and_then(Value::as_str);
+            let materials: Vec<String> = match m.and_then(|m| m.get("materials")) {
+                Some(Value::Array(a)) => a
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect(),
+                _ => Vec::new(),
+            };
+            match (s("topic"), s("subject"), s("hashDigest")) {
+                (Some(topic), Some(subject), Some(digest)) => Ok(Listing {
+                    topic: topic.to_owned(),
+                    materials,
+                    subject: subject.to_owned(),
+                    digest: digest.to_owned(),
+                }),
+                (topic, subject, _) => Err(Box::new(
+                    AttestationResult::new(topic.unwrap_or("unknown"), &materials, subject).fail(
+                        &Error::AttestationInvalid {
+                            detail: "the listing needs topic, subject and hashDigest".into(),
+                        },
+                    ),
+                )),
+            }
+        })
+        .collect())
+}
+
+/// `materialsProvenance[]` as `(material, supplier, facility)`.
+fn provenance(cs: &Map<String, Value>) -> Vec<(String, Option<String>, Option<String>)> {
+    let Some(Value::Array(items)) = cs.get("materialsProvenance") else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .filter_map(Value::as_object)
+        .filter_map(|m| {
+            let s = |k: &str| m.get(k).and_then(Value::as_str).map(str::to_owned);
+            Some((s("material")?, s("supplier"), s("facility")))
+        })
+        .collect()
+}
+
+pub(super) fn check_attestations(
+    chain: &PassportChain,
+    cs: &Map<String, Value>,
+    cx: &PassportCtx<'_>,
+) -> Vec<AttestationResult> {
+    let battery = cs.get("id").and_then(Value::as_str).unwrap_or_default();
+    let model = format!("urn:gtin:{}", cx.cred.sub.gtin);
+    let prov = provenance(cs);
+    let mut out = Vec::new();
+    let mut covered: Vec<(String, Vec<String>)> = Vec::new();
+    // check_chain refused a version with too many listings, so this is never the error.
+    for l in listings(cs).unwrap_or_default() {
+        let l = match l {
+            Ok(l) => l,
+            Err(r) => {
+                out.push(*r);
+                continue;
+            }
+        };
+        covered.push((l.topic.clone(), l.materials.clone()));
+        let mut r = AttestationResult::new(&l.topic, &l.materials, Some(&l.subject));
+        r.digest = Some(l.digest.clone());
+        // SPEC.md section 3.3: the subject is the battery, its model, or a supplier or facility
+        // that the provenance names for every material of the listing.
+        let subject_ok = l.subject == battery
+            || l.subject == model
+            || (!l.materials.is_empty()
+                && l.materials.iter().all(|mat| {
+                    prov.iter().any(|(pm, sup, fac)| {
+                        pm == mat
+                            && (sup.as_deref() == Some(l.subject.as_str())
+                                || fac.as_deref() == Some(l.subject.as_str()))
+                    })
+                }));
+        let Some(jws) = chain.attestations.get(&l.digest) else {
+            if !subject_ok {
+                out.push(r.fail(&Error::AttestationSubjectMismatch {
+                    subject: l.subject.clone(),
+                }));
+                continue;
+            }
+            r.outcome = AttestationOutcome::NotChecked;
+            r.message = Some("the attestation is not held".into());
+            out.push(r);
+            continue;
+        };
+        let checked = match check_one(jws, &l, subject_ok, cx) {
+            Ok(verified) => AttestationResult {
+                digest: r.digest.clone(),
+                ..verified
+            },
+            Err(e) => r.fail(&e),
+        };
+        out.push(checked);
+    }
+    declared(cs, &covered, &prov, &mut out);
+    out
+}
+
+/// `credentialSubject.assessment[]` as `(topic and materials, conformance)`; more than
+/// [`MAX_ASSESSMENTS`] is `limit_exceeded` (an unread assessment could be the one outside the
+/// certifier's accreditation).
+pub(super) fn assessments(cs: &Map<String, Value>) -> Result<Vec<(Scope, bool)>, Error> {
+    let Some(Value::Array(a)) = cs.get("assessment") else {
+        return Ok(Vec::new());
+    };
+    if a.len() > MAX_ASSESSMENTS {
+        return Err(Error::LimitExceeded {
+            what: "credentialSubject.assessment",
+            limit: MAX_ASSESSMENTS,
+        });
+    }
+    Ok(a.iter()
+        .filter_map(Value::as_object)
+        .map(|a| {
+            let topic = a.get("topic").and_then(Value::as_str).unwrap_or_default();
+            let materials = match a.get("materials") {
+                Some(Value::Array(m)) => m
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let conformance = a.get("conformance").and_then(Value::as_bool) == Some(true);
+            let scope = Scope {
+                topic: topic.to_owned(),
+                materials,
+            };
+            (scope, conformance)
+        })
+        .collect())
+}
+
+/// SPEC.md section 3.3: every assessment within an accreditation of the certifier valid at
+/// `validFrom` and, across ecosystems, within the scope of the recognition the path went
+/// through. One check for verifiers and the registry alike.
+pub(super) fn within_scope(
+    m: &IssuerMatch,
+    valid_from: u64,
+    assessments: &[(Scope, bool)],
+) -> Result<(), Error> {
+    for (a, _) in assessments {
+        let accredited = m.entity.accreditation.iter().any(|acc| {
+            acc.until.is_none_or(|u| valid_from <= u) && acc.scope.covers(&a.topic, &a.materials)
+        });
+        if !accredited {
+            return Err(Error::AttestationOutOfScope {
+                topic: a.topic.clone(),
+                materials: a.materials.clone(),
+            });
+        }
+        if let Some(scope) = &m.recognition_scope {
+            if !scope.iter().any(|s| s.covers(&a.topic, &a.materials)) {
+                return Err(Error::RecognitionOutOfScope {
+                    topic: a.topic.clone(),
+                    by: m.recognized_by.clone().unwrap_or_default(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_one(
+    jws: &str,
+    l: &Listing,
+    subject_ok: bool,
+    cx: &PassportCtx<'_>,
+) -> Result<AttestationResult, Error> {
+    let jws = jws.trim();
+    let got = sha256_b64(jws.as_bytes());
+    if got != l.digest {
+        return Err(Error::AttestationDigestMismatch {
+            expected: l.digest.clone(),
+            got,
+        });
+    }
+    let vc = verify_vc(jws, &vc::ATTESTATION, cx.trust, cx.now)?;
+    let (m, valid_from) = (&vc.signer, vc.valid_from);
+    let p = vc.payload();
+    let cs = vc.subject()?;
+    let cso = Obj::new(cs, "credentialSubject");
+    let subject_id = cso.str("id").map_err(|e| Error::AttestationInvalid {
+        detail: e.to_string(),
+    })?;
+    if subject_id != l.subject || !subject_ok {
+        return Err(Error::AttestationSubjectMismatch {
+            subject: subject_id.to_owned(),
+        });
+    }
+    let assessments = assessments(cs)?;
+    // The attestation must speak to the listing: an assessment of its topic whose materials
+    // include the listing's.
+    let Some((_, conformance)) = assessments
+        .iter()
+        .find(|(a, _)| a.topic == l.topic && l.materials.iter().all(|m| a.materials.contains(m)))
+    else {
+        return Err(Error::AttestationTopicMismatch {
+            topic: l.topic.clone(),
+        });
+    };
+    if !conformance {
+        return Err(Error::AttestationNonconformant {
+            topic: l.topic.clone(),
+        });
+    }
+    within_scope(m, valid_from, &assessments)?;
+    let valid_until = match p.get("validUntil").and_then(Value::as_str) {
+        Some(s) => Some(parse_rfc3339(s).map_err(|_| Error::AttestationInvalid {
+            detail: "validUntil is not an RFC 3339 date-time".into(),
+        })?),
+        None => None,
+    };
+    if valid_from > cx.now.saturating_add(MAX_CLOCK_SKEW)
+        || valid_until.is_some_and(|u| cx.now >= u)
+    {
+        return Err(Error::AttestationExpired {
+            valid_from,
+            valid_until,
+            now: cx.now,
+        });
+    }
+    let status_checked = check_status(p, m, cx)?;
+    let mut r = AttestationResult::new(&l.topic, &l.materials, Some(&l.subject));
+    r.outcome = AttestationOutcome::Verified;
+    r.issuer = Some(m.entity.id.clone());
+    r.issuer_name = Some(m.entity.name.clone());
+    r.eco = Some(m.eco.clone());
+    r.path = Some(m.path.clone());
+    r.valid_until = valid_until;
+    if !status_checked {
+        r.outcome = AttestationOutcome::NotChecked;
+        r.code = Some("status_unknown");
+        r.message = Some("the attestation's status list is not held".into());
+    }
+    Ok(r)
+}
+
+/// SPEC.md section 3.3: claims without a listing are reported as `declared`, one result each.
+fn declared(
+    cs: &Map<String, Value>,
+    covered: &[(String, Vec<String>)],
+    prov: &[(String, Option<String>, Option<String>)],
+    out: &mut Vec<AttestationResult>,
+) {
+    let covers = |topic: &str, material: Option<&str>| {
+        covered
+            .iter()
+            .any(|(t, ms)| t == topic && material.is_none_or(|m| ms.iter().any(|x| x == m)))
+    };
+    for (material, supplier, _) in prov {
+        if ["Co", "Li", "Ni", "graphite"].contains(&material.as_str())
+            && !covers(topics::SOURCING, Some(material))
+        {
+            out.push(AttestationResult::new(
+                topics::SOURCING,
+                std::slice::from_ref(material),
+                supplier.as_deref(),
+            ));
+        }
+    }
+    let non_empty = |v: Option<&Value>| match v {
+        Some(Value::Array(a)) => !a.is_empty(),
+        Some(Value::Null) | None => false,
+        Some(_) => true,
+    };
+    let sustainability = cs.get("sustainability").and_then(Value::as_object);
+    if non_empty(sustainability.and_then(|s| s.get("carbonFootprint")))
+        && !covers(topics::CARBON, None)
+    {
+        out.push(AttestationResult::new(topics::CARBON, &[], None));
+    }
+    let active = cs
+        .get("materials")
+        .and_then(|m| m.get("active"))
+        .and_then(Value::as_object);
+    for (name, symbol) in [
+        ("cobalt", "Co"),
+        ("lithium", "Li"),
+        ("nickel", "Ni"),
+        ("lead", "Pb"),
+    ] {
+        let shares = active.and_then(|a| a.get(name)).and_then(Value::as_object);
+        let any_share = shares.is_some_and(|s| {
+            ["preConsumerShare", "postConsumerShare"]
+                .iter()
+                .any(|k| s.get(*k).and_then(Value::as_f64).is_some_and(|v| v > 0.0))
+        });
+        if any_share && !covers(topics::RECYCLED, Some(symbol)) {
+            out.push(AttestationResult::new(
+                topics::RECYCLED,
+                &[symbol.to_owned()],
+                None,
+            ));
+        }
+    }
+    let conformity = cs.get("conformity").and_then(Value::as_object);
+    if non_empty(conformity.and_then(|c| c.get("declarationOfConformity")))
+        && !covers(topics::CONFORMITY, None)
+    {
+        out.push(AttestationResult::new(topics::CONFORMITY, &[], None));
+    }
+}
