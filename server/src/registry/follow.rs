@@ -8,11 +8,12 @@
 //! (the authentication snapshot, `Gate`, is rebuilt when trust lists change).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
 
 use cellproof_core::{Bitstring, KeyPair, Purpose};
 
 use super::passport::listed_digests;
-use super::{Artifact, AuthorityKey, IssuerState, ListState, PurposeState, Registry, VC_JWT};
+use super::{Artifact, AuthorityKey, Gate, IssuerState, ListState, PurposeState, Registry, VC_JWT};
 use crate::store::{AttestationRow, AuthorityKeyRow, PassportRow, StoreError};
 
 impl Registry {
@@ -22,6 +23,27 @@ impl Registry {
     pub fn replicate(&mut self) {
         self.replicated = true;
         self.signs = false;
+        self.refresh_gate();
+    }
+
+    /// The authentication snapshot to check a request against now: `held` (the one a handler
+    /// took) when this registry is alone on its store (it publishes every change itself, so
+    /// nothing is taken or read); on a replica, the one after catching up with what the
+    /// others committed (one `changes()` round trip; trust lists re-read only when changed),
+    /// so an inspector or key removed through another replica a moment ago is refused here
+    /// too, not for up to a poll interval more (docs/deploy.md).
+    pub fn fresh_gate(
+        registry: &Mutex<Registry>,
+        held: Arc<Gate>,
+    ) -> Result<Arc<Gate>, StoreError> {
+        if !held.replicated() {
+            return Ok(held);
+        }
+        let mut reg = registry
+            .lock()
+            .map_err(|_| StoreError::Backend("the registry mutex is poisoned".into()))?;
+        reg.catch_up()?;
+        Ok(reg.gate())
     }
 
     /// Re-reads what other replicas committed when this registry is one of several (a

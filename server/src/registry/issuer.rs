@@ -35,6 +35,11 @@ pub struct Gate {
     max_document: usize,
     /// Issuer DID -> (slug, home ecosystem, list ids).
     bindings: BTreeMap<String, Binding>,
+    /// Grows with each snapshot the registry publishes: a request authenticated against an
+    /// older one is checked again at commit (`Registry::apply_group`).
+    generation: u64,
+    /// Whether the registry is one of several replicas (`Registry::fresh_gate`).
+    replicated: bool,
 }
 
 #[derive(Debug)]
@@ -54,6 +59,10 @@ pub struct Authenticated {
     slug: String,
     operation: Operation,
     digest: String,
+    /// The request as authenticated, and the snapshot's generation: checked again at commit
+    /// when the snapshot changed since (a key removed meanwhile, through another replica).
+    text: Arc<str>,
+    generation: u64,
 }
 
 /// Roles that may own status lists: manufacturers and operators for their credentials and
@@ -166,11 +175,33 @@ impl Gate {
             slug,
             operation: r.operation,
             digest: digest_hex(body),
+            text: Arc::from(text),
+            generation: self.generation,
         })
     }
 }
 
 impl Gate {
+    /// Checks `a` again against this snapshot when it was authenticated against an older one
+    /// (same checks, same refusals as [`Gate::authenticate`]); `None` when it was checked
+    /// against this one (generations only grow).
+    fn recheck(&self, a: &Authenticated, now: u64) -> Option<Result<Authenticated, UpdateError>> {
+        if a.generation >= self.generation {
+            return None;
+        }
+        let op = match a.operation {
+            Operation::Allocate { .. } => Op::Allocate,
+            _ => Op::Status,
+        };
+        Some(self.authenticate(a.text.as_bytes(), op, now))
+    }
+
+    /// Whether the registry publishing this snapshot is one of several replicas: then a
+    /// snapshot may be up to a poll interval behind the database (`Registry::fresh_gate`).
+    pub fn replicated(&self) -> bool {
+        self.replicated
+    }
+
     /// Every accepted trust list (attestations are checked in it: certifiers need not be
     /// onboarded, and a recognised ecosystem's certifier is scoped by the recognition).
     pub fn trust(&self) -> &TrustStore {
@@ -325,7 +356,10 @@ impl Registry {
             .into_iter()
             .filter_map(|eco| Some((eco.clone(), self.home_store(&eco)?)))
             .collect();
+        let generation = self.gate().generation + 1;
         let gate = Gate {
+            generation,
+            replicated: self.replicated,
             trust: self.trust.clone(),
             homes,
             public_url: self.settings.public_url.clone(),
@@ -462,6 +496,12 @@ impl Registry {
                 iat: a.iat,
             })
             .collect();
+        // Each request checked again against the snapshot the re-read (or an operator action
+        // since it was authenticated) published: a key removed meanwhile, through any replica,
+        // gets the refusal it gets at the door. One integer comparison when nothing changed.
+        let gate = self.gate();
+        let rechecked: Vec<Option<Result<Authenticated, UpdateError>>> =
+            reqs.iter().map(|a| gate.recheck(a, now)).collect();
         let t_reload = t0.elapsed();
         let seen = match self.store.jtis_seen(&rows) {
             Ok(seen) if seen.len() == rows.len() => seen,
@@ -475,7 +515,12 @@ impl Registry {
         let planned: Vec<Result<Planned, UpdateError>> = reqs
             .iter()
             .zip(seen)
-            .map(|(a, seen)| self.plan(a, seen, &mut w))
+            .zip(&rechecked)
+            .map(|((a, seen), fresh)| match fresh {
+                None => self.plan(a, seen, &mut w),
+                Some(Ok(fresh)) => self.plan(fresh, seen, &mut w),
+                Some(Err(e)) => Err(e.clone()),
+            })
             .collect();
         if w.batch.jtis.is_empty() {
             // Every request refused: nothing to commit.
@@ -893,6 +938,9 @@ mod tests {
             slug: "a".into(),
             operation,
             digest: format!("digest-{jti}"),
+            // Built here, not authenticated: never older than the registry's snapshot.
+            text: Arc::from(""),
+            generation: u64::MAX,
         }
     }
 

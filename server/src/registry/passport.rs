@@ -251,18 +251,21 @@ fn ingest(
     let kid = jws.header().kid.clone();
     let p = jws.unverified_payload();
     let digest = sha256_b64(text.as_bytes());
-    let held = reg.with(|r| {
-        // Replicas: what the others stored counts (`follow.rs`).
+    let (held, fresh) = reg.with(|r| {
+        // Replicas: what the others stored counts (`follow.rs`), and the uploader is checked
+        // against the trust data caught up with, not the snapshot the handler took.
         r.catch_up().map_err(internal)?;
-        Ok(match route {
+        let ack = match route {
             Route::Passports => r.passport_ack(&digest).map(Accepted::Passport),
             Route::Attestations => r.attestation_ack(&digest).map(Accepted::Attestation),
             Route::Reports => r.report_ack(&digest).map(Accepted::Report),
-        })
+        };
+        Ok((ack, r.replicated().then(|| r.gate())))
     })?;
     if let Some(ack) = held {
         return Ok(ack);
     }
+    let gate: &Gate = fresh.as_deref().unwrap_or(gate);
     let iss = issuer_of(p);
     let core = |e: CoreError| UploadError::core(&e);
     match route {

@@ -88,6 +88,8 @@ async fn restricted_inner(
         state.clock.clone(),
     );
     web::block(move || {
+        // Replicas: the database's trust data now, not the last poll's (docs/deploy.md).
+        let gate = Registry::fresh_gate(&registry, gate).map_err(store_failed)?;
         let r = gate.authenticate_read(&envelope, clock.now())?;
         // Refused unlocked and unaudited: a requester that can never read sections.
         r.never_reads(&RESTRICTED_READ_ROLES, "inspector, recycler or repairer")?;
@@ -161,6 +163,7 @@ async fn list_reports_inner(
         state.clock.clone(),
     );
     web::block(move || {
+        let gate = Registry::fresh_gate(&registry, gate).map_err(store_failed)?;
         let r: ReadRequest = gate.authenticate_read(&envelope, clock.now())?;
         // Refused unlocked and unaudited: report listings are for inspectors alone.
         r.never_reads(&INSPECTOR_ROLES, "inspector")?;

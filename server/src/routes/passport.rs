@@ -178,9 +178,17 @@ async fn put_document_inner(
     // Authenticated before the body is read: an anonymous upload costs no more than its
     // headers.
     let d = digest.clone();
-    let auth = web::block(move || gate.authenticate_document(&envelope, &d, clock.now()))
-        .await
-        .map_err(|_| UploadError::Internal)??;
+    let registry = state.registry.clone();
+    let auth = web::block(move || {
+        // Replicas: against the database's trust data now (docs/deploy.md).
+        let gate = Registry::fresh_gate(&registry, gate).map_err(|e| {
+            tracing::error!(error = %e, "catching up failed");
+            UploadError::Internal
+        })?;
+        gate.authenticate_document(&envelope, &d, clock.now())
+    })
+    .await
+    .map_err(|_| UploadError::Internal)??;
     let body = read_limited(req, payload, limit)
         .await
         .map_err(|_| UploadError::Malformed {
