@@ -94,10 +94,11 @@ pub(crate) fn run(_rest: &[String]) -> Result<()> {
 }
 
 fn pipeline(steps: &mut Steps) -> Result<()> {
-    // What the tests found changed in the tree before they ran (a developer's own edits).
+    steps.run("prerequisites", || prereq::ensure(prereq::TEST))?;
+    // What was changed in the tree before the tests ran (a developer's own edits), taken once
+    // git is there; the installs write only ignored paths (node_modules).
     let before = steps.run("tree state before", tree_state)?;
     let before = before_or_note(before);
-    steps.run("prerequisites", || prereq::ensure(prereq::TEST))?;
     steps.run("fmt", || sh("cargo", &["fmt", "--all", "--check"]))?;
     steps.run("clippy", || {
         sh(
