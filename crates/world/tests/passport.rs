@@ -693,3 +693,130 @@ fn sixty_five_assessments_or_listings_are_refused_with_the_code() {
     assert_eq!(stage(&v, Stage::Passport).1, Some("limit_exceeded"));
     assert_ne!(v.overall, Overall::Valid);
 }
+
+/// Version 1 given as a payload (edited as a test needs), signed by ACME, the label committing
+/// to it, verified with `list`'s attestations held.
+fn run_payload(f: &Fixture, p: &Value, list: &[Listed]) -> Verdict {
+    let w = &f.w;
+    let v1 = w.sign_vc(&w.acme, p);
+    let mut claims = w.reference_claims();
+    if let Some(Value::Object(bp)) = claims.get_mut("bp") {
+        bp.insert("dig".into(), passport_digest(&v1).into());
+    }
+    let label = w.issue(&w.acme, &claims, T0 - 30 * DAY).unwrap().url();
+    let chain = PassportChain {
+        versions: vec![v1],
+        attestations: list
+            .iter()
+            .map(|l| (sha256_b64(l.jws.as_bytes()), l.jws.clone()))
+            .collect(),
+    };
+    let mut ctx = Context::new(&f.trust, &f.status, UnixTime(T0 + 60));
+    ctx.chain = Some(&chain);
+    verify(&label, &ctx)
+}
+
+/// Regression (issue 16, silent truncation): `check_passport_upload` dropped a listing without
+/// `hashDigest` from what it recorded, and a number among a listing's `materials` was skipped
+/// (the listing then read as one for fewer materials) at upload and by a verifier. Now the
+/// upload is refused with `passport_invalid` naming the listing, and a verifier reports the
+/// listing `failed` with `attestation_invalid` (SPEC.md section 7), never omits or narrows it.
+#[test]
+fn a_malformed_listing_is_refused_at_upload_and_failed_by_a_verifier() {
+    use cellproof_core::check_passport_upload as upload;
+    let f = fixture();
+    let w = &f.w;
+    let list = four(&f);
+    let now = T0 + 60;
+    let edited = |edit: &dyn Fn(&mut Value)| {
+        let mut p = w.passport(&w.acme, URL, 1, None, &list, T0 - 40 * DAY);
+        edit(&mut p["credentialSubject"]["attestations"][1]);
+        p
+    };
+    let no_digest = edited(&|l| {
+        l.as_object_mut().unwrap().remove("hashDigest");
+    });
+    let number = edited(&|l| l["materials"] = serde_json::json!(["Li", 3]));
+    let not_array = edited(&|l| l["materials"] = "Li".into());
+    for p in [&no_digest, &number, &not_array] {
+        let e = upload(&w.sign_vc(&w.acme, p), &[], &f.trust, now).unwrap_err();
+        assert_eq!(e.code(), "passport_invalid", "{e}");
+        assert!(e.to_string().contains("attestations[1]"), "{e}");
+    }
+    // A verifier: the listing is failed with the code, the other three still verified.
+    for p in [&no_digest, &number, &not_array] {
+        let v = run_payload(&f, p, &list);
+        // One result per listing (the bad one among them), plus Li declared: a listing that
+        // cannot be read covers no claim.
+        let listed = v
+            .attestations
+            .iter()
+            .filter(|a| a.outcome != AttestationOutcome::Declared)
+            .count();
+        assert_eq!(listed, 4, "{:#?}", v.attestations);
+        let bad: Vec<_> = v
+            .attestations
+            .iter()
+            .filter(|a| a.outcome == AttestationOutcome::Failed)
+            .collect();
+        assert_eq!(bad.len(), 1, "{:#?}", v.attestations);
+        assert_eq!(bad[0].topic, topics::SOURCING);
+        assert_eq!(bad[0].code, Some("attestation_invalid"));
+        assert!(
+            bad[0]
+                .message
+                .as_deref()
+                .unwrap()
+                .contains("attestations[1]"),
+            "{:?}",
+            bad[0].message
+        );
+        assert_eq!(
+            find(&v, topics::SOURCING, "Co").outcome,
+            AttestationOutcome::Verified
+        );
+    }
+}
+
+/// Regression (issue 16): a number among an assessment's `materials`, or an assessment that is
+/// no object or has no topic, was skipped, so an attestation read as covering less than it
+/// signed. It is refused with `attestation_invalid` at upload and failed by a verifier.
+#[test]
+fn a_malformed_assessment_is_refused_at_upload_and_failed_by_a_verifier() {
+    use cellproof_core::check_attestation_upload;
+    let f = fixture();
+    let w = &f.w;
+    let with = |assessment: Value| {
+        let payload = serde_json::json!({
+            "@context": ["https://www.w3.org/ns/credentials/v2"],
+            "type": ["VerifiableCredential", "ConformityAttestation"],
+            "issuer": w.certifier.did,
+            "validFrom": cellproof_core::format_rfc3339(T0 - YEAR),
+            "credentialSubject": {"id": CO_SUPPLIER, "assessment": [
+                {"topic": topics::SOURCING, "materials": ["Co"], "conformance": true},
+                assessment]}
+        });
+        cellproof_core::sign_json(cellproof_core::Typ::Vc, &payload, &w.certifier.key)
+    };
+    let good = with(
+        serde_json::json!({"topic": topics::SOURCING, "materials": ["Co"], "conformance": true}),
+    );
+    assert!(check_attestation_upload(&good, &f.trust, T0).is_ok());
+    for bad in [
+        serde_json::json!({"topic": topics::SOURCING, "materials": ["Co", 7], "conformance": true}),
+        serde_json::json!({"materials": ["Co"], "conformance": true}),
+        serde_json::json!("sourcing.due-diligence"),
+    ] {
+        let jws = with(bad);
+        let e = check_attestation_upload(&jws, &f.trust, T0).unwrap_err();
+        assert_eq!(e.code(), "attestation_invalid", "{e}");
+        assert!(e.to_string().contains("assessment[1]"), "{e}");
+        let mut list = four(&f);
+        list[0].jws = jws;
+        let v = run(&f, &list);
+        assert_eq!(
+            failed_code(&v, topics::SOURCING, "Co"),
+            Some("attestation_invalid")
+        );
+    }
+}

@@ -24,12 +24,63 @@ pub(super) struct Listing {
     pub(super) digest: String,
 }
 
-/// The listings of a passport subject; more than [`MAX_LISTINGS`] is `limit_exceeded`.
-pub(super) fn listings(
-    cs: &Map<String, Value>,
-) -> Result<Vec<Result<Listing, Box<AttestationResult>>>, Error> {
-    let Some(Value::Array(items)) = cs.get("attestations") else {
-        return Ok(Vec::new());
+/// A listing that cannot be read (SPEC.md section 3.3): never dropped. A verifier reports it
+/// `failed` with `attestation_invalid` (section 7); the registry refuses the upload.
+pub(super) struct BadListing {
+    /// What went wrong, naming the listing by its index.
+    pub(super) detail: String,
+    /// What could be read of the listing, for the verifier's result.
+    topic: Option<String>,
+    materials: Vec<String>,
+    subject: Option<String>,
+}
+
+impl BadListing {
+    fn result(&self) -> AttestationResult {
+        AttestationResult::new(
+            self.topic.as_deref().unwrap_or("unknown"),
+            &self.materials,
+            self.subject.as_deref(),
+        )
+        .fail(&Error::AttestationInvalid {
+            detail: self.detail.clone(),
+        })
+    }
+}
+
+/// `materials` of a listing or an assessment: absent is none (topics without material, SPEC.md
+/// section 3.3); anything but an array of strings is an error, never read in part (a dropped
+/// entry would make the listing or assessment about fewer materials than was signed).
+pub(super) fn materials(v: Option<&Value>, at: &str) -> Result<Vec<String>, String> {
+    match v {
+        None => Ok(Vec::new()),
+        Some(Value::Array(a)) => a
+            .iter()
+            .enumerate()
+            .map(|(j, m)| {
+                m.as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| format!("{at}.materials[{j}] is not a string"))
+            })
+            .collect(),
+        Some(_) => Err(format!("{at}.materials must be an array of strings")),
+    }
+}
+
+/// The listings of a passport subject; more than [`MAX_LISTINGS`] is `limit_exceeded`. A
+/// listing that cannot be read is a [`BadListing`] in its place, never left out.
+pub(super) fn listings(cs: &Map<String, Value>) -> Result<Vec<Result<Listing, BadListing>>, Error> {
+    let items = match cs.get("attestations") {
+        None => return Ok(Vec::new()),
+        Some(Value::Array(items)) => items,
+        Some(_) => {
+            return Ok(vec![Err(BadListing {
+                detail: "credentialSubject.attestations must be an array".into(),
+                topic: None,
+                materials: Vec::new(),
+                subject: None,
+            })])
+        }
     };
     if items.len() > MAX_LISTINGS {
         return Err(Error::LimitExceeded {
@@ -39,30 +90,42 @@ pub(super) fn listings(
     }
     Ok(items
         .iter()
-        .map(|v| {
+        .enumerate()
+        .map(|(i, v)| {
+            let at = format!("credentialSubject.attestations[{i}]");
             let m = v.as_object();
             let s = |k: &str| m.and_then(|m| m.get(k)).and_then(Value::as_str);
-            let materials: Vec<String> = match m.and_then(|m| m.get("materials")) {
-                Some(Value::Array(a)) => a
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect(),
-                _ => Vec::new(),
+            let (topic, subject) = (
+                s("topic").map(str::to_owned),
+                s("subject").map(str::to_owned),
+            );
+            let bad = |detail: String, materials: Vec<String>| BadListing {
+                detail,
+                topic: topic.clone(),
+                materials,
+                subject: subject.clone(),
             };
-            match (s("topic"), s("subject"), s("hashDigest")) {
+            let Some(m) = m else {
+                return Err(bad(format!("{at} is not an object"), Vec::new()));
+            };
+            let materials = materials(m.get("materials"), &at).map_err(|e| bad(e, Vec::new()))?;
+            let missing: Vec<&str> = ["topic", "subject", "hashDigest"]
+                .into_iter()
+                .filter(|k| s(k).is_none())
+                .collect();
+            match (&topic, &subject, s("hashDigest")) {
                 (Some(topic), Some(subject), Some(digest)) => Ok(Listing {
-                    topic: topic.to_owned(),
+                    topic: topic.clone(),
                     materials,
-                    subject: subject.to_owned(),
+                    subject: subject.clone(),
                     digest: digest.to_owned(),
                 }),
-                (topic, subject, _) => Err(Box::new(
-                    AttestationResult::new(topic.unwrap_or("unknown"), &materials, subject).fail(
-                        &Error::AttestationInvalid {
-                            detail: "the listing needs topic, subject and hashDigest".into(),
-                        },
+                _ => Err(bad(
+                    format!(
+                        "{at} needs topic, subject and hashDigest as strings ({} missing)",
+                        missing.join(", ")
                     ),
+                    materials,
                 )),
             }
         })
@@ -98,8 +161,8 @@ pub(super) fn check_attestations(
     for l in listings(cs).unwrap_or_default() {
         let l = match l {
             Ok(l) => l,
-            Err(r) => {
-                out.push(*r);
+            Err(bad) => {
+                out.push(bad.result());
                 continue;
             }
         };
@@ -147,8 +210,14 @@ pub(super) fn check_attestations(
 /// [`MAX_ASSESSMENTS`] is `limit_exceeded` (an unread assessment could be the one outside the
 /// certifier's accreditation).
 pub(super) fn assessments(cs: &Map<String, Value>) -> Result<Vec<(Scope, bool)>, Error> {
-    let Some(Value::Array(a)) = cs.get("assessment") else {
-        return Ok(Vec::new());
+    let a = match cs.get("assessment") {
+        None => return Ok(Vec::new()),
+        Some(Value::Array(a)) => a,
+        Some(_) => {
+            return Err(Error::AttestationInvalid {
+                detail: "credentialSubject.assessment must be an array".into(),
+            })
+        }
     };
     if a.len() > MAX_ASSESSMENTS {
         return Err(Error::LimitExceeded {
@@ -156,26 +225,30 @@ pub(super) fn assessments(cs: &Map<String, Value>) -> Result<Vec<(Scope, bool)>,
             limit: MAX_ASSESSMENTS,
         });
     }
-    Ok(a.iter()
-        .filter_map(Value::as_object)
-        .map(|a| {
-            let topic = a.get("topic").and_then(Value::as_str).unwrap_or_default();
-            let materials = match a.get("materials") {
-                Some(Value::Array(m)) => m
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect(),
-                _ => Vec::new(),
-            };
+    a.iter()
+        .enumerate()
+        .map(|(i, a)| {
+            // Every assessment is read or the attestation refused: one skipped, or read for
+            // fewer materials than signed, could be the one outside the certifier's scope.
+            let at = format!("credentialSubject.assessment[{i}]");
+            let invalid = |detail: String| Error::AttestationInvalid { detail };
+            let a = a
+                .as_object()
+                .ok_or_else(|| invalid(format!("{at} is not an object")))?;
+            let topic = a
+                .get("topic")
+                .and_then(Value::as_str)
+                .ok_or_else(|| invalid(format!("{at}.topic is missing or not a string")))?;
+            let materials = materials(a.get("materials"), &at).map_err(invalid)?;
+            // Anything but `true` is no conformance: the safe reading, nothing is widened.
             let conformance = a.get("conformance").and_then(Value::as_bool) == Some(true);
             let scope = Scope {
                 topic: topic.to_owned(),
                 materials,
             };
-            (scope, conformance)
+            Ok((scope, conformance))
         })
-        .collect())
+        .collect()
 }
 
 /// SPEC.md section 3.3: every assessment within an accreditation of the certifier valid at

@@ -140,11 +140,13 @@ pub fn check_passport_upload(
             });
         }
     }
+    // Every listing is recorded or the upload refused: a listing dropped here would be stored
+    // unlisted while verifiers report it failed (SPEC.md sections 3.3 and 6.2).
     let listed = listings(cs)?
         .into_iter()
-        .filter_map(Result::ok)
-        .map(|l| l.digest)
-        .collect();
+        .map(|l| l.map(|l| l.digest))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|bad| Error::PassportInvalid { detail: bad.detail })?;
     Ok(CheckedPassport {
         link,
         version,
