@@ -13,7 +13,7 @@ import init, * as wasm from './pkg/cellproof_wasm.js';
 import * as store from './store.js';
 import { t, detectLang, setLang, applyStatic, lang, tc } from './i18n.js';
 import { state, metrics, events, nowSecs, mergeSession } from './state.js';
-import { digitalLinkIn, stamp, fmtAge } from './format.js';
+import { stamp, fmtAge } from './format.js';
 import { $, el, download } from './dom.js';
 import { sync, fetchSyncData, buildVerifier } from './sync.js';
 import { verifyInput, loadPassport } from './verify.js';
@@ -47,11 +47,11 @@ async function main() {
   await restore();
   renderNet();
   renderSync();
-  const link = digitalLinkIn(location);
   const needSync = !state.roots || !state.syncedAt;
   if (navigator.onLine && needSync) {
     await sync(await early).catch(() => {});
   }
+  const link = pageLabel();
   if (link) {
     showVerdict(link, verifyInput(link));
     // The passport (and the panel's module) comes after the label's verdict is on screen, never
@@ -76,6 +76,22 @@ async function main() {
   document.body.dataset.ready = '1';
   // What a scan's verdict may need next, fetched once the page is idle: the passport panel.
   if (!link) loadPanel().catch(() => {});
+}
+
+/**
+ * The page's own URL when the core reads a label in it (SPEC.md 2.1: the Cellproof label, or
+ * any GS1 Digital Link, with or without a credential in its fragment), else null. A phone's
+ * stock camera opens a plain Digital Link on the registry, which serves this page for it: that
+ * label gets its verdict too (unverifiable `no_embedded_credential`), never an empty page. The
+ * core's `label` decides, not a Digital Link pattern here; this look does not count as a
+ * verification (`metrics.verifications`: the verdict shown is verifyInput's).
+ */
+function pageLabel() {
+  const v = state.verifier.verify(location.href, nowSecs());
+  // A URL with a fragment that the core cannot read as a label (say, a trailing slash after
+  // the serial) still gets the core's refusal on screen, never an empty page.
+  const refused = location.hash.length > 1 && location.pathname !== '/';
+  return v?.label || refused ? location.href : null;
 }
 
 /** Loads the pinned roots and the stored lists into a fresh verifier (restores the clock floor). */

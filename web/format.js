@@ -1,6 +1,7 @@
-// Pure helpers of the page: age wording, the data-age line, fingerprints, URL and label
-// parsing, attestation wording. No DOM, no network, no wasm: tests/web-unit runs them under
-// `node --test`. Words come from i18n.js in the current language.
+// Pure helpers of the page: age wording, the data-age line, fingerprints, the pack's item
+// paths, attestation wording. Which text is a label is the core's answer (the verdict's
+// `label`, SPEC.md 2.1), never a regex here. No DOM, no network, no wasm: tests/web-unit runs
+// them under `node --test`. Words come from i18n.js in the current language.
 
 import { t, tc, lang } from './i18n.js';
 
@@ -81,13 +82,6 @@ export function rootsKey(rs) {
 /** The roots a `/v1/roots` answer offers. */
 export function offeredRoots(rootsDoc) {
   return Array.isArray(rootsDoc?.roots) ? rootsDoc.roots.filter((r) => r?.eco && r?.root) : [];
-}
-
-/** The page's own URL when it is a battery's QR URL with a fragment (consumer flow), else
- * null: `location` or anything with `pathname`, `hash` and `href`. */
-export function digitalLinkIn(loc) {
-  if (/\/01\/[^/]+\/21\/[^/]+\/?$/.test(loc.pathname) && loc.hash.length > 1) return loc.href;
-  return null;
 }
 
 /** `01/{gtin}/21/{serial}` from a line: a label URL, a Digital Link path, or GTIN and serial. */

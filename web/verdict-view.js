@@ -43,6 +43,9 @@ export function showUnreadable() {
   $('verdict-details').replaceChildren();
 }
 
+/** The core's codes of a label read but carrying no credential to check offline (SPEC.md 2.1). */
+const LABEL_ONLY = new Set(['no_embedded_credential', 'item_not_serialised']);
+
 export function showVerdict(input, v, scan = null) {
   if (!isVerdict(v)) {
     showUnreadable();
@@ -55,7 +58,9 @@ export function showVerdict(input, v, scan = null) {
   box.dataset.overall = v.overall;
   box.dataset.code = v.code ?? '';
   $('verdict-title').textContent = t(v.overall);
-  $('verdict-sub').textContent = t(`${v.overall}_sub`);
+  // A label without a credential (SPEC.md 2.1) is unverifiable for what it is, not for want of
+  // current data: the generic "lacks current data" line would send the user to sync.
+  $('verdict-sub').textContent = t(LABEL_ONLY.has(v.code) ? 'label_only_sub' : `${v.overall}_sub`);
   const why = [];
   if (v.code) why.push(tc(v.code));
   for (const n of v.notices) if (n !== v.code) why.push(tc(n));
@@ -95,6 +100,12 @@ function details(v) {
     fact(dl, t('issuer'), v.claims.iss);
   }
   const c = v.claims;
+  if (!c && v.label?.identifier) {
+    // What the core read from a label without a credential (the verdict's `label`, SPEC.md
+    // 2.1): the identifier as `sub` is written, never checked against any signature.
+    dl.append(el('dt', { text: t('label_read') }),
+      el('dd', { 'data-testid': 'label-identifier', 'data-form': v.label.form, text: v.label.identifier }));
+  }
   if (c) {
     const bp = c.bp ?? {};
     fact(dl, t('gtin'), c.gtin);

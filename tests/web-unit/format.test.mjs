@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  fmtAge, ageOf, dataAgeText, shortFingerprint, rootsKey, offeredRoots, digitalLinkIn, itemPath,
+  fmtAge, ageOf, dataAgeText, shortFingerprint, rootsKey, offeredRoots, itemPath,
   packItems, passportPath, b64uBytes, claimWords, claimMark, attestationCounts, stamp, obj, num,
 } from '../../web/format.js';
 
@@ -49,16 +49,6 @@ test('roots: compared by ecosystem and key, in any order; offered roots need bot
   assert.deepEqual(offeredRoots({ roots: [{ eco: 'x' }, { root: {} }, null, { eco: 'y', root: { x: 'k' } }] }), [{ eco: 'y', root: { x: 'k' } }]);
   assert.deepEqual(offeredRoots(null), []);
   assert.deepEqual(offeredRoots({ roots: 'no' }), []);
-});
-
-test('the page URL is a label only with a Digital Link path and a fragment', () => {
-  const loc = (href) => { const u = new URL(href); return { href: u.href, pathname: u.pathname, hash: u.hash }; };
-  assert.equal(digitalLinkIn(loc('https://r.example/01/04012345000016/21/SN1#0123')), 'https://r.example/01/04012345000016/21/SN1#0123');
-  assert.equal(digitalLinkIn(loc('https://r.example/01/04012345000016/21/SN1/#0123')), 'https://r.example/01/04012345000016/21/SN1/#0123');
-  assert.equal(digitalLinkIn(loc('https://r.example/01/04012345000016/21/SN1')), null);
-  assert.equal(digitalLinkIn(loc('https://r.example/01/04012345000016/21/SN1#')), null);
-  assert.equal(digitalLinkIn(loc('https://r.example/#0123')), null);
-  assert.equal(digitalLinkIn(loc('https://r.example/01/04012345000016/21/SN1/10/LOT#1')), null);
 });
 
 test('pack items: labels, paths and URLs, each once; anything else ignored', () => {
