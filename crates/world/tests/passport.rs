@@ -820,3 +820,47 @@ fn a_malformed_assessment_is_refused_at_upload_and_failed_by_a_verifier() {
         );
     }
 }
+
+/// Regression (issue 16): a `materialsProvenance` entry without a string `material` was
+/// skipped (its declared sourcing claim vanished from the verdict) and a `passportIdentifier`
+/// that is no string was read as absent. Both are `passport_invalid`, at upload and by a
+/// verifier, so what the registry stores is what verifiers accept.
+#[test]
+fn an_unreadable_provenance_entry_or_identifier_is_passport_invalid() {
+    use cellproof_core::check_passport_upload as upload;
+    let f = fixture();
+    let w = &f.w;
+    let edited = |edit: &dyn Fn(&mut Value)| {
+        let mut p = w.passport(&w.acme, URL, 1, None, &[], T0 - 40 * DAY);
+        edit(&mut p["credentialSubject"]);
+        p
+    };
+    let cases = [
+        edited(&|cs| cs["materialsProvenance"][1]["material"] = 3.into()),
+        edited(&|cs| cs["materialsProvenance"][0]["supplier"] = serde_json::json!({"id": 1})),
+        edited(&|cs| cs["materialsProvenance"] = "Co".into()),
+        edited(&|cs| cs["metadata"]["passportIdentifier"] = 5.into()),
+    ];
+    for p in &cases {
+        let e = upload(&w.sign_vc(&w.acme, p), &[], &f.trust, T0 + 60).unwrap_err();
+        assert_eq!(e.code(), "passport_invalid", "{e}");
+        let v = run_payload(&f, p, &[]);
+        assert_eq!(
+            stage(&v, Stage::Passport),
+            (cellproof_core::Outcome::Failed, Some("passport_invalid")),
+            "{v:#?}"
+        );
+    }
+    // The unedited passport passes both, so the edits are what is refused.
+    let p = edited(&|_| {});
+    assert!(upload(&w.sign_vc(&w.acme, &p), &[], &f.trust, T0 + 60).is_ok());
+    let v = run_payload(&f, &p, &[]);
+    assert_eq!(
+        stage(&v, Stage::Passport).0,
+        cellproof_core::Outcome::Passed
+    );
+    assert!(v
+        .attestations
+        .iter()
+        .any(|a| a.topic == topics::SOURCING && a.outcome == AttestationOutcome::Declared));
+}

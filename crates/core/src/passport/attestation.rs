@@ -132,17 +132,39 @@ pub(super) fn listings(cs: &Map<String, Value>) -> Result<Vec<Result<Listing, Ba
         .collect())
 }
 
-/// `materialsProvenance[]` as `(material, supplier, facility)`.
-fn provenance(cs: &Map<String, Value>) -> Vec<(String, Option<String>, Option<String>)> {
-    let Some(Value::Array(items)) = cs.get("materialsProvenance") else {
-        return Vec::new();
+/// One `materialsProvenance` entry: `(material, supplier, facility)`.
+pub(super) type Provenance = (String, Option<String>, Option<String>);
+
+/// `materialsProvenance[]` as `(material, supplier, facility)` (SPEC.md section 3.1). An entry
+/// that is no object, has no `material`, or a `supplier` or `facility` that is no string is
+/// `passport_invalid`, never skipped: a skipped entry would hide a declared claim (section
+/// 3.3) and change which subjects a listing may name.
+pub(super) fn provenance(cs: &Map<String, Value>) -> Result<Vec<Provenance>, Error> {
+    let items = match cs.get("materialsProvenance") {
+        None => return Ok(Vec::new()),
+        Some(Value::Array(items)) => items,
+        Some(_) => {
+            return Err(Error::PassportInvalid {
+                detail: "credentialSubject.materialsProvenance must be an array".into(),
+            })
+        }
     };
     items
         .iter()
-        .filter_map(Value::as_object)
-        .filter_map(|m| {
-            let s = |k: &str| m.get(k).and_then(Value::as_str).map(str::to_owned);
-            Some((s("material")?, s("supplier"), s("facility")))
+        .enumerate()
+        .map(|(i, m)| {
+            let at = format!("credentialSubject.materialsProvenance[{i}]");
+            let bad = |what: &str| Error::PassportInvalid {
+                detail: format!("{at}{what}"),
+            };
+            let m = m.as_object().ok_or_else(|| bad(" is not an object"))?;
+            let opt = |k: &str| match m.get(k) {
+                None => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(_) => Err(bad(&format!(".{k} is not a string"))),
+            };
+            let material = opt("material")?.ok_or_else(|| bad(".material is missing"))?;
+            Ok((material, opt("supplier")?, opt("facility")?))
         })
         .collect()
 }
@@ -154,7 +176,9 @@ pub(super) fn check_attestations(
 ) -> Vec<AttestationResult> {
     let battery = cs.get("id").and_then(Value::as_str).unwrap_or_default();
     let model = format!("urn:gtin:{}", cx.cred.sub.gtin);
-    let prov = provenance(cs);
+    // check_chain refused a version whose provenance cannot be read, so this is never empty
+    // for want of reading it.
+    let prov = provenance(cs).unwrap_or_default();
     let mut out = Vec::new();
     let mut covered: Vec<(String, Vec<String>)> = Vec::new();
     // check_chain refused a version with too many listings, so this is never the error.
@@ -360,7 +384,7 @@ fn check_one(
 fn declared(
     cs: &Map<String, Value>,
     covered: &[(String, Vec<String>)],
-    prov: &[(String, Option<String>, Option<String>)],
+    prov: &[Provenance],
     out: &mut Vec<AttestationResult>,
 ) {
     let covers = |topic: &str, material: Option<&str>| {

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use super::attestation::listings;
+use super::attestation::{listings, provenance};
 use super::{
     invalid, sha256_b64, subject_link, PassportChain, PassportCtx, PassportInfo,
     MAX_STATUS_ENTRIES, MAX_VERSIONS,
@@ -95,12 +95,13 @@ pub(super) fn check_chain(
         })?;
         // A passport listing more attestations than the limit is refused, not read in part.
         listings(cs)?;
-        digests.push(sha256_b64(compact.as_bytes()));
+        // Nor is a provenance entry or an identifier that cannot be read skipped.
+        provenance(cs)?;
         let pid = meta
             .opt_str("passportIdentifier")
-            .ok()
-            .flatten()
+            .map_err(|e| invalid(&e))?
             .map(str::to_owned);
+        digests.push(sha256_b64(compact.as_bytes()));
         current = Some((version, pid, cs.clone()));
     }
     let (version, passport_identifier, subject) = current.ok_or(Error::PassportChainBroken {

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::attestation::{assessments, listings, within_scope};
+use super::attestation::{assessments, listings, provenance, within_scope};
 use super::{invalid, sha256_b64, subject, subject_link, vc_envelope, MAX_PASSPORT};
 use crate::error::Error;
 use crate::gs1::DigitalLink;
@@ -147,6 +147,10 @@ pub fn check_passport_upload(
         .map(|l| l.map(|l| l.digest))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|bad| Error::PassportInvalid { detail: bad.detail })?;
+    // What a verifier refuses is not stored (chain.rs reads the same).
+    provenance(cs)?;
+    meta.opt_str("passportIdentifier")
+        .map_err(|e| invalid(&e))?;
     Ok(CheckedPassport {
         link,
         version,
