@@ -122,6 +122,8 @@ pub struct FileConfig {
     pub dev: Option<bool>,
     /// See [`Config::max_document_bytes`].
     pub max_document_bytes: Option<usize>,
+    /// See [`Config::document_quota_bytes`].
+    pub document_quota_bytes: Option<u64>,
 }
 
 /// The server's configuration, fully resolved.
@@ -158,6 +160,8 @@ pub struct Config {
     pub clock: Arc<dyn Clock>,
     /// Largest document `PUT /v1/documents/{digest}` accepts (default 10 MiB).
     pub max_document_bytes: usize,
+    /// Bytes of documents one uploader may hold (default 1 GiB).
+    pub document_quota_bytes: u64,
 }
 
 impl Config {
@@ -179,6 +183,7 @@ impl Config {
             dev: false,
             clock: Arc::new(SystemClock),
             max_document_bytes: crate::registry::DEFAULT_MAX_DOCUMENT,
+            document_quota_bytes: crate::registry::DEFAULT_DOCUMENT_QUOTA,
         }
     }
 
@@ -254,6 +259,9 @@ impl Config {
             .or(file.max_document_bytes)
         {
             c.max_document_bytes = v;
+        }
+        if let Some(v) = num("CELLPROOF_DOCUMENT_QUOTA_BYTES")?.or(file.document_quota_bytes) {
+            c.document_quota_bytes = v;
         }
         // The command line wins over everything.
         if let Some(v) = &cli.data {

@@ -746,6 +746,7 @@ mod tests {
             freshness: 100,
             ttl: 10,
             max_document: DEFAULT_MAX_DOCUMENT,
+            document_quota: crate::registry::DEFAULT_DOCUMENT_QUOTA,
         };
         let pins = [("catena-x".to_owned(), world.catena_root.public())];
         let mut reg = Registry::open(store, settings, &pins, Arc::default(), t).unwrap();

@@ -523,6 +523,18 @@ pub enum UploadError {
     },
     /// The URL's digest is not a base64url SHA-256.
     DigestInvalid,
+    /// The document would take its uploader past the per-uploader storage quota
+    /// (`document_quota_bytes`): nothing was stored.
+    QuotaExceeded {
+        /// The uploader.
+        iss: String,
+        /// Bytes its documents hold now.
+        used: u64,
+        /// This document's size.
+        size: u64,
+        /// The quota.
+        quota: u64,
+    },
     /// Storage failed.
     Internal,
 }
@@ -649,6 +661,21 @@ impl UploadError {
                 "Invalid digest",
                 "a document's hashDigest is the base64url SHA-256 of its bytes (43 characters)",
             ),
+            E::QuotaExceeded {
+                iss,
+                used,
+                size,
+                quota,
+            } => Problem::new(
+                "document-quota-exceeded",
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Document storage quota exceeded",
+                format!(
+                    "{iss}'s documents hold {used} bytes; this one ({size} bytes) would take \
+                     them past the quota of {quota} bytes per uploader"
+                ),
+            )
+            .with_code("document_quota_exceeded"),
             E::Internal => Problem::internal(),
         }
     }

@@ -186,6 +186,7 @@ impl Application {
             freshness: config.freshness_secs,
             ttl: config.ttl_secs,
             max_document: config.max_document_bytes,
+            document_quota: config.document_quota_bytes,
         };
         let published = Arc::new(Published::default());
         let registry = Registry::open(store.clone(), settings, &pins, published.clone(), t)?;

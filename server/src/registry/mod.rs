@@ -35,7 +35,8 @@ pub use issuer::{
 };
 pub use operator::{valid_list_id, Onboard};
 pub use passport::{
-    subject_of, valid_digest, DocumentAck, PassportAck, DEFAULT_MAX_DOCUMENT, MAX_PACK_ITEMS,
+    subject_of, valid_digest, DocumentAck, PassportAck, DEFAULT_DOCUMENT_QUOTA,
+    DEFAULT_MAX_DOCUMENT, MAX_PACK_ITEMS,
 };
 pub use publication::{Artifact, Published, AUDIT_HEAD_KEY};
 pub use sync::{DeltaPlan, Since, SyncHistory, COMPACT_KEY, CURSOR_HEADER};
@@ -98,6 +99,8 @@ pub struct Settings {
     pub ttl: u64,
     /// Largest document accepted by `PUT /v1/documents/{digest}`, bytes.
     pub max_document: usize,
+    /// Bytes of documents one uploader may hold (`document_quota_bytes`).
+    pub document_quota: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -478,6 +481,7 @@ mod tests {
             freshness: 100,
             ttl: 10,
             max_document: DEFAULT_MAX_DOCUMENT,
+            document_quota: DEFAULT_DOCUMENT_QUOTA,
         }
     }
 

@@ -32,6 +32,9 @@ use crate::store::{AttestationRow, Batch, DocumentRow, JtiRow, NewAudit, Passpor
 /// Default largest document (`--max-document-bytes`, `max_document_bytes`): 10 MiB.
 pub const DEFAULT_MAX_DOCUMENT: usize = 10 * 1024 * 1024;
 
+/// Default storage quota of one uploader's documents (`document_quota_bytes`): 1 GiB.
+pub const DEFAULT_DOCUMENT_QUOTA: u64 = 1024 * 1024 * 1024;
+
 /// Most batteries one offline pack may name.
 pub const MAX_PACK_ITEMS: usize = 200;
 
@@ -609,7 +612,10 @@ impl Registry {
                 digest: digest.to_owned(),
                 media_type: media_type.to_owned(),
                 bytes,
+                uploader: req.iss.clone(),
             }],
+            // Checked by the store in the commit's transaction, against every replica's rows.
+            document_quota: Some(self.settings.document_quota),
             audit: vec![NewAudit {
                 actor: req.iss.clone(),
                 action: "document.upload".into(),
@@ -622,6 +628,14 @@ impl Registry {
         match self.commit(&batch, now) {
             Ok(_) => {}
             Err(StoreError::Replay) => return Err(UploadError::Envelope(UpdateError::JtiReplayed)),
+            Err(StoreError::QuotaExceeded { used }) => {
+                return Err(UploadError::QuotaExceeded {
+                    iss: req.iss,
+                    used,
+                    size: size as u64,
+                    quota: self.settings.document_quota,
+                })
+            }
             Err(e) => return Err(internal(e)),
         }
         Ok(DocumentAck {

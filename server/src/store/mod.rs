@@ -143,6 +143,9 @@ pub struct DocumentRow {
     pub media_type: String,
     /// The bytes.
     pub bytes: Vec<u8>,
+    /// The authenticated uploader's DID (its storage quota counts the bytes; `NULL` in the
+    /// store for documents uploaded before it was recorded, counted for no one).
+    pub uploader: String,
 }
 
 /// An audit entry to append.
@@ -286,6 +289,10 @@ pub struct Batch {
     pub attestations: Vec<AttestationRow>,
     /// Documents to insert (the same digest again is ignored).
     pub documents: Vec<DocumentRow>,
+    /// Per-uploader storage quota, bytes: a document that is not held yet and would take its
+    /// uploader's stored bytes (summed in the transaction, as every replica committed them)
+    /// past it fails the batch with [`StoreError::QuotaExceeded`].
+    pub document_quota: Option<u64>,
     /// Audit entries to append.
     pub audit: Vec<NewAudit>,
     /// Inspection reports to insert (the same digest again is ignored).
@@ -349,6 +356,11 @@ pub enum StoreError {
     Conflict(String),
     /// The backend failed.
     Backend(String),
+    /// A document would take its uploader past the storage quota: nothing was committed.
+    QuotaExceeded {
+        /// Bytes the uploader's documents hold now.
+        used: u64,
+    },
 }
 
 impl std::fmt::Display for StoreError {
@@ -357,6 +369,12 @@ impl std::fmt::Display for StoreError {
             StoreError::Replay => f.write_str("jti already seen"),
             StoreError::Conflict(e) => write!(f, "another writer got there first: {e}"),
             StoreError::Backend(e) => write!(f, "storage failed: {e}"),
+            StoreError::QuotaExceeded { used } => {
+                write!(
+                    f,
+                    "the uploader's documents hold {used} bytes: over the quota"
+                )
+            }
         }
     }
 }

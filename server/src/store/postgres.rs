@@ -61,6 +61,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "trust_versions",
         include_str!("../../migrations/0005_trust_versions.sql"),
     ),
+    (
+        6,
+        "document_uploader",
+        include_str!("../../migrations/0006_document_uploader.sql"),
+    ),
 ];
 
 /// Bumps the change version once for this transaction (first thing in a commit that writes
@@ -986,12 +991,38 @@ async fn commit_once(
         .await?;
     }
     for d in &b.documents {
+        let size = i64::try_from(d.bytes.len()).map_err(be)?;
+        if let Some(quota) = b.document_quota {
+            // Replicas: uploads of one uploader are serialised by a transaction-scoped
+            // advisory lock on its DID (namespace 6, migration 6), so two replicas cannot
+            // both pass the sum; the sum is then what every replica committed.
+            exec(
+                &tx,
+                cache,
+                "SELECT pg_advisory_xact_lock(6, hashtext($1))",
+                &[&d.uploader],
+            )
+            .await?;
+            let row = tx
+                .query_one(
+                    "SELECT EXISTS (SELECT 1 FROM documents WHERE digest = $1), \
+                     COALESCE((SELECT SUM(size) FROM documents WHERE uploader = $2), 0)::BIGINT",
+                    &[&d.digest, &d.uploader],
+                )
+                .await?;
+            let (held, used): (bool, i64) = (row.get(0), row.get(1));
+            let used = u64::try_from(used).unwrap_or(0);
+            let quota_left = quota.saturating_sub(used);
+            if !held && (size as u64) > quota_left {
+                return Err(Failure::Store(StoreError::QuotaExceeded { used }));
+            }
+        }
         exec(
             &tx,
             cache,
-            "INSERT INTO documents (digest, media_type, bytes) VALUES ($1, $2, $3) \
-             ON CONFLICT DO NOTHING",
-            &[&d.digest, &d.media_type, &d.bytes],
+            "INSERT INTO documents (digest, media_type, bytes, uploader, size) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+            &[&d.digest, &d.media_type, &d.bytes, &d.uploader, &size],
         )
         .await?;
     }

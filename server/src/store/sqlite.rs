@@ -40,7 +40,8 @@ CREATE TABLE IF NOT EXISTS reports (
 CREATE INDEX IF NOT EXISTS reports_path ON reports (path);
 CREATE TABLE IF NOT EXISTS attestations (digest TEXT PRIMARY KEY, jws TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS documents (
-    digest TEXT PRIMARY KEY, media_type TEXT NOT NULL, bytes BLOB NOT NULL);
+    digest TEXT PRIMARY KEY, media_type TEXT NOT NULL, bytes BLOB NOT NULL,
+    uploader TEXT, size INTEGER);
 CREATE TABLE IF NOT EXISTS jtis (
     iss TEXT NOT NULL, jti TEXT NOT NULL, iat INTEGER NOT NULL, PRIMARY KEY (iss, jti));
 CREATE TABLE IF NOT EXISTS audit (
@@ -109,6 +110,26 @@ impl SqliteStore {
             conn.execute_batch("ALTER TABLE issuers ADD COLUMN eco TEXT")
                 .map_err(be)?;
         }
+        // Databases from before documents recorded their uploader (PostgreSQL's migration 6,
+        // server/migrations/0006_document_uploader.sql): earlier documents count for no one.
+        let has_uploader: bool = conn
+            .query_row(
+                "SELECT COUNT(*) FROM pragma_table_info('documents') WHERE name = 'uploader'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map_err(be)?
+            > 0;
+        if !has_uploader {
+            conn.execute_batch(
+                "ALTER TABLE documents ADD COLUMN uploader TEXT; \
+                 ALTER TABLE documents ADD COLUMN size INTEGER; \
+                 UPDATE documents SET size = length(bytes);",
+            )
+            .map_err(be)?;
+        }
+        conn.execute_batch("CREATE INDEX IF NOT EXISTS documents_uploader ON documents (uploader)")
+            .map_err(be)?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
         })
@@ -497,9 +518,27 @@ impl Store for SqliteStore {
             .map_err(be)?;
         }
         for d in &b.documents {
+            let size = d.bytes.len() as u64;
+            if let Some(quota) = b.document_quota {
+                // One process holds this connection: the sum is the store's, in the
+                // transaction. The same bytes again are no new storage.
+                let (held, used): (i64, i64) = tx
+                    .query_row(
+                        "SELECT (SELECT COUNT(*) FROM documents WHERE digest = ?1), \
+                         (SELECT COALESCE(SUM(size), 0) FROM documents WHERE uploader = ?2)",
+                        params![d.digest, d.uploader],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .map_err(be)?;
+                let used = u64::try_from(used).unwrap_or(0);
+                if held == 0 && used.saturating_add(size) > quota {
+                    return Err(StoreError::QuotaExceeded { used });
+                }
+            }
             tx.execute(
-                "INSERT OR IGNORE INTO documents (digest, media_type, bytes) VALUES (?1, ?2, ?3)",
-                params![d.digest, d.media_type, d.bytes],
+                "INSERT OR IGNORE INTO documents (digest, media_type, bytes, uploader, size) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![d.digest, d.media_type, d.bytes, d.uploader, i(size)?],
             )
             .map_err(be)?;
         }
@@ -663,7 +702,7 @@ fn query_reports(conn: &Connection, path: Option<&str>) -> Result<Vec<ReportRow>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{JtiRow, NewAudit};
+    use crate::store::{DocumentRow, JtiRow, NewAudit};
 
     #[test]
     fn hex_is_lower_case_two_digits_per_byte() {
@@ -674,6 +713,49 @@ mod tests {
             crate::store::hex_digest(b"abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
+    }
+
+    #[test]
+    fn documents_from_before_uploaders_are_migrated_and_count_for_no_one() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            // The table as stored before uploaders were recorded, with one document.
+            let c = Connection::open(dir.path().join("registry.sqlite3")).unwrap();
+            c.execute_batch(
+                "CREATE TABLE documents (digest TEXT PRIMARY KEY, media_type TEXT NOT NULL, \
+                 bytes BLOB NOT NULL); \
+                 INSERT INTO documents VALUES ('old', 'application/pdf', zeroblob(60));",
+            )
+            .unwrap();
+        }
+        let s = SqliteStore::open(dir.path()).unwrap();
+        let put = |digest: &str, len: usize| Batch {
+            documents: vec![DocumentRow {
+                digest: digest.into(),
+                media_type: "application/pdf".into(),
+                bytes: vec![0; len],
+                uploader: "did:web:a.example".into(),
+            }],
+            document_quota: Some(100),
+            ..Batch::default()
+        };
+        // The old 60 bytes are no one's: 100 bytes fit, one more does not.
+        s.commit(&put("a", 100), 1).unwrap();
+        assert!(matches!(
+            s.commit(&put("b", 1), 2),
+            Err(StoreError::QuotaExceeded { used: 100 })
+        ));
+        assert_eq!(s.document("b").unwrap(), None, "nothing stored");
+        // The same digest again is no new storage.
+        s.commit(&put("a", 100), 3).unwrap();
+        // Opening again leaves the migrated table as it is.
+        drop(s);
+        let s = SqliteStore::open(dir.path()).unwrap();
+        assert!(s.document("old").unwrap().is_some());
+        assert!(matches!(
+            s.commit(&put("c", 1), 4),
+            Err(StoreError::QuotaExceeded { used: 100 })
+        ));
     }
 
     #[test]
