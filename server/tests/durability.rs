@@ -12,9 +12,8 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::io::{BufRead as _, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::{Arc, Mutex};
 
 use cellproof_core::{PublicKey, StatusStore, TrustStore};
@@ -38,24 +37,7 @@ fn start(dir: &Path, database: Option<&str>) -> (Child, String) {
     if let Some(url) = database {
         cmd.args(["--database", url]);
     }
-    let mut child = cmd
-        .env("CELLPROOF_OPERATOR_TOKEN", TOKEN)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    out.read_line(&mut line).unwrap();
-    // Keep draining stdout so the server never writes into a closed pipe.
-    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
-    let url = line
-        .trim()
-        .strip_prefix("cellproof-server listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
-    (child, url)
+    common::replica::spawn(&mut cmd, TOKEN)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -8,87 +8,20 @@
 
 mod common;
 
-use std::io::{BufRead as _, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use cellproof_core::{PublicKey, StatusList, StatusStore, TrustStore};
+use cellproof_core::{StatusList, StatusStore, TrustStore};
+use common::replica::{get_text, pair, start, trust};
 use serde_json::Value;
-
-const TOKEN: &str = "replica-test-token-of-32-characters-or-more";
-
-struct Replica {
-    child: Child,
-    url: String,
-}
-
-fn start(dir: &Path, database: &str, listen: &str, extra: &[&str]) -> Replica {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cellproof-server"))
-        .args(["--data", dir.to_str().unwrap(), "--listen", listen])
-        .args(["--database", database])
-        .args(extra)
-        .env("CELLPROOF_OPERATOR_TOKEN", TOKEN)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    out.read_line(&mut line).unwrap();
-    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
-    let url = line
-        .trim()
-        .strip_prefix("cellproof-server listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
-    Replica { child, url }
-}
-
-/// A loopback listen address (a replica started with `--public-url` prints that URL, not
-/// its own address: it is given one).
-fn listen_arg(port: u16) -> String {
-    format!("127.0.0.1:{port}")
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn get(client: &reqwest::Client, url: String) -> String {
-    let r = client.get(&url).bearer_auth(TOKEN).send().await.unwrap();
-    assert_eq!(r.status(), 200, "GET {url}");
-    r.text().await.unwrap()
-}
-
-async fn trust(client: &reqwest::Client, base: &str, manifest: &Value) -> TrustStore {
-    let mut trust = TrustStore::new();
-    for e in manifest["ecosystems"].as_array().unwrap() {
-        trust.pin_root(
-            e["eco"].as_str().unwrap(),
-            &PublicKey::from_jwk(&e["root"]).unwrap(),
-        );
-    }
-    for eco in ["catena-x", "ouranos"] {
-        trust
-            .insert(&get(client, format!("{base}/v1/trust-list/{eco}")).await)
-            .unwrap();
-    }
-    trust
-}
 
 /// The list `acme/4` as `base` serves it, verified.
 async fn served(client: &reqwest::Client, base: &str, trust: &TrustStore) -> StatusList {
     let mut store = StatusStore::new();
     store
         .insert(
-            &get(client, format!("{base}/v1/status/acme/4")).await,
+            &get_text(client, &format!("{base}/v1/status/acme/4")).await,
             trust,
         )
         .unwrap()
@@ -97,54 +30,18 @@ async fn served(client: &reqwest::Client, base: &str, trust: &TrustStore) -> Sta
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_replicas_one_killed_mid_stream_lose_nothing_acknowledged() {
-    let schema = common::PgSchema::always();
-    let db = schema.url.clone();
-    let dir_a = tempfile::tempdir().unwrap();
-    let dir_b = tempfile::tempdir().unwrap();
-    let client = reqwest::Client::new();
-
-    // Replica A seeds the demo world; its URL is the public URL of both.
-    let mut a = start(dir_a.path(), &db, "127.0.0.1:0", &["--demo"]);
-    let public = a.url.clone();
-    let manifest: Value =
-        serde_json::from_slice(&std::fs::read(dir_a.path().join("demo/manifest.json")).unwrap())
-            .unwrap();
-    // Replica B joins without --demo: the pinned roots from its configuration file.
-    let mut roots = String::from("[pinned_roots]\n");
-    for e in manifest["ecosystems"].as_array().unwrap() {
-        let r = &e["root"];
-        roots.push_str(&format!(
-            "{} = {{ kty = {}, crv = {}, x = {} }}\n",
-            e["eco"].as_str().unwrap(),
-            r["kty"],
-            r["crv"],
-            r["x"]
-        ));
-    }
-    let config = dir_b.path().join("replica.toml");
-    std::fs::write(&config, roots).unwrap();
-    let b_port = free_port();
-    let b_listen = listen_arg(b_port);
-    let mut b = start(
-        dir_b.path(),
-        &db,
-        &b_listen,
-        &[
-            "--public-url",
-            &public,
-            "--config",
-            config.to_str().unwrap(),
-        ],
-    );
-    assert_eq!(b.url, public, "one public URL behind both");
-    let b_addr = format!("http://{b_listen}");
+    // Replica A seeds the demo world; its URL is the public URL of both. Replica B joins
+    // without --demo: the pinned roots from its configuration file.
+    let mut two = pair();
+    let (client, db, manifest) = (two.client.clone(), two.db.clone(), two.manifest.clone());
+    let (public, b_addr) = (two.public().to_owned(), two.b_addr.clone());
     let trust_a = trust(&client, &public, &manifest).await;
     // B serves the demo world A seeded: the same list, verified under the same roots.
     let trust_b = trust(&client, &b_addr, &manifest).await;
     let before = served(&client, &b_addr, &trust_b).await;
     assert_eq!(before.id, format!("{public}/v1/status/acme/4"));
 
-    let (iss, key) = common::issuer_key(dir_a.path(), &manifest, "catena-x");
+    let (iss, key) = common::issuer_key(two.dir_a.path(), &manifest, "catena-x");
     // Allocated on B, updated on both: each replica checks requests against the database.
     let r = client
         .post(format!("{b_addr}/v1/allocate"))
@@ -204,8 +101,8 @@ async fn two_replicas_one_killed_mid_stream_lose_nothing_acknowledged() {
         }
     }
     // A seeded the world and took the lease first: the signer dies.
-    a.child.kill().unwrap();
-    a.child.wait().unwrap();
+    two.a.child.kill().unwrap();
+    two.a.child.wait().unwrap();
     for s in senders {
         s.await.unwrap();
     }
@@ -233,9 +130,9 @@ async fn two_replicas_one_killed_mid_stream_lose_nothing_acknowledged() {
 
     // A restarts (same public URL, now a follower) and serves the same list within a second.
     let a_port: u16 = public.rsplit(':').next().unwrap().parse().unwrap();
-    let a_listen = listen_arg(a_port);
+    let a_listen = format!("127.0.0.1:{a_port}");
     let mut a2 = start(
-        dir_a.path(),
+        two.dir_a.path(),
         &db,
         &a_listen,
         &["--demo", "--public-url", &public],
@@ -257,7 +154,7 @@ async fn two_replicas_one_killed_mid_stream_lose_nothing_acknowledged() {
     }
 
     // The audit chain both wrote is intact, and every acknowledged update is in it once.
-    let log = get(&client, format!("{b_addr}/v1/audit?limit=10000")).await;
+    let log = get_text(&client, &format!("{b_addr}/v1/audit?limit=10000")).await;
     let entries: Value = serde_json::from_str(&log).unwrap();
     for idx in &acked {
         let n = entries["entries"]
@@ -273,7 +170,7 @@ async fn two_replicas_one_killed_mid_stream_lose_nothing_acknowledged() {
     std::fs::write(p.join("audit.json"), &log).unwrap();
     std::fs::write(
         p.join("head.jws"),
-        get(&client, format!("{b_addr}/v1/audit/head")).await,
+        get_text(&client, &format!("{b_addr}/v1/audit/head")).await,
     )
     .unwrap();
     for e in manifest["ecosystems"].as_array().unwrap() {
@@ -281,7 +178,7 @@ async fn two_replicas_one_killed_mid_stream_lose_nothing_acknowledged() {
         std::fs::write(p.join(format!("{eco}.jwk")), e["root"].to_string()).unwrap();
         std::fs::write(
             p.join(format!("{eco}.jws")),
-            get(&client, format!("{b_addr}/v1/trust-list/{eco}")).await,
+            get_text(&client, &format!("{b_addr}/v1/trust-list/{eco}")).await,
         )
         .unwrap();
     }
@@ -315,7 +212,7 @@ async fn two_replicas_one_killed_mid_stream_lose_nothing_acknowledged() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    for r in [&mut b.child, &mut a2.child] {
+    for r in [&mut two.b.child, &mut a2.child] {
         r.kill().unwrap();
         r.wait().unwrap();
     }

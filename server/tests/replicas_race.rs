@@ -10,86 +10,18 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead as _, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use cellproof_core::{PublicKey, StatusStore, TrustStore};
+use cellproof_core::{StatusStore, TrustStore};
+use common::replica::{get_bytes, pair, trust};
 use serde_json::Value;
-
-const TOKEN: &str = "replica-race-token-of-32-characters-or-more";
 
 /// How long both replicas take load.
 const LOAD: Duration = Duration::from_secs(8);
 
 /// Concurrent clients per replica.
 const WORKERS: usize = 6;
-
-struct Replica {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Replica {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(dir: &Path, database: &str, listen: &str, extra: &[&str]) -> Replica {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cellproof-server"))
-        .args(["--data", dir.to_str().unwrap(), "--listen", listen])
-        .args(["--database", database])
-        .args(extra)
-        .env("CELLPROOF_OPERATOR_TOKEN", TOKEN)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    out.read_line(&mut line).unwrap();
-    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
-    let url = line
-        .trim()
-        .strip_prefix("cellproof-server listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
-    Replica { child, url }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn get(client: &reqwest::Client, url: &str) -> Vec<u8> {
-    let r = client.get(url).bearer_auth(TOKEN).send().await.unwrap();
-    assert_eq!(r.status(), 200, "GET {url}");
-    r.bytes().await.unwrap().to_vec()
-}
-
-async fn trust(client: &reqwest::Client, base: &str, manifest: &Value) -> TrustStore {
-    let mut trust = TrustStore::new();
-    for e in manifest["ecosystems"].as_array().unwrap() {
-        trust.pin_root(
-            e["eco"].as_str().unwrap(),
-            &PublicKey::from_jwk(&e["root"]).unwrap(),
-        );
-    }
-    for eco in ["catena-x", "ouranos"] {
-        let raw = get(client, &format!("{base}/v1/trust-list/{eco}")).await;
-        trust.insert(std::str::from_utf8(&raw).unwrap()).unwrap();
-    }
-    trust
-}
 
 /// Everything served during the run, by (list id, `validFrom`).
 #[derive(Default)]
@@ -165,45 +97,12 @@ struct Outcome {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn racing_replicas_never_lose_duplicate_or_fork_an_acknowledged_write() {
-    let schema = common::PgSchema::always();
-    let db = schema.url.clone();
-    let dir_a = tempfile::tempdir().unwrap();
-    let dir_b = tempfile::tempdir().unwrap();
-    let client = reqwest::Client::new();
-
-    let a = start(dir_a.path(), &db, "127.0.0.1:0", &["--demo"]);
-    let public = a.url.clone();
-    let manifest: Value =
-        serde_json::from_slice(&std::fs::read(dir_a.path().join("demo/manifest.json")).unwrap())
-            .unwrap();
-    let mut roots = String::from("[pinned_roots]\n");
-    for e in manifest["ecosystems"].as_array().unwrap() {
-        let r = &e["root"];
-        roots.push_str(&format!(
-            "{} = {{ kty = {}, crv = {}, x = {} }}\n",
-            e["eco"].as_str().unwrap(),
-            r["kty"],
-            r["crv"],
-            r["x"]
-        ));
-    }
-    let config = dir_b.path().join("replica.toml");
-    std::fs::write(&config, roots).unwrap();
-    let b_listen = format!("127.0.0.1:{}", free_port());
-    let b = start(
-        dir_b.path(),
-        &db,
-        &b_listen,
-        &[
-            "--public-url",
-            &public,
-            "--config",
-            config.to_str().unwrap(),
-        ],
-    );
-    let addrs = [public.clone(), format!("http://{b_listen}")];
+    let p = pair();
+    let (client, db, manifest) = (p.client.clone(), p.db.clone(), p.manifest.clone());
+    let public = p.public().to_owned();
+    let addrs = [public.clone(), p.b_addr.clone()];
     let trust = Arc::new(trust(&client, &public, &manifest).await);
-    let (iss, key) = common::issuer_key(dir_a.path(), &manifest, "catena-x");
+    let (iss, key) = common::issuer_key(p.dir_a.path(), &manifest, "catena-x");
 
     let outcome: Arc<Mutex<Outcome>> = Arc::default();
     let seen: Arc<Mutex<Seen>> = Arc::default();
@@ -275,8 +174,8 @@ async fn racing_replicas_never_lose_duplicate_or_fork_an_acknowledged_write() {
         tokio::spawn(async move {
             while Instant::now() < end + Duration::from_secs(3) {
                 for (n, base) in addrs.iter().enumerate() {
-                    let w3c = get(&client, &format!("{base}/v1/status/acme/4")).await;
-                    let compact = get(&client, &format!("{base}/v1/status-compact")).await;
+                    let w3c = get_bytes(&client, &format!("{base}/v1/status/acme/4")).await;
+                    let compact = get_bytes(&client, &format!("{base}/v1/status-compact")).await;
                     let mut s = seen.lock().unwrap();
                     s.add_w3c(&n.to_string(), std::str::from_utf8(&w3c).unwrap(), &trust);
                     s.add_compact(&n.to_string(), &compact, &trust);
@@ -295,8 +194,8 @@ async fn racing_replicas_never_lose_duplicate_or_fork_an_acknowledged_write() {
     let newest = loop {
         let mut lists = Vec::new();
         for (n, base) in addrs.iter().enumerate() {
-            let w3c = get(&client, &format!("{base}/v1/status/acme/4")).await;
-            let compact = get(&client, &format!("{base}/v1/status-compact")).await;
+            let w3c = get_bytes(&client, &format!("{base}/v1/status/acme/4")).await;
+            let compact = get_bytes(&client, &format!("{base}/v1/status-compact")).await;
             let mut s = seen.lock().unwrap();
             s.add_w3c(&n.to_string(), std::str::from_utf8(&w3c).unwrap(), &trust);
             s.add_compact(&n.to_string(), &compact, &trust);
@@ -426,5 +325,5 @@ async fn racing_replicas_never_lose_duplicate_or_fork_an_acknowledged_write() {
             "{want} served the newest list: {served:?}"
         );
     }
-    drop((a, b));
+    drop(p);
 }

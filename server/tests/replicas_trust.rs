@@ -13,194 +13,21 @@
 
 mod common;
 
-use std::io::{BufRead as _, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use cellproof_core::{
-    sha256_b64, sign_json, sign_trust_list, KeyPair, PublicKey, TrustList, TrustStore, Typ,
-};
+use cellproof_core::{sha256_b64, sign_json, Typ};
 use cellproof_server::replica::POLL;
 use cellproof_world::{Listed, DAY, YEAR};
+use common::replica::{pair, Pair, TOKEN};
 use common::{jti, now};
 use serde_json::{json, Value};
-
-const TOKEN: &str = "replica-test-token-of-32-characters-or-more";
 
 /// How long a change made through one replica may take to reach the other here: six poll
 /// intervals (1.5 s). The replica polls every [`POLL`]; the rest is slack for two servers,
 /// PostgreSQL and the test sharing two loaded cores.
 const WITHIN: Duration = Duration::from_millis(6 * POLL.as_millis() as u64);
 
-struct Replica {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Replica {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(dir: &Path, database: &str, listen: &str, extra: &[&str]) -> Replica {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cellproof-server"))
-        .args(["--data", dir.to_str().unwrap(), "--listen", listen])
-        .args(["--database", database])
-        .args(extra)
-        .env("CELLPROOF_OPERATOR_TOKEN", TOKEN)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    out.read_line(&mut line).unwrap();
-    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
-    let url = line
-        .trim()
-        .strip_prefix("cellproof-server listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
-    Replica { child, url }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Two replicas on one fresh schema: A seeded the demo world (its URL is the public URL of
-/// both), B joined with the pinned roots from a configuration file.
-struct Pair {
-    // Dropped after `Pair::drop` stopped the replicas.
-    _schema: common::PgSchema,
-    dir_a: tempfile::TempDir,
-    _dir_b: tempfile::TempDir,
-    a: Replica,
-    b: Replica,
-    /// B's own address (A's is the public URL).
-    b_addr: String,
-    manifest: Value,
-    db: String,
-    client: reqwest::Client,
-}
-
-impl Drop for Pair {
-    fn drop(&mut self) {
-        for r in [&mut self.a, &mut self.b] {
-            let _ = r.child.kill();
-            let _ = r.child.wait();
-        }
-    }
-}
-
-fn pair() -> Pair {
-    let schema = common::PgSchema::always();
-    let db = schema.url.clone();
-    let dir_a = tempfile::tempdir().unwrap();
-    let dir_b = tempfile::tempdir().unwrap();
-    let a = start(dir_a.path(), &db, "127.0.0.1:0", &["--demo"]);
-    let manifest: Value =
-        serde_json::from_slice(&std::fs::read(dir_a.path().join("demo/manifest.json")).unwrap())
-            .unwrap();
-    let mut roots = String::from("[pinned_roots]\n");
-    for e in manifest["ecosystems"].as_array().unwrap() {
-        let r = &e["root"];
-        roots.push_str(&format!(
-            "{} = {{ kty = {}, crv = {}, x = {} }}\n",
-            e["eco"].as_str().unwrap(),
-            r["kty"],
-            r["crv"],
-            r["x"]
-        ));
-    }
-    let config = dir_b.path().join("replica.toml");
-    std::fs::write(&config, roots).unwrap();
-    let b_listen = format!("127.0.0.1:{}", free_port());
-    let b = start(
-        dir_b.path(),
-        &db,
-        &b_listen,
-        &["--public-url", &a.url, "--config", config.to_str().unwrap()],
-    );
-    assert_eq!(b.url, a.url, "one public URL behind both");
-    Pair {
-        _schema: schema,
-        dir_a,
-        _dir_b: dir_b,
-        a,
-        b,
-        b_addr: format!("http://{b_listen}"),
-        manifest,
-        db,
-        client: reqwest::Client::new(),
-    }
-}
-
 impl Pair {
-    fn public(&self) -> &str {
-        &self.a.url
-    }
-
-    fn root_key(&self, eco: &str) -> KeyPair {
-        let jwk: Value = serde_json::from_slice(
-            &std::fs::read(self.dir_a.path().join(format!("demo/keys/{eco}-root.jwk"))).unwrap(),
-        )
-        .unwrap();
-        KeyPair::from_private_jwk(&jwk).unwrap()
-    }
-
-    /// The list of `eco` held now (as A serves it, verified under the pinned roots).
-    async fn trust_list(&self, eco: &str) -> TrustList {
-        let mut trust = TrustStore::new();
-        for e in self.manifest["ecosystems"].as_array().unwrap() {
-            trust.pin_root(
-                e["eco"].as_str().unwrap(),
-                &PublicKey::from_jwk(&e["root"]).unwrap(),
-            );
-        }
-        let text = self
-            .client
-            .get(format!("{}/v1/trust-list/{eco}", self.public()))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        trust.insert(&text).unwrap();
-        trust.list(eco).unwrap().clone()
-    }
-
-    /// `list` with `seq` and `iat` moved on, signed by its ecosystem's root.
-    fn next(&self, list: &TrustList, seq: u64) -> String {
-        let mut l = list.clone();
-        l.seq = seq;
-        l.iat = now();
-        sign_trust_list(&l, &self.root_key(&l.eco))
-    }
-
-    async fn upload(&self, base: &str, jws: &str) -> (u16, Value) {
-        let r = self
-            .client
-            .post(format!("{base}/v1/operator/trust-lists"))
-            .bearer_auth(TOKEN)
-            .header("Content-Type", "application/jwt")
-            .body(jws.to_owned())
-            .send()
-            .await
-            .unwrap();
-        let s = r.status().as_u16();
-        (s, r.json().await.unwrap_or(Value::Null))
-    }
-
     /// `eco`'s row in the database itself: its `seq`, and whether it holds `jws`.
     async fn stored(&self, eco: &str, jws: &str) -> (i64, bool) {
         let (client, conn) = tokio_postgres::connect(&self.db, tokio_postgres::NoTls)
@@ -214,19 +41,6 @@ impl Pair {
         drop(client);
         let _ = conn.await;
         (row.get(0), row.get::<_, String>(1) == jws)
-    }
-
-    async fn post(&self, base: &str, path: &str, media: &str, body: String) -> (u16, Value) {
-        let r = self
-            .client
-            .post(format!("{base}{path}"))
-            .header("Content-Type", media)
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        let s = r.status().as_u16();
-        (s, r.json().await.unwrap_or(Value::Null))
     }
 
     async fn get(&self, url: String) -> (u16, String) {
@@ -259,29 +73,8 @@ where
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_inspector_removed_through_one_replica_is_refused_by_the_other() {
     let p = pair();
-    let inspector = &p.manifest["inspectors"][0];
-    assert_eq!(inspector["eco"], "catena-x");
-    let did = inspector["did"].as_str().unwrap().to_owned();
-    let jwk: Value = serde_json::from_slice(
-        &std::fs::read(p.dir_a.path().join(inspector["key"].as_str().unwrap())).unwrap(),
-    )
-    .unwrap();
-    let key = KeyPair::from_private_jwk(&jwk).unwrap();
-    let sample = p.manifest["samples"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == "passport-valid")
-        .unwrap();
-    let item = sample["url"]
-        .as_str()
-        .unwrap()
-        .strip_prefix(&format!("{}/", p.public()))
-        .unwrap()
-        .split('#')
-        .next()
-        .unwrap()
-        .to_owned();
+    let (did, key) = p.inspector();
+    let item = p.battery();
     let read = || {
         sign_json(
             Typ::RegistryRequest,

@@ -7,6 +7,8 @@
 
 #![allow(dead_code)]
 
+pub mod replica;
+
 use std::path::Path;
 
 use cellproof_core::{sign_json, KeyPair, PublicKey, StatusList, StatusStore, TrustStore, Typ};
