@@ -35,7 +35,7 @@ pub use issuer::{
 };
 pub use operator::{valid_list_id, Onboard};
 pub use passport::{
-    subject_of, valid_digest, DocumentAck, PassportAck, DEFAULT_DOCUMENT_QUOTA,
+    document_digests, subject_of, valid_digest, DocumentAck, PassportAck, DEFAULT_DOCUMENT_QUOTA,
     DEFAULT_MAX_DOCUMENT, MAX_PACK_ITEMS,
 };
 pub use publication::{Artifact, Published, AUDIT_HEAD_KEY};

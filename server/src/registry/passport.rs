@@ -110,39 +110,45 @@ pub struct DocumentLinks {
     links: BTreeMap<String, BTreeSet<String>>,
 }
 
+/// Appends every document digest (`hashDigest` of a link object with a `linkURL`, SPEC.md
+/// section 3.2) under `v` to `out`, in document order, each once. Attestation listings carry a
+/// `hashDigest` but no `linkURL`, so they are not documents. No count limit: a stored passport
+/// was bounded by `MAX_PASSPORT` and its nesting by the core's JSON depth (64) at upload, so
+/// every link it holds is named (a cap here silently left documents out of packs).
+pub fn document_digests(v: &Value, out: &mut Vec<String>, depth: usize) {
+    if depth > 64 {
+        return;
+    }
+    match v {
+        Value::Object(o) => {
+            if let (Some(_), Some(d)) = (
+                o.get("linkURL").and_then(Value::as_str),
+                o.get("hashDigest").and_then(Value::as_str),
+            ) {
+                if valid_digest(d) && !out.iter().any(|x| x == d) {
+                    out.push(d.to_owned());
+                }
+                return;
+            }
+            for c in o.values() {
+                document_digests(c, out, depth + 1);
+            }
+        }
+        Value::Array(a) => {
+            for c in a {
+                document_digests(c, out, depth + 1);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Every document digest a passport version's subject links, each once (as the pack and the
 /// linkset read them: a link object with a `linkURL` and a `hashDigest`).
 pub fn linked_documents(jws: &str) -> Vec<String> {
-    fn walk(v: &Value, out: &mut Vec<String>, depth: usize) {
-        if depth > 16 || out.len() >= 256 {
-            return;
-        }
-        match v {
-            Value::Object(o) => {
-                if let (Some(_), Some(d)) = (
-                    o.get("linkURL").and_then(Value::as_str),
-                    o.get("hashDigest").and_then(Value::as_str),
-                ) {
-                    if valid_digest(d) && !out.iter().any(|x| x == d) {
-                        out.push(d.to_owned());
-                    }
-                    return;
-                }
-                for c in o.values() {
-                    walk(c, out, depth + 1);
-                }
-            }
-            Value::Array(a) => {
-                for c in a {
-                    walk(c, out, depth + 1);
-                }
-            }
-            _ => {}
-        }
-    }
     let mut out = Vec::new();
     if let Some(cs) = subject_of(jws) {
-        walk(&Value::Object(cs), &mut out, 0);
+        document_digests(&Value::Object(cs), &mut out, 0);
     }
     out
 }

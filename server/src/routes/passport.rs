@@ -16,7 +16,7 @@ use serde_json::{json, Map, Value};
 
 use super::{content_type_is, read_limited, AppState};
 use crate::errors::{PublicError, UploadError};
-use crate::registry::{subject_of, valid_digest, Gate, Registry, MAX_PACK_ITEMS};
+use crate::registry::{document_digests, subject_of, valid_digest, Gate, Registry, MAX_PACK_ITEMS};
 
 /// A year: documents and attestations are content-addressed, so they never change.
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
@@ -345,37 +345,6 @@ fn pack_items(list: Vec<String>) -> Result<Vec<String>, PublicError> {
 /// `documentsOmitted` instead, so the page can say which it will not have offline. A request
 /// may lower it (`maxDocumentBytes`), never raise it.
 pub const MAX_PACK_DOCUMENT_BYTES: usize = 16 * 1024 * 1024;
-
-/// Every document digest (`hashDigest` of a link object with a `linkURL`, SPEC.md section 3.2)
-/// under a passport's subject, in document order, each once. Attestation listings carry a
-/// `hashDigest` but no `linkURL`, so they are not documents.
-fn document_digests(v: &Value, out: &mut Vec<String>, depth: usize) {
-    if depth > 16 || out.len() >= 256 {
-        return;
-    }
-    match v {
-        Value::Object(o) => {
-            if let (Some(_), Some(d)) = (
-                o.get("linkURL").and_then(Value::as_str),
-                o.get("hashDigest").and_then(Value::as_str),
-            ) {
-                if valid_digest(d) && !out.iter().any(|x| x == d) {
-                    out.push(d.to_owned());
-                }
-                return;
-            }
-            for c in o.values() {
-                document_digests(c, out, depth + 1);
-            }
-        }
-        Value::Array(a) => {
-            for c in a {
-                document_digests(c, out, depth + 1);
-            }
-        }
-        _ => {}
-    }
-}
 
 /// Builds a pack (on the blocking pool: documents are read from the store). Only published
 /// bytes go in: the chains served publicly and the documents their current versions link,
