@@ -3,9 +3,12 @@
 //! must end as an error with a stable code and exit 2, not take the CLI down. The faults are
 //! injected in the child through an environment variable only debug builds (tests) read.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
+use common::text;
 use serde_json::Value;
 
 fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
@@ -15,15 +18,6 @@ fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
         c.env(k, v);
     }
     c.output().expect("running cellproof")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 fn demo(dir: &Path) -> String {

@@ -3,10 +3,12 @@
 //! yesterday's status body rolls nothing back (SPEC.md sections 4 and 5: `seq` and `validFrom`
 //! only grow), and a genuine newer trust list and delta are still taken on top.
 
+mod common;
+
 use std::collections::HashMap;
 use std::io::{Read as _, Write as _};
 use std::net::TcpListener;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
 
@@ -15,6 +17,7 @@ use cellproof_core::{
     Purpose, TrustList, MIN_ENTRIES,
 };
 use cellproof_world::{derive_key, World, DAY};
+use common::text;
 use serde_json::Value;
 
 const T0: u64 = 1_796_083_200;
@@ -87,13 +90,31 @@ fn run(args: &[&str]) -> Output {
         .expect("running cellproof")
 }
 
-fn text(o: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+/// What each sync test starts from: its world, the temporary directory holding the rest
+/// (kept alive by the caller), catena-x's root pinned from a file (the `--root` argument), the
+/// directory `cellproof sync` keeps, and a mirror with no routes yet (its URL and routes).
+fn setup(name: &str) -> (World, tempfile::TempDir, String, PathBuf, String, Routes) {
+    let world = World::new(name, "https://registry.example", T0);
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("catena-x-root.jwk");
+    std::fs::write(&root, world.catena_root.public().to_jwk().to_string()).unwrap();
+    let root = format!("catena-x={}", root.display());
+    let dir = tmp.path().join("synced");
+    let (base, routes) = mirror();
+    (world, tmp, root, dir, base, routes)
+}
+
+/// `cellproof sync` from the mirror at `base` into `dir`, trusting `root`.
+fn run_sync(base: &str, dir: &Path, root: &str) -> Output {
+    run(&[
+        "sync",
+        "--registry",
+        base,
+        "--dir",
+        dir.to_str().unwrap(),
+        "--root",
+        root,
+    ])
 }
 
 /// The three lists of acme's list 3 as one compact body at `valid_from`, revocation bits
@@ -208,24 +229,8 @@ fn held(dir: &Path) -> Vec<(String, Vec<u8>)> {
 
 #[test]
 fn a_mirror_serving_older_lists_rolls_nothing_back() {
-    let world = World::new("sync-rollback", "https://registry.example", T0);
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("catena-x-root.jwk");
-    std::fs::write(&root, world.catena_root.public().to_jwk().to_string()).unwrap();
-    let root = format!("catena-x={}", root.display());
-    let dir = tmp.path().join("synced");
-    let (base, routes) = mirror();
-    let sync = || {
-        run(&[
-            "sync",
-            "--registry",
-            &base,
-            "--dir",
-            dir.to_str().unwrap(),
-            "--root",
-            &root,
-        ])
-    };
+    let (world, _tmp, root, dir, base, routes) = setup("sync-rollback");
+    let sync = || run_sync(&base, &dir, &root);
 
     // The battery (acme's k1, status index 94567) and a label signed with acme's k2, a key
     // catena-x removed in seq 2 (say, compromised).
@@ -331,24 +336,8 @@ fn status_lists_used(v: &Value) -> usize {
 
 #[test]
 fn a_refused_delta_falls_back_to_a_full_body_on_top_of_what_is_held() {
-    let world = World::new("sync-fallback", "https://registry.example", T0);
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("catena-x-root.jwk");
-    std::fs::write(&root, world.catena_root.public().to_jwk().to_string()).unwrap();
-    let root = format!("catena-x={}", root.display());
-    let dir = tmp.path().join("synced");
-    let (base, routes) = mirror();
-    let sync = || {
-        run(&[
-            "sync",
-            "--registry",
-            &base,
-            "--dir",
-            dir.to_str().unwrap(),
-            "--root",
-            &root,
-        ])
-    };
+    let (world, _tmp, root, dir, base, routes) = setup("sync-fallback");
+    let sync = || run_sync(&base, &dir, &root);
     let battery = issue_credential(&world.reference_claims(), T0 - DAY, &world.acme.key)
         .unwrap()
         .url();
@@ -409,24 +398,8 @@ fn a_refused_delta_falls_back_to_a_full_body_on_top_of_what_is_held() {
 
 #[test]
 fn the_next_sync_asks_with_the_cursor_of_the_last_body_applied() {
-    let world = World::new("sync-cursor", "https://registry.example", T0);
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("catena-x-root.jwk");
-    std::fs::write(&root, world.catena_root.public().to_jwk().to_string()).unwrap();
-    let root = format!("catena-x={}", root.display());
-    let dir = tmp.path().join("synced");
-    let (base, routes) = mirror();
-    let sync = || {
-        run(&[
-            "sync",
-            "--registry",
-            &base,
-            "--dir",
-            dir.to_str().unwrap(),
-            "--root",
-            &root,
-        ])
-    };
+    let (world, _tmp, root, dir, base, routes) = setup("sync-cursor");
+    let sync = || run_sync(&base, &dir, &root);
     let log = |routes: &Routes| {
         String::from_utf8(routes.lock().unwrap().remove("log").unwrap_or_default()).unwrap()
     };
