@@ -3,14 +3,24 @@
 //! `replicas_trust.rs`. A trust list uploaded through replica A that removes an inspector or
 //! an issuer's key is refused by replica B on the very next request, with no wait for B's poll
 //! (`replica::POLL`): B catches up with the database's trust data before it authorises a
-//! restricted read, a report read, and each group of status updates and allocations.
+//! restricted read, a report read, and each group of status updates and allocations. The
+//! per-uploader document quota holds across replicas uploading at once (the sum is taken in
+//! the committing transaction under a per-uploader lock).
 
 mod common;
 
 use cellproof_core::{sign_json, KeyPair, TrustList, Typ};
-use common::replica::{pair, Pair};
+use common::replica::{pair_with, Pair};
 use common::{jti, now};
 use serde_json::{json, Value};
+
+/// Every replica's per-uploader document quota here (`document_quota_bytes`).
+const QUOTA: u64 = 100_000;
+
+/// Two replicas, each with the document quota [`QUOTA`].
+fn pair() -> Pair {
+    pair_with(&[("CELLPROOF_DOCUMENT_QUOTA_BYTES", &QUOTA.to_string())])
+}
 
 impl Pair {
     /// Uploads through A catena-x's list changed by `edit` (the next `seq`, signed by the root).
@@ -133,5 +143,85 @@ async fn an_issuer_key_removed_through_one_replica_is_refused_by_the_other_at_on
         (s, v["code"].as_str()),
         (on_a.0, on_a.1["code"].as_str()),
         "B allocated to a removed key: {v}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_replicas_uploading_at_once_never_take_an_issuer_past_its_quota() {
+    use cellproof_core::sha256_b64;
+    let p = pair();
+    let (iss, key) = common::issuer_key(p.dir_a.path(), &p.manifest, "catena-x");
+    let put = |base: String, n: usize| {
+        let (iss, key, client, aud) = (
+            iss.clone(),
+            key.clone(),
+            p.client.clone(),
+            p.public().to_owned(),
+        );
+        async move {
+            let mut bytes = format!("%PDF-1.4\n% replica quota {n}\n").into_bytes();
+            bytes.resize(20_000, b'.');
+            let digest = sha256_b64(&bytes);
+            let envelope = sign_json(
+                Typ::RegistryRequest,
+                &json!({"iss": iss, "iat": now(), "jti": jti(), "aud": aud, "op": "document",
+                        "digest": digest}),
+                &key,
+            );
+            let r = client
+                .put(format!("{base}/v1/documents/{digest}"))
+                .header("Content-Type", "application/pdf")
+                .header("Authorization", format!("Cellproof {envelope}"))
+                .body(bytes)
+                .send()
+                .await
+                .unwrap();
+            let s = r.status().as_u16();
+            (s, r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    // Twelve 20,000-byte documents at once, half through each replica: at most five fit, the
+    // sum counting what the other replica stored.
+    let tasks: Vec<_> = (0..12)
+        .map(|n| {
+            let base = if n % 2 == 0 {
+                p.public().to_owned()
+            } else {
+                p.b_addr.clone()
+            };
+            tokio::spawn(put(base, n))
+        })
+        .collect();
+    let mut accepted = 0;
+    let mut refused = 0;
+    for t in tasks {
+        let (s, v) = t.await.unwrap();
+        match s {
+            200 => accepted += 1,
+            413 => {
+                assert_eq!(v["code"], "document_quota_exceeded", "{v}");
+                refused += 1;
+            }
+            _ => panic!("{s} {v}"),
+        }
+    }
+    assert!(refused > 0, "every upload was acknowledged");
+    let (client, conn) = tokio_postgres::connect(&p.db, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    let conn = tokio::spawn(conn);
+    let used: i64 = client
+        .query_one(
+            "SELECT COALESCE(SUM(size), 0)::BIGINT FROM documents WHERE uploader = $1",
+            &[&iss],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    drop(client);
+    let _ = conn.await;
+    assert!(
+        used as u64 <= QUOTA,
+        "{accepted} acknowledged: the issuer's documents hold {used} bytes, past {QUOTA}"
     );
 }
