@@ -403,6 +403,45 @@ fn attestations_cell(attestations: &[Value]) -> String {
     }
 }
 
+/// `cell`, or when it is empty what `fallback` gives.
+fn cell_or(cell: String, fallback: Option<String>) -> String {
+    if cell.is_empty() {
+        fallback.unwrap_or_default()
+    } else {
+        cell
+    }
+}
+
+/// The value of `ai` (`01`, `21`) in the verdict's `label.identifier`, percent-decoded: the
+/// battery a label without an embedded credential names (SPEC.md section 2.1, a plain Digital
+/// Link or an element string), whose verdict has no `claims` and no `scanned` to take it from.
+/// The identifier is written as `sub` is, `01/{gtin14}[/22/..][/10/..][/21/..]`, AI and value
+/// alternating; a value that does not percent-decode to UTF-8 gives nothing.
+fn label_ai(v: &Value, ai: &str) -> Option<String> {
+    let id = v.get("label")?.get("identifier")?.as_str()?;
+    let parts: Vec<&str> = id.split('/').collect();
+    let value = parts.chunks(2).find(|p| p.first() == Some(&ai))?.get(1)?;
+    let b = value.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        let hex = value
+            .get(i + 1..i + 3)
+            .filter(|h| c == b'%' && h.bytes().all(|x| x.is_ascii_hexdigit()));
+        match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
 /// The cells of the columns `overall` ..= `verified_at` of [`CSV_COLUMNS`], unescaped, of a
 /// verdict in its JSON form (`docs/verdict-json.md`): what `cellproof verify --json` prints and
 /// what the page stored when it scanned (it exports the session later, through the binding's
@@ -447,8 +486,8 @@ pub fn csv_cells_of_json(v: &Value) -> Vec<String> {
                 .or_else(|| claims.and_then(|c| c.get("iss"))),
         ),
         text(issuer.and_then(|i| i.get("path"))),
-        text(link.and_then(|l| l.get("gtin"))),
-        text(link.and_then(|l| l.get("serial"))),
+        cell_or(text(link.and_then(|l| l.get("gtin"))), label_ai(v, "01")),
+        cell_or(text(link.and_then(|l| l.get("serial"))), label_ai(v, "21")),
         status("revocation"),
         status("suspension"),
         status("refresh"),
@@ -564,6 +603,44 @@ mod tests {
         let empty = csv_cells_of_json(&Value::Null);
         assert_eq!(empty.len(), CSV_VERDICT_COLUMNS.len());
         assert!(empty.iter().all(|c| c.is_empty() || c == "no"));
+    }
+
+    #[test]
+    fn csv_cells_of_a_label_without_a_credential_name_its_battery() {
+        // SPEC.md 2.1: a plain Digital Link or element string is unverifiable
+        // `no_embedded_credential` with neither claims nor scanned link; the gtin and serial
+        // cells come from `label.identifier` (values percent-decoded, as `scanned` holds them).
+        let v = serde_json::json!({
+            "overall": "unverifiable", "code": "no_embedded_credential",
+            "claims": null, "scanned": null,
+            "label": {"form": "element-string",
+                      "identifier": "01/04012345000016/10/L%2F1/21/A%2FB%25%2", "attributes": {}},
+        });
+        let cells = csv_cells_of_json(&v);
+        assert_eq!(
+            (cells[6].as_str(), cells[7].as_str()),
+            ("04012345000016", "A/B%%2")
+        );
+        // A model-level label names no serial; a UNTP link names no identifier at all.
+        let model = serde_json::json!({"label": {"form": "digital-link", "identifier": "01/04012345000016"}});
+        let cells = csv_cells_of_json(&model);
+        assert_eq!(
+            (cells[6].as_str(), cells[7].as_str()),
+            ("04012345000016", "")
+        );
+        let untp = serde_json::json!({"label": {"form": "untp-link", "identifier": null}});
+        let cells = csv_cells_of_json(&untp);
+        assert_eq!((cells[6].as_str(), cells[7].as_str()), ("", ""));
+        // The signed claims still decide when there are any.
+        let claimed = serde_json::json!({
+            "claims": {"gtin": "09506000134352", "serial": "S9"},
+            "label": {"form": "cellproof", "identifier": "01/04012345000016/21/X"},
+        });
+        let cells = csv_cells_of_json(&claimed);
+        assert_eq!(
+            (cells[6].as_str(), cells[7].as_str()),
+            ("09506000134352", "S9")
+        );
     }
 
     #[test]
