@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::{bail, Context as _, Result};
 use cellproof_core::{
     issue_credential, sign_status_list, sign_trust_list, status_list_payload, verify, verify_many,
-    Bitstring, Context, KeyPair, Overall, Purpose, StatusListSpec, TrustList,
+    Bitstring, Context, KeyPair, Label, LabelJson, Overall, Purpose, StatusListSpec, TrustList,
 };
 use cellproof_qr::encode::{encode_url_numeric, Ecc, Encoded};
 use serde_json::{json, Value};
@@ -628,9 +628,19 @@ fn decode(json_out: bool, images: &[std::path::PathBuf]) -> Result<Outcome> {
         match result {
             Ok((codes, ms)) => {
                 if json_out {
+                    // Each code's label form (SPEC.md 2.1), read offline by the core as
+                    // `verify` reads it: the same `label` member as the verdict's, null for a
+                    // text that is no label.
                     let codes: Vec<Value> = codes
                         .iter()
-                        .map(|c| json!({"text": c.text, "corners": c.corners}))
+                        .map(|c| {
+                            let label = Label::parse(&c.text).ok().map(|l| LabelJson {
+                                form: l.form.as_str(),
+                                identifier: l.identifier(),
+                                attributes: l.attributes,
+                            });
+                            json!({"text": c.text, "corners": c.corners, "label": label})
+                        })
                         .collect();
                     let j =
                         json!({"file": file, "codes": codes, "ms": (ms * 100.0).round() / 100.0});
@@ -650,6 +660,9 @@ fn decode(json_out: bool, images: &[std::path::PathBuf]) -> Result<Outcome> {
                             output::safe(&c.text),
                             corners.join(" ")
                         );
+                        if let Ok(l) = Label::parse(&c.text) {
+                            println!("{file}:   label: {}", output::label_text(&l));
+                        }
                     }
                 }
             }

@@ -7,7 +7,8 @@
 //! could reorder what is read.
 
 use cellproof_core::{
-    csv_cell, escape_controls, is_control, Outcome, StatusState, Verdict, VerdictJson, CSV_COLUMNS,
+    csv_cell, escape_controls, is_control, Label, Outcome, StatusState, Verdict, VerdictJson,
+    CSV_COLUMNS,
 };
 use serde_json::Value;
 
@@ -80,6 +81,17 @@ pub fn verdict_text(v: &Verdict) -> String {
     out.push('\n');
     if let Some(m) = &v.message {
         out.push_str(&format!("  reason    {}\n", safe(m)));
+    }
+    if let Some(l) = &v.label {
+        out.push_str(&format!("  label     {}\n", label_text(l)));
+    }
+    if v.code == Some("no_embedded_credential") {
+        // SPEC.md section 2.1: such a label is never "not genuine" for lacking a credential; the
+        // verdict is about what the verifier holds, and offline it holds nothing signed.
+        out.push_str(
+            "  online    this label carries no signature: it must be checked online, \
+             with the passport its resolver links\n",
+        );
     }
     if let Some(i) = &v.issuer {
         out.push_str(&format!(
@@ -165,6 +177,27 @@ pub fn verdict_text(v: &Verdict) -> String {
         out.push_str(&format!("  notice    {} ({})\n", safe(&n.message), n.code));
     }
     out
+}
+
+/// The label form read and the identifier it names (SPEC.md section 2.1), e.g.
+/// `element string, 01/04012345000016/21/SN1`, with its other attributes. The identifier is
+/// percent-encoded and attributes come from the scan: both go through [`safe`] (an element
+/// string's GS must not reach the terminal raw).
+pub fn label_text(l: &Label) -> String {
+    let mut text = l.form.as_str().replace('-', " ");
+    match l.identifier() {
+        Some(id) => text.push_str(&format!(", {}", safe(&id))),
+        None => text.push_str(", no GS1 identifier"),
+    }
+    if !l.attributes.is_empty() {
+        let attrs: Vec<String> = l
+            .attributes
+            .iter()
+            .map(|(k, v)| format!("{}={}", safe(k), safe(v)))
+            .collect();
+        text.push_str(&format!(" ({})", attrs.join(", ")));
+    }
+    text
 }
 
 /// The CSV header of batch output: the shared column set (`CSV_COLUMNS`), the page's too.

@@ -418,3 +418,54 @@ fn usage_and_io_errors_exit_2_with_a_sentence() {
     let o = run(&["verify", "x", "--at", "yesterday"]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("neither Unix seconds nor an RFC 3339"));
 }
+
+#[test]
+fn verify_names_the_label_form_and_identifier_of_a_label_without_a_credential() {
+    // SPEC.md 2.1: an element string as a handheld scanner types it carries no signature. Before,
+    // the terminal said only "UNVERIFIABLE ... (no_embedded_credential)": not which label form
+    // was read nor that it must be checked online.
+    let o = run(&["verify", "(01)04012345000016(21)CPPASSVALID000"]);
+    assert_eq!(code(&o), 1, "not valid");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.starts_with("UNVERIFIABLE"), "{out}");
+    assert!(
+        out.contains("  label     element string, 01/04012345000016/21/CPPASSVALID000\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("carries no signature: it must be checked online"),
+        "{out}"
+    );
+    // A plain Digital Link with a lot and a query attribute: its form, the identifier as `sub`
+    // is written and the attribute.
+    let o = run(&[
+        "verify",
+        "https://id.gs1.org/01/4012345000016/10/L%2F1/21/SN9?17=271231",
+    ]);
+    assert_eq!(code(&o), 1);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("  label     digital link, 01/04012345000016/10/L%2F1/21/SN9 (17=271231)\n"),
+        "{out}"
+    );
+    // `--json` carries the same in `label`.
+    let o = run(&["verify", "--json", "(01)04012345000016(21)CPPASSVALID000"]);
+    assert_eq!(code(&o), 1);
+    let j = stdout_json(&o);
+    assert_eq!(j["code"], "no_embedded_credential");
+    assert_eq!(
+        j["label"],
+        serde_json::json!({"form": "element-string",
+            "identifier": "01/04012345000016/21/CPPASSVALID000", "attributes": {}})
+    );
+    // Text that is no URL is read as a bare credential (form `jws`) that did not decode: it
+    // is invalid, and nothing tells the user to look it up online.
+    let o = run(&["verify", "not a label"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(code(&o), 1);
+    assert!(
+        out.contains("  label     jws, no GS1 identifier\n"),
+        "{out}"
+    );
+    assert!(!out.contains("checked online"), "{out}");
+}

@@ -272,3 +272,116 @@ fn decode_output_escapes_control_characters_in_the_qr_text() {
     let j: Value = serde_json::from_slice(&o.stdout).expect("JSON");
     assert_eq!(j["codes"][0]["text"], text);
 }
+
+#[test]
+fn labels_without_a_credential_fill_the_battery_cells_and_never_print_a_raw_gs() {
+    // A keyboard-wedge scanner types a GS1 DataMatrix as `]d2` + AIs with GS (0x1D) after a
+    // variable-length value (SPEC.md 2.1, item 5). Before, such a label's CSV row had empty
+    // gtin and serial cells (the verdict has no claims and no `scanned` link): the batch named
+    // no battery.
+    let gs = '\u{1d}';
+    let element = format!("]d2010401234500001610LOT7{gs}21CPPASSVALID000");
+    let inputs = [
+        element.as_str(),
+        "(01)04012345000016(21)CPPASSVALID000",
+        "http://127.0.0.1:8080/01/04012345000016/21/SN%2F9",
+    ];
+    let dir = tempfile::tempdir().expect("tmp");
+    let batch = dir.path().join("scans.txt");
+    std::fs::write(&batch, inputs.join("\n")).expect("write");
+    let o = run(&[
+        "verify",
+        "--batch",
+        batch.to_str().expect("path"),
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "none is valid");
+    assert_eq!(raw_controls(&o.stdout), Vec::<char>::new());
+    let rows = parse_csv(&String::from_utf8_lossy(&o.stdout));
+    let col = |name: &str| CSV_COLUMNS.iter().position(|c| *c == name).expect("column");
+    let cells: Vec<(&str, &str, &str, &str)> = rows[1..]
+        .iter()
+        .map(|r| {
+            (
+                r[col("code")].0.as_str(),
+                r[col("gtin")].0.as_str(),
+                r[col("serial")].0.as_str(),
+                r[col("input")].0.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        cells,
+        [
+            (
+                "no_embedded_credential",
+                "04012345000016",
+                "CPPASSVALID000",
+                r"]d2010401234500001610LOT7\u{1d}21CPPASSVALID000",
+            ),
+            (
+                "no_embedded_credential",
+                "04012345000016",
+                "CPPASSVALID000",
+                "(01)04012345000016(21)CPPASSVALID000",
+            ),
+            (
+                "no_embedded_credential",
+                "04012345000016",
+                "SN/9",
+                "http://127.0.0.1:8080/01/04012345000016/21/SN%2F9",
+            ),
+        ]
+    );
+
+    // The terminal verdict of the element string: its form and identifier, no raw GS.
+    let o = run(&["verify", &element]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(raw_controls(&o.stdout), Vec::<char>::new());
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("  label     element string, 01/04012345000016/10/LOT7/21/CPPASSVALID000\n"),
+        "{out}"
+    );
+
+    // `decode` of a QR code holding it: the text with the GS escaped, and the label form read.
+    let code = cellproof_qr::encode::encode_bytes(&element, cellproof_qr::encode::Ecc::M)
+        .expect("encodes");
+    let (w, h, luma) = code.to_luma(8);
+    let png = dir.path().join("datamatrix-as-qr.png");
+    image::GrayImage::from_raw(w, h, luma)
+        .expect("image")
+        .save(&png)
+        .expect("png");
+    let o = run(&["decode", png.to_str().expect("path")]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(raw_controls(&o.stdout), Vec::<char>::new());
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains(r"LOT7\u{1d}21CPPASSVALID000"), "{out}");
+    assert!(
+        out.contains("  label: element string, 01/04012345000016/10/LOT7/21/CPPASSVALID000\n"),
+        "{out}"
+    );
+    let o = run(&["decode", "--json", png.to_str().expect("path")]);
+    let j: Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(j["codes"][0]["text"], element);
+    assert_eq!(
+        j["codes"][0]["label"],
+        json!({"form": "element-string",
+               "identifier": "01/04012345000016/10/LOT7/21/CPPASSVALID000", "attributes": {}})
+    );
+
+    // Query attributes are percent-decoded by the label reader: an ESC sequence or a bidi
+    // override put there in %-escapes is escaped on the label line.
+    let o = run(&[
+        "verify",
+        "https://id.gs1.org/01/4012345000016/21/X?a=%1B%5B2J%E2%80%AE",
+    ]);
+    assert_eq!(raw_controls(&o.stdout), Vec::<char>::new());
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains(r"  label     digital link, 01/04012345000016/21/X (a=\u{1b}[2J\u{202e})"),
+        "{out}"
+    );
+}
