@@ -91,12 +91,25 @@ function attestationCount(v) {
     text: `${n.verified === n.listed ? '✓' : '⚠'} ${t('att_count', { v: n.verified, n: n.listed })}` });
 }
 
+/**
+ * What a session row names: the signed claims' battery; else the identifier the label names
+ * (SPEC.md 2.1: a plain Digital Link or element string verifies offline to
+ * `no_embedded_credential`, and its raw text, a URL or an element string with GS separators, is
+ * not what a dealer reads); else the start of the scanned text.
+ */
+export function rowItem(scan) {
+  const v = scan.verdict;
+  if (v?.claims) return `${v.claims.gtin} / ${v.claims.serial}`;
+  if (typeof v?.label?.identifier === 'string') return v.label.identifier;
+  return String(scan.input ?? '').slice(0, 40);
+}
+
 export function renderSession() {
   const ol = $('session');
   ol.replaceChildren(...state.session.map((s) => {
     const v = s.verdict;
     const who = v.issuer?.name ?? v.claims?.iss ?? '';
-    const item = v.claims ? `${v.claims.gtin} / ${v.claims.serial}` : s.input.slice(0, 40);
+    const item = rowItem(s);
     const seen = s.seen ?? 1;
     const again = seen > 1 ? t('seen_count', { n: seen, last: new Date(s.lastSeen ?? s.at).toLocaleTimeString(lang()) }) : '';
     const li = el('li', { 'data-testid': 'scan-row', 'data-overall': v.overall, 'data-code': v.code ?? '', 'data-seen': String(seen), tabindex: '0' },
