@@ -77,6 +77,26 @@ test('a stored verdict with integers beyond 2^53 exports as the CLI would', () =
   assert.equal(row[17], wasm.csvRow(1, '', 1, JSON.stringify(verdict), 'x').split(',')[17].replaceAll('"', ''));
 });
 
+test('a label without a credential exports the battery its identifier names', () => {
+  // SPEC.md 2.1: a DataMatrix element string typed by a keyboard-wedge scanner (GS after a
+  // variable-length value) or a plain Digital Link verifies offline to no_embedded_credential,
+  // with neither claims nor scanned link: the gtin and serial cells come from label.identifier
+  // (the core's csvRow, the CLI's batch CSV too), the input cell keeps the scan, GS escaped.
+  const v = new wasm.Verifier();
+  const inputs = ['\x5dd2010401234500001610LOT7\x1d21CPPASSVALID000', 'http://127.0.0.1:8080/01/04012345000016/21/SN%2F9'];
+  const session = JSON.parse(JSON.stringify(inputs.map((input, i) => ({ key: input, input, verdict: v.verify(input, 1_796_600_000), at: 2 - i, seen: 1 }))));
+  v.free();
+  const rows = parse(sessionCsv(session, wasm));
+  const col = (name) => rows[0].indexOf(name);
+  assert.deepEqual(rows.slice(1).map((r) => [r[col('code')], r[col('gtin')], r[col('serial')], r[col('input')]]), [
+    ['no_embedded_credential', '04012345000016', 'SN/9', inputs[1]],
+    ['no_embedded_credential', '04012345000016', 'CPPASSVALID000', ']d2010401234500001610LOT7\\u{1d}21CPPASSVALID000'],
+  ]);
+  // The JSON export keeps each record as stored: the raw scan and the verdict's label.
+  const scans = JSON.parse(sessionJson(session, null)).scans;
+  assert.deepEqual(scans.map((s) => s.verdict.label.identifier), ['01/04012345000016/21/SN%2F9', '01/04012345000016/10/LOT7/21/CPPASSVALID000']);
+});
+
 test('the session JSON: every record in scan order with the sync time', () => {
   const session = [{ key: 'b', at: 2 }, { key: 'a', at: 1 }];
   const out = JSON.parse(sessionJson(session, 1234, new Date(0)));
