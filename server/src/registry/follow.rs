@@ -8,13 +8,37 @@
 //! (the authentication snapshot, `Gate`, is rebuilt when trust lists change).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use cellproof_core::{Bitstring, KeyPair, Purpose};
 
 use super::passport::listed_digests;
 use super::{Artifact, AuthorityKey, Gate, IssuerState, ListState, PurposeState, Registry, VC_JWT};
-use crate::store::{AttestationRow, AuthorityKeyRow, PassportRow, StoreError};
+use crate::errors::UpdateError;
+use crate::metrics::Metrics;
+use crate::store::{AttestationRow, AuthorityKeyRow, PassportRow, Store, StoreError};
+
+/// `/metrics` counter: database round trips replicas made to check a request against the
+/// trust data committed now (`Registry::fresh_gate`: version probes and catch-ups).
+pub const CHANGE_PROBES: &str = "cellproof_replica_change_probes_total";
+
+/// Whether the held snapshot's refusal of a request stands whatever other replicas committed
+/// since (`Registry::fresh_gate` is skipped, no round trip, no mutex): the body is malformed,
+/// names another audience or operation, is outside its `iat` window, or its signature does
+/// not verify under the key its `kid` names in the snapshot (a forgery). An unknown issuer or
+/// key, or trust refused, may be a change another replica made: those go to the fresh check.
+pub fn settled(e: &UpdateError) -> bool {
+    matches!(
+        e,
+        UpdateError::Malformed { .. }
+            | UpdateError::WrongTyp { .. }
+            | UpdateError::AudienceMismatch { .. }
+            | UpdateError::OpMismatch { .. }
+            | UpdateError::IatStale { .. }
+            | UpdateError::IatInFuture { .. }
+            | UpdateError::BadSignature { .. }
+    )
+}
 
 impl Registry {
     /// Marks this registry as one of several replicas of its store: it signs status lists
@@ -28,21 +52,46 @@ impl Registry {
 
     /// The authentication snapshot to check a request against now: `held` (the one a handler
     /// took) when this registry is alone on its store (it publishes every change itself, so
-    /// nothing is taken or read); on a replica, the one after catching up with what the
-    /// others committed (one `changes()` round trip; trust lists re-read only when changed),
-    /// so an inspector or key removed through another replica a moment ago is refused here
-    /// too, not for up to a poll interval more (docs/deploy.md).
+    /// nothing is taken or read); on a replica, one holding everything committed before this
+    /// call, so an inspector or key removed through another replica a moment ago is refused
+    /// here too, not for up to a poll interval more (docs/deploy.md).
+    ///
+    /// Call it only for a request the held snapshot accepted or could not judge (`settled`
+    /// says which refusals stand without it): a forged request costs no round trip. The
+    /// database's change version is read outside the registry mutex by a single-flight probe
+    /// (`Store::probe_version`: concurrent callers share one, at most about one per round
+    /// trip whatever the request rate); when this process has applied
+    /// that version the published snapshot is current and no lock is taken; otherwise the
+    /// mutex is taken to catch up (`changes()`), once for all callers that waited on it.
     pub fn fresh_gate(
         registry: &Mutex<Registry>,
+        slot: &RwLock<Arc<Gate>>,
+        store: &dyn Store,
+        metrics: &Metrics,
         held: Arc<Gate>,
     ) -> Result<Arc<Gate>, StoreError> {
         if !held.replicated() {
             return Ok(held);
         }
+        let Some(probe) = store.probe_version()? else {
+            return Ok(held);
+        };
+        if probe.ran {
+            metrics.count(CHANGE_PROBES);
+        }
+        if store.applied_version() >= probe.version {
+            // `mark_applied` follows the snapshot's publication (`reload`): the one in the
+            // slot now holds everything committed before the probe started.
+            return Ok(slot.read().map_or(held, |g| g.clone()));
+        }
         let mut reg = registry
             .lock()
             .map_err(|_| StoreError::Backend("the registry mutex is poisoned".into()))?;
-        reg.catch_up()?;
+        // Another caller may have caught up while this one waited for the mutex.
+        if store.applied_version() < probe.version {
+            metrics.count(CHANGE_PROBES);
+            reg.catch_up()?;
+        }
         Ok(reg.gate())
     }
 
@@ -79,6 +128,7 @@ impl Registry {
         // Only the rows written since this process last read or wrote (a version check
         // when nothing was: a replica under load does not re-read every list per group).
         let Some(mut snap) = self.store.changes()? else {
+            self.store.mark_applied();
             return Ok(0);
         };
         // Keys first: a new active key marks every list for re-signing before the status
@@ -167,6 +217,8 @@ impl Registry {
         } else if new_issuers {
             self.refresh_gate();
         }
+        // After the snapshot's publication: `fresh_gate` takes the slot's as current then.
+        self.store.mark_applied();
         Ok(changed.len())
     }
 }

@@ -29,6 +29,7 @@ use serde_json::{json, Value};
 
 use crate::store::{AuthorityKeyRow, Batch, ItemRow, NewAudit, Store, StoreError};
 
+pub use follow::settled;
 pub use inspector::{ReadRequest, ReportsAnswer, RestrictedAnswer};
 pub use issuer::{
     AllocateAck, Authenticated, Committer, DocumentRequest, Gate, IssuerAck, UpdateAck,

@@ -7,6 +7,8 @@
 //! it only the outcome is appended to the audit log with the request's `jti`. Answers are
 //! `Cache-Control: no-store`: restricted data never rests in a shared cache.
 
+use std::sync::{Arc, Mutex, RwLock};
+
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use cellproof_core::{INSPECTOR_ROLES, RESTRICTED_READ_ROLES};
@@ -14,7 +16,9 @@ use cellproof_core::{INSPECTOR_ROLES, RESTRICTED_READ_ROLES};
 use super::passport::{battery_path, self_authenticating};
 use super::{content_type_is, read_limited, AppState};
 use crate::errors::{PublicError, ReadError, UpdateError, UploadError};
-use crate::registry::{ReadRequest, Registry, MAX_JWS_BODY};
+use crate::metrics::Metrics;
+use crate::registry::{settled, Gate, ReadRequest, Registry, MAX_JWS_BODY};
+use crate::store::Store;
 
 fn count<T>(state: &AppState, endpoint: &'static str, r: &Result<T, ReadError>) {
     let outcome = match r {
@@ -36,6 +40,32 @@ fn no_store(body: &impl serde::Serialize) -> HttpResponse {
 fn store_failed(e: impl std::fmt::Display) -> ReadError {
     tracing::error!(error = %e, "reading the store failed");
     ReadError::Internal
+}
+
+/// A read request authenticated: first against the snapshot `held` (a forged or malformed
+/// one is refused there, with no database round trip and no registry mutex: issue 16), then,
+/// on replicas, against the database's trust data now, not the last poll's
+/// ([`Registry::fresh_gate`], docs/deploy.md).
+fn fresh_read(
+    registry: &Mutex<Registry>,
+    slot: &RwLock<Arc<Gate>>,
+    store: &dyn Store,
+    metrics: &Metrics,
+    held: Arc<Gate>,
+    envelope: &str,
+    now: u64,
+) -> Result<ReadRequest, ReadError> {
+    let first = match held.authenticate_read(envelope, now) {
+        Err(ReadError::Envelope(e)) if settled(&e) => return Err(ReadError::Envelope(e)),
+        r => r,
+    };
+    let fresh =
+        Registry::fresh_gate(registry, slot, store, metrics, held.clone()).map_err(store_failed)?;
+    if Arc::ptr_eq(&fresh, &held) {
+        first
+    } else {
+        fresh.authenticate_read(envelope, now)
+    }
 }
 
 /// `POST /v1/restricted`: a `registry-request+jwt` `op: "read"` body `{item, tier}`.
@@ -82,15 +112,26 @@ async fn restricted_inner(
         .read()
         .map(|g| g.clone())
         .map_err(|_| ReadError::Internal)?;
+    let (slot, fstore, metrics) = (
+        state.gate.clone(),
+        state.store.clone(),
+        state.metrics.clone(),
+    );
     let (registry, store, clock) = (
         state.registry.clone(),
         state.store.clone(),
         state.clock.clone(),
     );
     web::block(move || {
-        // Replicas: the database's trust data now, not the last poll's (docs/deploy.md).
-        let gate = Registry::fresh_gate(&registry, gate).map_err(store_failed)?;
-        let r = gate.authenticate_read(&envelope, clock.now())?;
+        let r = fresh_read(
+            &registry,
+            &slot,
+            &*fstore,
+            &metrics,
+            gate,
+            &envelope,
+            clock.now(),
+        )?;
         // Refused unlocked and unaudited: a requester that can never read sections.
         r.never_reads(&RESTRICTED_READ_ROLES, "inspector, recycler or repairer")?;
         let decision = r.decide();
@@ -157,14 +198,26 @@ async fn list_reports_inner(
         .read()
         .map(|g| g.clone())
         .map_err(|_| ReadError::Internal)?;
+    let (slot, fstore, metrics) = (
+        state.gate.clone(),
+        state.store.clone(),
+        state.metrics.clone(),
+    );
     let (registry, store, clock) = (
         state.registry.clone(),
         state.store.clone(),
         state.clock.clone(),
     );
     web::block(move || {
-        let gate = Registry::fresh_gate(&registry, gate).map_err(store_failed)?;
-        let r: ReadRequest = gate.authenticate_read(&envelope, clock.now())?;
+        let r = fresh_read(
+            &registry,
+            &slot,
+            &*fstore,
+            &metrics,
+            gate,
+            &envelope,
+            clock.now(),
+        )?;
         // Refused unlocked and unaudited: report listings are for inspectors alone.
         r.never_reads(&INSPECTOR_ROLES, "inspector")?;
         let held = store.reports(&path).map_err(store_failed)?;

@@ -16,7 +16,9 @@ use serde_json::{json, Map, Value};
 
 use super::{content_type_is, read_limited, AppState};
 use crate::errors::{PublicError, UploadError};
-use crate::registry::{document_digests, subject_of, valid_digest, Gate, Registry, MAX_PACK_ITEMS};
+use crate::registry::{
+    document_digests, settled, subject_of, valid_digest, Gate, Registry, MAX_PACK_ITEMS,
+};
 
 /// A year: documents and attestations are content-addressed, so they never change.
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
@@ -178,14 +180,33 @@ async fn put_document_inner(
     // Authenticated before the body is read: an anonymous upload costs no more than its
     // headers.
     let d = digest.clone();
+    let (slot, fstore, metrics) = (
+        state.gate.clone(),
+        state.store.clone(),
+        state.metrics.clone(),
+    );
     let registry = state.registry.clone();
     let auth = web::block(move || {
+        let now = clock.now();
+        // First against the snapshot held: a forged or malformed envelope is refused there,
+        // with no database round trip and no registry mutex (issue 16).
+        let first = match gate.authenticate_document(&envelope, &d, now) {
+            Err(UploadError::Envelope(e)) if settled(&e) => {
+                return Err(UploadError::Envelope(e));
+            }
+            r => r,
+        };
         // Replicas: against the database's trust data now (docs/deploy.md).
-        let gate = Registry::fresh_gate(&registry, gate).map_err(|e| {
-            tracing::error!(error = %e, "catching up failed");
-            UploadError::Internal
-        })?;
-        gate.authenticate_document(&envelope, &d, clock.now())
+        let fresh = Registry::fresh_gate(&registry, &slot, &*fstore, &metrics, gate.clone())
+            .map_err(|e| {
+                tracing::error!(error = %e, "catching up failed");
+                UploadError::Internal
+            })?;
+        if Arc::ptr_eq(&fresh, &gate) {
+            first
+        } else {
+            fresh.authenticate_document(&envelope, &d, now)
+        }
     })
     .await
     .map_err(|_| UploadError::Internal)??;

@@ -381,6 +381,15 @@ impl std::fmt::Display for StoreError {
 
 impl std::error::Error for StoreError {}
 
+/// A change-version probe's answer ([`Store::probe_version`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Probed {
+    /// The database's change version when the probe ran.
+    pub version: i64,
+    /// Whether this caller's probe made the round trip (`false`: it shared another's).
+    pub ran: bool,
+}
+
 /// The storage contract. Every method blocks.
 pub trait Store: Send + Sync + 'static {
     /// Reads everything held (start-up).
@@ -394,6 +403,21 @@ pub trait Store: Send + Sync + 'static {
     fn changes(&self) -> Result<Option<Snapshot>, StoreError> {
         self.load().map(Some)
     }
+    /// Replicas (`Registry::fresh_gate`): the change version the database is at, read by a
+    /// round trip that started after this call; callers that arrive while one is in flight
+    /// wait for the next one and share its answer (whatever the request rate, about one
+    /// probe per round trip). `None` for a store only one process writes (nothing to ask).
+    fn probe_version(&self) -> Result<Option<Probed>, StoreError> {
+        Ok(None)
+    }
+    /// The change version the registry has applied: what [`Store::changes`] had brought
+    /// when it last called [`Store::mark_applied`].
+    fn applied_version(&self) -> i64 {
+        0
+    }
+    /// Records that the registry applied everything [`Store::changes`] brought so far (its
+    /// authentication snapshot included).
+    fn mark_applied(&self) {}
     /// Commits a batch atomically and durably (on disk when this returns `Ok`); returns the
     /// sequence numbers of the appended audit entries. Several processes may commit to one
     /// database at once (replicas): appends to the audit chain must be serialised (each

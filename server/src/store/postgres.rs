@@ -20,7 +20,8 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use tokio_postgres::error::SqlState;
@@ -30,7 +31,7 @@ use tokio_postgres::{
 
 use super::{
     AttestationRow, AuditEntry, AuthorityKeyRow, Batch, IssuerRow, ItemRow, ListRow, PassportRow,
-    ReportRow, RestrictedRow, Snapshot, StatusRow, Store, StoreError,
+    Probed, ReportRow, RestrictedRow, Snapshot, StatusRow, Store, StoreError,
 };
 
 /// The migrations, in order: `(version, name, SQL)`. Never edit an applied one (its
@@ -216,12 +217,29 @@ impl Pool {
     }
 }
 
+/// The single-flight change-version probe: probes are numbered as they start; a caller
+/// needs one that started after it arrived (`started + 1` then), so an answer never predates
+/// the request that waits for it.
+#[derive(Default)]
+struct ProbeState {
+    started: u64,
+    running: bool,
+    /// The last probe that finished, and its answer.
+    done: u64,
+    answer: Option<Result<i64, String>>,
+}
+
 /// The PostgreSQL store.
 pub struct PostgresStore {
     pool: Arc<Pool>,
     /// The change version this process's memory holds (`load`, `changes`, and its own
     /// commits that directly followed it).
     seen: Arc<Mutex<i64>>,
+    /// What the registry has applied of `seen` (`Store::mark_applied`).
+    applied: AtomicI64,
+    /// The single-flight version probe (`Store::probe_version`).
+    probe: Mutex<ProbeState>,
+    probed: Condvar,
     runtime: tokio::runtime::Handle,
     // Dropping it ends the runtime's thread (and closes the connections).
     _stop: tokio::sync::oneshot::Sender<()>,
@@ -269,6 +287,9 @@ impl PostgresStore {
                 permits: Arc::new(tokio::sync::Semaphore::new(POOL)),
             }),
             seen: Arc::new(Mutex::new(0)),
+            applied: AtomicI64::new(i64::MIN),
+            probe: Mutex::new(ProbeState::default()),
+            probed: Condvar::new(),
             runtime: handle,
             _stop: stop,
         };
@@ -1162,7 +1183,73 @@ async fn append_audit(
     Ok(seqs)
 }
 
+impl PostgresStore {
+    /// One `SELECT version` round trip.
+    fn read_version(&self) -> Result<i64, StoreError> {
+        self.run(|mut c| async move {
+            let r = async {
+                let check = st(
+                    &c.client,
+                    &mut c.cache,
+                    "SELECT version FROM registry_version WHERE id = 1",
+                )
+                .await
+                .map_err(be)?;
+                Ok(c.client.query_one(&check, &[]).await.map_err(be)?.get(0))
+            }
+            .await;
+            (c, r)
+        })
+    }
+}
+
 impl Store for PostgresStore {
+    fn probe_version(&self) -> Result<Option<Probed>, StoreError> {
+        let poisoned = || be("the probe mutex is poisoned");
+        let mut p = self.probe.lock().map_err(|_| poisoned())?;
+        // The probe running now may have read the version before this caller's request
+        // was sent: only one that starts from here on answers it.
+        let need = p.started + 1;
+        loop {
+            if p.done >= need {
+                let answer = p.answer.clone().unwrap_or_else(|| Err("no probe".into()));
+                return answer
+                    .map(|version| {
+                        Some(Probed {
+                            version,
+                            ran: false,
+                        })
+                    })
+                    .map_err(StoreError::Backend);
+            }
+            if !p.running {
+                p.running = true;
+                p.started += 1;
+                let mine = p.started;
+                drop(p);
+                let r = self.read_version();
+                let mut p = self.probe.lock().map_err(|_| poisoned())?;
+                p.running = false;
+                p.done = mine;
+                p.answer = Some(r.as_ref().map(|v| *v).map_err(|e| e.to_string()));
+                drop(p);
+                self.probed.notify_all();
+                return r.map(|version| Some(Probed { version, ran: true }));
+            }
+            p = self.probed.wait(p).map_err(|_| poisoned())?;
+        }
+    }
+
+    fn applied_version(&self) -> i64 {
+        self.applied.load(Ordering::Acquire)
+    }
+
+    fn mark_applied(&self) {
+        if let Ok(seen) = self.seen.lock() {
+            self.applied.store(*seen, Ordering::Release);
+        }
+    }
+
     fn load(&self) -> Result<Snapshot, StoreError> {
         let (snapshot, version) = self.run(|mut c| async move {
             let r = load(&mut c.client).await;
