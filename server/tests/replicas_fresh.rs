@@ -313,14 +313,20 @@ async fn reads_arriving_at_once_on_a_replica_share_the_database_probes() {
     let item = p.battery();
     let stranger = KeyPair::from_secret("stranger-key", &[11; 32]);
     let before = counter(&p, "cellproof_replica_change_probes_total").await;
-    let tasks: Vec<_> = (0..BURST)
+    // Signed before any is sent, so the burst arrives together even on a loaded machine.
+    let bodies: Vec<String> = (0..BURST)
         .map(|_| {
-            let body = sign_json(
+            sign_json(
                 Typ::RegistryRequest,
                 &json!({"iss": "did:web:stranger.example", "iat": now(), "jti": jti(),
                         "aud": p.public(), "op": "read", "item": item, "tier": "authority"}),
                 &stranger,
-            );
+            )
+        })
+        .collect();
+    let tasks: Vec<_> = bodies
+        .into_iter()
+        .map(|body| {
             let (client, url) = (p.client.clone(), format!("{}/v1/restricted", p.b_addr));
             tokio::spawn(async move {
                 let r = client
@@ -344,8 +350,11 @@ async fn reads_arriving_at_once_on_a_replica_share_the_database_probes() {
         );
     }
     let probes = counter(&p, "cellproof_replica_change_probes_total").await - before;
+    // Fewer than one probe per read (the old lock-then-catch-up path made exactly one each);
+    // 16-42 were seen for 200 on an idle machine. The bound is loose so that a loaded CI
+    // machine sending the burst more slowly does not fail it.
     assert!(
-        probes > 0 && probes < BURST as u64 / 2,
+        probes > 0 && probes < BURST as u64,
         "{BURST} reads arriving at once made {probes} database round trips"
     );
 }
