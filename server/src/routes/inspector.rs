@@ -15,6 +15,7 @@ use cellproof_core::{INSPECTOR_ROLES, RESTRICTED_READ_ROLES};
 
 use super::passport::{battery_path, self_authenticating};
 use super::{content_type_is, read_limited, AppState};
+use crate::clock::Clock;
 use crate::errors::{PublicError, ReadError, UpdateError, UploadError};
 use crate::metrics::Metrics;
 use crate::registry::{settled, Gate, ReadRequest, Registry, MAX_JWS_BODY};
@@ -42,29 +43,57 @@ fn store_failed(e: impl std::fmt::Display) -> ReadError {
     ReadError::Internal
 }
 
-/// A read request authenticated: first against the snapshot `held` (a forged or malformed
-/// one is refused there, with no database round trip and no registry mutex: issue 16), then,
-/// on replicas, against the database's trust data now, not the last poll's
-/// ([`Registry::fresh_gate`], docs/deploy.md).
-fn fresh_read(
-    registry: &Mutex<Registry>,
-    slot: &RwLock<Arc<Gate>>,
-    store: &dyn Store,
-    metrics: &Metrics,
+/// What a read handler takes from the app state into its blocking closure.
+struct Reader {
+    registry: Arc<Mutex<Registry>>,
+    slot: Arc<RwLock<Arc<Gate>>>,
+    store: Arc<dyn Store>,
+    metrics: Arc<Metrics>,
+    clock: Arc<dyn Clock>,
+    /// The snapshot held when the request arrived.
     held: Arc<Gate>,
-    envelope: &str,
-    now: u64,
-) -> Result<ReadRequest, ReadError> {
-    let first = match held.authenticate_read(envelope, now) {
-        Err(ReadError::Envelope(e)) if settled(&e) => return Err(ReadError::Envelope(e)),
-        r => r,
-    };
-    let fresh =
-        Registry::fresh_gate(registry, slot, store, metrics, held.clone()).map_err(store_failed)?;
-    if Arc::ptr_eq(&fresh, &held) {
-        first
-    } else {
-        fresh.authenticate_read(envelope, now)
+}
+
+impl Reader {
+    fn of(state: &AppState) -> Result<Self, ReadError> {
+        let held = state
+            .gate
+            .read()
+            .map(|g| g.clone())
+            .map_err(|_| ReadError::Internal)?;
+        Ok(Self {
+            registry: state.registry.clone(),
+            slot: state.gate.clone(),
+            store: state.store.clone(),
+            metrics: state.metrics.clone(),
+            clock: state.clock.clone(),
+            held,
+        })
+    }
+
+    /// A read request authenticated: first against the snapshot held (a forged or malformed
+    /// one is refused there, with no database round trip and no registry mutex: issue 16),
+    /// then, on replicas, against the database's trust data now, not the last poll's
+    /// ([`Registry::fresh_gate`], docs/deploy.md).
+    fn authenticate(&self, envelope: &str) -> Result<ReadRequest, ReadError> {
+        let (held, now) = (&self.held, self.clock.now());
+        let first = match held.authenticate_read(envelope, now) {
+            Err(ReadError::Envelope(e)) if settled(&e) => return Err(ReadError::Envelope(e)),
+            r => r,
+        };
+        let fresh = Registry::fresh_gate(
+            &self.registry,
+            &self.slot,
+            &*self.store,
+            &self.metrics,
+            held.clone(),
+        )
+        .map_err(store_failed)?;
+        if Arc::ptr_eq(&fresh, held) {
+            first
+        } else {
+            fresh.authenticate_read(envelope, now)
+        }
     }
 }
 
@@ -107,31 +136,15 @@ async fn restricted_inner(
             })
         })?
         .to_owned();
-    let gate = state
-        .gate
-        .read()
-        .map(|g| g.clone())
-        .map_err(|_| ReadError::Internal)?;
-    let (slot, fstore, metrics) = (
-        state.gate.clone(),
-        state.store.clone(),
-        state.metrics.clone(),
-    );
-    let (registry, store, clock) = (
-        state.registry.clone(),
-        state.store.clone(),
-        state.clock.clone(),
-    );
+    let reader = Reader::of(state)?;
     web::block(move || {
-        let r = fresh_read(
-            &registry,
-            &slot,
-            &*fstore,
-            &metrics,
-            gate,
-            &envelope,
-            clock.now(),
-        )?;
+        let r = reader.authenticate(&envelope)?;
+        let Reader {
+            registry,
+            store,
+            clock,
+            ..
+        } = reader;
         // Refused unlocked and unaudited: a requester that can never read sections.
         r.never_reads(&RESTRICTED_READ_ROLES, "inspector, recycler or repairer")?;
         let decision = r.decide();
@@ -193,31 +206,15 @@ async fn list_reports_inner(
         .and_then(|v| v.strip_prefix("Cellproof "))
         .map(str::to_owned)
         .ok_or(ReadError::Unauthenticated)?;
-    let gate = state
-        .gate
-        .read()
-        .map(|g| g.clone())
-        .map_err(|_| ReadError::Internal)?;
-    let (slot, fstore, metrics) = (
-        state.gate.clone(),
-        state.store.clone(),
-        state.metrics.clone(),
-    );
-    let (registry, store, clock) = (
-        state.registry.clone(),
-        state.store.clone(),
-        state.clock.clone(),
-    );
+    let reader = Reader::of(state)?;
     web::block(move || {
-        let r = fresh_read(
-            &registry,
-            &slot,
-            &*fstore,
-            &metrics,
-            gate,
-            &envelope,
-            clock.now(),
-        )?;
+        let r = reader.authenticate(&envelope)?;
+        let Reader {
+            registry,
+            store,
+            clock,
+            ..
+        } = reader;
         // Refused unlocked and unaudited: report listings are for inspectors alone.
         r.never_reads(&INSPECTOR_ROLES, "inspector")?;
         let held = store.reports(&path).map_err(store_failed)?;
