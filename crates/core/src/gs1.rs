@@ -91,7 +91,7 @@ impl DigitalLink {
 
     /// The canonical path `01/{gtin}/21/{serial}`, serial percent-encoded where GS1 requires.
     pub fn path(&self) -> String {
-        format!("01/{}/21/{}", self.gtin, encode_serial(&self.serial))
+        format!("01/{}/21/{}", self.gtin, encode_value(&self.serial))
     }
 }
 
@@ -130,8 +130,30 @@ pub fn gtin_with_check_digit(first13: &str) -> Option<String> {
 }
 
 /// GS1 AI encodable character set 82.
-fn is_cset82(c: u8) -> bool {
+pub(crate) fn is_cset82(c: u8) -> bool {
     c.is_ascii_alphanumeric() || b"!\"%&'()*+,-./:;<=>?_".contains(&c)
+}
+
+/// Strict percent-decoding: a `%` not followed by two hex digits is `None`; `+` is a space
+/// when `plus` is set (form-encoded query values).
+pub(crate) fn pct_decode(s: &str, plus: bool) -> Option<Vec<u8>> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        if c == b'%' {
+            let hex = s.get(i + 1..i + 3)?;
+            if !hex.bytes().all(|h| h.is_ascii_hexdigit()) {
+                return None;
+            }
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(if plus && c == b'+' { b' ' } else { c });
+            i += 1;
+        }
+    }
+    Some(out)
 }
 
 /// Characters of set 82 that must be percent-encoded in a URI path segment.
@@ -140,30 +162,16 @@ fn must_escape(c: u8) -> bool {
 }
 
 fn decode_serial(s: &str) -> Result<String, Error> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        if b == b'%' {
-            let hex = s.get(i + 1..i + 3).ok_or(Error::SerialInvalid)?;
-            let v = u8::from_str_radix(hex, 16).map_err(|_| Error::SerialInvalid)?;
-            if !hex.bytes().all(|h| h.is_ascii_hexdigit()) {
-                return Err(Error::SerialInvalid);
-            }
-            out.push(v);
-            i += 3;
-        } else {
-            out.push(b);
-            i += 1;
-        }
-    }
+    let out = pct_decode(s, false).ok_or(Error::SerialInvalid)?;
     if out.is_empty() || out.len() > MAX_SERIAL || !out.iter().all(|&c| is_cset82(c)) {
         return Err(Error::SerialInvalid);
     }
     String::from_utf8(out).map_err(|_| Error::SerialInvalid)
 }
 
-fn encode_serial(s: &str) -> String {
+/// Percent-encodes the characters of set 82 that GS1 Digital Link requires encoded in a path
+/// segment (the serial here, every qualifier value in `label.rs`).
+pub(crate) fn encode_value(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if must_escape(b) {

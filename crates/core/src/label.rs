@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 
 use crate::credential::MAX_SCAN;
-use crate::gs1::{check_gtin, DigitalLink, MAX_SERIAL};
+use crate::gs1::{check_gtin, encode_value, is_cset82, pct_decode, DigitalLink, MAX_SERIAL};
 use crate::Error;
 
 /// Longest value of a variable-length AI in an element string or query (GS1 General
@@ -179,46 +179,6 @@ impl Label {
             Error::NoEmbeddedCredential { identifier: named }
         }
     }
-}
-
-/// GS1 AI encodable character set 82.
-fn is_cset82(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || b"!\"%&'()*+,-./:;<=>?_".contains(&c)
-}
-
-/// Percent-encodes the characters of set 82 that GS1 Digital Link requires encoded in a path.
-fn encode_value(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b"\"%&/<>?#".contains(&b) {
-            out.push_str(&format!("%{b:02X}"));
-        } else {
-            out.push(char::from(b));
-        }
-    }
-    out
-}
-
-/// Strict percent-decoding: a `%` not followed by two hex digits is `None`; `+` is a space
-/// when `plus` is set (form-encoded query values).
-fn pct_decode(s: &str, plus: bool) -> Option<Vec<u8>> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while let Some(&c) = b.get(i) {
-        if c == b'%' {
-            let hex = s.get(i + 1..i + 3)?;
-            if !hex.bytes().all(|h| h.is_ascii_hexdigit()) {
-                return None;
-            }
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(if plus && c == b'+' { b' ' } else { c });
-            i += 1;
-        }
-    }
-    Some(out)
 }
 
 /// A GS1 qualifier value: 1 to 20 characters of set 82 (SPEC.md section 2.1, item 3).
