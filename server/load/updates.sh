@@ -53,4 +53,4 @@ for _ in $(seq 300); do
     sleep 0.1
 done
 echo "store: $STORE" >&2
-"$DRIVER" "$TMP/data" "$COUNT" "$CONC" "$SECONDS_MAX"
+SERVER_PID=$SERVER_PID "$DRIVER" "$TMP/data" "$COUNT" "$CONC" "$SECONDS_MAX"

@@ -90,7 +90,12 @@ pub struct AppState {
 
 /// Registers every API route (static files are added by the caller, last).
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(ops::healthz))
+    // The signed updates first: every request is matched against the routes in this order,
+    // and each dynamic one before them costs a pattern match (`regex_lite` took 2.6% of the
+    // server's profile samples under the update load). Static paths that overlap no other.
+    cfg.route("/v1/status", web::post().to(issuer::status))
+        .route("/v1/allocate", web::post().to(issuer::allocate))
+        .route("/healthz", web::get().to(ops::healthz))
         .route("/metrics", web::get().to(ops::metrics))
         .route("/v1/openapi.json", web::get().to(ops::openapi))
         .route("/v1/trust-list/{eco}", web::get().to(publish::trust_list))
@@ -113,8 +118,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/v1/roots", web::get().to(publish::roots))
         .route("/v1/roots", web::head().to(publish::roots))
         .route("/v1/audit/head", web::head().to(publish::audit_head))
-        .route("/v1/status", web::post().to(issuer::status))
-        .route("/v1/allocate", web::post().to(issuer::allocate))
         .route("/v1/audit", web::get().to(operator::audit))
         .route("/v1/audit/head", web::get().to(publish::audit_head))
         .route(
