@@ -13,6 +13,9 @@ use core::fmt;
 pub enum Stage {
     /// URL, fragment, numeric, base64url, inflate, JSON.
     Decode,
+    /// Online resolution of a label without an embedded credential (SPEC.md section 2.2);
+    /// reported only by verdicts that resolved (`verify_resolved`).
+    Resolve,
     /// JWS profile (alg, typ, critical headers) and strict Ed25519.
     Signature,
     /// Issuer, key window, role, trust path, list freshness.
@@ -31,8 +34,9 @@ pub enum Stage {
 
 impl Stage {
     /// All stages in the order SPEC.md section 7 runs them.
-    pub const ALL: [Stage; 8] = [
+    pub const ALL: [Stage; 9] = [
         Stage::Decode,
+        Stage::Resolve,
         Stage::Signature,
         Stage::Trust,
         Stage::Binding,
@@ -46,6 +50,7 @@ impl Stage {
     pub fn name(self) -> &'static str {
         match self {
             Stage::Decode => "decode",
+            Stage::Resolve => "resolve",
             Stage::Signature => "signature",
             Stage::Trust => "trust",
             Stage::Binding => "binding",
@@ -108,6 +113,30 @@ pub enum Error {
     UntpLinkInvalid {
         /// Why.
         reason: &'static str,
+    },
+    // ---- resolve (SPEC.md section 2.2) ----
+    /// No resolver answered: network, TLS, timeout, CORS or a non-2xx answer other than 404.
+    ResolverUnreachable {
+        /// Where the verifier asked.
+        url: String,
+        /// What went wrong.
+        detail: String,
+    },
+    /// A resolution broke a limit: http where https is required, too many redirects, a body
+    /// too large, the overall time.
+    ResolutionLimit {
+        /// Which limit.
+        detail: String,
+    },
+    /// The resolver's linkset answer is not an RFC 9264 `{"linkset": [...]}`.
+    LinksetInvalid {
+        /// Why.
+        reason: String,
+    },
+    /// The resolver knows no passport for the label's battery (no passport link, or 404).
+    PassportNotLinked {
+        /// The identifier asked about.
+        identifier: String,
     },
     /// The URL path is not a GS1 Digital Link `/01/{gtin}/21/{serial}`.
     DigitalLinkInvalid {
@@ -565,6 +594,10 @@ impl Error {
             Error::ElementStringInvalid { .. } => "element_string_invalid",
             Error::UntpLinkInvalid { .. } => "untp_link_invalid",
             Error::DigitalLinkInvalid { .. } => "digital_link_invalid",
+            Error::ResolverUnreachable { .. } => "resolver_unreachable",
+            Error::ResolutionLimit { .. } => "resolution_limit",
+            Error::LinksetInvalid { .. } => "linkset_invalid",
+            Error::PassportNotLinked { .. } => "passport_not_linked",
             Error::GtinInvalid => "gtin_invalid",
             Error::SerialInvalid => "serial_invalid",
             Error::FragmentNotNumeric { .. } => "fragment_not_numeric",
@@ -684,6 +717,19 @@ impl fmt::Display for Error {
             Error::UntpLinkInvalid { reason } => {
                 write!(f, "the UNTP verification link is malformed: {reason}")
             }
+            Error::ResolverUnreachable { url, detail } => {
+                write!(f, "the resolver at {url} could not be reached: {detail}")
+            }
+            Error::ResolutionLimit { detail } => {
+                write!(f, "online resolution stopped at a limit: {detail}")
+            }
+            Error::LinksetInvalid { reason } => {
+                write!(f, "the resolver's linkset is not valid: {reason}")
+            }
+            Error::PassportNotLinked { identifier } => write!(
+                f,
+                "the resolver links no passport to {identifier}"
+            ),
             Error::DigitalLinkInvalid { reason } => {
                 write!(f, "the URL path is not a GS1 Digital Link /01/{{gtin}}/21/{{serial}}: {reason}")
             }
@@ -954,6 +1000,10 @@ pub const CODES: &[(&str, Stage, Class)] = &[
     ("element_string_invalid", Stage::Decode, Class::Invalid),
     ("untp_link_invalid", Stage::Decode, Class::Invalid),
     ("digital_link_invalid", Stage::Decode, Class::Invalid),
+    ("resolver_unreachable", Stage::Resolve, Class::Unverifiable),
+    ("resolution_limit", Stage::Resolve, Class::Unverifiable),
+    ("linkset_invalid", Stage::Resolve, Class::Unverifiable),
+    ("passport_not_linked", Stage::Resolve, Class::Unverifiable),
     ("gtin_invalid", Stage::Decode, Class::Invalid),
     ("serial_invalid", Stage::Decode, Class::Invalid),
     ("fragment_not_numeric", Stage::Decode, Class::Invalid),

@@ -37,6 +37,7 @@ mod label;
 mod passport;
 mod report;
 mod request;
+pub mod resolve;
 mod restricted;
 mod status;
 mod time;
@@ -85,6 +86,7 @@ pub use request::{
     Expect, Op, Operation, ParsedRequest, Request, VerifiedRequest, MAX_JTI, MAX_REQUEST,
     REQUEST_IAT_WINDOW,
 };
+pub use resolve::{passport_links, plan, verify_resolved, Ask, Fetched, Links};
 pub use restricted::{
     check_restricted_upload, is_restricted_section, readable_tiers, verify_restricted,
     CheckedRestricted, RestrictedSection, Tier, INSPECTOR_ROLES, LEGITIMATE_INTEREST_ROLES,
@@ -103,6 +105,6 @@ pub use vc::{
     verify_vc, UnverifiedVc, VcKind, VerifiedVc, ATTESTATION, PASSPORT, REPORT, RESTRICTED,
 };
 pub use verdict::{
-    IssuerInfo, Notice, Outcome, Overall, StageResult, StatusCheck, StatusState, Verdict,
+    IssuerInfo, Notice, Outcome, Overall, Source, StageResult, StatusCheck, StatusState, Verdict,
 };
 pub use verify::{passport_digest, verify, verify_many, Context};

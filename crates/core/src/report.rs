@@ -232,6 +232,10 @@ pub struct VerdictJson {
     pub attestations: Vec<Value>,
     /// The label form read (SPEC.md section 2.1), null when the scanned text was no label.
     pub label: Option<LabelJson>,
+    /// Where the credential the verdict is about came from (SPEC.md section 7, 1.2):
+    /// `{"kind": "resolved", "url"}` after online resolution; absent on 1.1 verdicts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<crate::verdict::Source>,
 }
 
 fn outcome_str(o: Outcome) -> &'static str {
@@ -337,6 +341,7 @@ impl From<&Verdict> for VerdictJson {
                 identifier: l.identifier(),
                 attributes: l.attributes.clone(),
             }),
+            source: v.source.clone(),
         }
     }
 }

@@ -122,6 +122,18 @@ impl UnverifiedVc {
                 now,
             )
             .result?;
+        self.verify_signed_by(signer)
+    }
+
+    /// Whether the strict signature holds under `key`, for a verdict's signature stage when
+    /// the issuer lookup failed but named a key (as the label's credential is checked).
+    pub(crate) fn signature_under(&self, key: &[u8; 32]) -> Result<(), Error> {
+        self.jws.clone().verify(key).map(|_verified| ())
+    }
+
+    /// Checks the strict signature under an issuer the caller resolved itself (a verdict
+    /// that reports trust and signature as separate stages, `verify_resolved`).
+    pub(crate) fn verify_signed_by(self, signer: IssuerMatch) -> Result<VerifiedVc, Error> {
         let jws = self.jws.verify(&signer.key.x)?;
         Ok(VerifiedVc {
             jws,

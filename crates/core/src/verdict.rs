@@ -145,6 +145,17 @@ pub struct Notice {
     pub message: String,
 }
 
+/// Where the credential a verdict is about came from (SPEC.md section 7, `source`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Source {
+    /// `embedded` (in the label), `resolved` (fetched online, 2.2), `backup` (6.5) or `held`
+    /// (an offline pack or sync).
+    pub kind: &'static str,
+    /// Where it was fetched from, for `resolved` and `backup`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
 /// The result of verifying one scan.
 ///
 /// Only [`crate::verify`] and [`crate::verify_many`] make one: the type is `#[non_exhaustive]`,
@@ -168,6 +179,7 @@ pub struct Notice {
 ///     passport: None,
 ///     attestations: Vec::new(),
 ///     label: None,
+///     source: None,
 /// };
 /// ```
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -202,6 +214,10 @@ pub struct Verdict {
     /// The label form read and what it names (SPEC.md sections 2.1 and 7), when the scanned
     /// text was a label at all; for form `jws`, the identifier of the credential's `sub`.
     pub label: Option<crate::label::Label>,
+    /// Where the credential the verdict is about came from; `None` for a 1.1 verdict on the
+    /// label's own credential (its JSON then keeps 1.1's members only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source>,
 }
 
 /// Collects stage results while verifying.
@@ -255,6 +271,12 @@ impl Stages {
             self.deciding = Some(e);
         }
     }
+    /// Whether `stage` was reported failed.
+    pub(crate) fn failed(&self, stage: Stage) -> bool {
+        self.results
+            .iter()
+            .any(|r| r.stage == stage && r.outcome == Outcome::Failed)
+    }
     pub(crate) fn record(&mut self, stage: Stage, r: Result<(), Error>) {
         match r {
             Ok(()) => self.pass(stage),
@@ -271,7 +293,9 @@ impl Stages {
     }
     /// Fills the stages not yet reported with `skipped`, in order.
     pub(crate) fn finish(mut self) -> (Vec<StageResult>, Option<Error>) {
-        for stage in Stage::ALL {
+        // `resolve` is reported only by a verification that resolved online (verify_resolved):
+        // other verdicts keep the 1.1 stages, as vectors and sealed reports hold them.
+        for stage in Stage::ALL.into_iter().filter(|s| *s != Stage::Resolve) {
             if !self.results.iter().any(|r| r.stage == stage) {
                 self.skip(stage);
             }

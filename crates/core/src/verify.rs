@@ -21,7 +21,7 @@ use crate::label::{Label, LabelForm};
 use crate::passport::{AttestationOutcome, PassportChain, PassportCtx};
 use crate::status::{Purpose, StatusStore};
 use crate::time::UnixTime;
-use crate::trust::{IssuerMatch, ListAge, Resolution, TrustStore, CREDENTIAL_ROLES};
+use crate::trust::{ListAge, Resolution, TrustStore, CREDENTIAL_ROLES};
 use crate::verdict::{overall_of, IssuerInfo, Notice, Stages, StatusCheck, StatusState, Verdict};
 
 /// Clock skew tolerated on a credential's `iat` before it counts as issued in the future.
@@ -284,17 +284,28 @@ fn finish(
                 Some("the credential has no status entry".into()),
             ),
             (Some(_), Err(_)) => stages.skip(Stage::Status),
-            (Some(st), Ok(m)) => check_status(
-                m,
-                &st.list,
-                st.index,
-                ctx,
-                now,
-                &mut stages,
-                &mut status,
-                &mut notices,
-                &mut data,
-            ),
+            (Some(st), Ok(m)) => match &m.entity.status_base {
+                // The lists of the label's `st` sit under the issuer's `statusBase`.
+                Some(base) => check_status(
+                    &m.eco,
+                    Purpose::ALL
+                        .iter()
+                        .map(|p| (*p, p.list_url(base, &st.list), st.index))
+                        .collect(),
+                    ctx,
+                    now,
+                    &mut stages,
+                    &mut status,
+                    &mut notices,
+                    &mut data,
+                ),
+                None => stages.fail(
+                    Stage::Status,
+                    Error::StatusUnknown {
+                        list: format!("(no statusBase)/{}", st.list),
+                    },
+                ),
+            },
         }
         // Passport and attestations (SPEC.md sections 3 and 7), when the caller holds them.
         let single;
@@ -309,57 +320,13 @@ fn finish(
             }
             (None, None) => None,
         };
-        match (chain, &res.result, signature_ok) {
-            (None, _, _) => {
-                stages.not_checked(
-                    Stage::Passport,
-                    Some("the full passport was not fetched".into()),
-                );
-                stages.not_checked(
-                    Stage::Attestations,
-                    Some("attestations are checked with the full passport".into()),
-                );
-            }
-            (Some(chain), Ok(m), true) => {
-                let out = crate::passport::check(
-                    chain,
-                    &PassportCtx {
-                        cred,
-                        issuer: m,
-                        trust: ctx.trust,
-                        status: ctx.status,
-                        now,
-                    },
-                );
-                let ok = out.result.is_ok();
-                stages.record(Stage::Passport, out.result);
-                passport = out.info;
-                attestations = out.attestations;
-                let failed = attestations
-                    .iter()
-                    .filter(|a| a.outcome == AttestationOutcome::Failed)
-                    .count();
-                if !ok {
-                    stages.skip(Stage::Attestations);
-                } else if failed > 0 {
-                    let message = format!(
-                        "{failed} of the passport's attestations did not verify: those claims are not verified"
-                    );
-                    stages.notice_code(Stage::Attestations, "attestation_failed", message.clone());
-                    notices.push(Notice {
-                        code: "attestation_failed",
-                        message,
-                    });
-                } else {
-                    stages.pass(Stage::Attestations);
-                }
-            }
-            // The label itself did not verify: a passport cannot be bound to it.
-            (Some(_), _, _) => {
-                stages.skip(Stage::Passport);
-                stages.skip(Stage::Attestations);
-            }
-        }
+        let pctx = match (&res.result, signature_ok) {
+            (Ok(m), true) => Some(PassportCtx::for_credential(
+                cred, m, ctx.trust, ctx.status, now,
+            )),
+            _ => None,
+        };
+        (passport, attestations) = passport_stages(chain, pctx, &mut stages, &mut notices);
     }
     let (stages, deciding) = stages.finish();
     Verdict {
@@ -377,6 +344,64 @@ fn finish(
         passport,
         attestations,
         label,
+        source: None,
+    }
+}
+
+/// The `passport` and `attestations` stages (SPEC.md sections 3 and 7): `pctx` is `None` when
+/// the credential itself did not verify, so no passport can be bound to it.
+pub(crate) fn passport_stages(
+    chain: Option<&PassportChain>,
+    pctx: Option<PassportCtx<'_>>,
+    stages: &mut Stages,
+    notices: &mut Vec<Notice>,
+) -> (
+    Option<crate::passport::PassportInfo>,
+    Vec<crate::passport::AttestationResult>,
+) {
+    match (chain, pctx) {
+        (None, _) => {
+            stages.not_checked(
+                Stage::Passport,
+                Some("the full passport was not fetched".into()),
+            );
+            stages.not_checked(
+                Stage::Attestations,
+                Some("attestations are checked with the full passport".into()),
+            );
+            (None, Vec::new())
+        }
+        (Some(chain), Some(pctx)) => {
+            let out = crate::passport::check(chain, &pctx);
+            let ok = out.result.is_ok();
+            stages.record(Stage::Passport, out.result);
+            let failed = out
+                .attestations
+                .iter()
+                .filter(|a| a.outcome == AttestationOutcome::Failed)
+                .count();
+            if !ok {
+                stages.skip(Stage::Attestations);
+            } else if failed > 0 {
+                let message = format!(
+                    "{failed} of the passport's attestations did not verify: those claims are not verified"
+                );
+                stages.notice_code(Stage::Attestations, "attestation_failed", message.clone());
+                notices.push(Notice {
+                    code: "attestation_failed",
+                    message,
+                });
+            } else {
+                stages.pass(Stage::Attestations);
+            }
+            (out.info, out.attestations)
+        }
+        // The credential itself did not verify: a passport cannot be bound to it.
+        (Some(_), None) => {
+            stages.skip(Stage::Passport);
+            stages.skip(Stage::Attestations);
+            (None, Vec::new())
+        }
     }
 }
 
@@ -395,11 +420,13 @@ pub fn passport_digest(compact: &str) -> String {
     crate::jws::b64_encode(hash.get(..16).unwrap_or_default())
 }
 
+/// Checks the status lists a credential names, one `(purpose, list URL, index)` each
+/// (SPEC.md section 5): a missing revocation list is `status_unknown`, the others optional.
+/// Only a list held under the issuer's home ecosystem `eco` speaks for it.
 #[allow(clippy::too_many_arguments)]
-fn check_status(
-    m: &IssuerMatch,
-    list_id: &str,
-    index: u64,
+pub(crate) fn check_status(
+    eco: &str,
+    refs: Vec<(Purpose, String, u64)>,
     ctx: &Context<'_>,
     now: u64,
     stages: &mut Stages,
@@ -407,20 +434,12 @@ fn check_status(
     notices: &mut Vec<Notice>,
     data: &mut Vec<ListAge>,
 ) {
-    let Some(base) = &m.entity.status_base else {
-        let e = Error::StatusUnknown {
-            list: format!("(no statusBase)/{list_id}"),
-        };
-        stages.fail(Stage::Status, e);
-        return;
-    };
     let mut failure: Option<Error> = None;
     let mut superseded = false;
-    for purpose in Purpose::ALL {
-        let url = purpose.list_url(base, list_id);
+    for (purpose, url, index) in refs {
         // Only a list held under the issuer's home ecosystem speaks for it (SPEC.md section 5):
         // one signed by an authority of another ecosystem says nothing about this issuer.
-        let list = ctx.status.get(&m.eco, &url, ctx.trust);
+        let list = ctx.status.get(eco, &url, ctx.trust);
         let (state, age) = match list {
             None => {
                 // SPEC.md section 5: the revocation list is required, the others optional.

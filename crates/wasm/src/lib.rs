@@ -28,7 +28,7 @@ export type Overall = "valid" | "invalid" | "unverifiable";
 export type Int = number | string;
 
 export interface StageEntry {
-  stage: "decode" | "signature" | "trust" | "binding" | "time" | "status" | "passport" | "attestations";
+  stage: "decode" | "resolve" | "signature" | "trust" | "binding" | "time" | "status" | "passport" | "attestations";
   outcome: "passed" | "failed" | "skipped" | "not_checked" | "notice";
   /** Stable code of a failure or notice (docs/error-codes.md), else null. */
   code: string | null;
@@ -103,6 +103,9 @@ export interface Verdict {
   attestations: AttestationEntry[];
   /** The label form read (SPEC.md 2.1), null when the text is no label. */
   label: { form: "untp-link" | "cellproof" | "digital-link" | "digital-link-compressed" | "element-string" | "jws"; identifier: string | null; attributes: Record<string, string> } | null;
+  /** Where the credential the verdict is about came from (SPEC.md 7, 1.2); absent on a
+   * verdict about the label's own credential. */
+  source?: { kind: "embedded" | "resolved" | "backup" | "held"; url?: string };
 }
 
 export interface PassportSummary {
@@ -353,6 +356,53 @@ impl Verifier {
         let mut ctx = cellproof_core::Context::new(&self.trust, &self.status, unix(now_secs));
         ctx.chain = chain.as_ref();
         to_js(&VerdictJson::from(&cellproof_core::verify(input, &ctx))).unchecked_into()
+    }
+
+    /// Where to ask online for a label without an embedded credential (SPEC.md section 2.2):
+    /// `[{url, linkset}]` in order, or `{error: {code, message}}` for a label that cannot be
+    /// read. `resolvers_json` is the configured resolver roots for element strings.
+    #[wasm_bindgen(js_name = resolvePlan)]
+    pub fn resolve_plan(&self, input: &str, resolvers_json: &str) -> JsValue {
+        let roots: Vec<String> = serde_json::from_str(resolvers_json).unwrap_or_default();
+        let roots: Vec<&str> = roots.iter().map(String::as_str).collect();
+        match cellproof_core::plan(input, &roots) {
+            Ok(asks) => to_js(&asks),
+            Err(e) => to_js(&error_json(&e)),
+        }
+    }
+
+    /// The chain and passport links a resolver's linkset gives for the label's battery:
+    /// `{chain, passport}` or `{error: {code, message}}` (`linkset_invalid`,
+    /// `passport_not_linked`, `resolution_limit`).
+    #[wasm_bindgen(js_name = passportLinks)]
+    pub fn passport_links(&self, linkset_text: &str, input: &str, base_url: &str) -> JsValue {
+        match cellproof_core::passport_links(linkset_text, input, base_url) {
+            Ok(links) => to_js(&links),
+            Err(e) => to_js(&error_json(&e)),
+        }
+    }
+
+    /// The verdict about a label with what was fetched for it online: `fetched_json` is
+    /// `{"kind": "chain" | "passport" | "failed", "url", "body", "code", "detail"}`.
+    #[wasm_bindgen(js_name = verifyResolved)]
+    pub fn verify_resolved(&self, input: &str, now_secs: f64, fetched_json: &str) -> JsVerdict {
+        let f: Value = serde_json::from_str(fetched_json).unwrap_or_default();
+        let text = |k: &str| f.get(k).and_then(Value::as_str).unwrap_or_default();
+        let (url, body) = (text("url"), text("body"));
+        let fetched = match text("kind") {
+            "chain" => cellproof_core::Fetched::Chain { url, body },
+            "passport" => cellproof_core::Fetched::Passport { url, body },
+            _ => cellproof_core::Fetched::Failed {
+                url: (!url.is_empty()).then_some(url),
+                code: text("code"),
+                detail: text("detail"),
+            },
+        };
+        let ctx = cellproof_core::Context::new(&self.trust, &self.status, unix(now_secs));
+        to_js(&VerdictJson::from(&cellproof_core::verify_resolved(
+            input, &fetched, &ctx,
+        )))
+        .unchecked_into()
     }
 
     /// Verifies many scans with one Ed25519 batch; the verdicts equal those of `verify`.
@@ -732,4 +782,9 @@ impl Verifier {
         let lo = u32::try_from(newest & 0xffff_ffff).unwrap_or(0);
         f64::from(hi) * 4_294_967_296.0 + f64::from(lo)
     }
+}
+
+/// `{error: {code, message}}` for a core error handed to the page.
+fn error_json(e: &cellproof_core::Error) -> Value {
+    serde_json::json!({"error": {"code": e.code(), "message": e.to_string()}})
 }

@@ -175,7 +175,7 @@ pub(super) fn check_attestations(
     cx: &PassportCtx<'_>,
 ) -> Vec<AttestationResult> {
     let battery = cs.get("id").and_then(Value::as_str).unwrap_or_default();
-    let model = format!("urn:gtin:{}", cx.cred.sub.gtin);
+    let model = format!("urn:gtin:{}", cx.sub.gtin);
     // check_chain refused a version whose provenance cannot be read, so this is never empty
     // for want of reading it.
     let prov = provenance(cs).unwrap_or_default();

@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use super::attestation::{listings, provenance};
 use super::{
-    invalid, sha256_b64, subject_link, PassportChain, PassportCtx, PassportInfo,
+    invalid, sha256_b64, subject_link, Committed, PassportChain, PassportCtx, PassportInfo,
     MAX_STATUS_ENTRIES, MAX_VERSIONS,
 };
 use crate::error::Error;
@@ -32,10 +32,10 @@ pub(super) fn check_chain(
         let vc = UnverifiedVc::parse(compact, &vc::PASSPORT)?;
         // SPEC.md section 3.1: signed by the same issuer entity as the label's credential
         // (compared before the trust lookup, so another issuer's passport says so).
-        if vc.issuer != cx.cred.iss {
+        if vc.issuer != cx.iss {
             return Err(Error::PassportIssuerMismatch {
                 passport: vc.issuer,
-                credential: cx.cred.iss.clone(),
+                credential: cx.iss.to_owned(),
             });
         }
         let vc = vc.verify(cx.trust, cx.now)?;
@@ -50,15 +50,15 @@ pub(super) fn check_chain(
         let cs = vc.subject()?;
         let cso = Obj::new(cs, "credentialSubject");
         let id = cso.str("id").map_err(|e| invalid(&e))?;
-        if subject_link(id).as_ref() != Some(&cx.cred.sub) {
+        if subject_link(id).as_ref() != Some(cx.sub) {
             return Err(Error::PassportSubjectMismatch {
                 subject: id.to_owned(),
-                battery: cx.cred.sub.path(),
+                battery: cx.sub.path(),
             });
         }
-        if !m.entity.owns_gtin(&cx.cred.sub.gtin) {
+        if !m.entity.owns_gtin(&cx.sub.gtin) {
             return Err(Error::GtinNotIssuer {
-                gtin: cx.cred.sub.gtin.clone(),
+                gtin: cx.sub.gtin.clone(),
                 iss: m.entity.id.clone(),
             });
         }
@@ -81,12 +81,14 @@ pub(super) fn check_chain(
             }
         } else {
             // Version 1 is the one the label committed to.
-            let dig = cx.cred.bp_str("dig").ok_or(Error::PassportChainBroken {
-                version: 1,
-                reason: "the label carries no bp.dig to bind a passport to",
-            })?;
-            if crate::verify::passport_digest(compact) != dig {
-                return Err(Error::DigestMismatch);
+            if let Committed::Label(dig) = cx.committed {
+                let dig = dig.ok_or(Error::PassportChainBroken {
+                    version: 1,
+                    reason: "the label carries no bp.dig to bind a passport to",
+                })?;
+                if crate::verify::passport_digest(compact) != dig {
+                    return Err(Error::DigestMismatch);
+                }
             }
         }
         check_status(p, m, cx).map_err(|e| match e {

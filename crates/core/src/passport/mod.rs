@@ -234,11 +234,48 @@ pub(crate) struct PassportOutcome {
 
 /// Everything the passport checks need from the verification around them.
 pub(crate) struct PassportCtx<'a> {
-    pub cred: &'a Credential,
+    /// The issuer entity the passport must be signed by (the label credential's `iss`, or for
+    /// a resolved passport its own issuer).
+    pub iss: &'a str,
+    /// The battery the passport must be about.
+    pub sub: &'a DigitalLink,
+    /// What version 1 must match.
+    pub committed: Committed<'a>,
     pub issuer: &'a IssuerMatch,
     pub trust: &'a TrustStore,
     pub status: &'a StatusStore,
     pub now: u64,
+}
+
+/// What binds version 1 of a chain (SPEC.md sections 3.1 and 2.2).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Committed<'a> {
+    /// The label's credential: its `bp.dig` (none: the chain cannot be bound).
+    Label(Option<&'a str>),
+    /// A passport resolved online for a label without a credential: no `bp.dig` exists; the
+    /// chain is checked from version 1 on without it (SPEC.md section 2.2).
+    Resolved,
+}
+
+impl<'a> PassportCtx<'a> {
+    /// The context for a label credential.
+    pub(crate) fn for_credential(
+        cred: &'a Credential,
+        issuer: &'a IssuerMatch,
+        trust: &'a TrustStore,
+        status: &'a StatusStore,
+        now: u64,
+    ) -> Self {
+        PassportCtx {
+            iss: &cred.iss,
+            sub: &cred.sub,
+            committed: Committed::Label(cred.bp_str("dig")),
+            issuer,
+            trust,
+            status,
+            now,
+        }
+    }
 }
 
 fn invalid(e: &Error) -> Error {

@@ -1,0 +1,598 @@
+//! Online resolution (SPEC.md 1.2 section 2.2): where a verifier asks for a label without an
+//! embedded credential, which linkset link it follows, and the verdict about the passport it
+//! fetched: the passport is the credential the verdict is about (signature, trust, binding to
+//! the scanned GTIN and serial, time, status, chain, attestations, `source`). Each rule has the
+//! attack that would break it.
+
+use std::collections::BTreeMap;
+
+use cellproof_core::{
+    passport_links, plan, sha256_b64, verify, verify_resolved, Ask, Context, Fetched, Outcome,
+    Overall, PassportChain, Purpose, Stage, StatusStore, TrustStore, UnixTime, Verdict,
+};
+use cellproof_world::{World, DAY, YEAR};
+use serde_json::{json, Value};
+
+const T0: u64 = 1_796_083_200;
+const GTIN: &str = "04012345000016";
+const SERIAL: &str = "SN2026A000123";
+const URL: &str = "https://id.cells.acme.example/01/04012345000016/21/SN2026A000123";
+const CHAIN_URL: &str = "https://id.cells.acme.example/v1/passports/04012345000016/SN2026A000123";
+
+struct Fixture {
+    w: World,
+    trust: TrustStore,
+    status: StatusStore,
+}
+
+fn fixture_with(revoked: &[u64]) -> Fixture {
+    let w = World::new("resolve-test", "https://registry.example", T0);
+    let mut trust = TrustStore::new();
+    trust.pin_root("catena-x", &w.root("catena-x").public());
+    for r in trust.insert_all([
+        w.sign_trust_list(&w.trust_list("catena-x")).as_str(),
+        w.sign_trust_list(&w.trust_list("ouranos")).as_str(),
+    ]) {
+        r.unwrap();
+    }
+    let mut status = StatusStore::new();
+    for p in Purpose::ALL {
+        let set = if p == Purpose::Revocation {
+            revoked
+        } else {
+            &[]
+        };
+        status
+            .insert(&w.status_list(&w.acme, "3", p, set, T0, T0 + DAY), &trust)
+            .unwrap();
+    }
+    Fixture { w, trust, status }
+}
+
+fn fixture() -> Fixture {
+    fixture_with(&[])
+}
+
+/// Versions 1 and 2 of the passport of `subject`, each passed through `edit` before signing.
+fn chain_with(f: &Fixture, subject: &str, edit: impl Fn(&mut Value)) -> PassportChain {
+    let w = &f.w;
+    let mut p1 = w.passport(&w.acme, subject, 1, None, &[], T0 - 40 * DAY);
+    edit(&mut p1);
+    let v1 = w.sign_vc(&w.acme, &p1);
+    let mut p2 = w.passport(&w.acme, subject, 2, Some(&v1), &[], T0 - 10 * DAY);
+    edit(&mut p2);
+    let v2 = w.sign_vc(&w.acme, &p2);
+    PassportChain {
+        versions: vec![v1, v2],
+        attestations: BTreeMap::new(),
+    }
+}
+
+fn chain(f: &Fixture) -> PassportChain {
+    chain_with(f, URL, |_| {})
+}
+
+fn chain_json(c: &PassportChain) -> String {
+    json!({"versions": c.versions, "attestations": c.attestations}).to_string()
+}
+
+fn ctx(f: &Fixture) -> Context<'_> {
+    Context::new(&f.trust, &f.status, UnixTime(T0 + 60))
+}
+
+fn resolved(f: &Fixture, input: &str, body: &str) -> Verdict {
+    verify_resolved(
+        input,
+        &Fetched::Chain {
+            url: CHAIN_URL,
+            body,
+        },
+        &ctx(f),
+    )
+}
+
+fn stage(v: &Verdict, s: Stage) -> (Outcome, Option<&'static str>) {
+    let r = v
+        .stages
+        .iter()
+        .find(|r| r.stage == s)
+        .unwrap_or_else(|| panic!("no {s:?} stage: {v:#?}"));
+    (r.outcome, r.code)
+}
+
+#[test]
+fn a_plain_digital_link_resolved_to_its_passport_chain_is_valid_and_says_where_it_came_from() {
+    let f = fixture();
+    // Offline, the plain link is unverifiable, never invalid.
+    let offline = verify(URL, &ctx(&f));
+    assert_eq!(offline.overall, Overall::Unverifiable);
+    assert_eq!(offline.code, Some("no_embedded_credential"));
+    let v = resolved(&f, URL, &chain_json(&chain(&f)));
+    assert_eq!(v.overall, Overall::Valid, "{v:#?}");
+    assert_eq!(v.code, None);
+    assert_eq!(stage(&v, Stage::Resolve).0, Outcome::Passed);
+    for s in [
+        Stage::Decode,
+        Stage::Signature,
+        Stage::Trust,
+        Stage::Binding,
+        Stage::Time,
+        Stage::Passport,
+    ] {
+        assert_eq!(stage(&v, s).0, Outcome::Passed, "{s:?}: {v:#?}");
+    }
+    // This passport carries no credentialStatus: its status is not checked, and says so.
+    assert_eq!(stage(&v, Stage::Status).0, Outcome::NotChecked);
+    let src = v.source.as_ref().unwrap();
+    assert_eq!(src.kind, "resolved");
+    assert_eq!(src.url.as_deref(), Some(CHAIN_URL));
+    assert_eq!(v.issuer.as_ref().unwrap().id, f.w.acme.did);
+    assert_eq!(v.passport.as_ref().unwrap().version, 2);
+    assert_eq!(v.label.as_ref().unwrap().form.as_str(), "digital-link");
+    let json = serde_json::to_value(&v).unwrap();
+    assert_eq!(json["source"]["kind"], "resolved");
+    assert!(json["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["stage"] == "resolve" && s["outcome"] == "passed"));
+    // A 1.1 verdict keeps its shape: no `source`, no `resolve` stage.
+    let json = serde_json::to_value(&offline).unwrap();
+    assert!(json.get("source").is_none());
+    assert!(!json["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["stage"] == "resolve"));
+}
+
+#[test]
+fn an_element_string_and_a_bracketed_one_resolve_like_the_link() {
+    let f = fixture();
+    let body = chain_json(&chain(&f));
+    for input in [
+        format!("]d201{GTIN}21{SERIAL}"),
+        format!("(01){GTIN}(21){SERIAL}"),
+    ] {
+        let v = resolved(&f, &input, &body);
+        assert_eq!(v.overall, Overall::Valid, "{input}: {v:#?}");
+        assert_eq!(v.label.as_ref().unwrap().form.as_str(), "element-string");
+    }
+}
+
+#[test]
+fn the_current_version_alone_as_a_jws_or_an_enveloped_credential_is_valid() {
+    let f = fixture();
+    let c = chain_with(&f, URL, |_| {});
+    // Version 1 alone (a single-version passport) as the resolver's dpp link serves it.
+    let v1 = &c.versions[0];
+    let enveloped = json!({"@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": "EnvelopedVerifiableCredential", "id": format!("data:application/vc+jwt,{v1}")})
+    .to_string();
+    for body in [v1.clone(), enveloped] {
+        let v = verify_resolved(
+            URL,
+            &Fetched::Passport {
+                url: URL,
+                body: &body,
+            },
+            &ctx(&f),
+        );
+        assert_eq!(v.overall, Overall::Valid, "{v:#?}");
+        assert_eq!(v.passport.as_ref().unwrap().version, 1);
+    }
+    // Version 2 alone cannot show its history: the chain is broken, never valid.
+    let v = verify_resolved(
+        URL,
+        &Fetched::Passport {
+            url: URL,
+            body: &c.versions[1],
+        },
+        &ctx(&f),
+    );
+    assert_eq!(v.overall, Overall::Invalid);
+    assert_eq!(v.code, Some("passport_chain_broken"));
+    // An enveloped credential of another media type is not read.
+    let other = json!({"type": "EnvelopedVerifiableCredential",
+        "id": format!("data:application/vc+sd-jwt,{v1}")})
+    .to_string();
+    let v = verify_resolved(
+        URL,
+        &Fetched::Passport {
+            url: URL,
+            body: &other,
+        },
+        &ctx(&f),
+    );
+    assert_eq!(v.overall, Overall::Invalid);
+    assert_eq!(v.code, Some("passport_invalid"));
+}
+
+#[test]
+fn another_batterys_passport_behind_the_link_is_sub_mismatch() {
+    let f = fixture();
+    let other = "https://id.cells.acme.example/01/04012345000016/21/SN2026A000124";
+    let v = resolved(&f, URL, &chain_json(&chain_with(&f, other, |_| {})));
+    assert_eq!(v.overall, Overall::Invalid, "{v:#?}");
+    assert_eq!(v.code, Some("sub_mismatch"));
+    // The same battery under another host is the same battery (binding is by GTIN and serial).
+    let mirror = "https://mirror.example/01/04012345000016/21/SN2026A000123";
+    let v = resolved(&f, mirror, &chain_json(&chain(&f)));
+    assert_eq!(v.overall, Overall::Valid, "{v:#?}");
+}
+
+#[test]
+fn a_passport_for_a_gtin_its_issuer_does_not_own_is_gtin_not_issuer() {
+    let f = fixture();
+    // GS1's example GTIN, not in ACME's company prefixes: ACME signs a passport for it.
+    let url = "https://id.gs1.org/01/09506000134352/21/ABC123";
+    let v = resolved(&f, url, &chain_json(&chain_with(&f, url, |_| {})));
+    assert_eq!(v.overall, Overall::Invalid, "{v:#?}");
+    assert_eq!(v.code, Some("gtin_not_issuer"));
+}
+
+#[test]
+fn a_passport_signed_outside_the_trust_lists_is_unverifiable_never_valid() {
+    let f = fixture();
+    // The same issuer DID and shape, another world's key: not the listed key.
+    let stranger = World::new("someone-else", "https://registry.example", T0);
+    let p = f.w.passport(&f.w.acme, URL, 1, None, &[], T0 - DAY);
+    let forged = stranger.sign_vc(&stranger.acme, &p);
+    let v = verify_resolved(
+        URL,
+        &Fetched::Passport {
+            url: URL,
+            body: &forged,
+        },
+        &ctx(&f),
+    );
+    assert_ne!(v.overall, Overall::Valid, "{v:#?}");
+    assert_eq!(v.code, Some("signature_invalid"), "{v:#?}");
+    // An issuer no list names at all: unverifiable issuer_unknown.
+    let mut p = p.clone();
+    p["issuer"] = "did:web:unknown.example".into();
+    let unknown = stranger.sign_vc(&stranger.acme, &p);
+    let v = verify_resolved(
+        URL,
+        &Fetched::Passport {
+            url: URL,
+            body: &unknown,
+        },
+        &ctx(&f),
+    );
+    assert_eq!(v.overall, Overall::Unverifiable, "{v:#?}");
+    assert_eq!(v.code, Some("issuer_unknown"));
+    assert_eq!(stage(&v, Stage::Passport).0, Outcome::Skipped);
+}
+
+#[test]
+fn a_tampered_passport_is_signature_invalid() {
+    let f = fixture();
+    let c = chain(&f);
+    let v2 = &c.versions[1];
+    let (head, sig) = v2.rsplit_once('.').unwrap();
+    let flipped = if sig.starts_with('A') { "B" } else { "A" };
+    let tampered = format!("{head}.{flipped}{}", &sig[1..]);
+    let body = json!({"versions": [c.versions[0].clone(), tampered]}).to_string();
+    let v = resolved(&f, URL, &body);
+    assert_eq!(v.overall, Overall::Invalid, "{v:#?}");
+    assert_eq!(v.code, Some("signature_invalid"));
+}
+
+#[test]
+fn a_revoked_passport_is_revoked_and_an_unheld_list_is_status_unknown() {
+    let with_status = |p: &mut Value, f: &World, list: &str| {
+        p["credentialStatus"] = json!({"type": "BitstringStatusListEntry",
+            "statusPurpose": "revocation", "statusListIndex": "7",
+            "statusListCredential": Purpose::Revocation.list_url(&f.status_base(&f.acme), list)});
+    };
+    let f = fixture_with(&[7]);
+    let c = chain_with(&f, URL, |p| with_status(p, &f.w, "3"));
+    let v = resolved(&f, URL, &chain_json(&c));
+    assert_eq!(v.overall, Overall::Invalid, "{v:#?}");
+    assert_eq!(v.code, Some("revoked"));
+    // The same index clear: valid, and the status check is reported.
+    let f = fixture();
+    let c = chain_with(&f, URL, |p| with_status(p, &f.w, "3"));
+    let v = resolved(&f, URL, &chain_json(&c));
+    assert_eq!(v.overall, Overall::Valid, "{v:#?}");
+    assert_eq!(v.status.len(), 1);
+    // A list the verifier does not hold: unverifiable, never valid.
+    let c = chain_with(&f, URL, |p| with_status(p, &f.w, "99"));
+    let v = resolved(&f, URL, &chain_json(&c));
+    assert_eq!(v.overall, Overall::Unverifiable, "{v:#?}");
+    assert_eq!(v.code, Some("status_unknown"));
+    // An index at u64::MAX: out of range, not a panic and not valid.
+    let c = chain_with(&f, URL, |p| {
+        with_status(p, &f.w, "3");
+        p["credentialStatus"]["statusListIndex"] = u64::MAX.to_string().into();
+    });
+    let v = resolved(&f, URL, &chain_json(&c));
+    assert_eq!(v.overall, Overall::Invalid, "{v:#?}");
+    assert_eq!(v.code, Some("status_index_out_of_range"));
+}
+
+#[test]
+fn a_passport_from_2100_is_not_yet_valid_and_one_past_valid_until_is_expired() {
+    let f = fixture();
+    let w = &f.w;
+    let year_2100 = 4_102_444_800;
+    let p = w.passport(&w.acme, URL, 1, None, &[], year_2100);
+    let body = w.sign_vc(&w.acme, &p);
+    let v = verify_resolved(
+        URL,
+        &Fetched::Passport {
+            url: URL,
+            body: &body,
+        },
+        &ctx(&f),
+    );
+    assert_eq!(v.overall, Overall::Invalid, "{v:#?}");
+    // The issuer's key window ends long before 2100: refused at trust, before time.
+    assert_eq!(v.code, Some("key_not_valid_at_iat"));
+    let p = w.passport(&w.acme, URL, 1, None, &[], T0 + 2 * DAY);
+    let body = w.sign_vc(&w.acme, &p);
+    let v = verify_resolved(
+        URL,
+        &Fetched::Passport {
+            url: URL,
+            body: &body,
+        },
+        &ctx(&f),
+    );
+    assert_eq!(v.overall, Overall::Invalid, "{v:#?}");
+    assert_eq!(v.code, Some("not_yet_valid"));
+    let mut p = w.passport(&w.acme, URL, 1, None, &[], T0 - YEAR);
+    p["validUntil"] = "2026-01-01T00:00:00Z".into();
+    let body = w.sign_vc(&w.acme, &p);
+    let v = verify_resolved(
+        URL,
+        &Fetched::Passport {
+            url: URL,
+            body: &body,
+        },
+        &ctx(&f),
+    );
+    assert_eq!(v.overall, Overall::Invalid, "{v:#?}");
+    assert_eq!(v.code, Some("expired"));
+}
+
+#[test]
+fn a_broken_chain_is_invalid_even_without_a_label_digest() {
+    let f = fixture();
+    let mut c = chain(&f);
+    // Version 1 swapped for another validly signed version 1: version 2's predecessor no
+    // longer matches.
+    let w = &f.w;
+    c.versions[0] = w.sign_vc(
+        &w.acme,
+        &w.passport(&w.acme, URL, 1, None, &[], T0 - 39 * DAY),
+    );
+    let v = resolved(&f, URL, &chain_json(&c));
+    assert_eq!(v.overall, Overall::Invalid, "{v:#?}");
+    assert_eq!(v.code, Some("passport_chain_broken"));
+}
+
+#[test]
+fn resolution_failures_are_unverifiable_with_the_resolve_stage_failed() {
+    let f = fixture();
+    for (code, want) in [
+        ("resolver_unreachable", "resolver_unreachable"),
+        ("resolution_limit", "resolution_limit"),
+        ("passport_not_linked", "passport_not_linked"),
+        ("linkset_invalid", "linkset_invalid"),
+        ("anything else", "resolver_unreachable"),
+    ] {
+        let v = verify_resolved(
+            URL,
+            &Fetched::Failed {
+                url: Some(URL),
+                code,
+                detail: "connection refused",
+            },
+            &ctx(&f),
+        );
+        assert_eq!(v.overall, Overall::Unverifiable, "{code}");
+        assert_eq!(v.code, Some(want));
+        assert_eq!(stage(&v, Stage::Resolve), (Outcome::Failed, Some(want)));
+        assert!(v.source.is_none());
+    }
+    // Garbage where the chain should be: invalid, the fetched artifact is not a passport.
+    let v = resolved(&f, URL, "<html>hello</html>");
+    assert_eq!(v.overall, Overall::Invalid);
+    assert_eq!(stage(&v, Stage::Resolve).0, Outcome::Passed);
+    assert_eq!(stage(&v, Stage::Decode).0, Outcome::Failed);
+}
+
+#[test]
+fn a_label_without_a_serial_is_never_a_batterys_verdict() {
+    let f = fixture();
+    let model = "https://id.cells.acme.example/01/04012345000016";
+    let v = resolved(&f, model, &chain_json(&chain(&f)));
+    assert_eq!(v.overall, Overall::Unverifiable);
+    assert_eq!(v.code, Some("item_not_serialised"));
+}
+
+#[test]
+fn a_cellproof_label_uses_the_resolved_chain_as_its_passport() {
+    let f = fixture();
+    let w = &f.w;
+    let c = chain(&f);
+    let mut claims = w.reference_claims();
+    if let Some(Value::Object(bp)) = claims.get_mut("bp") {
+        bp.insert(
+            "dig".into(),
+            cellproof_core::passport_digest(&c.versions[0]).into(),
+        );
+    }
+    let label = w.issue(&w.acme, &claims, T0 - 30 * DAY).unwrap().url();
+    let v = resolved(&f, &label, &chain_json(&c));
+    assert_eq!(v.overall, Overall::Valid, "{v:#?}");
+    assert_eq!(stage(&v, Stage::Passport).0, Outcome::Passed);
+    assert!(v.credential.is_some());
+}
+
+#[test]
+fn plan_asks_the_labels_own_resolver_and_element_strings_the_configured_ones() {
+    let asks = plan(
+        &format!("{URL}?17=261231&linkType=gs1:pip#chapter1"),
+        &["https://ignored.example"],
+    )
+    .unwrap();
+    assert_eq!(
+        asks,
+        vec![Ask {
+            url: format!("{URL}?17=261231&linkType=linkset"),
+            linkset: true
+        }]
+    );
+    let asks = plan(
+        &format!("(01){GTIN}(21){SERIAL}"),
+        &["http://127.0.0.1:8080/", "https://id.gs1.org", "ftp://nope"],
+    )
+    .unwrap();
+    let urls: Vec<&str> = asks.iter().map(|a| a.url.as_str()).collect();
+    assert_eq!(
+        urls,
+        [
+            format!("http://127.0.0.1:8080/01/{GTIN}/21/{SERIAL}?linkType=linkset"),
+            format!("https://id.gs1.org/01/{GTIN}/21/{SERIAL}?linkType=linkset"),
+        ]
+    );
+    // A UNTP link is fetched at its payload's uri, directly.
+    let q = "%7B%22payload%22%3A%7B%22uri%22%3A%22https%3A%2F%2Fexample.com%2Fdpp.json%22%7D%7D";
+    let asks = plan(&format!("https://verify.example/?q={q}"), &[]).unwrap();
+    assert_eq!(
+        asks,
+        vec![Ask {
+            url: "https://example.com/dpp.json".into(),
+            linkset: false
+        }]
+    );
+    assert!(plan("not a label at all", &[]).unwrap().is_empty());
+    assert_eq!(
+        plan("https://x.example/01/04012345000017/21/A", &[])
+            .unwrap_err()
+            .code(),
+        "gtin_invalid"
+    );
+}
+
+#[test]
+fn passport_links_take_the_items_context_and_never_another_batterys() {
+    let base = format!("{URL}?linkType=linkset");
+    let linkset = json!({"linkset": [
+        {"anchor": "https://id.cells.acme.example/01/04012345000016",
+         "https://gs1.org/voc/dpp": [{"href": "https://model.example/dpp"}]},
+        {"anchor": "https://id.cells.acme.example/01/04012345000016/21/SN2026A000124",
+         "https://cellproof.dev/rel/passport": [{"href": "https://other.example/p"}]},
+        {"anchor": URL,
+         "https://gs1.org/voc/pip": [{"href": "https://acme.example/pip", "type": "text/html"}],
+         "https://cellproof.dev/rel/passport": [
+            {"href": "/01/04012345000016/21/SN2026A000123", "type": "application/vc+jwt"}],
+         "https://cellproof.dev/rel/passport-chain": [
+            {"href": "/v1/passports/04012345000016/SN2026A000123", "type": "application/json"}]}
+    ]})
+    .to_string();
+    let links = passport_links(&linkset, URL, &base).unwrap();
+    assert_eq!(links.chain.as_deref(), Some(CHAIN_URL));
+    assert_eq!(links.passport.as_deref(), Some(URL));
+    // Only the model's context: its dpp link (a model passport, bound or refused later).
+    let model_only = json!({"linkset": [
+        {"anchor": "https://id.cells.acme.example/01/04012345000016",
+         "gs1:dpp": [{"href": "https://model.example/dpp", "type": "text/html"},
+                     {"href": "https://model.example/dpp.jwt"}]}]})
+    .to_string();
+    let links = passport_links(&model_only, URL, &base).unwrap();
+    assert_eq!(
+        links.passport.as_deref(),
+        Some("https://model.example/dpp.jwt")
+    );
+    assert_eq!(links.chain, None);
+    // Only another battery's context: nothing for this one.
+    let other_only = json!({"linkset": [
+        {"anchor": "https://id.cells.acme.example/01/04012345000016/21/SN2026A000124",
+         "https://cellproof.dev/rel/passport": [{"href": "https://other.example/p"}]}]})
+    .to_string();
+    assert_eq!(
+        passport_links(&other_only, URL, &base).unwrap_err().code(),
+        "passport_not_linked"
+    );
+    // A UNTP dpp link type and a sustainabilityInfo fallback.
+    let untp = json!({"linkset": [{"anchor": URL,
+        "https://gs1.org/voc/sustainabilityInfo": [{"href": "https://s.example/vc"}],
+        "https://test.uncefact.org/vocabulary/untp/dpp": [{"href": "https://u.example/dpp"}]}]})
+    .to_string();
+    assert_eq!(
+        passport_links(&untp, URL, &base)
+            .unwrap()
+            .passport
+            .as_deref(),
+        Some("https://u.example/dpp")
+    );
+    // Only a product page: not linked. A javascript: href is never followed.
+    let page_only = json!({"linkset": [{"anchor": URL,
+        "https://gs1.org/voc/pip": [{"href": "https://acme.example/pip"}],
+        "https://gs1.org/voc/dpp": [{"href": "javascript:alert(1)"}]}]})
+    .to_string();
+    assert_eq!(
+        passport_links(&page_only, URL, &base).unwrap_err().code(),
+        "passport_not_linked"
+    );
+    for bad in [
+        "[]",
+        "{\"linkset\": {}}",
+        "{\"links\": []}",
+        "{\"linkset\": [{\"anchor\": 5}]}",
+        "{\"linkset\": [1]}",
+        "not json",
+        "{\"linkset\": [], \"linkset\": []}",
+    ] {
+        assert_eq!(
+            passport_links(bad, URL, &base).unwrap_err().code(),
+            "linkset_invalid",
+            "{bad}"
+        );
+    }
+    let huge = format!(
+        "{{\"linkset\": [], \"pad\": \"{}\"}}",
+        "x".repeat(300 * 1024)
+    );
+    assert_eq!(
+        passport_links(&huge, URL, &base).unwrap_err().code(),
+        "resolution_limit"
+    );
+}
+
+#[test]
+fn a_resolved_verdict_binds_the_attestations_the_passport_lists() {
+    let f = fixture();
+    let w = &f.w;
+    let att = w.attestation(
+        &w.certifier,
+        URL,
+        cellproof_core::topics::CARBON,
+        &[],
+        (T0 - YEAR, T0 + YEAR),
+    );
+    let listed = vec![cellproof_world::Listed {
+        topic: cellproof_core::topics::CARBON.into(),
+        materials: vec![],
+        subject: URL.into(),
+        jws: att.clone(),
+    }];
+    let v1 = w.sign_vc(
+        &w.acme,
+        &w.passport(&w.acme, URL, 1, None, &listed, T0 - DAY),
+    );
+    let body =
+        json!({"versions": [v1], "attestations": {sha256_b64(att.as_bytes()): att}}).to_string();
+    let v = resolved(&f, URL, &body);
+    assert_eq!(v.overall, Overall::Valid, "{v:#?}");
+    assert_eq!(stage(&v, Stage::Attestations).0, Outcome::Passed);
+    assert!(v
+        .attestations
+        .iter()
+        .any(|a| a.topic == cellproof_core::topics::CARBON
+            && a.outcome == cellproof_core::AttestationOutcome::Verified));
+}
