@@ -235,6 +235,14 @@ pub enum Error {
         /// The issuer DID.
         iss: String,
     },
+    /// A `did:web` issuer's DID document could not be used: not fetched, not JSON, or its `id`
+    /// is not the DID (SPEC.md section 2.2).
+    DidUnresolvable {
+        /// The DID.
+        did: String,
+        /// Why.
+        reason: String,
+    },
     /// The issuer is known but has no key with the header's `kid` listed now.
     KeyUnknown {
         /// The kid.
@@ -620,6 +628,7 @@ impl Error {
             Error::KeyInvalid { .. } => "key_invalid",
             Error::IssuerUnknown { .. } => "issuer_unknown",
             Error::KeyUnknown { .. } => "key_unknown",
+            Error::DidUnresolvable { .. } => "did_unresolvable",
             Error::IssuerAmbiguous { .. } => "issuer_ambiguous",
             Error::GtinNotIssuer { .. } => "gtin_not_issuer",
             Error::KeyNotValidAtIat { .. } => "key_not_valid_at_iat",
@@ -778,6 +787,9 @@ impl fmt::Display for Error {
             Error::KeyInvalid { reason } => write!(f, "the public key is not usable: {reason}"),
             Error::IssuerUnknown { iss } => {
                 write!(f, "the issuer {iss} is in no trust list this verifier accepts")
+            }
+            Error::DidUnresolvable { did, reason } => {
+                write!(f, "the DID document of {did} could not be used: {reason}")
             }
             Error::KeyUnknown { kid } => {
                 write!(f, "the issuer lists no key \"{kid}\" in its current trust list")
@@ -1026,6 +1038,7 @@ pub const CODES: &[(&str, Stage, Class)] = &[
     ("key_invalid", Stage::Trust, Class::Invalid),
     ("issuer_unknown", Stage::Trust, Class::Unverifiable),
     ("key_unknown", Stage::Trust, Class::Unverifiable),
+    ("did_unresolvable", Stage::Trust, Class::Unverifiable),
     ("issuer_ambiguous", Stage::Trust, Class::Unverifiable),
     ("gtin_not_issuer", Stage::Trust, Class::Invalid),
     ("key_not_valid_at_iat", Stage::Trust, Class::Invalid),

@@ -27,6 +27,7 @@
 
 mod compact;
 mod credential;
+mod did;
 mod error;
 mod gs1;
 mod inspection;
@@ -54,6 +55,7 @@ pub use credential::{
     contains_lead, numeric_decode, numeric_encode, recycled_content, Credential, RecycledShare,
     Scan, StatusRef, CATEGORIES, MAX_SCAN, RECYCLED_MINIMUMS,
 };
+pub use did::{did_key, did_web_url, MAX_DID_DOCUMENT};
 pub use error::{Class, Error, Stage, CODES};
 pub use gs1::{check_gtin, gtin_with_check_digit, DigitalLink};
 pub use inspection::{

@@ -236,6 +236,9 @@ pub struct VerdictJson {
     /// `{"kind": "resolved", "url"}` after online resolution; absent on 1.1 verdicts.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<crate::verdict::Source>,
+    /// The issuer's DID when no accepted trust list names it (`did:web`, SPEC.md 2.2).
+    #[serde(rename = "issuerDid", skip_serializing_if = "Option::is_none")]
+    pub issuer_did: Option<String>,
 }
 
 fn outcome_str(o: Outcome) -> &'static str {
@@ -342,6 +345,7 @@ impl From<&Verdict> for VerdictJson {
                 attributes: l.attributes.clone(),
             }),
             source: v.source.clone(),
+            issuer_did: v.issuer_did.clone(),
         }
     }
 }

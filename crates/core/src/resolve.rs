@@ -512,18 +512,39 @@ impl<'c, 'a> Resolved<'c, 'a> {
                 }
             }
             Err(e) => {
-                match res.key {
-                    Some(key) => self
-                        .stages
-                        .record(Stage::Signature, vc.signature_under(&key)),
-                    None => self.stages.not_checked(
-                        Stage::Signature,
-                        Some(format!(
-                            "no key: {issuer_did} is not in an accepted trust list"
-                        )),
-                    ),
-                }
-                self.stages.fail(Stage::Trust, e);
+                // A `did:web` issuer no accepted list names (SPEC.md section 2.2): its DID
+                // document, when the shell fetched it, gives the key that checks the
+                // signature; trust still fails (`issuer_unknown`, naming the DID), so such a
+                // passport is never valid and never called a forgery for being unlisted.
+                let did_key = match (&e, ctx.did_document) {
+                    (Error::IssuerUnknown { .. }, doc) if issuer_did.starts_with("did:web:") => {
+                        parts.issuer_did = Some(issuer_did.clone());
+                        doc.map(|d| crate::did::did_key(d, &issuer_did, &kid))
+                    }
+                    _ => None,
+                };
+                let trust_error = match (res.key, did_key) {
+                    (Some(key), _) | (None, Some(Ok(key))) => {
+                        self.stages
+                            .record(Stage::Signature, vc.signature_under(&key));
+                        e
+                    }
+                    (None, Some(Err(did_error))) => {
+                        self.stages
+                            .not_checked(Stage::Signature, Some(format!("no key: {did_error}")));
+                        did_error
+                    }
+                    (None, None) => {
+                        self.stages.not_checked(
+                            Stage::Signature,
+                            Some(format!(
+                                "no key: {issuer_did} is not in an accepted trust list"
+                            )),
+                        );
+                        e
+                    }
+                };
+                self.stages.fail(Stage::Trust, trust_error);
                 (false, None)
             }
         };
@@ -646,6 +667,7 @@ impl<'c, 'a> Resolved<'c, 'a> {
             attestations: parts.attestations,
             label: Some(self.label),
             source: parts.source,
+            issuer_did: parts.issuer_did,
         }
     }
 }
@@ -654,6 +676,7 @@ impl<'c, 'a> Resolved<'c, 'a> {
 #[derive(Default)]
 struct Parts {
     source: Option<Source>,
+    issuer_did: Option<String>,
     issuer: Option<IssuerInfo>,
     status: Vec<crate::verdict::StatusCheck>,
     notices: Vec<Notice>,

@@ -180,6 +180,7 @@ pub struct Source {
 ///     attestations: Vec::new(),
 ///     label: None,
 ///     source: None,
+///     issuer_did: None,
 /// };
 /// ```
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -218,6 +219,11 @@ pub struct Verdict {
     /// label's own credential (its JSON then keeps 1.1's members only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<Source>,
+    /// The issuer's DID when no accepted trust list names it and it was read from a resolved
+    /// passport (`did:web`, SPEC.md sections 2.2 and 7): "signed by {did}, whom none of your
+    /// trust lists names".
+    #[serde(rename = "issuerDid", skip_serializing_if = "Option::is_none")]
+    pub issuer_did: Option<String>,
 }
 
 /// Collects stage results while verifying.

@@ -42,6 +42,10 @@ pub struct Context<'a> {
     /// The passport's version chain and the attestations it lists, when the caller holds
     /// them (`GET /v1/passports/{gtin}/{serial}` or a pack); takes precedence over `passport`.
     pub chain: Option<&'a PassportChain>,
+    /// The DID document of a resolved passport's `did:web` issuer, fetched online while
+    /// resolving (SPEC.md section 2.2; `verify_resolved` only): its key checks the signature,
+    /// never trust.
+    pub did_document: Option<&'a str>,
 }
 
 impl<'a> Context<'a> {
@@ -53,6 +57,7 @@ impl<'a> Context<'a> {
             now,
             passport: None,
             chain: None,
+            did_document: None,
         }
     }
 
@@ -345,6 +350,7 @@ fn finish(
         attestations,
         label,
         source: None,
+        issuer_did: None,
     }
 }
 

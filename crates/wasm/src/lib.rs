@@ -106,6 +106,8 @@ export interface Verdict {
   /** Where the credential the verdict is about came from (SPEC.md 7, 1.2); absent on a
    * verdict about the label's own credential. */
   source?: { kind: "embedded" | "resolved" | "backup" | "held"; url?: string };
+  /** The issuer's DID when no accepted trust list names it (did:web, SPEC.md 2.2). */
+  issuerDid?: string;
 }
 
 export interface PassportSummary {
@@ -383,7 +385,9 @@ impl Verifier {
     }
 
     /// The verdict about a label with what was fetched for it online: `fetched_json` is
-    /// `{"kind": "chain" | "passport" | "failed", "url", "body", "code", "detail"}`.
+    /// `{"kind": "chain" | "passport" | "failed", "url", "body", "code", "detail"}`, with
+    /// `didDocument` (the text fetched from `didWebUrl(verdict.issuerDid)`) on a second call
+    /// for a passport whose `did:web` issuer no trust list names.
     #[wasm_bindgen(js_name = verifyResolved)]
     pub fn verify_resolved(&self, input: &str, now_secs: f64, fetched_json: &str) -> JsVerdict {
         let f: Value = serde_json::from_str(fetched_json).unwrap_or_default();
@@ -398,11 +402,19 @@ impl Verifier {
                 detail: text("detail"),
             },
         };
-        let ctx = cellproof_core::Context::new(&self.trust, &self.status, unix(now_secs));
+        let mut ctx = cellproof_core::Context::new(&self.trust, &self.status, unix(now_secs));
+        ctx.did_document = f.get("didDocument").and_then(Value::as_str);
         to_js(&VerdictJson::from(&cellproof_core::verify_resolved(
             input, &fetched, &ctx,
         )))
         .unchecked_into()
+    }
+
+    /// Where a `did:web` DID's document is (`https://{host}/.well-known/did.json`), or `null`
+    /// for another DID or one whose host or path would change the URL's meaning.
+    #[wasm_bindgen(js_name = didWebUrl)]
+    pub fn did_web_url(&self, did: &str) -> Option<String> {
+        cellproof_core::did_web_url(did)
     }
 
     /// Verifies many scans with one Ed25519 batch; the verdicts equal those of `verify`.

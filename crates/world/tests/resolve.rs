@@ -596,3 +596,138 @@ fn a_resolved_verdict_binds_the_attestations_the_passport_lists() {
         .any(|a| a.topic == cellproof_core::topics::CARBON
             && a.outcome == cellproof_core::AttestationOutcome::Verified));
 }
+
+const DPP_DID: &str = "did:web:dpp.example.org";
+
+/// A passport signed by `did:web:dpp.example.org` (no trust list names it) with `key`, and
+/// that DID's document listing `doc_key` under `relations`.
+fn did_web_case(
+    f: &Fixture,
+    key: &cellproof_core::KeyPair,
+    doc_key: &cellproof_core::KeyPair,
+    relations: &[&str],
+) -> (String, String) {
+    let mut p = f.w.passport(&f.w.acme, URL, 1, None, &[], T0 - DAY);
+    p["issuer"] = DPP_DID.into();
+    let issuer = cellproof_world::Issuer {
+        key: cellproof_core::KeyPair::from_secret(&key.kid, &key.signing.to_bytes()),
+        ..f.w.acme.clone()
+    };
+    let jws = f.w.sign_vc(&issuer, &p);
+    let vm_id = format!("{DPP_DID}#{}", doc_key.kid);
+    let mut doc = json!({"@context": ["https://www.w3.org/ns/did/v1"], "id": DPP_DID,
+        "verificationMethod": [{"id": vm_id, "type": "JsonWebKey", "controller": DPP_DID,
+            "publicKeyJwk": doc_key.public().to_jwk()}]});
+    for r in relations {
+        doc[*r] = json!([vm_id]);
+    }
+    (jws, doc.to_string())
+}
+
+fn with_did(f: &Fixture, jws: &str, doc: Option<&str>) -> Verdict {
+    let mut c = ctx(f);
+    c.did_document = doc;
+    verify_resolved(
+        URL,
+        &Fetched::Passport {
+            url: URL,
+            body: jws,
+        },
+        &c,
+    )
+}
+
+#[test]
+fn a_did_web_issuer_outside_the_trust_lists_is_named_and_unverifiable_never_valid() {
+    let f = fixture();
+    let key = cellproof_core::KeyPair::from_secret("k1", &[7; 32]);
+    let (jws, doc) = did_web_case(&f, &key, &key, &["assertionMethod"]);
+    // Without its DID document: issuer_unknown naming the DID, the signature not checked.
+    let v = with_did(&f, &jws, None);
+    assert_eq!(v.overall, Overall::Unverifiable, "{v:#?}");
+    assert_eq!(v.code, Some("issuer_unknown"));
+    assert_eq!(v.issuer_did.as_deref(), Some(DPP_DID));
+    assert_eq!(stage(&v, Stage::Signature).0, Outcome::NotChecked);
+    // With it: the signature holds under the document's key; still unverifiable, never valid.
+    let v = with_did(&f, &jws, Some(&doc));
+    assert_eq!(v.overall, Overall::Unverifiable, "{v:#?}");
+    assert_eq!(v.code, Some("issuer_unknown"));
+    assert_eq!(stage(&v, Stage::Signature).0, Outcome::Passed);
+    assert_eq!(stage(&v, Stage::Binding).0, Outcome::Passed);
+    let json = serde_json::to_value(cellproof_core::VerdictJson::from(&v)).unwrap();
+    assert_eq!(json["issuerDid"], DPP_DID);
+    // Signed by another key than the document lists: a forgery, invalid.
+    let other = cellproof_core::KeyPair::from_secret("k1", &[8; 32]);
+    let (forged, _) = did_web_case(&f, &other, &key, &["assertionMethod"]);
+    let v = with_did(&f, &forged, Some(&doc));
+    assert_eq!(v.overall, Overall::Invalid, "{v:#?}");
+    assert_eq!(v.code, Some("signature_invalid"));
+}
+
+#[test]
+fn a_did_document_that_does_not_vouch_for_the_key_gives_no_key() {
+    let f = fixture();
+    let key = cellproof_core::KeyPair::from_secret("k1", &[7; 32]);
+    // Listed for authentication only, not assertionMethod: key_unknown.
+    let (jws, doc) = did_web_case(&f, &key, &key, &["authentication"]);
+    let v = with_did(&f, &jws, Some(&doc));
+    assert_eq!(v.overall, Overall::Unverifiable);
+    assert_eq!(v.code, Some("key_unknown"));
+    // Another DID's document (an attacker's server answering for the DID): did_unresolvable.
+    let (jws, doc) = did_web_case(&f, &key, &key, &["assertionMethod"]);
+    let foreign = doc.replace(
+        &format!("\"id\":\"{DPP_DID}\""),
+        "\"id\":\"did:web:evil.example\"",
+    );
+    assert_ne!(foreign, doc);
+    let v = with_did(&f, &jws, Some(&foreign));
+    assert_eq!(v.overall, Overall::Unverifiable);
+    assert_eq!(v.code, Some("did_unresolvable"));
+    // Not JSON at all, or far too large: did_unresolvable, no panic.
+    for bad in ["<html>", &"x".repeat(70 * 1024)] {
+        let v = with_did(&f, &jws, Some(bad));
+        assert_eq!(v.code, Some("did_unresolvable"));
+    }
+    // A P-256 key: this verifier reads Ed25519 only, the key is unknown to it.
+    let p256 = doc.replace("\"kty\":\"OKP\"", "\"kty\":\"EC\"");
+    let v = with_did(&f, &jws, Some(&p256));
+    assert_eq!(v.code, Some("key_unknown"));
+    // A JWK carrying its private part: refused as a key.
+    let mut with_d: Value = serde_json::from_str(&doc).unwrap();
+    with_d["verificationMethod"][0]["publicKeyJwk"]["d"] = "AAAA".into();
+    let v = with_did(&f, &jws, Some(&with_d.to_string()));
+    assert_eq!(v.overall, Overall::Invalid);
+    assert_eq!(v.code, Some("key_invalid"));
+    // A did:web issuer that claims the GTIN of a listed company does not become it: the
+    // verdict names the DID, not ACME.
+    assert!(v.issuer.is_none());
+}
+
+#[test]
+fn did_web_urls_follow_the_method_and_refuse_tricks() {
+    use cellproof_core::did_web_url;
+    assert_eq!(
+        did_web_url("did:web:dpp.example.org").as_deref(),
+        Some("https://dpp.example.org/.well-known/did.json")
+    );
+    assert_eq!(
+        did_web_url("did:web:example.com:issuers:acme").as_deref(),
+        Some("https://example.com/issuers/acme/did.json")
+    );
+    assert_eq!(
+        did_web_url("did:web:localhost%3A8443").as_deref(),
+        Some("https://localhost:8443/.well-known/did.json")
+    );
+    for bad in [
+        "did:key:z6Mk",
+        "did:web:",
+        "did:web:evil.example/..",
+        "did:web:a.example:..:b",
+        "did:web:user@evil.example",
+        "did:web:a.example#frag",
+        "did:web:a.example?x=1",
+        "did:web:a.example:",
+    ] {
+        assert_eq!(did_web_url(bad), None, "{bad}");
+    }
+}

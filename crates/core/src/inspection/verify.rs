@@ -455,6 +455,7 @@ pub fn verify_report(
             now: UnixTime(claims.effective_time),
             passport: None,
             chain: chain.as_ref(),
+            did_document: None,
         };
         let v = verify(text, &ctx);
         if v.now != claims.effective_time {

@@ -1,0 +1,120 @@
+//! `did:web` issuers outside the trust lists (SPEC.md 1.2 section 2.2): where the DID document
+//! is, and the key a document gives for a header's `kid`. DID documents are fetched by the
+//! shells only while resolving online; a key found here checks the signature, never trust: the
+//! verdict stays unverifiable `issuer_unknown`, naming the DID.
+
+use serde_json::{Map, Value};
+
+use crate::error::Error;
+use crate::trust::PublicKey;
+
+/// Largest DID document read, in bytes (SPEC.md section 2.2).
+pub const MAX_DID_DOCUMENT: usize = 64 * 1024;
+
+/// The URL of a `did:web` DID's document (W3C did:web method): `did:web:{host}` is
+/// `https://{host}/.well-known/did.json`, `did:web:{host}:{path...}` is
+/// `https://{host}/{path...}/did.json`; a port is written `%3A`. `None` for any other DID or a
+/// host or path segment that would change the URL's meaning.
+pub fn did_web_url(did: &str) -> Option<String> {
+    let rest = did.strip_prefix("did:web:")?;
+    let mut parts = rest.split(':');
+    let host = parts.next()?.replace("%3A", ":").replace("%3a", ":");
+    let path: Vec<&str> = parts.collect();
+    let host_ok = !host.is_empty()
+        && host.len() <= 253
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'))
+        && !host.starts_with([':', '.', '-']);
+    let seg_ok = |s: &&str| {
+        !s.is_empty()
+            && *s != "."
+            && *s != ".."
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '~' | '%'))
+    };
+    if !host_ok || !path.iter().all(seg_ok) {
+        return None;
+    }
+    Some(if path.is_empty() {
+        format!("https://{host}/.well-known/did.json")
+    } else {
+        format!("https://{host}/{}/did.json", path.join("/"))
+    })
+}
+
+/// A DID URL in absolute form: `#k` and a bare `k` become `{did}#k`.
+fn absolute(id: &str, did: &str) -> String {
+    if let Some(frag) = id.strip_prefix('#') {
+        format!("{did}#{frag}")
+    } else if id.starts_with("did:") {
+        id.to_owned()
+    } else {
+        format!("{did}#{id}")
+    }
+}
+
+/// The Ed25519 key a DID document gives `did` for a header's `kid` (SPEC.md section 2.2): the
+/// document's `id` is the DID (else `did_unresolvable`); the `kid` names a `verificationMethod`
+/// listed in `assertionMethod`, of type `JsonWebKey` or `JsonWebKey2020`, with an Ed25519
+/// `publicKeyJwk` (else `key_unknown`; a malformed Ed25519 key is `key_invalid`).
+pub fn did_key(document: &str, did: &str, kid: &str) -> Result<[u8; 32], Error> {
+    let unresolvable = |reason: &str| Error::DidUnresolvable {
+        did: did.to_owned(),
+        reason: reason.to_owned(),
+    };
+    if document.len() > MAX_DID_DOCUMENT {
+        return Err(unresolvable("the DID document is larger than 64 KiB"));
+    }
+    let doc = crate::json::parse_object(document.as_bytes())
+        .map_err(|e| unresolvable(&format!("the DID document is not a JSON object: {e}")))?;
+    if doc.get("id").and_then(Value::as_str) != Some(did) {
+        return Err(unresolvable("the DID document's id is not the DID"));
+    }
+    let kid = absolute(kid, did);
+    let unknown = || Error::KeyUnknown { kid: kid.clone() };
+    let listed = doc
+        .get("assertionMethod")
+        .and_then(Value::as_array)
+        .is_some_and(|a| {
+            a.iter().any(|m| {
+                let id = m.as_str().or_else(|| m.get("id").and_then(Value::as_str));
+                id.is_some_and(|id| absolute(id, did) == kid)
+            })
+        });
+    if !listed {
+        return Err(unknown());
+    }
+    // The method itself: in `verificationMethod`, or embedded in `assertionMethod`.
+    let methods = ["verificationMethod", "assertionMethod"]
+        .iter()
+        .filter_map(|k| doc.get(*k).and_then(Value::as_array))
+        .flatten()
+        .filter_map(Value::as_object);
+    let method: &Map<String, Value> = methods
+        .into_iter()
+        .find(|m| {
+            m.get("id")
+                .and_then(Value::as_str)
+                .is_some_and(|id| absolute(id, did) == kid)
+        })
+        .ok_or_else(unknown)?;
+    let typ = method
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if !matches!(typ, "JsonWebKey" | "JsonWebKey2020") {
+        return Err(unknown());
+    }
+    if let Some(controller) = method.get("controller").and_then(Value::as_str) {
+        if controller != did {
+            return Err(unknown());
+        }
+    }
+    let jwk = method.get("publicKeyJwk").ok_or_else(unknown)?;
+    if jwk.get("kty").and_then(Value::as_str) != Some("OKP") {
+        // P-256 (ES256) is not read by this verifier: the key is unknown to it.
+        return Err(unknown());
+    }
+    Ok(PublicKey::from_jwk(jwk)?.x)
+}
