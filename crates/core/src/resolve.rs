@@ -14,7 +14,8 @@ use crate::error::{Error, Stage};
 use crate::gs1::{encode_value, DigitalLink};
 use crate::label::{Label, LabelForm};
 use crate::passport::{
-    status_entries, subject, subject_link, Committed, PassportChain, PassportCtx,
+    status_entries, subject, subject_link, untp_claims, untp_product_id, Committed, PassportChain,
+    PassportCtx,
 };
 use crate::status::has_type;
 use crate::time::parse_rfc3339;
@@ -462,8 +463,16 @@ impl<'c, 'a> Resolved<'c, 'a> {
             .last()
             .map(String::as_str)
             .unwrap_or_default();
-        let vc = match UnverifiedVc::parse(current, &vc::PASSPORT) {
-            Ok(vc) => vc,
+        // A Cellproof passport, else a UNTP Digital Product Passport (SPEC.md section 3.5).
+        let parsed = UnverifiedVc::parse(current, &vc::PASSPORT).map(|v| (v, false));
+        let parsed = match parsed {
+            Err(Error::PassportInvalid { .. }) => {
+                UnverifiedVc::parse(current, &vc::UNTP_DPP).map(|v| (v, true))
+            }
+            other => other,
+        };
+        let (vc, untp) = match parsed {
+            Ok(p) => p,
             Err(e) => {
                 self.decode_failed(e);
                 return self.verdict(parts);
@@ -550,8 +559,10 @@ impl<'c, 'a> Resolved<'c, 'a> {
         };
         // Binding (SPEC.md section 2.2): the passport is about the battery the label names.
         let subject_id = subject(&payload)
-            .and_then(|s| s.get("id"))
-            .and_then(Value::as_str)
+            .and_then(|s| match untp {
+                true => untp_product_id(s),
+                false => s.get("id").and_then(Value::as_str),
+            })
             .unwrap_or_default();
         match subject_link(subject_id) {
             Some(link) if link == self.item => self.stages.pass(Stage::Binding),
@@ -603,10 +614,11 @@ impl<'c, 'a> Resolved<'c, 'a> {
             ),
         }
         // The chain and the attestations its current version lists.
+        let item = self.item.clone();
         let pctx = match (&matched, signature_ok) {
             (Some(m), true) => Some(PassportCtx {
                 iss: &issuer_did,
-                sub: &self.item,
+                sub: &item,
                 committed: Committed::Resolved,
                 issuer: m,
                 trust: ctx.trust,
@@ -615,9 +627,77 @@ impl<'c, 'a> Resolved<'c, 'a> {
             }),
             _ => None,
         };
-        (parts.passport, parts.attestations) =
-            passport_stages(Some(&chain), pctx, &mut self.stages, &mut parts.notices);
+        (parts.passport, parts.attestations) = match untp {
+            false => passport_stages(Some(&chain), pctx, &mut self.stages, &mut parts.notices),
+            true => self.untp_stages(&chain, current, &payload, pctx, &mut parts.notices),
+        };
         self.verdict(parts)
+    }
+
+    /// The passport and attestation stages of a UNTP passport (SPEC.md section 3.5): no
+    /// version chain (UNTP has no predecessor digest), so the passport stage stands on the
+    /// signature, trust, binding, time and status checked above; its conformity claims are the
+    /// listings.
+    fn untp_stages(
+        &mut self,
+        chain: &PassportChain,
+        current: &str,
+        payload: &Map<String, Value>,
+        pctx: Option<PassportCtx<'_>>,
+        notices: &mut Vec<Notice>,
+    ) -> (
+        Option<crate::passport::PassportInfo>,
+        Vec<crate::passport::AttestationResult>,
+    ) {
+        let (Some(pctx), Some(cs)) = (pctx, subject(payload)) else {
+            self.stages.skip(Stage::Passport);
+            self.stages.skip(Stage::Attestations);
+            return (None, Vec::new());
+        };
+        if chain.versions.len() > 1 {
+            self.stages.fail(
+                Stage::Passport,
+                Error::PassportChainBroken {
+                    version: 2,
+                    reason: "a UNTP passport has no predecessor digest to chain versions by",
+                },
+            );
+            self.stages.skip(Stage::Attestations);
+            return (None, Vec::new());
+        }
+        let results = match untp_claims(chain, cs, &pctx) {
+            Ok(r) => r,
+            Err(e) => {
+                self.stages.fail(Stage::Passport, e);
+                self.stages.skip(Stage::Attestations);
+                return (None, Vec::new());
+            }
+        };
+        self.stages.pass(Stage::Passport);
+        let failed = results
+            .iter()
+            .filter(|a| a.outcome == crate::passport::AttestationOutcome::Failed)
+            .count();
+        if failed > 0 {
+            let message = format!(
+                "{failed} of the passport's conformity claims did not verify: those claims are not verified"
+            );
+            self.stages
+                .notice_code(Stage::Attestations, "attestation_failed", message.clone());
+            notices.push(Notice {
+                code: "attestation_failed",
+                message,
+            });
+        } else {
+            self.stages.pass(Stage::Attestations);
+        }
+        let info = crate::passport::PassportInfo {
+            version: 1,
+            passport_identifier: payload.get("id").and_then(Value::as_str).map(str::to_owned),
+            digests: vec![crate::passport::sha256_b64(current.trim().as_bytes())],
+            subject: cs.clone(),
+        };
+        (Some(info), results)
     }
 
     fn stages_failed(&self, stage: Stage) -> bool {

@@ -37,6 +37,23 @@ pub const PASSPORT: VcKind = VcKind {
     invalid: |detail| Error::PassportInvalid { detail },
 };
 
+/// A UNTP Digital Product Passport 0.6, resolved online and read as a passport (SPEC.md
+/// section 3.5).
+pub const UNTP_DPP: VcKind = VcKind {
+    vc_type: "DigitalProductPassport",
+    roles: &CREDENTIAL_ROLES,
+    max: MAX_PASSPORT,
+    invalid: |detail| Error::PassportInvalid { detail },
+};
+
+/// A UNTP Digital Conformity Credential 0.6, read as an attestation (SPEC.md section 3.3).
+pub const UNTP_DCC: VcKind = VcKind {
+    vc_type: "DigitalConformityCredential",
+    roles: &CERTIFIER_ROLES,
+    max: MAX_PASSPORT,
+    invalid: |detail| Error::AttestationInvalid { detail },
+};
+
 /// An attestation (SPEC.md section 3.3).
 pub const ATTESTATION: VcKind = VcKind {
     vc_type: "ConformityAttestation",

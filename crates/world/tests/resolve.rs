@@ -731,3 +731,212 @@ fn did_web_urls_follow_the_method_and_refuse_tricks() {
         assert_eq!(did_web_url(bad), None, "{bad}");
     }
 }
+
+/// A UNTP Digital Conformity Credential 0.6 by `certifier` assessing `topic` for `product`.
+fn untp_dcc(w: &World, certifier: &cellproof_world::Issuer, topic: &str, product: &str) -> String {
+    let p = json!({
+        "@context": ["https://www.w3.org/ns/credentials/v2",
+                     "https://test.uncefact.org/vocabulary/untp/dcc/0.6.0/"],
+        "type": ["VerifiableCredential", "DigitalConformityCredential"],
+        "id": "urn:uuid:6f0c9a52-2d0e-4c1b-9f57-1a2b3c4d5e6f",
+        "issuer": {"id": certifier.did, "name": certifier.name},
+        "validFrom": cellproof_core::format_rfc3339(T0 - 30 * DAY),
+        "validUntil": cellproof_core::format_rfc3339(T0 + YEAR),
+        "credentialSubject": {
+            "type": ["ConformityAttestation"],
+            "id": "https://certifier.example/attestations/1",
+            "assessment": [{
+                "type": ["ConformityAssessment"],
+                "conformityTopic": topic,
+                "assessedProduct": [{"product": {"id": product, "name": "EV battery"}}],
+                "declaredValue": [{"metricName": "GHG emissions intensity",
+                                   "metricValue": {"value": 61.5, "unit": "KGM"}}],
+                "conformance": true}]}});
+    w.sign_vc(certifier, &p)
+}
+
+fn hex_sha256(text: &str) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A UNTP Digital Product Passport 0.6 signed by ACME for `product`, with two conformity
+/// claims (emissions and waste) whose evidence carries `digest` when given.
+fn untp_dpp(w: &World, product: &str, digest: Option<&str>) -> String {
+    let evidence = |name: &str| {
+        let mut e = json!({"type": ["Link"], "linkURL": format!("https://certifier.example/{name}.json"),
+            "linkName": name, "linkType": "https://test.uncefact.org/vocabulary/linkTypes/dcc"});
+        if let Some(d) = digest {
+            e["hashDigest"] = d.into();
+            e["hashMethod"] = "SHA-256".into();
+        }
+        e
+    };
+    let p = json!({
+        "@context": ["https://www.w3.org/ns/credentials/v2",
+                     "https://test.uncefact.org/vocabulary/untp/dpp/0.6.0/"],
+        "type": ["VerifiableCredential", "DigitalProductPassport"],
+        "id": "urn:uuid:2a7e4b1c-8d3f-4e5a-b6c7-d8e9f0a1b2c3",
+        "issuer": {"id": w.acme.did, "name": w.acme.name},
+        "validFrom": cellproof_core::format_rfc3339(T0 - 20 * DAY),
+        "credentialSubject": {
+            "type": ["ProductPassport"],
+            "id": "https://id.cells.acme.example/passports/1",
+            "product": {"id": product, "name": "EV battery pack"},
+            "conformityClaim": [
+                {"id": "https://acme.example/claims/1", "conformityTopic": "environment.emissions",
+                 "conformance": true, "conformityEvidence": evidence("emissions")},
+                {"id": "https://acme.example/claims/2", "conformityTopic": "environment.waste",
+                 "conformance": true, "conformityEvidence": evidence("waste")}]}});
+    w.sign_vc(&w.acme, &p)
+}
+
+fn untp_verdict(f: &Fixture, dpp: &str, held: &[&str]) -> Verdict {
+    let body = json!({"versions": [dpp],
+        "attestations": held.iter().map(|a| (sha256_b64(a.as_bytes()), json!(a)))
+            .collect::<serde_json::Map<_, _>>()})
+    .to_string();
+    resolved(f, URL, &body)
+}
+
+#[test]
+fn a_untp_product_passport_is_read_as_a_passport_and_its_claims_as_listings() {
+    let f = fixture();
+    let w = &f.w;
+    let dcc = untp_dcc(w, &w.certifier, "environment.emissions", URL);
+    // As UNTP's examples publish them: evidence links without hashDigest, both claims
+    // declared.
+    let v = untp_verdict(&f, &untp_dpp(w, URL, None), &[]);
+    assert_eq!(v.overall, Overall::Valid, "{v:#?}");
+    assert_eq!(v.passport.as_ref().unwrap().version, 1);
+    let outcomes: Vec<_> = v
+        .attestations
+        .iter()
+        .map(|a| (a.topic.as_str(), a.outcome))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            (
+                "emissions.carbon-footprint",
+                cellproof_core::AttestationOutcome::Declared
+            ),
+            (
+                "environment.waste",
+                cellproof_core::AttestationOutcome::Declared
+            ),
+        ]
+    );
+    // With the held DCC's digest (hex, as UNTP writes it): the mapped claim is verified by the
+    // certifier, the waste claim (no Cellproof topic) stays declared.
+    let v = untp_verdict(&f, &untp_dpp(w, URL, Some(&hex_sha256(&dcc))), &[&dcc]);
+    assert_eq!(v.overall, Overall::Valid, "{v:#?}");
+    let emissions = &v.attestations[0];
+    assert_eq!(
+        emissions.outcome,
+        cellproof_core::AttestationOutcome::Verified,
+        "{emissions:?}"
+    );
+    assert_eq!(emissions.issuer.as_deref(), Some(w.certifier.did.as_str()));
+    assert_eq!(
+        v.attestations[1].outcome,
+        cellproof_core::AttestationOutcome::Declared
+    );
+    // The digest given but the credential not held: not checked, never verified.
+    let v = untp_verdict(&f, &untp_dpp(w, URL, Some(&hex_sha256(&dcc))), &[]);
+    assert_eq!(
+        v.attestations[0].outcome,
+        cellproof_core::AttestationOutcome::NotChecked
+    );
+}
+
+#[test]
+fn a_untp_conformity_credential_about_another_product_or_by_a_non_certifier_fails_its_claim() {
+    let f = fixture();
+    let w = &f.w;
+    let other = "https://id.cells.acme.example/01/04012345000016/21/SN2026A000124";
+    for (dcc, code) in [
+        (
+            untp_dcc(w, &w.certifier, "environment.emissions", other),
+            "attestation_subject_mismatch",
+        ),
+        // ACME certifying its own battery: not a certifier.
+        (
+            untp_dcc(w, &w.acme, "environment.emissions", URL),
+            "role_missing",
+        ),
+        // A DCC about another topic than the claim's.
+        (
+            untp_dcc(w, &w.certifier, "circularity.content", URL),
+            "attestation_topic_mismatch",
+        ),
+    ] {
+        let v = untp_verdict(&f, &untp_dpp(w, URL, Some(&hex_sha256(&dcc))), &[&dcc]);
+        // A failed claim never turns a genuine battery into a fake one: a notice.
+        assert_eq!(v.overall, Overall::Valid, "{code}: {v:#?}");
+        assert!(v.notices.iter().any(|n| n.code == "attestation_failed"));
+        assert_eq!(
+            v.attestations[0].outcome,
+            cellproof_core::AttestationOutcome::Failed
+        );
+        assert_eq!(v.attestations[0].code, Some(code), "{v:#?}");
+    }
+    // Held bytes that do not hash to the claim's digest.
+    let dcc = untp_dcc(w, &w.certifier, "environment.emissions", URL);
+    let dpp = untp_dpp(w, URL, Some(&hex_sha256(&dcc)));
+    let body = json!({"versions": [dpp],
+        "attestations": {sha256_b64(dcc.as_bytes()): format!("{dcc}x")}})
+    .to_string();
+    let v = resolved(&f, URL, &body);
+    assert_eq!(v.attestations[0].code, Some("attestation_digest_mismatch"));
+    // A malformed digest: the claim fails, it is not silently declared.
+    let v = untp_verdict(&f, &untp_dpp(w, URL, Some("not-a-digest")), &[]);
+    assert_eq!(v.attestations[0].code, Some("attestation_invalid"));
+}
+
+#[test]
+fn a_untp_passport_for_another_product_or_with_versions_is_refused() {
+    let f = fixture();
+    let w = &f.w;
+    let other = "https://id.cells.acme.example/01/04012345000016/21/SN2026A000124";
+    let v = untp_verdict(&f, &untp_dpp(w, other, None), &[]);
+    assert_eq!(v.overall, Overall::Invalid);
+    assert_eq!(v.code, Some("sub_mismatch"));
+    // Two "versions" of a UNTP passport cannot be chained: never shown as one history.
+    let dpp = untp_dpp(w, URL, None);
+    let body = json!({"versions": [dpp.clone(), dpp]}).to_string();
+    let v = resolved(&f, URL, &body);
+    assert_eq!(v.overall, Overall::Invalid);
+    assert_eq!(v.code, Some("passport_chain_broken"));
+    // A credential of neither type: passport_invalid.
+    let mut p: Value = json!({"@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiableCredential", "SomethingElse"], "issuer": w.acme.did,
+        "validFrom": cellproof_core::format_rfc3339(T0 - DAY),
+        "credentialSubject": {"id": URL}});
+    let body = w.sign_vc(&w.acme, &p);
+    let v = verify_resolved(
+        URL,
+        &Fetched::Passport {
+            url: URL,
+            body: &body,
+        },
+        &ctx(&f),
+    );
+    assert_eq!(v.code, Some("passport_invalid"));
+    p["type"] = json!(["VerifiableCredential", "DigitalProductPassport"]);
+    p["credentialSubject"]["conformityClaim"] = json!("not an array");
+    let body = w.sign_vc(&w.acme, &p);
+    let v = verify_resolved(
+        URL,
+        &Fetched::Passport {
+            url: URL,
+            body: &body,
+        },
+        &ctx(&f),
+    );
+    assert_eq!(v.overall, Overall::Invalid);
+    assert_eq!(v.code, Some("passport_invalid"));
+}

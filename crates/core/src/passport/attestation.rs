@@ -13,7 +13,7 @@ use crate::error::Error;
 use crate::json::Obj;
 use crate::time::parse_rfc3339;
 use crate::trust::{IssuerMatch, Scope};
-use crate::vc::{self, verify_vc};
+use crate::vc::{self, verify_vc, VerifiedVc};
 use crate::verify::MAX_CLOCK_SKEW;
 
 /// A listing of the passport's `attestations[]`.
@@ -320,8 +320,6 @@ fn check_one(
         });
     }
     let vc = verify_vc(jws, &vc::ATTESTATION, cx.trust, cx.now)?;
-    let (m, valid_from) = (&vc.signer, vc.valid_from);
-    let p = vc.payload();
     let cs = vc.subject()?;
     let cso = Obj::new(cs, "credentialSubject");
     let subject_id = cso.str("id").map_err(|e| Error::AttestationInvalid {
@@ -333,22 +331,40 @@ fn check_one(
         });
     }
     let assessments = assessments(cs)?;
+    speaks_for(&vc, &l.topic, &l.materials, &l.subject, &assessments, cx)
+}
+
+/// The checks every attestation passes once its signature, digest and subject hold (SPEC.md
+/// section 3.3): an assessment of the listing's topic whose materials include the listing's,
+/// conformance, every assessment within the certifier's accreditation and recognition,
+/// `validFrom`..`validUntil`, status. Shared by Cellproof attestations and UNTP Digital
+/// Conformity Credentials (3.5), which differ only in how their assessments are read.
+pub(super) fn speaks_for(
+    vc: &VerifiedVc,
+    topic: &str,
+    materials: &[String],
+    subject: &str,
+    assessments: &[(Scope, bool)],
+    cx: &PassportCtx<'_>,
+) -> Result<AttestationResult, Error> {
+    let (m, valid_from) = (&vc.signer, vc.valid_from);
+    let p = vc.payload();
     // The attestation must speak to the listing: an assessment of its topic whose materials
     // include the listing's.
     let Some((_, conformance)) = assessments
         .iter()
-        .find(|(a, _)| a.topic == l.topic && l.materials.iter().all(|m| a.materials.contains(m)))
+        .find(|(a, _)| a.topic == topic && materials.iter().all(|m| a.materials.contains(m)))
     else {
         return Err(Error::AttestationTopicMismatch {
-            topic: l.topic.clone(),
+            topic: topic.to_owned(),
         });
     };
     if !conformance {
         return Err(Error::AttestationNonconformant {
-            topic: l.topic.clone(),
+            topic: topic.to_owned(),
         });
     }
-    within_scope(m, valid_from, &assessments)?;
+    within_scope(m, valid_from, assessments)?;
     let valid_until = match p.get("validUntil").and_then(Value::as_str) {
         Some(s) => Some(parse_rfc3339(s).map_err(|_| Error::AttestationInvalid {
             detail: "validUntil is not an RFC 3339 date-time".into(),
@@ -365,7 +381,7 @@ fn check_one(
         });
     }
     let status_checked = check_status(p, m, cx)?;
-    let mut r = AttestationResult::new(&l.topic, &l.materials, Some(&l.subject));
+    let mut r = AttestationResult::new(topic, materials, Some(subject));
     r.outcome = AttestationOutcome::Verified;
     r.issuer = Some(m.entity.id.clone());
     r.issuer_name = Some(m.entity.name.clone());

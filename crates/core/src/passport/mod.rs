@@ -28,11 +28,13 @@ use crate::trust::{IssuerMatch, TrustStore};
 
 mod attestation;
 mod chain;
+mod untp;
 mod upload;
 
 use attestation::check_attestations;
 use chain::check_chain;
 pub(crate) use chain::status_entries;
+pub(crate) use untp::{check_claims as untp_claims, product_id as untp_product_id};
 pub use upload::{
     check_attestation_upload, check_passport_upload, CheckedAttestation, CheckedPassport,
 };
