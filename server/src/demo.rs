@@ -510,7 +510,7 @@ impl Demo {
         let co = match variant {
             Variant::Revocable(index) => {
                 let payload = json!({
-                    "@context": ["https://www.w3.org/ns/credentials/v2"],
+                    "@context": ["https://www.w3.org/ns/credentials/v2", "https://www.w3.org/ns/credentials/undefined-terms/v2"],
                     "type": ["VerifiableCredential", "ConformityAttestation"],
                     "issuer": w.certifier.did,
                     "validFrom": format_rfc3339(valid.0),

@@ -404,6 +404,50 @@ fn check_documents(
         .collect()
 }
 
+/// Makes a credential valid VC 2.0 JSON-LD before it is signed (SPEC.md 1.2 section 3): the
+/// VC 2.0 context first (else an error: the verifier would refuse it), the undefined-terms
+/// context last when missing, so that safe-mode expansion drops none of Cellproof's terms, and
+/// an `id` (`urn:uuid:`, random) when the credential has none.
+fn jsonld_ready(payload: &mut Value) -> Result<()> {
+    let p = payload
+        .as_object_mut()
+        .context("the credential must be a JSON object")?;
+    let ctx = p
+        .get_mut("@context")
+        .and_then(Value::as_array_mut)
+        .filter(|c| c.first().and_then(Value::as_str) == Some(cellproof_core::VC_CONTEXT))
+        .with_context(|| {
+            format!(
+                "`@context` must be an array starting with {}",
+                cellproof_core::VC_CONTEXT
+            )
+        })?;
+    if !ctx
+        .iter()
+        .any(|c| c.as_str() == Some(cellproof_core::UNDEFINED_TERMS_CONTEXT))
+    {
+        ctx.push(cellproof_core::UNDEFINED_TERMS_CONTEXT.into());
+    }
+    if !p.contains_key("id") {
+        let mut b = [0u8; 16];
+        getrandom::getrandom(&mut b).map_err(|e| anyhow::anyhow!("no randomness for the id: {e}"))?;
+        // RFC 9562 version 4, variant 10.
+        b[6] = (b[6] & 0x0f) | 0x40;
+        b[8] = (b[8] & 0x3f) | 0x80;
+        let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+        let id = format!(
+            "urn:uuid:{}-{}-{}-{}-{}",
+            &h[0..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..32]
+        );
+        p.insert("id".into(), id.into());
+    }
+    Ok(())
+}
+
 /// `passport sign`: checks the VC shape and the version against `--prev`, fills
 /// `metadata.predecessor` and `validFrom`, signs as `vc+jwt`.
 fn passport_sign(
@@ -478,6 +522,7 @@ fn passport_sign(
             );
         }
     }
+    jsonld_ready(&mut payload)?;
     let jws = cellproof_core::sign_json(cellproof_core::Typ::Vc, &payload, &key);
     std::fs::write(out, &jws).with_context(|| format!("writing {}", out.display()))?;
     eprintln!(
@@ -492,7 +537,7 @@ fn passport_sign(
 /// `attest`: checks the VC shape and signs an attestation as `vc+jwt`.
 fn attest(key: &Path, claims: &Path, out: Option<&Path>) -> Result<Outcome> {
     let key = read_private_key(key)?;
-    let payload = read_json(claims)?;
+    let mut payload = read_json(claims)?;
     let ok = payload
         .get("type")
         .and_then(Value::as_array)
@@ -508,6 +553,7 @@ fn attest(key: &Path, claims: &Path, out: Option<&Path>) -> Result<Outcome> {
             claims.display()
         );
     }
+    jsonld_ready(&mut payload)?;
     let jws = cellproof_core::sign_json(cellproof_core::Typ::Vc, &payload, &key);
     match out {
         Some(path) => {

@@ -96,7 +96,7 @@ pub use restricted::{
 };
 pub use status::{
     decode_encoded_list, encode_list, status_list_payload, Bitstring, Purpose, StatusList,
-    StatusListSpec, StatusStore, MIN_ENTRIES, VC_CONTEXT,
+    StatusListSpec, StatusStore, MIN_ENTRIES, UNDEFINED_TERMS_CONTEXT, VC_CONTEXT,
 };
 pub use time::{format_rfc3339, parse_rfc3339, UnixTime};
 pub use trust::{

@@ -24,6 +24,12 @@ pub const MAX_BITSTRING: usize = 16 * 1024 * 1024;
 /// Largest status list credential accepted, as compact JWS text.
 pub const MAX_STATUS_LIST: usize = 24 * 1024 * 1024;
 
+/// The W3C context that maps every term no other context defines under
+/// `https://www.w3.org/ns/credentials/undefined-term#`, last in the `@context` of every
+/// credential Cellproof issues with its own terms (SPEC.md 1.2 section 3), so that JSON-LD
+/// expansion in safe mode drops nothing.
+pub const UNDEFINED_TERMS_CONTEXT: &str = "https://www.w3.org/ns/credentials/undefined-terms/v2";
+
 /// VC 2.0 base context, first in every `@context`.
 pub const VC_CONTEXT: &str = "https://www.w3.org/ns/credentials/v2";
 

@@ -492,7 +492,7 @@ impl World {
             }
         }
         let payload = json!({
-            "@context": ["https://www.w3.org/ns/credentials/v2"],
+            "@context": ["https://www.w3.org/ns/credentials/v2", "https://www.w3.org/ns/credentials/undefined-terms/v2"],
             "type": ["VerifiableCredential", "ConformityAttestation"],
             "issuer": certifier.did,
             "validFrom": format_rfc3339(from),
@@ -538,7 +538,7 @@ impl World {
             }),
         };
         let payload = json!({
-            "@context": ["https://www.w3.org/ns/credentials/v2"],
+            "@context": ["https://www.w3.org/ns/credentials/v2", "https://www.w3.org/ns/credentials/undefined-terms/v2"],
             "type": ["VerifiableCredential", RESTRICTED_TYPE],
             "issuer": issuer.did,
             "validFrom": format_rfc3339(valid_from),

@@ -34,7 +34,7 @@ fn listed(topic: &str, materials: &[&str], subject: &str, jws: String) -> Listed
 /// An attestation with a revocation entry in the certifier's list 1.
 fn attestation_with_status(w: &World, subject: &str, index: u64, valid: (u64, u64)) -> String {
     let payload = json!({
-        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "@context": ["https://www.w3.org/ns/credentials/v2", "https://www.w3.org/ns/credentials/undefined-terms/v2"],
         "type": ["VerifiableCredential", "ConformityAttestation"],
         "issuer": w.certifier.did,
         "validFrom": format_rfc3339(valid.0),

@@ -410,7 +410,7 @@ pub fn report_payload(
         .map(|h| json!({"code": h.code, "message": h.message}))
         .collect();
     let mut payload = json!({
-        "@context": [VC_CONTEXT],
+        "@context": [VC_CONTEXT, crate::status::UNDEFINED_TERMS_CONTEXT],
         "type": ["VerifiableCredential", REPORT_TYPE],
         "issuer": inspector,
         "validFrom": format_rfc3339(now.secs().max(verdict.now)),
