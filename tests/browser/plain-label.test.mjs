@@ -10,6 +10,7 @@
 // a credential, and never a passport panel for a label that names no single battery.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { generateKeyPairSync, sign } from 'node:crypto';
 import { useServerAndBrowser, verdictOf, pageReady } from './support/env.mjs';
 
 const env = useServerAndBrowser();
@@ -240,6 +241,61 @@ test('the registry unreachable: GS1\'s resolver answers, across origins, and the
   assert.equal(v.source.url, `${GS1}/chains/acme/1`);
   assert.deepEqual(gs1.map((r) => new URL(r.url).pathname), [`/${ID}`, '/chains/acme/1']);
   assert.equal(gs1[1].headers.accept, 'application/json');
+  await context.close();
+});
+
+/** The demo passport of passport-valid re-signed as `did:web:dpp.example.org` (which no trust
+ * list names) with a fresh Ed25519 key, and that DID's document listing `listed` (a public JWK). */
+function didWebPassport(jws) {
+  const b64 = (b) => Buffer.from(b).toString('base64url');
+  const [h, p] = jws.split('.');
+  const header = { ...JSON.parse(Buffer.from(h, 'base64url')), kid: 'k1' };
+  const payload = { ...JSON.parse(Buffer.from(p, 'base64url')), issuer: 'did:web:dpp.example.org' };
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const input = `${b64(JSON.stringify(header))}.${b64(JSON.stringify(payload))}`;
+  const signed = `${input}.${b64(sign(null, Buffer.from(input), privateKey))}`;
+  const doc = (jwk) => JSON.stringify({ '@context': ['https://www.w3.org/ns/did/v1'], id: 'did:web:dpp.example.org',
+    verificationMethod: [{ id: 'did:web:dpp.example.org#k1', type: 'JsonWebKey', controller: 'did:web:dpp.example.org',
+      publicKeyJwk: { kty: jwk.kty, crv: jwk.crv, x: jwk.x } }],
+    assertionMethod: ['did:web:dpp.example.org#k1'] });
+  const other = generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' });
+  return { signed, doc: doc(publicKey.export({ format: 'jwk' })), wrongDoc: doc(other) };
+}
+
+test('a did:web issuer no trust list names: its DID document fetched, the signature checked, never valid', async () => {
+  const link = plainLink();
+  const jws = await (await fetch(link, { headers: { Accept: 'application/vc+jwt' } })).text();
+  const { signed, doc, wrongDoc } = didWebPassport(jws);
+  const context = await env.browser.newContext();
+  const cors = { 'access-control-allow-origin': '*' };
+  let served = doc;
+  const didAsked = [];
+  await context.route('https://dpp.example.org/**', async (route) => {
+    const url = new URL(route.request().url());
+    if (url.pathname === '/.well-known/did.json') {
+      didAsked.push({ url: url.href, headers: await route.request().allHeaders() });
+      return route.fulfill({ status: 200, headers: { ...cors, 'content-type': 'application/did+json' }, body: served });
+    }
+    return route.fulfill({ status: 200, headers: { ...cors, 'content-type': 'application/vc+jwt' }, body: signed });
+  });
+  await context.route((url) => url.origin === env.server.url && isLinkset(url.href), (route) => route.fulfill({
+    status: 200, headers: { 'content-type': 'application/linkset+json' },
+    body: JSON.stringify({ linkset: [{ anchor: link, 'https://gs1.org/voc/dpp': [{ href: 'https://dpp.example.org/p/1', type: 'application/vc+jwt' }] }] }) }));
+  const page = await context.newPage();
+  await page.goto(link);
+  let v = await shown(page);
+  assert.equal(v.overall, 'unverifiable', v.text);
+  assert.equal(v.code, 'issuer_unknown');
+  assert.equal(v.source?.host, 'dpp.example.org');
+  assert.equal(didAsked.length, 1);
+  assert.equal(didAsked[0].url, 'https://dpp.example.org/.well-known/did.json');
+  assert.equal(didAsked[0].headers.cookie, undefined);
+  // The document lists another key: the passport is a forgery under it.
+  served = wrongDoc;
+  await page.goto(link);
+  v = await shown(page);
+  assert.equal(v.overall, 'invalid', v.text);
+  assert.equal(v.code, 'signature_invalid');
   await context.close();
 });
 
