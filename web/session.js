@@ -38,6 +38,8 @@ export function scanned(input, source) {
   const key = keyOf(text);
   const now = Date.now();
   if (source === 'camera' && sameSighting(state.sightings, key, now)) return false;
+  // A label resolved online before is resolved again (online) rather than its old answer reused.
+  state.resolved.delete(text);
   const verdict = verifyInput(text);
   if (!isVerdict(verdict)) {
     showUnreadable();

@@ -2,13 +2,15 @@
 // with no network (inspector flow). Network first, cache as fallback: online users always get
 // the current build, offline users the last one they loaded. Registry API responses (/v1/) are
 // never cached here: synced trust data lives in IndexedDB, verified by the wasm before it is
-// kept, and QR fragments never reach the network at all.
-const CACHE = 'cellproof-shell-v4';
+// kept, and QR fragments never reach the network at all. Nor are the answers of online
+// resolution (web/resolve.js: linksets, passports, chains, from this registry or any other):
+// those requests say `cache: 'no-store'` and are left to the network.
+const CACHE = 'cellproof-shell-v5';
 const SHELL = [
   '/', '/index.html', '/app.js', '/i18n.js', '/store.js', '/scanner.js', '/scan-worker.js',
   // app.js's modules (docs/web.md, "Modules"), those loaded after the first verdict included.
   '/state.js', '/format.js', '/dom.js', '/sync.js', '/verify.js', '/verdict-view.js', '/session.js',
-  '/passport-panel.js', '/roots.js', '/export.js', '/pack.js', '/camera.js',
+  '/passport-panel.js', '/roots.js', '/export.js', '/pack.js', '/camera.js', '/resolve.js',
   '/style.css', '/manifest.webmanifest', '/icon.svg', '/icon-192.png', '/icon-512.png',
   '/pkg/cellproof_wasm.js', '/pkg/cellproof_wasm_bg.wasm',
 ];
@@ -39,6 +41,9 @@ self.addEventListener('fetch', (ev) => {
   const req = ev.request;
   const url = new URL(req.url);
   if (req.method !== 'GET' || url.origin !== self.location.origin || url.pathname.startsWith('/v1/')) return;
+  // Online resolution asks with `cache: 'no-store'`: the network's answer only, never stored,
+  // never answered from the cache.
+  if (req.cache === 'no-store') return;
   // Only the known shell files are cached, each under its own URL. A navigation anywhere else
   // (a battery URL, /metrics, whatever the server answers) is never stored: stored as the page,
   // one visit to /metrics used to replace the offline page. Offline, a navigation falls back to

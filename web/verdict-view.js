@@ -43,8 +43,9 @@ export function showUnreadable() {
   $('verdict-details').replaceChildren();
 }
 
-/** The core's codes of a label read but carrying no credential to check offline (SPEC.md 2.1). */
-const LABEL_ONLY = new Set(['no_embedded_credential', 'item_not_serialised']);
+/** The core's codes of a label read but carrying no credential to check offline (SPEC.md 2.1),
+ * or whose passport online resolution did not find (2.2). */
+const LABEL_ONLY = new Set(['no_embedded_credential', 'item_not_serialised', 'resolver_unreachable', 'resolution_limit', 'linkset_invalid', 'passport_not_linked']);
 
 export function showVerdict(input, v, scan = null) {
   if (!isVerdict(v)) {
@@ -57,6 +58,7 @@ export function showVerdict(input, v, scan = null) {
   box.hidden = false;
   box.dataset.overall = v.overall;
   box.dataset.code = v.code ?? '';
+  delete box.dataset.resolving;
   $('verdict-title').textContent = t(v.overall);
   // A label without a credential (SPEC.md 2.1) is unverifiable for what it is, not for want of
   // current data: the generic "lacks current data" line would send the user to sync.
@@ -98,6 +100,12 @@ function details(v) {
     fact(dl, t('trust_path'), path);
   } else if (v.claims) {
     fact(dl, t('issuer'), v.claims.iss);
+  }
+  const src = v.source?.kind === 'resolved' && v.source.url;
+  if (src) {
+    // Resolved online (SPEC.md 2.2): where the passport came from.
+    dl.append(el('dt', { text: t('resolved_from') }),
+      el('dd', { 'data-testid': 'resolved-source', 'data-url': src, text: src.split('/')[2] ?? src }));
   }
   const c = v.claims;
   if (!c && v.label?.identifier) {

@@ -20,11 +20,22 @@ function chainFor(v) {
 export function verifyInput(input) {
   const t0 = performance.now();
   let verdict = state.verifier.verify(input.trim(), nowSecs());
-  const chain = chainFor(verdict);
-  if (chain != null) verdict = state.verifier.verifyWithChain(input.trim(), nowSecs(), chain);
+  // A label resolved online (web/resolve.js): its passport again, with the data held now.
+  const resolved = verdict?.code === 'no_embedded_credential' && state.resolved.get(input.trim());
+  const chain = resolved ? null : chainFor(verdict);
+  if (resolved) verdict = state.verifier.verifyResolved(input.trim(), nowSecs(), resolved);
+  else if (chain != null) verdict = state.verifier.verifyWithChain(input.trim(), nowSecs(), chain);
   metrics.lastVerifyMs = performance.now() - t0;
   metrics.verifications += 1;
   return verdict;
+}
+
+/** A label without a credential, online: resolved by web/resolve.js (loaded only now). No
+ * verdict in the box meanwhile; should resolving not answer at all, the offline one again. */
+async function resolveOnline(input, scan) {
+  if (state.current?.input === input) Object.assign(document.getElementById('verdict').dataset, { overall: '', resolving: '' });
+  const v = await import('./resolve.js').then((m) => m.resolve(input.trim(), scan)).catch(() => null);
+  if (!v && state.current?.input === input) showVerdict(input, state.current.verdict, state.current.scan);
 }
 
 /**
@@ -37,6 +48,7 @@ export function verifyInput(input) {
  */
 export async function loadPassport(input, scan = null) {
   const first = scan?.verdict ?? state.current?.verdict;
+  if (first?.code === 'no_embedded_credential' && navigator.onLine && state.verifier.resolvePlan) return resolveOnline(input, scan);
   const c = first?.claims;
   if (!c?.sub) return;
   const sub = c.sub;

@@ -106,9 +106,11 @@ pub fn method_label(m: &actix_web::http::Method) -> String {
 
 /// The Content-Security-Policy of everything served. The page loads only its own scripts,
 /// styles, worker and WebAssembly (`wasm-unsafe-eval` compiles the module, nothing else is
-/// evaluated), fetches only from this registry, and may not be framed.
+/// evaluated), and may not be framed. It fetches from this registry, and over https from the
+/// resolver a label names (SPEC.md 2.2: a plain Digital Link of another registry, GS1's
+/// resolver for an element string), directly, never through a proxy.
 pub const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
-    connect-src 'self'; img-src 'self' data: blob:; style-src 'self'; worker-src 'self'; \
+    connect-src 'self' https:; img-src 'self' data: blob:; style-src 'self'; worker-src 'self'; \
     manifest-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 /// The security headers of every response: `(name, value)`, HSTS last and only over HTTPS.

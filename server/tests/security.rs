@@ -220,7 +220,8 @@ fn assert_security_headers(r: &reqwest::Response, what: &str) {
     let csp = cellproof_server::CSP;
     for part in [
         "script-src 'self' 'wasm-unsafe-eval'",
-        "connect-src 'self'",
+        // Online resolution (SPEC.md 2.2) fetches https resolvers, never plain http elsewhere.
+        "connect-src 'self' https:;",
         "frame-ancestors 'none'",
     ] {
         assert!(csp.contains(part), "{part}");
