@@ -4,18 +4,55 @@
 // The core decides where to ask (`resolvePlan`), which links of a linkset count
 // (`passportLinks`) and what the fetched passport is worth (`verifyResolved`); this module only
 // moves bytes, within the limits of 2.2, and renders. Imported (dynamic `import()`) only when a
-// verdict is `no_embedded_credential` and the page is online: a first visit never loads it.
+// verdict is `no_embedded_credential` and the page is online: a first visit never loads it, nor
+// the resolution module it imports (`crates/wasm-resolve`, `/pkg/cellproof_resolve.js`), which
+// holds its own copy of the page's verified lists (pinned roots and the verifier's `held()`,
+// verified again on the way in), as the inspector's module does.
 //
 // Requests go straight to the resolver (never through a proxy that would learn which battery was
 // scanned), without cookies or credentials, without a referrer, with only CORS-safelisted
 // headers (`Accept`), and never into a cache (`cache: 'no-store'`; the service worker leaves
 // them alone too). The fragment of a URL is never sent (browsers do not send it).
 
+import initResolve, * as wasm from '/pkg/cellproof_resolve.js';
 import * as store from './store.js';
 import { t } from './i18n.js';
 import { state, metrics, nowSecs, isVerdict, emit } from './state.js';
 import { $ } from './dom.js';
 import { showVerdict } from './verdict-view.js';
+
+let held = null; // {at, resolver}: the resolution module's copy of the page's verified lists
+let ready = null;
+
+/** The resolution module's handle over the lists the page's verifier holds now, rebuilt when
+ * the page synced since. */
+async function core() {
+  ready ??= initResolve();
+  await ready;
+  return heldResolver();
+}
+
+/** The handle, once the module is initialised (synchronous). */
+function heldResolver() {
+  const at = `${state.syncedAt}:${state.pack?.at ?? ''}:${JSON.stringify(state.roots ?? [])}`;
+  if (held?.at !== at) {
+    held?.resolver.free();
+    held = { at, resolver: new wasm.Resolver(JSON.stringify(state.roots ?? []), JSON.stringify(state.verifier.held())) };
+  }
+  return held.resolver;
+}
+
+/** A label resolved before, verified again with what the page holds now (after a sync): the
+ * verdict, or null when the module is not ready. `fetched` is what `resolve` remembered. */
+export function verifyAgain(input, fetched) {
+  if (!held && !ready) return null;
+  try {
+    const v = heldResolver().verifyResolved(input, nowSecs(), fetched);
+    return isVerdict(v) ? v : null;
+  } catch {
+    return null;
+  }
+}
 
 /** Where an element string (which names no resolver) is resolved, in order: the registry that
  * served this page, then GS1's global resolver (SPEC.md 2.2, "a page's default"). */
@@ -198,7 +235,7 @@ export function remember(input, fetched) {
  * unreachable one (it says more: a resolver answered and links no passport).
  */
 export async function resolve(input, scan = null) {
-  const verifier = state.verifier;
+  const verifier = await core();
   const plan = verifier.resolvePlan(input, JSON.stringify(resolvers()));
   if (!Array.isArray(plan) || plan.length === 0) return null;
   const t0 = performance.now();

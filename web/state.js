@@ -25,6 +25,7 @@ export const state = {
   scanner: null,
   chains: new Map(), // Digital Link path -> passport chain JSON fetched from the registry
   passportState: new Map(), // Digital Link path -> 'loading' | 'none' | 'unavailable'
+  resolveModule: null, // web/resolve.js once a label was resolved online (loaded then only)
   resolved: new Map(), // label text -> what web/resolve.js fetched for it (`verifyResolved`'s JSON)
   pack: null, // {passports: {path: chain}, missing, at, size, documents...}: the offline pack
   inspector: null, // web/inspector.js once inspector mode was entered (loaded on entry only)

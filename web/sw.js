@@ -10,7 +10,7 @@ const SHELL = [
   '/', '/index.html', '/app.js', '/i18n.js', '/store.js', '/scanner.js', '/scan-worker.js',
   // app.js's modules (docs/web.md, "Modules"), those loaded after the first verdict included.
   '/state.js', '/format.js', '/dom.js', '/sync.js', '/verify.js', '/verdict-view.js', '/session.js',
-  '/passport-panel.js', '/roots.js', '/export.js', '/pack.js', '/camera.js', '/resolve.js',
+  '/passport-panel.js', '/roots.js', '/export.js', '/pack.js', '/camera.js',
   '/style.css', '/manifest.webmanifest', '/icon.svg', '/icon-192.png', '/icon-512.png',
   '/pkg/cellproof_wasm.js', '/pkg/cellproof_wasm_bg.wasm',
 ];
@@ -21,6 +21,8 @@ const SHELL = [
 // inspector enters the mode online before going out, and it works offline from then on.
 const ON_USE = ['/pkg/cellproof_decode.js', '/pkg/cellproof_decode_bg.wasm', '/inspector.js', '/inspector-i18n.js', '/inspector.css',
   '/pkg/cellproof_inspect.js', '/pkg/cellproof_inspect_bg.wasm',
+  // Online resolution (web/resolve.js and its wasm module): only ever used online, kept on use.
+  '/resolve.js', '/pkg/cellproof_resolve.js', '/pkg/cellproof_resolve_bg.wasm',
   // The scanner worker's first decoder, zxing-cpp as WebAssembly (npm zxing-wasm, MIT; copied
   // here by `cargo xtask wasm`, docs/qr-decoder.md): kept like our decoder, on first use.
   '/pkg/zxing-wasm/es/reader/index.js', '/pkg/zxing-wasm/es/share.js', '/pkg/zxing-wasm/reader/zxing_reader.wasm'];

@@ -23,7 +23,8 @@ export function verifyInput(input) {
   // A label resolved online (web/resolve.js): its passport again, with the data held now.
   const resolved = verdict?.code === 'no_embedded_credential' && state.resolved.get(input.trim());
   const chain = resolved ? null : chainFor(verdict);
-  if (resolved) verdict = state.verifier.verifyResolved(input.trim(), nowSecs(), resolved);
+  // (state.resolveModule is web/resolve.js, loaded when it resolved, with its wasm module.)
+  if (resolved && state.resolveModule) verdict = state.resolveModule.verifyAgain(input.trim(), resolved) ?? verdict;
   else if (chain != null) verdict = state.verifier.verifyWithChain(input.trim(), nowSecs(), chain);
   metrics.lastVerifyMs = performance.now() - t0;
   metrics.verifications += 1;
@@ -34,7 +35,7 @@ export function verifyInput(input) {
  * verdict in the box meanwhile; should resolving not answer at all, the offline one again. */
 async function resolveOnline(input, scan) {
   if (state.current?.input === input) Object.assign(document.getElementById('verdict').dataset, { overall: '', resolving: '' });
-  const v = await import('./resolve.js').then((m) => m.resolve(input.trim(), scan)).catch(() => null);
+  const v = await import('./resolve.js').then((m) => { state.resolveModule = m; return m.resolve(input.trim(), scan); }).catch(() => null);
   if (!v && state.current?.input === input) showVerdict(input, state.current.verdict, state.current.scan);
 }
 
@@ -48,7 +49,7 @@ async function resolveOnline(input, scan) {
  */
 export async function loadPassport(input, scan = null) {
   const first = scan?.verdict ?? state.current?.verdict;
-  if (first?.code === 'no_embedded_credential' && navigator.onLine && state.verifier.resolvePlan) return resolveOnline(input, scan);
+  if (first?.code === 'no_embedded_credential' && navigator.onLine) return resolveOnline(input, scan);
   const c = first?.claims;
   if (!c?.sub) return;
   const sub = c.sub;

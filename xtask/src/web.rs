@@ -52,7 +52,7 @@ struct Module {
     smoke: &'static str,
 }
 
-const MODULES: [Module; 3] = [
+const MODULES: [Module; 4] = [
     Module {
         package: "cellproof-wasm",
         artifact: "cellproof_wasm",
@@ -72,6 +72,14 @@ const MODULES: [Module; 3] = [
         artifact: "cellproof_wasm_inspect",
         out_name: "cellproof_inspect",
         smoke: "new m.Inspector('[]', '{}').entityByKey('x') === null",
+    },
+    // Online resolution only (web/resolve.js imports it when a label without a credential is
+    // checked online, SPEC.md 2.2): the consumer's first visit does not carry it.
+    Module {
+        package: "cellproof-wasm-resolve",
+        artifact: "cellproof_wasm_resolve",
+        out_name: "cellproof_resolve",
+        smoke: "new m.Resolver('[]', '{}').didWebUrl('did:web:a.example') === 'https://a.example/.well-known/did.json'",
     },
 ];
 
@@ -267,10 +275,12 @@ fn write_package_json(out: &Path) -> Result<()> {
             ".": { "types": "./cellproof_wasm.d.ts", "default": "./cellproof_wasm.js" },
             "./decode": { "types": "./cellproof_decode.d.ts", "default": "./cellproof_decode.js" },
             "./inspect": { "types": "./cellproof_inspect.d.ts", "default": "./cellproof_inspect.js" },
+            "./resolve": { "types": "./cellproof_resolve.d.ts", "default": "./cellproof_resolve.js" },
             // For bundlers and Node, which load the module bytes themselves.
             "./cellproof_wasm_bg.wasm": "./cellproof_wasm_bg.wasm",
             "./cellproof_decode_bg.wasm": "./cellproof_decode_bg.wasm",
             "./cellproof_inspect_bg.wasm": "./cellproof_inspect_bg.wasm",
+            "./cellproof_resolve_bg.wasm": "./cellproof_resolve_bg.wasm",
             "./package.json": "./package.json",
         },
         "files": files,

@@ -360,63 +360,6 @@ impl Verifier {
         to_js(&VerdictJson::from(&cellproof_core::verify(input, &ctx))).unchecked_into()
     }
 
-    /// Where to ask online for a label without an embedded credential (SPEC.md section 2.2):
-    /// `[{url, linkset}]` in order, or `{error: {code, message}}` for a label that cannot be
-    /// read. `resolvers_json` is the configured resolver roots for element strings.
-    #[wasm_bindgen(js_name = resolvePlan)]
-    pub fn resolve_plan(&self, input: &str, resolvers_json: &str) -> JsValue {
-        let roots: Vec<String> = serde_json::from_str(resolvers_json).unwrap_or_default();
-        let roots: Vec<&str> = roots.iter().map(String::as_str).collect();
-        match cellproof_core::plan(input, &roots) {
-            Ok(asks) => to_js(&asks),
-            Err(e) => to_js(&error_json(&e)),
-        }
-    }
-
-    /// The chain and passport links a resolver's linkset gives for the label's battery:
-    /// `{chain, passport}` or `{error: {code, message}}` (`linkset_invalid`,
-    /// `passport_not_linked`, `resolution_limit`).
-    #[wasm_bindgen(js_name = passportLinks)]
-    pub fn passport_links(&self, linkset_text: &str, input: &str, base_url: &str) -> JsValue {
-        match cellproof_core::passport_links(linkset_text, input, base_url) {
-            Ok(links) => to_js(&links),
-            Err(e) => to_js(&error_json(&e)),
-        }
-    }
-
-    /// The verdict about a label with what was fetched for it online: `fetched_json` is
-    /// `{"kind": "chain" | "passport" | "failed", "url", "body", "code", "detail"}`, with
-    /// `didDocument` (the text fetched from `didWebUrl(verdict.issuerDid)`) on a second call
-    /// for a passport whose `did:web` issuer no trust list names.
-    #[wasm_bindgen(js_name = verifyResolved)]
-    pub fn verify_resolved(&self, input: &str, now_secs: f64, fetched_json: &str) -> JsVerdict {
-        let f: Value = serde_json::from_str(fetched_json).unwrap_or_default();
-        let text = |k: &str| f.get(k).and_then(Value::as_str).unwrap_or_default();
-        let (url, body) = (text("url"), text("body"));
-        let fetched = match text("kind") {
-            "chain" => cellproof_core::Fetched::Chain { url, body },
-            "passport" => cellproof_core::Fetched::Passport { url, body },
-            _ => cellproof_core::Fetched::Failed {
-                url: (!url.is_empty()).then_some(url),
-                code: text("code"),
-                detail: text("detail"),
-            },
-        };
-        let mut ctx = cellproof_core::Context::new(&self.trust, &self.status, unix(now_secs));
-        ctx.did_document = f.get("didDocument").and_then(Value::as_str);
-        to_js(&VerdictJson::from(&cellproof_core::verify_resolved(
-            input, &fetched, &ctx,
-        )))
-        .unchecked_into()
-    }
-
-    /// Where a `did:web` DID's document is (`https://{host}/.well-known/did.json`), or `null`
-    /// for another DID or one whose host or path would change the URL's meaning.
-    #[wasm_bindgen(js_name = didWebUrl)]
-    pub fn did_web_url(&self, did: &str) -> Option<String> {
-        cellproof_core::did_web_url(did)
-    }
-
     /// Verifies many scans with one Ed25519 batch; the verdicts equal those of `verify`.
     #[wasm_bindgen(js_name = verifyMany)]
     pub fn verify_many(&self, inputs: Vec<String>, now_secs: f64) -> JsVerdicts {
@@ -796,7 +739,3 @@ impl Verifier {
     }
 }
 
-/// `{error: {code, message}}` for a core error handed to the page.
-fn error_json(e: &cellproof_core::Error) -> Value {
-    serde_json::json!({"error": {"code": e.code(), "message": e.to_string()}})
-}
