@@ -315,7 +315,11 @@ fn verify_cmd(a: &VerifyArgs) -> Result<Outcome> {
         }
         (None, None) => bail!("give an input, --image or --batch"),
     };
-    let v = verify(&input, &ctx);
+    let v = if a.resolve {
+        verify_online(a, &input, &ctx)?
+    } else {
+        verify(&input, &ctx)
+    };
     let documents = check_documents(&v, &a.documents)?;
     if a.json {
         let mut j = output::verdict_json(&v, &stores.warnings);
@@ -353,6 +357,51 @@ fn verify_cmd(a: &VerifyArgs) -> Result<Outcome> {
     } else {
         Outcome::NotValid
     })
+}
+
+/// `verify --resolve` (SPEC.md section 2.2): resolves the label online and verifies what the
+/// resolver links; says where it asked (stdout, or stderr under `--json` so stdout stays one
+/// JSON verdict). A label that does not decode, or that the core plans no ask for, gets the
+/// ordinary verdict.
+fn verify_online(
+    a: &VerifyArgs,
+    input: &str,
+    ctx: &Context<'_>,
+) -> Result<cellproof_core::Verdict> {
+    let resolvers = if a.resolvers.is_empty() {
+        let synced = a.synced.as_deref().and_then(crate::sync::registry);
+        synced
+            .into_iter()
+            .chain([crate::resolve::GS1_RESOLVER.to_owned()])
+            .collect()
+    } else {
+        a.resolvers.clone()
+    };
+    for r in &resolvers {
+        if !(r.starts_with("https://") || r.starts_with("http://")) {
+            bail!(
+                "--resolver {} must be an http(s) URL, e.g. https://id.gs1.org",
+                output::safe(r)
+            );
+        }
+    }
+    let fetcher = crate::fetch::Fetcher::new(a.insecure_loopback)?;
+    let resolution = match crate::resolve::resolve(input, &resolvers, &fetcher) {
+        Ok(Some(r)) => r,
+        Ok(None) | Err(_) => return Ok(verify(input, ctx)),
+    };
+    for line in &resolution.asked {
+        if a.json {
+            eprintln!("{}", output::safe(line));
+        } else {
+            println!("{}", output::safe(line));
+        }
+    }
+    Ok(cellproof_core::resolve::verify_resolved(
+        input,
+        &resolution.found.fetched(),
+        ctx,
+    ))
 }
 
 /// Link objects (`{"linkURL", "name", "hashDigest", ...}`, SPEC.md section 3.2) anywhere in a
