@@ -222,6 +222,17 @@ fn a_plain_link_and_an_element_string_resolve_at_the_real_registry_to_a_valid_pa
     );
     assert!(out.contains("VALID") && out.contains("resolved"), "{out}");
 
+    // The full label (credential in its fragment): offline the passport is not checked;
+    // resolved, the chain its linkset gives feeds the passport stage (SPEC.md 1.1, 2.2).
+    let o = run(&["verify", "--json", &label]);
+    let j: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(j["overall"], "valid", "{}", text(&o));
+    assert_ne!(stage(&j, "passport")["outcome"], "passed", "{j}");
+    let (j, o) = resolve_json(&["--insecure-loopback", &label]);
+    assert_eq!(j["overall"], "valid", "{}", text(&o));
+    assert_eq!(stage(&j, "passport")["outcome"], "passed", "{j}");
+    assert_eq!(j["label"]["form"], "cellproof", "{j}");
+
     // A battery the registry holds no passport of: not linked, unverifiable (exit 1).
     let other = reg.sample("valid");
     let other_plain = other.split('#').next().unwrap();
