@@ -390,18 +390,50 @@ fn verify_online(
         Ok(Some(r)) => r,
         Ok(None) | Err(_) => return Ok(verify(input, ctx)),
     };
-    for line in &resolution.asked {
+    let say = |line: &str| {
         if a.json {
             eprintln!("{}", output::safe(line));
         } else {
             println!("{}", output::safe(line));
         }
+    };
+    for line in &resolution.asked {
+        say(line);
     }
-    Ok(cellproof_core::resolve::verify_resolved(
-        input,
-        &resolution.found.fetched(),
-        ctx,
-    ))
+    let fetched = resolution.found.fetched();
+    let v = cellproof_core::resolve::verify_resolved(input, &fetched, ctx);
+    // SPEC.md section 2.2: a `did:web` issuer no accepted trust list names. Its DID document
+    // (fetched only now, while resolving) gives the key that checks the passport's signature;
+    // trust still fails, so the verdict stays unverifiable `issuer_unknown` naming the DID,
+    // but a forgery is told apart (`signature_invalid`).
+    let Some(url) = v
+        .issuer_did
+        .as_deref()
+        .and_then(cellproof_core::did_web_url)
+    else {
+        return Ok(v);
+    };
+    let line = match fetcher.get(&url, crate::fetch::Want::DidDocument) {
+        Ok(doc) => {
+            let line = format!("asked {}: DID document", doc.url);
+            say(&line);
+            let ctx = Context {
+                did_document: Some(&doc.body),
+                ..*ctx
+            };
+            return Ok(cellproof_core::resolve::verify_resolved(
+                input, &fetched, &ctx,
+            ));
+        }
+        Err(f) => format!(
+            "asked {}: DID document {} ({})",
+            f.url.as_deref().unwrap_or(&url),
+            f.code,
+            f.detail
+        ),
+    };
+    say(&line);
+    Ok(v)
 }
 
 /// Link objects (`{"linkURL", "name", "hashDigest", ...}`, SPEC.md section 3.2) anywhere in a

@@ -6,7 +6,7 @@
 //! (127.0.0.0/8, ::1, `localhost`) and only with `--insecure-loopback`; at most 5 redirects,
 //! each hop checked before it is followed; no URL credentials, no cookie store (reqwest is
 //! built without one); the fragment is never sent; a body is read incrementally up to its cap
-//! (256 KiB, a chain 4 MiB) and refused past it, never buffered whole first. Time: 10 s a
+//! (256 KiB, a chain 4 MiB, a DID document 64 KiB) and refused past it, never buffered whole first. Time: 10 s a
 //! request, 30 s for the whole resolution. A network, TLS or timeout failure, or a non-2xx
 //! answer other than 404, is `resolver_unreachable`; 404 is `passport_not_linked`.
 
@@ -29,6 +29,8 @@ pub const NOT_LINKED: &str = "passport_not_linked";
 pub const MAX_BODY: u64 = resolve::MAX_BODY as u64;
 /// Largest body of a passport chain (`{"versions", "attestations"}`).
 pub const MAX_CHAIN_BODY: u64 = resolve::MAX_CHAIN as u64;
+/// Largest DID document (SPEC.md section 2.2).
+pub const MAX_DID_DOCUMENT: u64 = cellproof_core::MAX_DID_DOCUMENT as u64;
 /// Longest wait for one request, from connecting to the body's last byte.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(resolve::REQUEST_SECS);
 /// Longest a whole resolution may take, however many requests it makes.
@@ -48,6 +50,8 @@ pub enum Want {
     Passport,
     /// A passport chain as the registry serves it.
     Chain,
+    /// A `did:web` issuer's DID document (only while resolving, SPEC.md section 2.2).
+    DidDocument,
 }
 
 impl Want {
@@ -56,6 +60,7 @@ impl Want {
             Want::Linkset => "application/linkset+json",
             Want::Passport => "application/vc+jwt, application/vc+ld+json",
             Want::Chain => "application/json",
+            Want::DidDocument => "application/did+json, application/json",
         }
     }
 
@@ -63,6 +68,7 @@ impl Want {
         match self {
             Want::Linkset | Want::Passport => MAX_BODY,
             Want::Chain => MAX_CHAIN_BODY,
+            Want::DidDocument => MAX_DID_DOCUMENT,
         }
     }
 
@@ -72,6 +78,7 @@ impl Want {
             Want::Linkset => "linkset",
             Want::Passport => "passport",
             Want::Chain => "chain",
+            Want::DidDocument => "DID document",
         }
     }
 }

@@ -188,3 +188,77 @@ fn a_linkset_without_a_passport_link_is_not_linked_and_a_404_too() {
     );
     assert_eq!(j["code"], "passport_not_linked", "{j}");
 }
+
+#[test]
+fn a_did_web_issuer_s_document_is_asked_and_the_verdict_names_the_did() {
+    use std::sync::{Arc, Mutex};
+    // SPEC.md section 2.2: a resolved passport signed by a did:web issuer that no trust list
+    // names. Its DID document is asked at https://{host}/.well-known/did.json (here a loopback
+    // server without TLS: the handshake fails, so the signature stays unchecked), and the
+    // verdict is unverifiable issuer_unknown naming the DID, never valid.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let w = cellproof_world::World::new("cli-did-web", "https://registry.example", now - 86_400);
+    let passport: Arc<Mutex<String>> = Arc::default();
+    let served = Arc::clone(&passport);
+    let (base, log) = serve(move |target, _| {
+        if target.contains("linkType=linkset") {
+            let label = target.split('?').next().unwrap_or_default();
+            let linkset = serde_json::json!({"linkset": [{"anchor": label,
+                "https://cellproof.dev/rel/passport": [{"href": "/passport",
+                    "type": "application/vc+jwt"}]}]});
+            response("200 OK", &[], linkset.to_string().as_bytes())
+        } else if target == "/passport" {
+            response("200 OK", &[], served.lock().unwrap().as_bytes())
+        } else {
+            response("404 Not Found", &[], b"")
+        }
+    });
+    let port = base.rsplit(':').next().unwrap();
+    let did = format!("did:web:127.0.0.1%3A{port}");
+    let label = link(&base);
+    let mut p = w.passport(&w.acme, &label, 1, None, &[], now - 3_600);
+    p["issuer"] = did.clone().into();
+    *passport.lock().unwrap() = w.sign_vc(&w.acme, &p);
+
+    // The handshake waits for a server hello that never comes: a short request timeout.
+    let quick = [("CELLPROOF_RESOLVE_TIMEOUT_MS", "1000")];
+    let (j, o) = resolve_json(&["--insecure-loopback", &label], &quick);
+    assert_eq!(
+        (j["overall"].as_str(), j["code"].as_str()),
+        (Some("unverifiable"), Some("issuer_unknown")),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(j["issuerDid"], did.as_str(), "{j}");
+    assert_eq!(j["source"]["kind"], "resolved", "{j}");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(&format!(
+            "asked https://127.0.0.1:{port}/.well-known/did.json: DID document resolver_unreachable"
+        )),
+        "{}",
+        text(&o)
+    );
+    // Linkset, passport, then the DID document's (failed) TLS handshake, logged once the
+    // server thread saw the connection close.
+    let waited = Instant::now();
+    while log.lock().unwrap().len() < 3 && waited.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(log.lock().unwrap().len(), 3);
+    // For people: who signed it.
+    let o = cellproof(
+        &["verify", "--resolve", "--insecure-loopback", &label],
+        &quick,
+    );
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains(&format!(
+            "signed by {did}, whom none of your trust lists names"
+        )),
+        "{out}"
+    );
+}
