@@ -262,3 +262,27 @@ fn a_did_web_issuer_s_document_is_asked_and_the_verdict_names_the_did() {
         "{out}"
     );
 }
+
+#[test]
+fn a_resolver_that_is_no_http_url_and_resolving_a_batch_are_usage_errors() {
+    // A resolver root without its scheme would make every ask a URL no client can send: said
+    // at once (exit 2), not reported as an unreachable resolver.
+    let o = cellproof(
+        &[
+            "verify",
+            "--resolve",
+            "--resolver",
+            "id.gs1.org",
+            "(01)09506000134352(21)CPX1",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("--resolver"),
+        "{}",
+        text(&o)
+    );
+    let o = cellproof(&["verify", "--resolve", "--batch", "-"], &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+}
