@@ -271,6 +271,19 @@ pub struct VerifyArgs {
     /// A document to check against the digests the passport's links give (repeatable).
     #[arg(long = "document", requires = "passport")]
     pub documents: Vec<PathBuf>,
+    /// Resolve the label online (SPEC.md section 2.2): ask its own URL, or for an element
+    /// string each `--resolver`, for the linkset, then fetch the passport (or its chain) it
+    /// links and verify that. Says where it asked.
+    #[arg(long, conflicts_with_all = ["batch", "passport"])]
+    pub resolve: bool,
+    /// A resolver root for element strings, e.g. `https://id.gs1.org` (repeatable, asked in
+    /// order). Default: the registry `--synced DIR` was synced from, then `https://id.gs1.org`.
+    #[arg(long = "resolver", value_name = "URL", requires = "resolve")]
+    pub resolvers: Vec<String>,
+    /// Allow plain http to loopback (127.0.0.1, ::1, localhost) while resolving, for tests and
+    /// demos; everything else stays https only.
+    #[arg(long, requires = "resolve")]
+    pub insecure_loopback: bool,
     /// Print the verdict as JSON.
     #[arg(long)]
     pub json: bool,

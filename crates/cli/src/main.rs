@@ -9,10 +9,12 @@ use clap::Parser as _;
 
 mod args;
 mod cmd;
+mod fetch;
 mod inputs;
 mod inspect;
 mod output;
 mod publish;
+mod resolve;
 mod sandbox;
 mod sync;
 

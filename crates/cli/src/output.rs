@@ -85,6 +85,21 @@ pub fn verdict_text(v: &Verdict) -> String {
     if let Some(l) = &v.label {
         out.push_str(&format!("  label     {}\n", label_text(l)));
     }
+    if let Some(src) = &v.source {
+        // SPEC.md section 7: where the credential the verdict is about came from.
+        let from = src
+            .url
+            .as_deref()
+            .map(|u| format!(" from {}", safe(u)))
+            .unwrap_or_default();
+        out.push_str(&format!("  source    {}{from}\n", safe(src.kind)));
+    }
+    if let (Some(did), None) = (&v.issuer_did, &v.issuer) {
+        out.push_str(&format!(
+            "  issuer    signed by {}, whom none of your trust lists names\n",
+            safe(did)
+        ));
+    }
     if v.code == Some("no_embedded_credential") {
         // SPEC.md section 2.1: such a label is never "not genuine" for lacking a credential; the
         // verdict is about what the verifier holds, and offline it holds nothing signed.

@@ -3,10 +3,11 @@
 //!
 //! The directory holds `trust-{eco}.jwt` and a chain of status bodies as received:
 //! `status-0.bin` (a full compact body), then `status-1.bin`, ... (deltas, or a full body some
-//! of whose lists were refused). Nothing is kept that the core did not accept, and everything
-//! is verified again when loaded. A sync builds on what the directory holds, as the page does
-//! (`web/app.js`): the held trust lists and status chain are loaded first and what the
-//! registry serves is offered on top, so the core refuses an older trust list
+//! of whose lists were refused), and `registry`, the base URL synced from (the first resolver
+//! `verify --resolve` asks for an element string). Nothing is kept that the core did not
+//! accept, and everything is verified again when loaded. A sync builds on what the directory
+//! holds, as the page does (`web/app.js`): the held trust lists and status chain are loaded
+//! first and what the registry serves is offered on top, so the core refuses an older trust list
 //! (`trust_list_rollback`, SPEC.md section 4: `seq` only grows) or an older status list
 //! (`status_list_rollback`, section 5), and a refused list is never written: a mirror serving
 //! yesterday's data cannot undo a revocation or a key removal. A later sync asks for `?since=`
@@ -29,6 +30,21 @@ const CURSOR_HEADER: &str = "cellproof-cursor";
 
 /// Where the cursor of the last body applied whole is kept.
 const CURSOR_FILE: &str = "cursor";
+
+/// Where the registry's base URL is kept: `verify --synced DIR --resolve` asks it first for an
+/// element string's passport (SPEC.md section 2.2, "the resolvers the user configured").
+const REGISTRY_FILE: &str = "registry";
+
+/// The registry a synced directory was last synced from, when it names one (an http(s) URL on
+/// one line; anything else is ignored).
+pub fn registry(dir: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(dir.join(REGISTRY_FILE)).ok()?;
+    let url = text.trim();
+    let ok = (url.starts_with("https://") || url.starts_with("http://"))
+        && url.len() <= 2048
+        && !url.chars().any(|c| c.is_whitespace() || c.is_control());
+    ok.then(|| url.to_owned())
+}
 
 fn chain(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
@@ -304,6 +320,8 @@ pub fn sync(registry: &str, dir: &Path, roots: &[String]) -> Result<Outcome> {
             }
         }
     }
+    // Whom the directory was synced from: the resolver `verify --resolve` asks first.
+    write_atomic(&dir.join(REGISTRY_FILE), registry.as_bytes())?;
     println!(
         "{} status list(s) held, newest validFrom {}; {moved} bytes moved",
         stores.status.lists().count(),

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod http;
+
 use std::process::Output;
 
 /// A finished `cellproof` run as an assertion message: exit code, stdout and stderr.

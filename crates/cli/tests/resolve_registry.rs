@@ -1,0 +1,254 @@
+//! `cellproof verify --resolve` (SPEC.md section 2.2) against the real registry
+//! (`cellproof-server --demo` on loopback, synced with `cellproof sync`): a battery's plain link
+//! and its element string resolve to its passport chain and verify `valid` with `source.kind`
+//! `resolved`; a battery without a passport, or one the registry does not know, is
+//! `passport_not_linked`; without `--insecure-loopback` the registry's http URL is not asked.
+//!
+//! The registry is the `cellproof-server` binary of the same build (the CLI may not depend on
+//! the server crate, `forbidden_crate_dependency_arrows_do_not_exist`): `cargo test
+//! --workspace` builds it beside `cellproof`; with `-p cellproof-cli` alone, build it first
+//! (`cargo build -p cellproof-server`) or name it in `CELLPROOF_SERVER_BIN`.
+
+mod common;
+
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+use common::text;
+use serde_json::Value;
+
+fn cellproof(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cellproof"))
+        .args(args)
+        // A loopback server: no proxy of the test machine in between.
+        .env_remove("http_proxy")
+        .env_remove("HTTP_PROXY")
+        .env_remove("all_proxy")
+        .env_remove("ALL_PROXY")
+        .output()
+        .expect("running cellproof")
+}
+
+fn server_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("CELLPROOF_SERVER_BIN") {
+        return PathBuf::from(p);
+    }
+    let p = Path::new(env!("CARGO_BIN_EXE_cellproof")).with_file_name("cellproof-server");
+    assert!(
+        p.exists(),
+        "{} is not built: run `cargo build -p cellproof-server` first (cargo test --workspace \
+         builds it), or name the binary in CELLPROOF_SERVER_BIN",
+        p.display()
+    );
+    p
+}
+
+/// The real registry with its demo world, on a loopback port; killed when dropped.
+struct Registry {
+    child: Child,
+    url: String,
+    manifest: Value,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Registry {
+    fn start() -> Registry {
+        let dir = tempfile::tempdir().unwrap();
+        let web = dir.path().join("web");
+        std::fs::create_dir_all(&web).unwrap();
+        std::fs::write(web.join("index.html"), "<!doctype html><title>t</title>").unwrap();
+        let mut child = Command::new(server_bin())
+            .args(["--data", dir.path().to_str().unwrap()])
+            .args(["--listen", "127.0.0.1:0", "--demo"])
+            .args(["--web-dir", web.to_str().unwrap()])
+            .env(
+                "CELLPROOF_OPERATOR_TOKEN",
+                "test-operator-token-of-32-chars-at-least",
+            )
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("starting cellproof-server");
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        // Keep draining stdout so the server never writes into a closed pipe.
+        std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+        let url = line
+            .trim()
+            .strip_prefix("cellproof-server listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_owned();
+        let manifest =
+            serde_json::from_slice(&std::fs::read(dir.path().join("demo/manifest.json")).unwrap())
+                .unwrap();
+        Registry {
+            child,
+            url,
+            manifest,
+            _dir: dir,
+        }
+    }
+
+    /// A sample's label URL.
+    fn sample(&self, name: &str) -> String {
+        self.manifest["samples"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap_or_else(|| panic!("no demo sample {name}"))["url"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// `cellproof sync` of the registry into `dir/synced`, every demo ecosystem pinned; returns
+    /// the arguments that verify with what it synced (`--root ECO=FILE`..., `--synced DIR`).
+    fn sync(&self, dir: &Path) -> Vec<String> {
+        let mut args = vec![
+            "sync".to_owned(),
+            "--registry".into(),
+            self.url.clone(),
+            "--dir".into(),
+            dir.join("synced").display().to_string(),
+        ];
+        for e in self.manifest["ecosystems"].as_array().unwrap() {
+            let eco = e["eco"].as_str().unwrap();
+            let root = dir.join(format!("{eco}.jwk"));
+            std::fs::write(&root, e["root"].to_string()).unwrap();
+            args.push("--root".into());
+            args.push(format!("{eco}={}", root.display()));
+        }
+        let all: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = cellproof(&all);
+        assert!(o.status.success(), "{}", text(&o));
+        // What verify needs: the same pins, and the directory (`--dir` becomes `--synced`).
+        let mut verify = args.split_off(5);
+        verify.push("--synced".into());
+        verify.push(dir.join("synced").display().to_string());
+        verify
+    }
+}
+
+/// `01/{gtin}/21/{serial}` of a label URL, as `(gtin, serial)`.
+fn gtin_serial(url: &str) -> (String, String) {
+    let path = url.split('#').next().unwrap();
+    let i = path.find("/01/").unwrap();
+    let parts: Vec<&str> = path[i + 1..].split('/').collect();
+    (parts[1].to_owned(), parts[3].to_owned())
+}
+
+fn stage<'a>(j: &'a Value, name: &str) -> &'a Value {
+    j["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stage"] == name)
+        .unwrap_or_else(|| panic!("no stage {name} in {j}"))
+}
+
+#[test]
+fn a_plain_link_and_an_element_string_resolve_at_the_real_registry_to_a_valid_passport() {
+    let reg = Registry::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let held = reg.sync(tmp.path());
+    // `cellproof ARGS... --root ECO=FILE... --synced DIR`.
+    let run = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(held.iter().map(String::as_str));
+        cellproof(&all)
+    };
+    // `verify --resolve --json ARGS...` with what was synced: the verdict JSON and the run.
+    let resolve_json = |args: &[&str]| {
+        let mut all = vec!["verify", "--resolve", "--json"];
+        all.extend_from_slice(args);
+        let o = run(&all);
+        let j: Value = serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|e| panic!("not a JSON verdict ({e}): {}", text(&o)));
+        (j, o)
+    };
+    let label = reg.sample("passport-valid");
+    let plain = label.split('#').next().unwrap().to_owned();
+
+    // Offline, the plain link is unverifiable: it carries no signature.
+    let o = run(&["verify", "--json", &plain]);
+    let j: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(j["code"], "no_embedded_credential", "{j}");
+
+    // Online, its own URL is asked; the linkset links the chain, which verifies.
+    let (j, o) = resolve_json(&["--insecure-loopback", &plain]);
+    assert_eq!(j["overall"], "valid", "{}", text(&o));
+    assert_eq!(j["source"]["kind"], "resolved", "{j}");
+    assert!(
+        j["source"]["url"].as_str().unwrap().starts_with(&reg.url),
+        "{j}"
+    );
+    assert_eq!(j["label"]["form"], "digital-link", "{j}");
+    assert_eq!(stage(&j, "resolve")["outcome"], "passed", "{j}");
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains(&format!("asked {plain}")),
+        "{}",
+        text(&o)
+    );
+
+    // The element string names no resolver: the synced registry is the first asked.
+    let (gtin, serial) = gtin_serial(&label);
+    let element = format!("(01){gtin}(21){serial}");
+    let (j, o) = resolve_json(&["--insecure-loopback", &element]);
+    assert_eq!(j["overall"], "valid", "{}", text(&o));
+    assert_eq!(j["source"]["kind"], "resolved", "{j}");
+    assert_eq!(j["label"]["form"], "element-string", "{j}");
+    // And with the resolver named.
+    let (j, o) = resolve_json(&["--insecure-loopback", "--resolver", &reg.url, &element]);
+    assert_eq!(j["overall"], "valid", "{}", text(&o));
+
+    // For people: where it asked and where the passport came from.
+    let o = run(&["verify", "--resolve", "--insecure-loopback", &plain]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        out.contains(&format!("asked {plain}")) && out.contains("-> chain"),
+        "{out}"
+    );
+    assert!(out.contains("VALID") && out.contains("resolved"), "{out}");
+
+    // The full label (credential in its fragment): offline the passport is not checked;
+    // resolved, the chain its linkset gives feeds the passport stage (SPEC.md 1.1, 2.2).
+    let o = run(&["verify", "--json", &label]);
+    let j: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(j["overall"], "valid", "{}", text(&o));
+    assert_ne!(stage(&j, "passport")["outcome"], "passed", "{j}");
+    let (j, o) = resolve_json(&["--insecure-loopback", &label]);
+    assert_eq!(j["overall"], "valid", "{}", text(&o));
+    assert_eq!(stage(&j, "passport")["outcome"], "passed", "{j}");
+    assert_eq!(j["label"]["form"], "cellproof", "{j}");
+
+    // A battery the registry holds no passport of: not linked, unverifiable (exit 1).
+    let other = reg.sample("valid");
+    let other_plain = other.split('#').next().unwrap();
+    let (j, o) = resolve_json(&["--insecure-loopback", other_plain]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert_eq!(
+        (j["overall"].as_str(), j["code"].as_str()),
+        (Some("unverifiable"), Some("passport_not_linked")),
+        "{j}"
+    );
+    let unknown = format!("(01){gtin}(21)NOSUCHSERIAL1");
+    let (j, _) = resolve_json(&["--insecure-loopback", &unknown]);
+    assert_eq!(j["code"], "passport_not_linked", "{j}");
+
+    // Without --insecure-loopback the registry's http URL is not asked at all.
+    let (j, o) = resolve_json(&[&plain]);
+    assert_eq!(j["code"], "resolution_limit", "{}", text(&o));
+    assert_eq!(j["overall"], "unverifiable", "{j}");
+}
