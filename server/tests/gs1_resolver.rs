@@ -8,7 +8,7 @@ mod common;
 
 use std::io::{Read as _, Write as _};
 
-use common::{kind, spawn_app, TestApp, PAGE};
+use common::{kind, spawn_app, TestApp, PAGE, TOKEN};
 use reqwest::header::HeaderMap;
 use serde_json::{json, Value};
 
@@ -314,6 +314,7 @@ async fn the_resolver_description_names_root_keys_and_link_types() {
         .to_str()
         .unwrap()
         .starts_with("application/json"));
+    assert_eq!(h["access-control-allow-origin"], "*");
     let d: Value = serde_json::from_str(&body).unwrap();
     assert!(d["name"].as_str().is_some_and(|n| !n.is_empty()));
     assert_eq!(d["resolverRoot"], app.address.as_str());
@@ -557,6 +558,117 @@ async fn item_pages_answer_head_like_get_and_browsers_get_the_page_without_a_red
         .await
         .unwrap();
     assert_eq!(h.status(), 200);
+}
+
+#[tokio::test]
+async fn public_reads_carry_cors_and_options_allows_only_reads() {
+    let app = spawn_app().await;
+    let (item, serial) = passport_item(&app);
+    let (_, _, body) = get(&item, Some("application/linkset+json")).await;
+    let ls: Value = serde_json::from_str(&body).unwrap();
+    let ctx = &ls["linkset"][0];
+    let document = ctx["https://gs1.org/voc/sustainabilityInfo"][0]["href"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let attestation = ctx["https://gs1.org/voc/certificationInfo"][0]["href"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let cases: Vec<(String, Option<&str>, u16)> = vec![
+        (item.clone(), None, 200),
+        (item.clone(), Some("application/linkset+json"), 200),
+        (item.clone(), Some("application/vc+jwt"), 200),
+        (format!("{item}?linkType=gs1:pip"), None, 307),
+        (
+            app.url(&format!("/01/{GTIN}/21/NOPASSPORT")),
+            Some("application/vc+jwt"),
+            404,
+        ),
+        (app.url("/01/04012345000017/21/X"), None, 400),
+        (
+            app.url(&format!("/v1/passports/{GTIN}/{serial}")),
+            None,
+            200,
+        ),
+        (document, None, 200),
+        (attestation, None, 200),
+        // Served by the published fast path, which skips the middleware.
+        (app.url("/v1/trust-list/catena-x"), None, 200),
+        (app.url("/v1/status/acme/3"), None, 200),
+        (app.url("/v1/bundle"), None, 200),
+        (app.url("/v1/status-compact"), None, 200),
+        (app.url("/v1/roots"), None, 200),
+        (app.url("/.well-known/gs1resolver"), None, 200),
+    ];
+    for (url, accept, status) in cases {
+        let (s, h, body) = get(&url, accept).await;
+        assert_eq!(s, status, "{url} {accept:?}: {body}");
+        assert_eq!(h["access-control-allow-origin"], "*", "{url} {accept:?}");
+        assert_eq!(
+            h["access-control-expose-headers"], "Link",
+            "{url} {accept:?}"
+        );
+        assert!(h.get("access-control-allow-credentials").is_none());
+    }
+    // Operator reads are not for other origins.
+    let r = app
+        .client
+        .get(app.url("/v1/operator/issuers"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers().get("access-control-allow-origin").is_none());
+
+    // Preflights: 204 with the read methods, and no request header beyond the safelisted ones.
+    for path in [
+        item.strip_prefix(&app.address).unwrap().to_owned(),
+        "/01/04012345000017/21/X".to_owned(),
+        "/v1/trust-list/catena-x".to_owned(),
+        format!("/v1/passports/{GTIN}/{serial}"),
+        "/.well-known/gs1resolver".to_owned(),
+    ] {
+        let r = app
+            .client
+            .request(reqwest::Method::OPTIONS, app.url(&path))
+            .header("Origin", "https://other.example")
+            .header("Access-Control-Request-Method", "GET")
+            .header("Access-Control-Request-Headers", "authorization, x-evil")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 204, "{path}");
+        let h = r.headers();
+        assert_eq!(h["allow"], "GET, HEAD, OPTIONS", "{path}");
+        assert_eq!(
+            h["access-control-allow-methods"], "GET, HEAD, OPTIONS",
+            "{path}"
+        );
+        assert_eq!(h["access-control-allow-origin"], "*", "{path}");
+        assert!(h.get("access-control-allow-headers").is_none(), "{path}");
+        assert!(
+            h.get("access-control-allow-credentials").is_none(),
+            "{path}"
+        );
+    }
+    // Not for write routes or operator routes.
+    for path in ["/v1/operator/issuers", "/v1/status", "/v1/passports"] {
+        let r = app
+            .client
+            .request(reqwest::Method::OPTIONS, app.url(path))
+            .header("Origin", "https://other.example")
+            .header("Access-Control-Request-Method", "POST")
+            .send()
+            .await
+            .unwrap();
+        assert_ne!(r.status(), 204, "{path}");
+        assert!(
+            r.headers().get("access-control-allow-origin").is_none(),
+            "{path}"
+        );
+    }
 }
 
 /// Sends one raw HTTP/1.1 request (bytes reqwest would escape or refuse) and returns the

@@ -22,6 +22,7 @@ use crate::store::Store;
 
 pub use ops::OPENAPI;
 pub use publish::published_fast_path;
+pub use resolver::DESCRIPTION_PATH as GS1_RESOLVER_DESCRIPTION;
 
 /// Every route: `(method, path)` as in the OpenAPI document (a test keeps them in step).
 pub const ROUTES: &[(&str, &str)] = &[
