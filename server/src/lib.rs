@@ -26,6 +26,7 @@
 mod audit;
 mod clock;
 mod config;
+mod cors;
 mod demo;
 mod errors;
 mod metrics;

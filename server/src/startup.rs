@@ -234,6 +234,8 @@ impl Application {
                 // The page's files, precompressed copies by negotiation (static_files.rs).
                 .default_service(crate::static_files::route(web_dir.clone()))
                 .wrap(from_fn(track))
+                // Public reads for browser verifiers on other origins (cors.rs).
+                .wrap(from_fn(crate::cors::cors))
                 .wrap(security_headers(https))
                 .wrap(Compress::default())
                 .wrap(TracingLogger::default())

@@ -22,6 +22,7 @@ use crate::store::Store;
 
 pub use ops::OPENAPI;
 pub use publish::published_fast_path;
+pub use resolver::DESCRIPTION_PATH as GS1_RESOLVER_DESCRIPTION;
 
 /// Every route: `(method, path)` as in the OpenAPI document (a test keeps them in step).
 pub const ROUTES: &[(&str, &str)] = &[
@@ -51,6 +52,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/restricted"),
     ("post", "/v1/reports"),
     ("get", "/v1/reports/{gtin}/{serial}"),
+    ("get", "/.well-known/gs1resolver"),
+    ("get", "/01/{gtin}"),
+    ("get", "/01/{gtin}/10/{lot}"),
     ("get", "/01/{gtin}/21/{serial}"),
     ("get", "/healthz"),
     ("get", "/metrics"),
@@ -168,9 +172,26 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::get().to(inspector::list_reports),
         )
         .route(
-            "/01/{gtin}/21/{serial}",
-            web::get().to(resolver::digital_link),
-        );
+            resolver::DESCRIPTION_PATH,
+            web::get().to(resolver::description),
+        )
+        .route(
+            resolver::DESCRIPTION_PATH,
+            web::head().to(resolver::description),
+        )
+        // Every path under /01/ is the resolver's, a malformed one included (400, not the
+        // static files' 404); the three shapes of ROUTES are named for the metrics' labels.
+        .route("/01", web::get().to(resolver::digital_link))
+        .route("/01", web::head().to(resolver::digital_link));
+    for pattern in [
+        "/01/{gtin}",
+        "/01/{gtin}/10/{lot}",
+        "/01/{gtin}/21/{serial}",
+        "/01/{path:.*}",
+    ] {
+        cfg.route(pattern, web::get().to(resolver::digital_link))
+            .route(pattern, web::head().to(resolver::digital_link));
+    }
 }
 
 /// Whether the request's `Content-Type` is `want` (parameters ignored).

@@ -209,6 +209,8 @@ pub async fn published_fast_path(
             header::HeaderValue::from_static(v),
         );
     }
+    // Every published artifact is a public read (cors.rs: the middleware this path skips).
+    crate::cors::add(headers);
     state
         .metrics
         .request(pattern, label, resp.status().as_u16(), start.elapsed());
