@@ -29,6 +29,7 @@ mod compact;
 mod credential;
 mod error;
 mod gs1;
+mod gs1_compress;
 mod inspection;
 mod issue;
 mod json;
@@ -55,6 +56,7 @@ pub use credential::{
 };
 pub use error::{Class, Error, Stage, CODES};
 pub use gs1::{check_gtin, gtin_with_check_digit, DigitalLink};
+pub use gs1_compress::{decompress_path, MAX_COMPRESSED};
 pub use inspection::{
     assemble_report, check_report_upload, jwk_thumbprint, report_payload, report_signing_input,
     seal_report, verdict_summary, verify_report, Artifacts, CheckedReport, Evidence, EvidencePack,
