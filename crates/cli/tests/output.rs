@@ -385,3 +385,43 @@ fn labels_without_a_credential_fill_the_battery_cells_and_never_print_a_raw_gs()
         "{out}"
     );
 }
+
+#[test]
+fn compressed_digital_links_print_their_form_and_uncompressed_identifier() {
+    // SPEC.md 2.1 item 4: a compressed GS1 Digital Link (GS1's compressor's output for
+    // /01/04012345000016/10/LOT7/21/S1?17=261231) is read as its uncompressed link and the
+    // label line names form 4; before, it was `digital_link_invalid` with no label.
+    let url = "https://id.example/GgdMZMwAoMhZyfbElqf43g";
+    let o = run(&["verify", url]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains(
+            "  label     digital link compressed, 01/04012345000016/10/LOT7/21/S1 (17=261231)\n"
+        ),
+        "{out}"
+    );
+    let o = run(&["verify", "--json", url]);
+    let j: Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(j["code"], "no_embedded_credential");
+    assert_eq!(
+        j["label"],
+        json!({"form": "digital-link-compressed",
+               "identifier": "01/04012345000016/10/LOT7/21/S1", "attributes": {"17": "261231"}})
+    );
+
+    // `decode` of a QR code holding it names the form too.
+    let code =
+        cellproof_qr::encode::encode_bytes(url, cellproof_qr::encode::Ecc::M).expect("encodes");
+    let (w, h, luma) = code.to_luma(8);
+    let dir = tempfile::tempdir().expect("tmp");
+    let png = dir.path().join("compressed.png");
+    image::GrayImage::from_raw(w, h, luma)
+        .expect("image")
+        .save(&png)
+        .expect("png");
+    let o = run(&["decode", "--json", png.to_str().expect("path")]);
+    assert_eq!(o.status.code(), Some(0));
+    let j: Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(j["codes"][0]["label"]["form"], "digital-link-compressed");
+}

@@ -4,9 +4,8 @@
 //! label, any uncompressed GS1 Digital Link URI, a GS1 element string (`]d2`/`]Q3` with GS
 //! separators, or `(01)...(21)...`) and a bare JWS or numeric credential. It reads the GS1
 //! identifier (GTIN padded to 14 digits, qualifiers 22, 10, 21) and the attributes, and keeps
-//! the embedded credential text, if any, for `Scan::from_label` to decode. Compressed Digital
-//! Links (form 4) are not decompressed yet: such a URL names no AI 01 and stays
-//! `digital_link_invalid`, as in 1.1.
+//! the embedded credential text, if any, for `Scan::from_label` to decode. A compressed Digital
+//! Link (form 4) is decompressed by `gs1_compress.rs` and then read as form 3 is.
 
 use std::collections::BTreeMap;
 
@@ -32,7 +31,7 @@ pub enum LabelForm {
     Cellproof,
     /// Any other uncompressed GS1 Digital Link URI.
     DigitalLink,
-    /// A compressed GS1 Digital Link URI (recognised in a later step).
+    /// A compressed GS1 Digital Link URI, fully or after `/01/{gtin}/` (partially).
     DigitalLinkCompressed,
     /// A GS1 element string from a DataMatrix or GS1 QR scanner.
     ElementString,
@@ -194,7 +193,7 @@ fn qualifier(bytes: &[u8], ai: &str) -> Result<String, Error> {
 }
 
 /// GTIN-8, -12, -13 or -14 with a valid check digit, padded to 14 digits.
-fn gtin14(s: &str) -> Result<String, Error> {
+pub(crate) fn gtin14(s: &str) -> Result<String, Error> {
     if !matches!(s.len(), 8 | 12 | 13 | 14) || !s.bytes().all(|b| b.is_ascii_digit()) {
         return Err(Error::GtinInvalid);
     }
@@ -234,7 +233,7 @@ fn query_attributes(query: &str) -> BTreeMap<String, String> {
     out
 }
 
-/// Forms 1, 2 and 3 (and the "no AI 01" refusal of form 4) of an http(s) URL.
+/// Forms 1, 2, 3 and 4 of an http(s) URL.
 fn parse_url(input: &str) -> Result<Label, Error> {
     let (base, fragment) = input.split_once('#').unwrap_or((input, ""));
     let after_scheme = base.split_once("://").map(|(_, r)| r).unwrap_or_default();
@@ -254,10 +253,26 @@ fn parse_url(input: &str) -> Result<Label, Error> {
         label.untp = Some(untp);
         return Ok(label);
     }
+    // Form 4: decompressed, then read as form 3 with the decompressed path and attributes; the
+    // label's URL stays the one scanned (a resolver is asked at the label's own URL, 2.2).
+    if let Some(expanded) = crate::gs1_compress::expand(path)? {
+        let mut label = digital_link(&expanded.path(), &expanded.query(query), fragment)?;
+        label.form = LabelForm::DigitalLinkCompressed;
+        label.url = Some(base.to_owned());
+        return Ok(label);
+    }
+    let mut label = digital_link(path, query, fragment)?;
+    label.url = Some(base.to_owned());
+    Ok(label)
+}
+
+/// Form 3, an uncompressed Digital Link's path, query and fragment (and form 2 when it is
+/// exactly the Cellproof label).
+fn digital_link(path: &str, query: &str, fragment: &str) -> Result<Label, Error> {
     let segs: Vec<&str> = path.split('/').skip(1).collect();
     let Some(at) = segs.iter().position(|s| *s == "01") else {
         return Err(Error::DigitalLinkInvalid {
-            reason: "the path names no AI 01 (compressed Digital Links are not read yet)",
+            reason: "the path names no AI 01",
         });
     };
     let rest = segs.get(at + 1..).unwrap_or_default();
@@ -308,7 +323,6 @@ fn parse_url(input: &str) -> Result<Label, Error> {
         set_qualifier(&mut label, ai, qualifier(&decoded, ai)?);
     }
     label.attributes = query_attributes(query);
-    label.url = Some(base.to_owned());
     if is_credential_fragment(fragment) {
         label.credential = Some(fragment.to_owned());
         // The Cellproof label (SPEC.md section 2) is exactly /01/{gtin14}/21/{serial}.
@@ -750,11 +764,14 @@ mod tests {
                 "digital_link_invalid",
             ),
             ("https://h/01", "digital_link_invalid"),
-            // No AI 01 (a compressed link is not read yet), no path, no host.
+            // No AI 01 and no compressed Digital Link (this one's bit stream ends inside its
+            // lot), no path, no host.
             (
                 "https://id.gs1.org/ARFKk4XB0CDKWcCo",
                 "digital_link_invalid",
             ),
+            ("https://h/about", "digital_link_invalid"),
+            ("https://h/about/", "digital_link_invalid"),
             ("https://h#a.b.c", "digital_link_invalid"),
             ("https:///01/04012345000016/21/S", "url_invalid"),
             ("https://u@h/01/04012345000016/21/S", "url_invalid"),

@@ -30,6 +30,7 @@ mod credential;
 mod did;
 mod error;
 mod gs1;
+mod gs1_compress;
 mod inspection;
 mod issue;
 mod json;
@@ -58,6 +59,7 @@ pub use credential::{
 pub use did::{did_key, did_web_url, MAX_DID_DOCUMENT};
 pub use error::{Class, Error, Stage, CODES};
 pub use gs1::{check_gtin, gtin_with_check_digit, DigitalLink};
+pub use gs1_compress::{decompress_path, MAX_COMPRESSED};
 pub use inspection::{
     assemble_report, check_report_upload, jwk_thumbprint, report_payload, report_signing_input,
     seal_report, verdict_summary, verify_report, Artifacts, CheckedReport, Evidence, EvidencePack,
