@@ -28,13 +28,38 @@ pub(crate) fn route(web_dir: PathBuf) -> actix_web::Route {
     })
 }
 
+/// A compressed GS1 Digital Link (SPEC.md 2.1 form 4, 6.2 "GS1-Conformant Resolver"): no file
+/// has such a path, so it is decompressed with the core's `decompress_path` and answered with a
+/// `307` to the uncompressed Digital Link (query kept; the browser keeps the fragment, so an
+/// embedded credential survives) and `Link: <{uncompressed}>; rel="owl:sameAs"`. Anything that
+/// does not decompress stays a 404; a decompressed link that is not a valid header value (it
+/// never is: values come back percent-encoded) too.
+fn compressed_link(req: &HttpRequest) -> Option<HttpResponse> {
+    let uri = req.uri();
+    let path_query = uri.path_and_query().map_or(uri.path(), |pq| pq.as_str());
+    let uncompressed = cellproof_core::decompress_path(path_query).ok()?;
+    if !uncompressed.starts_with('/') || uncompressed.starts_with("//") {
+        return None;
+    }
+    let location = HeaderValue::from_str(&uncompressed).ok()?;
+    let link = HeaderValue::from_str(&format!("<{uncompressed}>; rel=\"owl:sameAs\"")).ok()?;
+    Some(
+        HttpResponse::TemporaryRedirect()
+            .insert_header((header::LOCATION, location))
+            .insert_header((header::LINK, link))
+            .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
+            .insert_header((header::ACCESS_CONTROL_EXPOSE_HEADERS, "Link, Location"))
+            .finish(),
+    )
+}
+
 async fn serve(req: HttpRequest, dir: PathBuf) -> HttpResponse {
     let not_found = || Problem::not_found(format!("no file at {}", req.path())).response();
     if req.method() != Method::GET && req.method() != Method::HEAD {
         return not_found();
     }
     let Some(file) = resolve(&dir, req.path()) else {
-        return not_found();
+        return compressed_link(&req).unwrap_or_else(not_found);
     };
     let accept = req
         .headers()
@@ -44,7 +69,7 @@ async fn serve(req: HttpRequest, dir: PathBuf) -> HttpResponse {
         .to_owned();
     let chosen = web::block(move || choose(&file, &accept)).await;
     let Ok(Some((original, sent, encoding))) = chosen else {
-        return not_found();
+        return compressed_link(&req).unwrap_or_else(not_found);
     };
     let Ok(named) = NamedFile::open_async(&sent).await else {
         return not_found();

@@ -822,3 +822,30 @@ async fn unknown_link_types_are_404_and_no_query_reaches_a_header_unescaped() {
     // The HTTP parser lets these through (`<`, `"` and raw UTF-8 it refuses itself).
     assert!(redirected >= 4, "{redirected}");
 }
+
+#[tokio::test]
+async fn a_compressed_digital_link_is_answered_with_its_uncompressed_form() {
+    let app = spawn_app().await;
+    // GS1's toolkit example: GTIN 09780345418913 compressed.
+    let (status, headers, _) = get(&app.url("/ARHKVAdpQg"), None).await;
+    assert_eq!(status, 307);
+    assert_eq!(headers["location"], "/01/09780345418913");
+    assert_eq!(headers["link"], "</01/09780345418913>; rel=\"owl:sameAs\"");
+    // With a path prefix and a query: both kept.
+    let (status, headers, _) = get(&app.url("/dpp/ARHKVAdpQg?linkType=gs1:pip"), None).await;
+    assert_eq!(status, 307);
+    let loc = headers["location"].to_str().unwrap();
+    assert!(loc.starts_with("/dpp/01/09780345418913"), "{loc}");
+    assert!(loc.contains("linkType=gs1:pip"), "{loc}");
+    // Not a compressed link (bad bits, a file-like name, padding): a 404, never a redirect.
+    for path in [
+        "/ARHKVAdpQh",
+        "/no-such-file.js",
+        "/AAAA",
+        "/%0d%0aSet-Cookie:x",
+    ] {
+        let (status, headers, _) = get(&app.url(path), None).await;
+        assert_eq!(status, 404, "{path}");
+        assert!(headers.get("link").is_none(), "{path}");
+    }
+}
