@@ -133,6 +133,14 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// A UNTP link's `key` does not decrypt what its `uri` served: not the
+    /// `{"cipherText", "iv", "tag", "type": "aes-256-gcm"}` envelope, or the tag fails.
+    UntpDecryptFailed {
+        /// Why.
+        reason: String,
+    },
+    /// A UNTP link's `hash` is not the SHA-256 of the credential its `uri` served.
+    UntpHashMismatch,
     /// The resolver knows no passport for the label's battery (no passport link, or 404).
     PassportNotLinked {
         /// The identifier asked about.
@@ -606,6 +614,8 @@ impl Error {
             Error::ResolutionLimit { .. } => "resolution_limit",
             Error::LinksetInvalid { .. } => "linkset_invalid",
             Error::PassportNotLinked { .. } => "passport_not_linked",
+            Error::UntpDecryptFailed { .. } => "untp_decrypt_failed",
+            Error::UntpHashMismatch => "untp_hash_mismatch",
             Error::GtinInvalid => "gtin_invalid",
             Error::SerialInvalid => "serial_invalid",
             Error::FragmentNotNumeric { .. } => "fragment_not_numeric",
@@ -735,6 +745,12 @@ impl fmt::Display for Error {
             Error::LinksetInvalid { reason } => {
                 write!(f, "the resolver's linkset is not valid: {reason}")
             }
+            Error::UntpDecryptFailed { reason } => {
+                write!(f, "the UNTP link's key does not decrypt the credential: {reason}")
+            }
+            Error::UntpHashMismatch => f.write_str(
+                "the credential at the UNTP link's uri does not hash to the link's hash",
+            ),
             Error::PassportNotLinked { identifier } => write!(
                 f,
                 "the resolver links no passport to {identifier}"
@@ -1016,6 +1032,8 @@ pub const CODES: &[(&str, Stage, Class)] = &[
     ("resolution_limit", Stage::Resolve, Class::Unverifiable),
     ("linkset_invalid", Stage::Resolve, Class::Unverifiable),
     ("passport_not_linked", Stage::Resolve, Class::Unverifiable),
+    ("untp_decrypt_failed", Stage::Resolve, Class::Unverifiable),
+    ("untp_hash_mismatch", Stage::Resolve, Class::Invalid),
     ("gtin_invalid", Stage::Decode, Class::Invalid),
     ("serial_invalid", Stage::Decode, Class::Invalid),
     ("fragment_not_numeric", Stage::Decode, Class::Invalid),

@@ -399,9 +399,12 @@ pub fn verify_resolved(input: &str, fetched: &Fetched<'_>, ctx: &Context<'_>) ->
         };
         return crate::verify::verify(input, &ctx);
     }
-    let Some(item) = label.item() else {
+    // A UNTP link names no identifier (SPEC.md 2.1): nothing scanned to bind to. Any other
+    // label must name one battery.
+    let item = label.item();
+    if item.is_none() && label.form != LabelForm::UntpLink {
         return crate::verify::verify(input, ctx);
-    };
+    }
     Resolved::new(label, item, ctx).run(fetched)
 }
 
@@ -409,13 +412,14 @@ pub fn verify_resolved(input: &str, fetched: &Fetched<'_>, ctx: &Context<'_>) ->
 struct Resolved<'c, 'a> {
     ctx: &'c Context<'a>,
     label: Label,
-    item: DigitalLink,
+    /// The battery the label names; `None` for a UNTP link.
+    item: Option<DigitalLink>,
     stages: Stages,
     now: u64,
 }
 
 impl<'c, 'a> Resolved<'c, 'a> {
-    fn new(label: Label, item: DigitalLink, ctx: &'c Context<'a>) -> Self {
+    fn new(label: Label, item: Option<DigitalLink>, ctx: &'c Context<'a>) -> Self {
         Resolved {
             ctx,
             label,
@@ -434,13 +438,34 @@ impl<'c, 'a> Resolved<'c, 'a> {
                 return self.verdict(Parts::default());
             }
             Fetched::Chain { url, body } => (url, PassportChain::from_json(body)),
-            Fetched::Passport { url, body } => (
-                url,
-                unwrap_passport(body).map(|v| PassportChain {
-                    versions: vec![v],
-                    attestations: Default::default(),
-                }),
-            ),
+            Fetched::Passport { url, body } => {
+                // A UNTP link's key and hash apply to what its uri served (SPEC.md 2.2).
+                let opened = match &self.label.untp {
+                    Some(u) => untp_open(body, u),
+                    None => Ok(body.to_owned()),
+                };
+                match opened {
+                    Ok(text) => (
+                        url,
+                        unwrap_passport(&text).map(|v| PassportChain {
+                            versions: vec![v],
+                            attestations: Default::default(),
+                        }),
+                    ),
+                    Err(e) => {
+                        self.stages.pass(Stage::Decode);
+                        self.stages.fail(Stage::Resolve, e);
+                        let parts = Parts {
+                            source: Some(Source {
+                                kind: "resolved",
+                                url: Some(url.split('#').next().unwrap_or_default().to_owned()),
+                            }),
+                            ..Parts::default()
+                        };
+                        return self.verdict(parts);
+                    }
+                }
+            }
         };
         let mut parts = Parts {
             source: Some(Source {
@@ -486,6 +511,16 @@ impl<'c, 'a> Resolved<'c, 'a> {
             .resolve(&vc.issuer, vc.kid(), vc.valid_from, vc::PASSPORT.roles, now);
         parts.data.extend(res.ages.iter().cloned());
         let payload = vc.unverified_payload().clone();
+        let subject_id = subject(&payload)
+            .and_then(|s| match untp {
+                true => untp_product_id(s),
+                false => s.get("id").and_then(Value::as_str),
+            })
+            .unwrap_or_default()
+            .to_owned();
+        // The battery the verdict is about: the one the label names, else (a UNTP link, which
+        // names none) the one the passport names.
+        let bound = self.item.clone().or_else(|| subject_link(&subject_id));
         let issuer_did = vc.issuer.clone();
         let valid_from = vc.valid_from;
         let kid = vc.kid().to_owned();
@@ -493,7 +528,8 @@ impl<'c, 'a> Resolved<'c, 'a> {
         // the key found even when the issuer's trust fails, so a forgery says so.
         let (signature_ok, matched) = match res.result {
             Ok(m) => {
-                let gtin_owned = m.entity.owns_gtin(&self.item.gtin);
+                // SPEC.md section 4: an issuer signs only for its own GTINs.
+                let gtin_owned = bound.as_ref().is_none_or(|b| m.entity.owns_gtin(&b.gtin));
                 match vc.verify_signed_by(m.clone()) {
                     Ok(_verified) => self.stages.pass(Stage::Signature),
                     Err(e) => self.stages.fail(Stage::Signature, e),
@@ -513,7 +549,7 @@ impl<'c, 'a> Resolved<'c, 'a> {
                     self.stages.fail(
                         Stage::Trust,
                         Error::GtinNotIssuer {
-                            gtin: self.item.gtin.clone(),
+                            gtin: bound.as_ref().map(|b| b.gtin.clone()).unwrap_or_default(),
                             iss: m.entity.id.clone(),
                         },
                     );
@@ -558,19 +594,17 @@ impl<'c, 'a> Resolved<'c, 'a> {
             }
         };
         // Binding (SPEC.md section 2.2): the passport is about the battery the label names.
-        let subject_id = subject(&payload)
-            .and_then(|s| match untp {
-                true => untp_product_id(s),
-                false => s.get("id").and_then(Value::as_str),
-            })
-            .unwrap_or_default();
-        match subject_link(subject_id) {
-            Some(link) if link == self.item => self.stages.pass(Stage::Binding),
-            _ => self.stages.fail(
+        match (&self.item, subject_link(&subject_id)) {
+            (None, _) => self.stages.not_checked(
+                Stage::Binding,
+                Some("a UNTP link names no identifier: nothing scanned to compare with".into()),
+            ),
+            (Some(item), Some(link)) if link == *item => self.stages.pass(Stage::Binding),
+            (Some(item), _) => self.stages.fail(
                 Stage::Binding,
                 Error::SubMismatch {
-                    sub: subject_id.to_owned(),
-                    path: self.item.path(),
+                    sub: subject_id.clone(),
+                    path: item.path(),
                 },
             ),
         }
@@ -614,7 +648,12 @@ impl<'c, 'a> Resolved<'c, 'a> {
             ),
         }
         // The chain and the attestations its current version lists.
-        let item = self.item.clone();
+        // Without a Digital Link to bind to (a UNTP passport of a non-GS1 product), a Cellproof
+        // chain cannot match it and says so (passport_subject_mismatch).
+        let item = bound.clone().unwrap_or(DigitalLink {
+            gtin: String::new(),
+            serial: String::new(),
+        });
         let pctx = match (&matched, signature_ok) {
             (Some(m), true) => Some(PassportCtx {
                 iss: &issuer_did,
@@ -627,6 +666,7 @@ impl<'c, 'a> Resolved<'c, 'a> {
             }),
             _ => None,
         };
+        parts.scanned = bound;
         (parts.passport, parts.attestations) = match untp {
             false => passport_stages(Some(&chain), pctx, &mut self.stages, &mut parts.notices),
             true => self.untp_stages(&chain, current, &payload, pctx, &mut parts.notices),
@@ -737,7 +777,7 @@ impl<'c, 'a> Resolved<'c, 'a> {
             message: deciding.as_ref().map(ToString::to_string),
             stages,
             credential: None,
-            scanned: Some(self.item),
+            scanned: parts.scanned.or(self.item),
             issuer: parts.issuer,
             status: parts.status,
             notices,
@@ -755,6 +795,7 @@ impl<'c, 'a> Resolved<'c, 'a> {
 /// What a resolved verdict collects besides its stages.
 #[derive(Default)]
 struct Parts {
+    scanned: Option<DigitalLink>,
     source: Option<Source>,
     issuer_did: Option<String>,
     issuer: Option<IssuerInfo>,
@@ -779,4 +820,80 @@ fn failure(code: &str, detail: &str, url: Option<&str>, label: &Label) -> Error 
             detail,
         },
     }
+}
+
+/// What a UNTP link's `uri` served, opened (SPEC.md section 2.2): decrypted with the link's
+/// `key` when it has one (`{"cipherText", "iv", "tag", "type": "aes-256-gcm"}`, base64, 12-byte
+/// IV, 16-byte tag, no additional data, as UNTP's reference implementation writes it), then
+/// checked against its `hash`: hex SHA-256 of the credential text, or of ECMAScript
+/// `JSON.stringify` of the parsed credential (the reference `computeHash`; here serde_json's
+/// compact form in member order, which equals it for credentials without non-integral or
+/// exponent numbers).
+pub fn untp_open(body: &str, untp: &crate::label::UntpPayload) -> Result<String, Error> {
+    let text = match &untp.key {
+        None => body.to_owned(),
+        Some(key) => untp_decrypt(body, key)?,
+    };
+    if let Some(hash) = &untp.hash {
+        use sha2::Digest as _;
+        let hex = |b: &[u8]| -> String {
+            sha2::Sha256::digest(b)
+                .iter()
+                .map(|x| format!("{x:02x}"))
+                .collect()
+        };
+        let want = hash.to_ascii_lowercase();
+        let raw = hex(text.as_bytes()) == want || hex(text.trim().as_bytes()) == want;
+        let stringified = || {
+            serde_json::from_str::<Value>(text.trim())
+                .ok()
+                .and_then(|v| serde_json::to_string(&v).ok())
+                .is_some_and(|s| hex(s.as_bytes()) == want)
+        };
+        if !raw && !stringified() {
+            return Err(Error::UntpHashMismatch);
+        }
+    }
+    Ok(text)
+}
+
+fn untp_decrypt(body: &str, key_hex: &str) -> Result<String, Error> {
+    use aes_gcm::aead::{Aead, KeyInit};
+    use base64::Engine as _;
+    let fail = |reason: &str| Error::UntpDecryptFailed {
+        reason: reason.to_owned(),
+    };
+    let o = crate::json::parse_object(body.trim().as_bytes())
+        .map_err(|_| fail("the body is not the encrypted envelope (a JSON object)"))?;
+    let s = |k: &str| o.get(k).and_then(Value::as_str);
+    if !s("type").is_some_and(|t| t.eq_ignore_ascii_case("aes-256-gcm")) {
+        return Err(fail("the envelope's type is not aes-256-gcm"));
+    }
+    let b64 = |k: &str| -> Result<Vec<u8>, Error> {
+        let v = s(k).ok_or_else(|| fail(&format!("the envelope has no {k}")))?;
+        base64::engine::general_purpose::STANDARD
+            .decode(v)
+            .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(v))
+            .map_err(|_| fail(&format!("the envelope's {k} is not base64")))
+    };
+    let (mut data, iv, tag) = (b64("cipherText")?, b64("iv")?, b64("tag")?);
+    if iv.len() != 12 || tag.len() != 16 {
+        return Err(fail("the IV must be 12 bytes and the tag 16"));
+    }
+    let key: Vec<u8> = (0..32)
+        .map(|i| {
+            key_hex
+                .get(i * 2..i * 2 + 2)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        })
+        .collect::<Option<Vec<u8>>>()
+        .filter(|_| key_hex.len() == 64)
+        .ok_or_else(|| fail("the key is not 64 hex digits"))?;
+    let cipher =
+        aes_gcm::Aes256Gcm::new_from_slice(&key).map_err(|_| fail("the key is not 32 bytes"))?;
+    data.extend_from_slice(&tag);
+    let plain = cipher
+        .decrypt(aes_gcm::Nonce::from_slice(&iv), data.as_slice())
+        .map_err(|_| fail("the tag does not authenticate the ciphertext under this key"))?;
+    String::from_utf8(plain).map_err(|_| fail("the decrypted credential is not UTF-8"))
 }

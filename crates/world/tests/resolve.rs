@@ -940,3 +940,118 @@ fn a_untp_passport_for_another_product_or_with_versions_is_refused() {
     assert_eq!(v.overall, Overall::Invalid);
     assert_eq!(v.code, Some("passport_invalid"));
 }
+
+/// A UNTP verification link for `uri` with the given `key` and `hash` (64 hex each).
+fn untp_link(uri: &str, key: Option<&str>, hash: Option<&str>) -> String {
+    let mut payload = json!({"uri": uri});
+    if let Some(k) = key {
+        payload["key"] = k.into();
+    }
+    if let Some(h) = hash {
+        payload["hash"] = h.into();
+    }
+    let q: String = json!({"payload": payload})
+        .to_string()
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    format!("https://verify.example/?q={q}")
+}
+
+/// `{"cipherText", "iv", "tag", "type": "aes-256-gcm"}` of `text` under `key`, as UNTP's
+/// reference implementation writes it.
+fn untp_encrypt(text: &str, key: &[u8; 32], iv: &[u8; 12]) -> String {
+    use aes_gcm::aead::{Aead, KeyInit};
+    use base64::Engine as _;
+    let cipher = aes_gcm::Aes256Gcm::new_from_slice(key).unwrap();
+    let mut out = cipher
+        .encrypt(aes_gcm::Nonce::from_slice(iv), text.as_bytes())
+        .unwrap();
+    let tag = out.split_off(out.len() - 16);
+    let b = |x: &[u8]| base64::engine::general_purpose::STANDARD.encode(x);
+    json!({"cipherText": b(&out), "iv": b(iv), "tag": b(&tag), "type": "aes-256-gcm"}).to_string()
+}
+
+fn untp_fetch(f: &Fixture, link: &str, body: &str) -> Verdict {
+    verify_resolved(
+        link,
+        &Fetched::Passport {
+            url: "https://dpp.example/p.jwt",
+            body,
+        },
+        &ctx(f),
+    )
+}
+
+#[test]
+fn a_untp_link_commits_to_its_credential_by_hash_and_names_no_battery() {
+    let f = fixture();
+    let c = chain(&f);
+    let jws = &c.versions[0];
+    let uri = "https://dpp.example/p.jwt";
+    // Its hash: the credential served verifies, bound to nothing scanned.
+    let link = untp_link(uri, None, Some(&hex_sha256(jws)));
+    assert_eq!(plan(&link, &[]).unwrap()[0].url, uri);
+    let v = untp_fetch(&f, &link, jws);
+    assert_eq!(v.overall, Overall::Valid, "{v:#?}");
+    assert_eq!(stage(&v, Stage::Binding).0, Outcome::NotChecked);
+    assert_eq!(v.scanned.as_ref().unwrap().serial, SERIAL);
+    assert_eq!(v.label.as_ref().unwrap().form.as_str(), "untp-link");
+    // Another genuine credential of the same issuer served instead: the hash says so.
+    let other = chain_with(&f, URL, |p| p["validFrom"] = "2026-11-01T00:00:00Z".into());
+    let v = untp_fetch(&f, &link, &other.versions[0]);
+    assert_eq!(v.overall, Overall::Invalid, "{v:#?}");
+    assert_eq!(v.code, Some("untp_hash_mismatch"));
+    assert_eq!(
+        stage(&v, Stage::Resolve),
+        (Outcome::Failed, Some("untp_hash_mismatch"))
+    );
+    // The hash of the JSON.stringify form of an enveloped credential (the reference computeHash).
+    let enveloped = json!({"@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": "EnvelopedVerifiableCredential", "id": format!("data:application/vc+jwt,{jws}")});
+    let pretty = serde_json::to_string_pretty(&enveloped).unwrap();
+    let link = untp_link(uri, None, Some(&hex_sha256(&enveloped.to_string())));
+    let v = untp_fetch(&f, &link, &pretty);
+    assert_eq!(v.overall, Overall::Valid, "{v:#?}");
+}
+
+#[test]
+fn a_untp_link_with_a_key_decrypts_what_it_points_to_and_refuses_anything_else() {
+    let f = fixture();
+    let jws = chain(&f).versions[0].clone();
+    let key = [9u8; 32];
+    let key_hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+    let uri = "https://dpp.example/p.enc";
+    let sealed = untp_encrypt(&jws, &key, &[1; 12]);
+    // The hash is of the credential, after decryption, never of the envelope.
+    let link = untp_link(uri, Some(&key_hex), Some(&hex_sha256(&jws)));
+    let v = untp_fetch(&f, &link, &sealed);
+    assert_eq!(v.overall, Overall::Valid, "{v:#?}");
+    let wrong_hash = untp_link(uri, Some(&key_hex), Some(&hex_sha256(&sealed)));
+    assert_eq!(
+        untp_fetch(&f, &wrong_hash, &sealed).code,
+        Some("untp_hash_mismatch")
+    );
+    // Another key, a flipped ciphertext byte, a plain body, a short IV: untp_decrypt_failed,
+    // unverifiable (the verifier could not read it), never valid.
+    let other_key: String = [8u8; 32].iter().map(|b| format!("{b:02x}")).collect();
+    let mut flipped: Value = serde_json::from_str(&sealed).unwrap();
+    let ct = flipped["cipherText"].as_str().unwrap().to_owned();
+    let first = if ct.starts_with('A') { "B" } else { "A" };
+    flipped["cipherText"] = format!("{first}{}", &ct[1..]).into();
+    let mut short_iv: Value = serde_json::from_str(&sealed).unwrap();
+    short_iv["iv"] = "AAAA".into();
+    for (link, body) in [
+        (untp_link(uri, Some(&other_key), None), sealed.clone()),
+        (untp_link(uri, Some(&key_hex), None), flipped.to_string()),
+        (untp_link(uri, Some(&key_hex), None), jws.clone()),
+        (untp_link(uri, Some(&key_hex), None), short_iv.to_string()),
+    ] {
+        let v = untp_fetch(&f, &link, &body);
+        assert_eq!(v.overall, Overall::Unverifiable, "{v:#?}");
+        assert_eq!(v.code, Some("untp_decrypt_failed"));
+    }
+}
