@@ -511,7 +511,8 @@ fn jsonld_ready(payload: &mut Value) -> Result<()> {
     }
     if !p.contains_key("id") {
         let mut b = [0u8; 16];
-        getrandom::getrandom(&mut b).map_err(|e| anyhow::anyhow!("no randomness for the id: {e}"))?;
+        getrandom::getrandom(&mut b)
+            .map_err(|e| anyhow::anyhow!("no randomness for the id: {e}"))?;
         // RFC 9562 version 4, variant 10.
         b[6] = (b[6] & 0x0f) | 0x40;
         b[8] = (b[8] & 0x3f) | 0x80;

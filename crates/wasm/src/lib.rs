@@ -738,4 +738,3 @@ impl Verifier {
         f64::from(hi) * 4_294_967_296.0 + f64::from(lo)
     }
 }
-
