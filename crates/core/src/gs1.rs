@@ -136,7 +136,7 @@ pub(crate) fn is_cset82(c: u8) -> bool {
 
 /// Strict percent-decoding: a `%` not followed by two hex digits is `None`; `+` is a space
 /// when `plus` is set (form-encoded query values).
-pub(crate) fn pct_decode(s: &str, plus: bool) -> Option<Vec<u8>> {
+pub fn pct_decode(s: &str, plus: bool) -> Option<Vec<u8>> {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;

@@ -58,7 +58,7 @@ pub use credential::{
 };
 pub use did::{did_key, did_web_url, MAX_DID_DOCUMENT};
 pub use error::{Class, Error, Stage, CODES};
-pub use gs1::{check_gtin, gtin_with_check_digit, DigitalLink};
+pub use gs1::{check_gtin, gtin_with_check_digit, pct_decode, DigitalLink};
 pub use gs1_compress::{decompress_path, MAX_COMPRESSED};
 pub use inspection::{
     assemble_report, check_report_upload, jwk_thumbprint, report_payload, report_signing_input,
@@ -102,8 +102,8 @@ pub use status::{
 };
 pub use time::{format_rfc3339, parse_rfc3339, UnixTime};
 pub use trust::{
-    Accepted, Accreditation, Authority, Entity, IssuerMatch, ListAge, PublicKey, Recognition,
-    Resolution, Scope, TrustList, TrustStore, Via, CREDENTIAL_ROLES, MAX_PENDING,
+    stores_from_held, Accepted, Accreditation, Authority, Entity, IssuerMatch, ListAge, PublicKey,
+    Recognition, Resolution, Scope, TrustList, TrustStore, Via, CREDENTIAL_ROLES, MAX_PENDING,
 };
 pub use vc::{
     verify_vc, UnverifiedVc, VcKind, VerifiedVc, ATTESTATION, PASSPORT, REPORT, RESTRICTED,

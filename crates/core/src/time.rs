@@ -15,6 +15,19 @@ impl UnixTime {
     pub fn secs(self) -> u64 {
         self.0
     }
+
+    /// A JavaScript number of seconds (`Date.now() / 1000`), truncated to whole seconds; NaN,
+    /// negatives and infinities become 0, so the clock floor (SPEC.md section 5) decides the
+    /// time used. Every wasm binding reads the page's time through this.
+    pub fn from_js_secs(secs: f64) -> UnixTime {
+        if !(secs.is_finite() && secs > 0.0) {
+            return UnixTime(0);
+        }
+        // Truncation to whole seconds is the intent; `as` saturates above u64::MAX.
+        #[allow(clippy::as_conversions, clippy::cast_possible_truncation)]
+        let s = secs as u64;
+        UnixTime(s)
+    }
 }
 
 /// Parses an RFC 3339 date-time (`2026-11-28T16:41:10Z`, fractional seconds and numeric

@@ -998,3 +998,45 @@ fn check_path(
         path,
     })
 }
+
+/// A verifier's stores again from what a page holds (a wasm module loaded later, beside the
+/// verifier module: the inspector's, the resolution's): `roots_json` is
+/// `[{"eco", "root": JWK}]` as the page stores its pinned roots, `held_json` the verifier's
+/// `held()` (`{"trustLists": [...], "statusLists": [...]}`). Every list is verified again on
+/// the way in; what fails is left out, as in the verifier, and malformed JSON holds nothing.
+pub fn stores_from_held(
+    roots_json: &str,
+    held_json: &str,
+) -> (TrustStore, crate::status::StatusStore) {
+    let mut trust = TrustStore::new();
+    let mut status = crate::status::StatusStore::new();
+    if let Ok(Value::Array(roots)) = serde_json::from_str::<Value>(roots_json) {
+        for r in &roots {
+            let (Some(eco), Some(root)) = (r.get("eco").and_then(Value::as_str), r.get("root"))
+            else {
+                continue;
+            };
+            if let Ok(pk) = PublicKey::from_jwk(root) {
+                trust.pin_root(eco, &pk);
+            }
+        }
+    }
+    if let Ok(held) = serde_json::from_str::<Value>(held_json) {
+        let strings = |k: &str| -> Vec<String> {
+            held.get(k)
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(|s| s.trim().to_owned()))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let lists = strings("trustLists");
+        let _ = trust.insert_all(lists.iter().map(String::as_str));
+        for s in strings("statusLists") {
+            let _ = status.insert(&s, &trust);
+        }
+    }
+    (trust, status)
+}

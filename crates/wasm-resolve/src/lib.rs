@@ -7,7 +7,7 @@
 //! way in). The page fetches; the core decides where to ask, which link to follow and the
 //! verdict about what was fetched. Nothing here reads a clock: the page passes the time in.
 
-use cellproof_core::{PublicKey, StatusStore, TrustStore, UnixTime, VerdictJson};
+use cellproof_core::{StatusStore, TrustStore, UnixTime, VerdictJson};
 use serde::Serialize;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
@@ -37,36 +37,8 @@ impl Resolver {
     /// every list is verified again here; what fails is left out, as in the verifier.
     #[wasm_bindgen(constructor)]
     pub fn new(roots_json: &str, held_json: &str) -> Resolver {
-        let mut me = Resolver::default();
-        if let Ok(Value::Array(roots)) = serde_json::from_str::<Value>(roots_json) {
-            for r in &roots {
-                let (Some(eco), Some(root)) = (r.get("eco").and_then(Value::as_str), r.get("root"))
-                else {
-                    continue;
-                };
-                if let Ok(pk) = PublicKey::from_jwk(root) {
-                    me.trust.pin_root(eco, &pk);
-                }
-            }
-        }
-        if let Ok(held) = serde_json::from_str::<Value>(held_json) {
-            let strings = |k: &str| -> Vec<String> {
-                held.get(k)
-                    .and_then(Value::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|v| v.as_str().map(|s| s.trim().to_owned()))
-                            .collect()
-                    })
-                    .unwrap_or_default()
-            };
-            let trust = strings("trustLists");
-            let _ = me.trust.insert_all(trust.iter().map(String::as_str));
-            for s in strings("statusLists") {
-                let _ = me.status.insert(&s, &me.trust);
-            }
-        }
-        me
+        let (trust, status) = cellproof_core::stores_from_held(roots_json, held_json);
+        Resolver { trust, status }
     }
 
     /// Where to ask online for a label without an embedded credential: `[{url, linkset}]` in
@@ -142,13 +114,5 @@ fn to_js<T: Serialize>(value: &T) -> JsValue {
 /// JS numbers to Unix seconds; NaN, negatives and infinities become 0 (the clock floor then
 /// takes the newest time verified).
 fn unix(now_secs: f64) -> UnixTime {
-    let secs = if now_secs.is_finite() && now_secs > 0.0 {
-        // Truncation to whole seconds is the intent; the range check above keeps it lossless.
-        #[allow(clippy::as_conversions, clippy::cast_possible_truncation)]
-        let s = now_secs as u64;
-        s
-    } else {
-        0
-    };
-    UnixTime(secs)
+    UnixTime::from_js_secs(now_secs)
 }

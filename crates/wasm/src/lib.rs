@@ -555,15 +555,7 @@ fn to_js<T: Serialize>(value: &T) -> JsValue {
 /// JS numbers to Unix seconds; NaN, negatives and infinities become 0 (the clock floor then
 /// decides the time used).
 fn unix(now_secs: f64) -> UnixTime {
-    let secs = if now_secs.is_finite() && now_secs > 0.0 {
-        // Truncation to whole seconds is the intent; the range check above keeps it lossless.
-        #[allow(clippy::as_conversions, clippy::cast_possible_truncation)]
-        let s = now_secs as u64;
-        s
-    } else {
-        0
-    };
-    UnixTime(secs)
+    UnixTime::from_js_secs(now_secs)
 }
 
 #[derive(Serialize)]

@@ -164,23 +164,7 @@ fn pct_decode(s: &str) -> Option<String> {
     if s.len() > MAX_LINK_TYPE * 3 {
         return None;
     }
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while let Some(&c) = b.get(i) {
-        if c == b'%' {
-            let hex = s.get(i + 1..i + 3)?;
-            if !hex.bytes().all(|h| h.is_ascii_hexdigit()) {
-                return None;
-            }
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(c);
-            i += 1;
-        }
-    }
-    String::from_utf8(out)
+    String::from_utf8(cellproof_core::pct_decode(s, false)?)
         .ok()
         .filter(|v| v.len() <= MAX_LINK_TYPE)
 }
