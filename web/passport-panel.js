@@ -134,7 +134,7 @@ function documentRow(link) {
   const status = el('span', { class: 'doc-status' });
   const btn = el('button', { type: 'button', 'data-testid': 'document-check', text: t('doc_open') });
   const li = el('li', { 'data-testid': 'document', 'data-digest': link.hashDigest, 'data-state': 'idle' },
-    el('strong', { text: String(link.name ?? link.hashDigest) }), ' ', btn, ' ', status);
+    el('strong', { text: String(link.linkName ?? link.name ?? link.hashDigest) }), ' ', btn, ' ', status);
   btn.addEventListener('click', () => openDocument(link, li, status));
   return li;
 }

@@ -436,7 +436,7 @@ fn verify_online(
     Ok(v)
 }
 
-/// Link objects (`{"linkURL", "name", "hashDigest", ...}`, SPEC.md section 3.2) anywhere in a
+/// Link objects (`{"linkURL", "linkName", "hashDigest", ...}`, SPEC.md section 3.2) anywhere in a
 /// JSON value.
 fn links<'a>(v: &'a Value, out: &mut Vec<&'a serde_json::Map<String, Value>>) {
     match v {

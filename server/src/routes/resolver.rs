@@ -459,7 +459,7 @@ fn media_type(t: &str) -> Option<&str> {
 /// Every document link object (`linkURL`, `hashDigest`) under a passport's subject, with its
 /// GS1 relation type (`linkType` `gs1:xyz` or a full GS1 URI; anything else is
 /// `gs1:certificationInfo`). Only http(s) links are listed (a linkset's `href` is one, GS1's
-/// schema), each with a title (the document's `name`, else "Document").
+/// schema), each with a title (the document's `linkName`, or 1.1's `name`, else "Document").
 fn document_links(v: &Value, out: &mut Vec<(String, Value)>, depth: usize) {
     if depth > 8 || out.len() > 64 {
         return;
@@ -486,7 +486,12 @@ fn document_links(v: &Value, out: &mut Vec<(String, Value)>, depth: usize) {
                     .unwrap_or_else(|| GS1_CERTIFICATION.to_owned());
                 let mut l = Map::new();
                 l.insert("href".into(), href.into());
-                let title = o.get("name").and_then(Value::as_str).unwrap_or("Document");
+                // UNTP's `linkName` (SPEC.md 1.2 section 3.2), 1.1's `name`.
+                let title = o
+                    .get("linkName")
+                    .or_else(|| o.get("name"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("Document");
                 l.insert("title".into(), title.into());
                 if let Some(t) = o
                     .get("mediaType")
