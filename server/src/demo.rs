@@ -512,6 +512,7 @@ impl Demo {
                 let payload = json!({
                     "@context": ["https://www.w3.org/ns/credentials/v2", "https://www.w3.org/ns/credentials/undefined-terms/v2"],
                     "type": ["VerifiableCredential", "ConformityAttestation"],
+                    "id": cellproof_world::urn_uuid(&[&w.seed, "attestation", CO_SUPPLIER, &index.to_string()]),
                     "issuer": w.certifier.did,
                     "validFrom": format_rfc3339(valid.0),
                     "validUntil": format_rfc3339(valid.1),

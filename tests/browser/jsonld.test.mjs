@@ -50,12 +50,15 @@ test('every passport version and attestation of the vectors expands in safe mode
     const chain = JSON.parse(await readFile(`${dir}/${f}`, 'utf8'));
     for (const [i, v] of (chain.versions ?? []).entries()) {
       const p = payloadOf(v);
+      // SPEC 1.2 section 3: every new credential carries an absolute `id`.
+      assert.match(p.id ?? '', /^urn:uuid:[0-9a-f-]{36}$/, `${f} version ${i + 1}: id`);
       const node = await expandsWhole(p, `${f} version ${i + 1}`);
       // A Cellproof term under the undefined-term vocabulary, not dropped.
       assert.ok(Object.keys(node).some((k) => k.startsWith('https://www.w3.org/2018/credentials#credentialSubject')));
       n += 1;
     }
     for (const [d, a] of Object.entries(chain.attestations ?? {})) {
+      assert.match(payloadOf(a).id ?? '', /^urn:uuid:/, `${f} attestation ${d}: id`);
       await expandsWhole(payloadOf(a), `${f} attestation ${d}`);
       n += 1;
     }

@@ -31,6 +31,29 @@ pub const REFERENCE_CLAIMS: &str = include_str!("reference-claims.json");
 /// the VC payload before signing; `REPLACE` marks digests a generator fills in.
 pub const REFERENCE_PASSPORT: &str = include_str!("reference-passport.json");
 
+/// A deterministic `urn:uuid:` (RFC 9562 version 8, from SHA-256 of `parts`): the `id` every
+/// new credential carries (SPEC.md 1.2 section 3), the same for the same world and content so
+/// that vectors do not drift.
+pub fn urn_uuid(parts: &[&str]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p.as_bytes());
+        h.update([0u8]);
+    }
+    let mut b: [u8; 16] = h.finalize()[..16].try_into().unwrap_or([0; 16]);
+    b[6] = (b[6] & 0x0f) | 0x80;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let x: String = b.iter().map(|v| format!("{v:02x}")).collect();
+    format!(
+        "urn:uuid:{}-{}-{}-{}-{}",
+        &x[0..8],
+        &x[8..12],
+        &x[12..16],
+        &x[16..20],
+        &x[20..32]
+    )
+}
+
 /// Derives a key from the seed and a name.
 pub fn derive_key(seed: &str, name: &str, kid: &str) -> KeyPair {
     let secret: [u8; 32] = Sha256::digest(format!("cellproof/{seed}/{name}")).into();
@@ -435,6 +458,14 @@ impl World {
         m.insert("issuer".into(), issuer.did.clone().into());
         m.insert("validFrom".into(), format_rfc3339(valid_from).into());
         m.remove("credentialStatus");
+        let id = urn_uuid(&[
+            &self.seed,
+            "passport",
+            url,
+            &version.to_string(),
+            &valid_from.to_string(),
+        ]);
+        m.insert("id".into(), id.into());
         if let Some(Value::Object(cs)) = m.get_mut("credentialSubject") {
             cs.insert("id".into(), url.into());
             if let Some(Value::Object(meta)) = cs.get_mut("metadata") {
@@ -494,6 +525,7 @@ impl World {
         let payload = json!({
             "@context": ["https://www.w3.org/ns/credentials/v2", "https://www.w3.org/ns/credentials/undefined-terms/v2"],
             "type": ["VerifiableCredential", "ConformityAttestation"],
+            "id": urn_uuid(&[&self.seed, "attestation", &certifier.did, subject, topic, &materials.join(","), &from.to_string(), &until.to_string()]),
             "issuer": certifier.did,
             "validFrom": format_rfc3339(from),
             "validUntil": format_rfc3339(until),

@@ -36,6 +36,7 @@ fn attestation_with_status(w: &World, subject: &str, index: u64, valid: (u64, u6
     let payload = json!({
         "@context": ["https://www.w3.org/ns/credentials/v2", "https://www.w3.org/ns/credentials/undefined-terms/v2"],
         "type": ["VerifiableCredential", "ConformityAttestation"],
+        "id": crate::urn_uuid(&[&w.seed, "attestation", subject, &index.to_string()]),
         "issuer": w.certifier.did,
         "validFrom": format_rfc3339(valid.0),
         "validUntil": format_rfc3339(valid.1),
