@@ -21,7 +21,9 @@ use crate::status::has_type;
 use crate::time::parse_rfc3339;
 use crate::vc::{self, UnverifiedVc};
 use crate::verdict::{overall_of, IssuerInfo, Notice, Source, Stages, Verdict};
-use crate::verify::{check_status, passport_stages, Context, MAX_CLOCK_SKEW};
+use crate::verify::{
+    attestations_stage, check_status, clock_floor, passport_stages, Context, MAX_CLOCK_SKEW,
+};
 
 /// Largest linkset answer read, in bytes (SPEC.md section 2.2: 256 KiB a body).
 pub const MAX_BODY: usize = 256 * 1024;
@@ -430,6 +432,12 @@ impl<'c, 'a> Resolved<'c, 'a> {
     }
 
     fn run(mut self, fetched: &Fetched<'_>) -> Verdict {
+        let source = |url: &str| {
+            Some(Source {
+                kind: "resolved",
+                url: Some(url.split('#').next().unwrap_or_default().to_owned()),
+            })
+        };
         let (url, chain) = match *fetched {
             Fetched::Failed { url, code, detail } => {
                 self.stages.pass(Stage::Decode);
@@ -456,10 +464,7 @@ impl<'c, 'a> Resolved<'c, 'a> {
                         self.stages.pass(Stage::Decode);
                         self.stages.fail(Stage::Resolve, e);
                         let parts = Parts {
-                            source: Some(Source {
-                                kind: "resolved",
-                                url: Some(url.split('#').next().unwrap_or_default().to_owned()),
-                            }),
+                            source: source(url),
                             ..Parts::default()
                         };
                         return self.verdict(parts);
@@ -468,17 +473,14 @@ impl<'c, 'a> Resolved<'c, 'a> {
             }
         };
         let mut parts = Parts {
-            source: Some(Source {
-                kind: "resolved",
-                url: Some(url.split('#').next().unwrap_or_default().to_owned()),
-            }),
+            source: source(url),
             ..Parts::default()
         };
         let chain = match chain {
             Ok(c) => c,
             Err(e) => {
                 self.stages.pass(Stage::Resolve);
-                self.decode_failed(e);
+                self.stages.fail_reading(e);
                 return self.verdict(parts);
             }
         };
@@ -499,7 +501,7 @@ impl<'c, 'a> Resolved<'c, 'a> {
         let (vc, untp) = match parsed {
             Ok(p) => p,
             Err(e) => {
-                self.decode_failed(e);
+                self.stages.fail_reading(e);
                 return self.verdict(parts);
             }
         };
@@ -530,11 +532,9 @@ impl<'c, 'a> Resolved<'c, 'a> {
             Ok(m) => {
                 // SPEC.md section 4: an issuer signs only for its own GTINs.
                 let gtin_owned = bound.as_ref().is_none_or(|b| m.entity.owns_gtin(&b.gtin));
-                match vc.verify_signed_by(m.clone()) {
-                    Ok(_verified) => self.stages.pass(Stage::Signature),
-                    Err(e) => self.stages.fail(Stage::Signature, e),
-                }
-                let signature_ok = !self.stages_failed(Stage::Signature);
+                let signed = vc.verify_signed_by(m.clone()).map(|_verified| ());
+                let signature_ok = signed.is_ok();
+                self.stages.record(Stage::Signature, signed);
                 if gtin_owned {
                     self.stages.pass(Stage::Trust);
                     parts.issuer = Some(IssuerInfo::new(
@@ -714,23 +714,7 @@ impl<'c, 'a> Resolved<'c, 'a> {
             }
         };
         self.stages.pass(Stage::Passport);
-        let failed = results
-            .iter()
-            .filter(|a| a.outcome == crate::passport::AttestationOutcome::Failed)
-            .count();
-        if failed > 0 {
-            let message = format!(
-                "{failed} of the passport's conformity claims did not verify: those claims are not verified"
-            );
-            self.stages
-                .notice_code(Stage::Attestations, "attestation_failed", message.clone());
-            notices.push(Notice {
-                code: "attestation_failed",
-                message,
-            });
-        } else {
-            self.stages.pass(Stage::Attestations);
-        }
+        attestations_stage(&results, &mut self.stages, notices);
         let info = crate::passport::PassportInfo {
             version: 1,
             passport_identifier: payload.get("id").and_then(Value::as_str).map(str::to_owned),
@@ -740,36 +724,11 @@ impl<'c, 'a> Resolved<'c, 'a> {
         (Some(info), results)
     }
 
-    fn stages_failed(&self, stage: Stage) -> bool {
-        self.stages.failed(stage)
-    }
-
-    /// The fetched artifact could not be read: a decode failure (or a signature-stage one for
-    /// a header the profile refuses).
-    fn decode_failed(&mut self, e: Error) {
-        if e.stage() == Stage::Signature {
-            self.stages.pass(Stage::Decode);
-            self.stages.fail(Stage::Signature, e);
-        } else {
-            self.stages.fail(Stage::Decode, e);
-        }
-    }
-
     fn verdict(self, parts: Parts) -> Verdict {
-        let mut notices = parts.notices;
-        let device_now = self.ctx.now.secs();
-        if self.now > device_now {
-            notices.insert(
-                0,
-                Notice {
-                    code: "clock_floor",
-                    message: format!(
-                        "the device clock ({device_now}) is behind data already verified; using {}",
-                        self.now
-                    ),
-                },
-            );
-        }
+        let mut notices: Vec<Notice> = clock_floor(self.now, self.ctx.now.secs())
+            .into_iter()
+            .collect();
+        notices.extend(parts.notices);
         let (stages, deciding) = self.stages.finish();
         Verdict {
             overall: overall_of(deciding.as_ref()),

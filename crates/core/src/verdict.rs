@@ -277,11 +277,15 @@ impl Stages {
             self.deciding = Some(e);
         }
     }
-    /// Whether `stage` was reported failed.
-    pub(crate) fn failed(&self, stage: Stage) -> bool {
-        self.results
-            .iter()
-            .any(|r| r.stage == stage && r.outcome == Outcome::Failed)
+    /// A scan or fetched credential that cannot be read: a decode failure, except header-profile
+    /// errors (alg, typ, crit), which belong to the signature stage.
+    pub(crate) fn fail_reading(&mut self, e: Error) {
+        if e.stage() == Stage::Signature {
+            self.pass(Stage::Decode);
+            self.fail(Stage::Signature, e);
+        } else {
+            self.fail(Stage::Decode, e);
+        }
     }
     pub(crate) fn record(&mut self, stage: Stage, r: Result<(), Error>) {
         match r {

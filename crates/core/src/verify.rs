@@ -115,13 +115,7 @@ fn prepare(input: &str, ctx: &Context<'_>) -> Prepared {
     }) {
         Ok(s) => s,
         Err(e) => {
-            // Header-profile errors (alg, typ, crit) belong to the signature stage.
-            if e.stage() == Stage::Signature {
-                p.stages.pass(Stage::Decode);
-                p.stages.fail(Stage::Signature, e);
-            } else {
-                p.stages.fail(Stage::Decode, e);
-            }
+            p.stages.fail_reading(e);
             return p;
         }
     };
@@ -195,15 +189,7 @@ fn finish(
         now,
         device_now,
     } = p;
-    let mut notices = Vec::new();
-    if now > device_now {
-        notices.push(Notice {
-            code: "clock_floor",
-            message: format!(
-                "the device clock ({device_now}) is behind data already verified; using {now}"
-            ),
-        });
-    }
+    let mut notices: Vec<Notice> = clock_floor(now, device_now).into_iter().collect();
     let mut status = Vec::new();
     let mut data: Vec<ListAge> = Vec::new();
     let mut issuer = None;
@@ -381,24 +367,10 @@ pub(crate) fn passport_stages(
             let out = crate::passport::check(chain, &pctx);
             let ok = out.result.is_ok();
             stages.record(Stage::Passport, out.result);
-            let failed = out
-                .attestations
-                .iter()
-                .filter(|a| a.outcome == AttestationOutcome::Failed)
-                .count();
-            if !ok {
-                stages.skip(Stage::Attestations);
-            } else if failed > 0 {
-                let message = format!(
-                    "{failed} of the passport's attestations did not verify: those claims are not verified"
-                );
-                stages.notice_code(Stage::Attestations, "attestation_failed", message.clone());
-                notices.push(Notice {
-                    code: "attestation_failed",
-                    message,
-                });
+            if ok {
+                attestations_stage(&out.attestations, stages, notices);
             } else {
-                stages.pass(Stage::Attestations);
+                stages.skip(Stage::Attestations);
             }
             (out.info, out.attestations)
         }
@@ -409,6 +381,41 @@ pub(crate) fn passport_stages(
             (None, Vec::new())
         }
     }
+}
+
+/// The `attestations` stage once the passport held (SPEC.md section 7): passed, or a notice
+/// `attestation_failed` when any result failed; it never fails the verdict.
+pub(crate) fn attestations_stage(
+    results: &[crate::passport::AttestationResult],
+    stages: &mut Stages,
+    notices: &mut Vec<Notice>,
+) {
+    let failed = results
+        .iter()
+        .filter(|a| a.outcome == AttestationOutcome::Failed)
+        .count();
+    if failed == 0 {
+        stages.pass(Stage::Attestations);
+        return;
+    }
+    let message = format!(
+        "{failed} of the passport's attestations did not verify: those claims are not verified"
+    );
+    stages.notice_code(Stage::Attestations, "attestation_failed", message.clone());
+    notices.push(Notice {
+        code: "attestation_failed",
+        message,
+    });
+}
+
+/// The notice that the device clock is behind data already verified (SPEC.md section 5).
+pub(crate) fn clock_floor(now: u64, device_now: u64) -> Option<Notice> {
+    (now > device_now).then(|| Notice {
+        code: "clock_floor",
+        message: format!(
+            "the device clock ({device_now}) is behind data already verified; using {now}"
+        ),
+    })
 }
 
 /// The origin (`scheme://host[:port]`, lower case) of a URL without fragment.
