@@ -794,13 +794,7 @@ pub fn untp_open(body: &str, untp: &crate::label::UntpPayload) -> Result<String,
         Some(key) => untp_decrypt(body, key)?,
     };
     if let Some(hash) = &untp.hash {
-        use sha2::Digest as _;
-        let hex = |b: &[u8]| -> String {
-            sha2::Sha256::digest(b)
-                .iter()
-                .map(|x| format!("{x:02x}"))
-                .collect()
-        };
+        let hex = crate::passport::sha256_hex;
         let want = hash.to_ascii_lowercase();
         let raw = hex(text.as_bytes()) == want || hex(text.trim().as_bytes()) == want;
         let stringified = || {
@@ -839,15 +833,8 @@ fn untp_decrypt(body: &str, key_hex: &str) -> Result<String, Error> {
     if iv.len() != 12 || tag.len() != 16 {
         return Err(fail("the IV must be 12 bytes and the tag 16"));
     }
-    let key: Vec<u8> = (0..32)
-        .map(|i| {
-            key_hex
-                .get(i * 2..i * 2 + 2)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        })
-        .collect::<Option<Vec<u8>>>()
-        .filter(|_| key_hex.len() == 64)
-        .ok_or_else(|| fail("the key is not 64 hex digits"))?;
+    let key =
+        crate::passport::hex32(key_hex).ok_or_else(|| fail("the key is not 64 hex digits"))?;
     let cipher =
         aes_gcm::Aes256Gcm::new_from_slice(&key).map_err(|_| fail("the key is not 32 bytes"))?;
     data.extend_from_slice(&tag);

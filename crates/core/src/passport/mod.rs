@@ -78,6 +78,31 @@ pub fn sha256_b64(bytes: &[u8]) -> String {
     b64_encode(&sha2::Sha256::digest(bytes))
 }
 
+/// Lower-case hex SHA-256 of bytes, as UNTP writes digests (SPEC.md sections 2.2 and 3.2).
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// 32 bytes written as 64 hex digits (a UNTP key or SHA-256), else `None`.
+pub(crate) fn hex32(s: &str) -> Option<[u8; 32]> {
+    if s.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, b) in out.iter_mut().enumerate() {
+        let pair = s.get(i * 2..i * 2 + 2)?;
+        // `from_str_radix` would take a sign: hex digits only.
+        if !pair.bytes().all(|c| c.is_ascii_hexdigit()) {
+            return None;
+        }
+        *b = u8::from_str_radix(pair, 16).ok()?;
+    }
+    Some(out)
+}
+
 /// Checks a downloaded document against the digest its link object gives (SPEC.md section 3.2).
 pub fn check_document(bytes: &[u8], hash_digest: &str) -> Result<(), Error> {
     let got = sha256_b64(bytes);

@@ -44,16 +44,7 @@ pub(crate) fn digest_b64(d: &str) -> Option<String> {
     {
         return Some(d.to_owned());
     }
-    if d.len() != 64 || !d.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    let bytes: Option<Vec<u8>> = (0..32)
-        .map(|i| {
-            d.get(i * 2..i * 2 + 2)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        })
-        .collect();
-    Some(crate::jws::b64_encode(&bytes?))
+    super::hex32(d).map(|b| crate::jws::b64_encode(&b))
 }
 
 /// The results of a UNTP passport's conformity claims (SPEC.md section 3.5): a claim whose
@@ -211,4 +202,31 @@ fn check_dcc(
         });
     }
     speaks_for(&vc, topic, &[], product, &assessments, cx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::digest_b64;
+
+    /// A digest is 43 base64url characters or 64 hex digits, nothing looser: `from_str_radix`
+    /// would read `+f` as 15, so a signed pair must not pass as hex.
+    #[test]
+    fn digests_are_base64url_or_hex_and_nothing_else() {
+        let hex = "00".repeat(32);
+        assert_eq!(
+            digest_b64(&hex).as_deref(),
+            Some("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+        );
+        assert!(digest_b64(&hex.to_uppercase()).is_some());
+        for bad in [
+            format!("+f{}", "00".repeat(31)),
+            "0".repeat(63),
+            "0".repeat(65),
+            format!("zz{}", "00".repeat(31)),
+            "A".repeat(42),
+            format!("{}=", "A".repeat(42)),
+        ] {
+            assert_eq!(digest_b64(&bad), None, "{bad}");
+        }
+    }
 }
