@@ -38,10 +38,9 @@ const GS1_CERTIFICATION: &str = "https://gs1.org/voc/certificationInfo";
 pub const GS1_DPP: &str = "https://gs1.org/voc/dpp";
 /// Cellproof's own relation types (extension relation types, RFC 8288 section 2.1.2).
 pub const CELLPROOF_REL: &str = "https://cellproof.dev/rel/";
-/// The passport's current version (verifiers read it first, SPEC.md section 2.2).
-pub const REL_PASSPORT: &str = "https://cellproof.dev/rel/passport";
-/// The version chain with the attestations (`GET /v1/passports/{gtin}/{serial}`).
-pub const REL_CHAIN: &str = "https://cellproof.dev/rel/passport-chain";
+/// The passport's current version and its chain: the relations verifiers read (the core's,
+/// SPEC.md section 2.2).
+pub use cellproof_core::resolve::{REL_CHAIN, REL_PASSPORT};
 /// The status lists of the item (no GS1 term exists).
 pub const REL_STATUS: &str = "https://cellproof.dev/rel/status-list";
 /// The `Link` header of every linkset answer: GS1's JSON-LD context for it (GS1-Conformant
