@@ -58,9 +58,10 @@ export function verifyAgain(input, fetched) {
  * served this page, then GS1's global resolver (SPEC.md 2.2, "a page's default"). */
 export const resolvers = () => [location.origin, 'https://id.gs1.org'];
 
-/** The limits of SPEC.md 2.2 (`resolution_limit` when broken; a request that gets no answer in
- * time is `resolver_unreachable`, and the next resolver is asked). */
-export const LIMITS = { requestMs: 10_000, totalMs: 30_000, body: 256 * 1024, chain: 4 * 1024 * 1024, did: 64 * 1024 };
+/** The limits of SPEC.md 2.2, the core's (`resolution_limit` when broken; a request that gets
+ * no answer in time is `resolver_unreachable`): `{requestMs, totalMs, body, chain, did}`, read
+ * from the resolution module once it is loaded. */
+let LIMITS = null;
 
 const ACCEPT = {
   linkset: 'application/linkset+json',
@@ -69,8 +70,6 @@ const ACCEPT = {
   did: 'application/did+json, application/json',
 };
 
-/** Failures after which the next place is asked (SPEC.md 2.2); any other ends the resolution. */
-const TRY_NEXT = new Set(['resolver_unreachable', 'passport_not_linked']);
 
 class Failed extends Error {
   constructor(code, url, detail) {
@@ -192,7 +191,7 @@ async function ask(verifier, input, a, deadline) {
       const r = await get(url, kind, cap, deadline);
       return { kind, url: r.url, body: r.body };
     } catch (e) {
-      if (!(e instanceof Failed) || !TRY_NEXT.has(e.code)) throw e;
+      if (!(e instanceof Failed) || !verifier.askNext(e.code)) throw e;
       first ??= e;
     }
   }
@@ -229,13 +228,13 @@ export function remember(input, fetched) {
 /**
  * Resolves the label `input` online and shows the verdict about the passport found, in the
  * session row `scan` (one record written, like a scan's) when given. Asks each place of the
- * core's plan in order until one answers with a passport; a failure that names no next place
- * (`linkset_invalid`, `resolution_limit`) ends it. When every place failed, the verdict is the
- * core's for that failure: a `passport_not_linked` answer from any of them before an
- * unreachable one (it says more: a resolver answered and links no passport).
+ * core's plan in order until one answers with a passport; whether a failure lets the next
+ * place be asked (`askNext`) and which failure the verdict reports when every place failed
+ * (`decidingFailure`) are the core's, as for the CLI.
  */
 export async function resolve(input, scan = null) {
   const verifier = await core();
+  LIMITS ??= verifier.limits();
   const plan = verifier.resolvePlan(input, JSON.stringify(resolvers()));
   if (!Array.isArray(plan) || plan.length === 0) return null;
   const t0 = performance.now();
@@ -250,12 +249,12 @@ export async function resolve(input, scan = null) {
     } catch (e) {
       const f = e instanceof Failed ? e : new Failed('resolver_unreachable', a.url, String(e?.message ?? e));
       failures.push(f);
-      if (!TRY_NEXT.has(f.code)) break;
+      if (!verifier.askNext(f.code)) break;
     }
   }
   if (!fetched) {
-    const last = failures.at(-1);
-    const f = TRY_NEXT.has(last.code) ? failures.find((x) => x.code === 'passport_not_linked') ?? last : last;
+    // The core decides which failure the verdict reports, as for the CLI.
+    const f = failures[verifier.decidingFailure(JSON.stringify(failures.map((x) => x.code)))] ?? failures.at(-1);
     fetched = { kind: 'failed', url: f.url, code: f.code, detail: failures.map((x) => x.message).join('; ') };
   }
   let v = verifier.verifyResolved(input, nowSecs(), JSON.stringify(fetched));

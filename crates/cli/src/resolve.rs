@@ -4,12 +4,11 @@
 //!
 //! Each ask is tried in order until one brings a passport: a linkset ask fetches the linkset,
 //! then the chain it links (preferred: it carries the versions and the attestations), else the
-//! passport it links; a direct ask (a UNTP link's `uri`) fetches the passport. When every ask
-//! failed, the failure reported is the first that is an answer (`resolution_limit`,
-//! `linkset_invalid`, `passport_not_linked`) rather than silence (`resolver_unreachable`): a
-//! registry saying "not linked" is worth more than a backup that was down.
+//! passport it links; a direct ask (a UNTP link's `uri`) fetches the passport. Whether a failure
+//! lets the next place be asked, and which failure decides when all failed, are the core's
+//! (`resolve::ask_next`, `resolve::deciding_failure`), as for the page.
 
-use cellproof_core::resolve::{passport_links, plan, Fetched};
+use cellproof_core::resolve::{ask_next, deciding_failure, passport_links, plan, Fetched};
 
 use crate::fetch::{Failure, Fetcher, Got, Want, UNREACHABLE};
 
@@ -82,7 +81,11 @@ pub fn resolve(
                 }
                 Err(f) => {
                     asked.push(format!("asked {}: {}", shown(&f, &ask.url), said(&f)));
+                    let next = ask_next(f.code);
                     failures.push(f);
+                    if !next {
+                        break;
+                    }
                 }
             }
             continue;
@@ -91,8 +94,12 @@ pub fn resolve(
             Ok(got) => got,
             Err(f) => {
                 asked.push(format!("asked {}: {}", shown(&f, &ask.url), said(&f)));
+                let next = ask_next(f.code);
                 failures.push(f);
-                continue;
+                if next {
+                    continue;
+                }
+                break;
             }
         };
         let mut line = format!("asked {}: linkset", linkset.url);
@@ -106,7 +113,10 @@ pub fn resolve(
                     code: e.code(),
                     detail: e.to_string(),
                 });
-                continue;
+                if ask_next(e.code()) {
+                    continue;
+                }
+                break;
             }
         };
         for (link, want) in [
@@ -126,16 +136,24 @@ pub fn resolve(
                 }
                 Err(f) => {
                     line.push_str(&format!(" -> {} {}: {}", want.name(), link, said(&f)));
+                    let next = ask_next(f.code);
                     failures.push(f);
+                    if !next {
+                        asked.push(line);
+                        return Ok(Some(decide(failures, asked)));
+                    }
                 }
             }
         }
         asked.push(line);
     }
-    let decisive = failures
-        .iter()
-        .position(|f| f.code != UNREACHABLE)
-        .unwrap_or(0);
+    Ok(Some(decide(failures, asked)))
+}
+
+/// Every ask failed (or one ended the resolution): the failure the core says decides.
+fn decide(failures: Vec<Failure>, asked: Vec<String>) -> Resolution {
+    let codes: Vec<&str> = failures.iter().map(|f| f.code).collect();
+    let decisive = deciding_failure(&codes);
     let found = match failures.into_iter().nth(decisive) {
         Some(f) => f,
         None => Failure {
@@ -144,10 +162,10 @@ pub fn resolve(
             detail: "no resolver was asked".into(),
         },
     };
-    Ok(Some(Resolution {
+    Resolution {
         found: Found::Failed(found),
         asked,
-    }))
+    }
 }
 
 /// The URL a failure names, else the one asked.

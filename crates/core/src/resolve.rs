@@ -128,6 +128,53 @@ pub fn plan(input: &str, resolvers: &[&str]) -> Result<Vec<Ask>, Error> {
     })
 }
 
+/// Whether the next place is asked after a failed one (the next ask of the plan, or the
+/// passport link after the chain link), for every shell alike (SPEC.md 2.2: no answer is
+/// `resolver_unreachable` only "after backups are tried"): yes after no answer
+/// (`resolver_unreachable`) or no passport there (`passport_not_linked`, 404); a broken limit
+/// or an answer that is no linkset ends the resolution.
+pub fn ask_next(code: &str) -> bool {
+    matches!(code, "resolver_unreachable" | "passport_not_linked")
+}
+
+/// When every ask failed, which failure the verdict reports: the first that is an answer
+/// (anything but `resolver_unreachable`: a resolver that links no passport says more than one
+/// that was down), else the first. An empty list gives 0.
+pub fn deciding_failure(codes: &[&str]) -> usize {
+    codes
+        .iter()
+        .position(|c| *c != "resolver_unreachable")
+        .unwrap_or(0)
+}
+
+/// The limits of SPEC.md 2.2 as a shell enforces them (the page reads them from the binding).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Limits {
+    /// Milliseconds one request may take.
+    pub request_ms: u64,
+    /// Milliseconds a whole resolution may take.
+    pub total_ms: u64,
+    /// Bytes of a linkset or passport body.
+    pub body: usize,
+    /// Bytes of a chain body.
+    pub chain: usize,
+    /// Bytes of a DID document.
+    pub did: usize,
+    /// Redirects followed.
+    pub redirects: usize,
+}
+
+/// The limits of SPEC.md 2.2.
+pub const LIMITS: Limits = Limits {
+    request_ms: REQUEST_SECS * 1000,
+    total_ms: TOTAL_SECS * 1000,
+    body: MAX_BODY,
+    chain: MAX_CHAIN,
+    did: crate::did::MAX_DID_DOCUMENT,
+    redirects: MAX_REDIRECTS,
+};
+
 /// The URL with `linkType=linkset` as its only `linkType` (other query parameters kept, in
 /// order; the fragment, which is never sent, dropped).
 fn with_linkset(url: &str) -> String {

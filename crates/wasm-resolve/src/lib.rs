@@ -91,6 +91,27 @@ impl Resolver {
         )))
     }
 
+    /// Whether the next place is asked after a failure with `code` (the core's policy, the
+    /// CLI's too).
+    #[wasm_bindgen(js_name = askNext)]
+    pub fn ask_next(&self, code: &str) -> bool {
+        cellproof_core::resolve::ask_next(code)
+    }
+
+    /// When every ask failed: the index of the failure the verdict reports (`codes_json`, the
+    /// failures' codes in order).
+    #[wasm_bindgen(js_name = decidingFailure)]
+    pub fn deciding_failure(&self, codes_json: &str) -> usize {
+        let codes: Vec<String> = serde_json::from_str(codes_json).unwrap_or_default();
+        let codes: Vec<&str> = codes.iter().map(String::as_str).collect();
+        cellproof_core::resolve::deciding_failure(&codes)
+    }
+
+    /// The limits of SPEC.md 2.2 (`{requestMs, totalMs, body, chain, did, redirects}`).
+    pub fn limits(&self) -> JsValue {
+        to_js(&cellproof_core::resolve::LIMITS)
+    }
+
     /// Where a `did:web` DID's document is (`https://{host}/.well-known/did.json`), or `null`
     /// for another DID or one whose host or path would change the URL's meaning.
     #[wasm_bindgen(js_name = didWebUrl)]

@@ -1055,3 +1055,48 @@ fn a_untp_link_with_a_key_decrypts_what_it_points_to_and_refuses_anything_else()
         assert_eq!(v.code, Some("untp_decrypt_failed"));
     }
 }
+
+#[test]
+fn the_walk_over_the_plan_is_one_policy_for_every_shell() {
+    use cellproof_core::resolve::{ask_next, deciding_failure, LIMITS};
+    // No answer, or no passport there: ask the next place. A broken limit or a linkset that is
+    // no linkset ends the resolution (a resolver that answers garbage is not skipped silently
+    // for GS1's, nor is a redirect to http).
+    assert!(ask_next("resolver_unreachable"));
+    assert!(ask_next("passport_not_linked"));
+    for stop in [
+        "resolution_limit",
+        "linkset_invalid",
+        "untp_decrypt_failed",
+        "",
+        "anything",
+    ] {
+        assert!(!ask_next(stop), "{stop}");
+    }
+    // The verdict reports the first answer, not the silence of a resolver that was down.
+    assert_eq!(
+        deciding_failure(&["resolver_unreachable", "passport_not_linked"]),
+        1
+    );
+    assert_eq!(
+        deciding_failure(&["passport_not_linked", "resolver_unreachable"]),
+        0
+    );
+    assert_eq!(
+        deciding_failure(&["resolver_unreachable", "resolution_limit"]),
+        1
+    );
+    assert_eq!(deciding_failure(&["resolver_unreachable"]), 0);
+    assert_eq!(deciding_failure(&[]), 0);
+    assert_eq!(
+        (
+            LIMITS.request_ms,
+            LIMITS.total_ms,
+            LIMITS.body,
+            LIMITS.chain,
+            LIMITS.did,
+            LIMITS.redirects
+        ),
+        (10_000, 30_000, 256 * 1024, 4 * 1024 * 1024, 64 * 1024, 5)
+    );
+}
