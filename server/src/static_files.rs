@@ -43,14 +43,13 @@ fn compressed_link(req: &HttpRequest) -> Option<HttpResponse> {
     }
     let location = HeaderValue::from_str(&uncompressed).ok()?;
     let link = HeaderValue::from_str(&format!("<{uncompressed}>; rel=\"owl:sameAs\"")).ok()?;
-    Some(
-        HttpResponse::TemporaryRedirect()
-            .insert_header((header::LOCATION, location))
-            .insert_header((header::LINK, link))
-            .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
-            .insert_header((header::ACCESS_CONTROL_EXPOSE_HEADERS, "Link, Location"))
-            .finish(),
-    )
+    let mut res = HttpResponse::TemporaryRedirect()
+        .insert_header((header::LOCATION, location))
+        .insert_header((header::LINK, link))
+        .finish();
+    // A public read like the resolver's own answers (cors.rs), though its path is no prefix.
+    crate::cors::add(res.headers_mut());
+    Some(res)
 }
 
 async fn serve(req: HttpRequest, dir: PathBuf) -> HttpResponse {

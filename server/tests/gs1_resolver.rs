@@ -831,6 +831,9 @@ async fn a_compressed_digital_link_is_answered_with_its_uncompressed_form() {
     assert_eq!(status, 307);
     assert_eq!(headers["location"], "/01/09780345418913");
     assert_eq!(headers["link"], "</01/09780345418913>; rel=\"owl:sameAs\"");
+    // Browser verifiers on other origins read it like the resolver's other answers.
+    assert_eq!(headers["access-control-allow-origin"], "*");
+    assert_eq!(headers["access-control-expose-headers"], "Link");
     // With a path prefix and a query: both kept.
     let (status, headers, _) = get(&app.url("/dpp/ARHKVAdpQg?linkType=gs1:pip"), None).await;
     assert_eq!(status, 307);
