@@ -513,18 +513,8 @@ fn jsonld_ready(payload: &mut Value) -> Result<()> {
         let mut b = [0u8; 16];
         getrandom::getrandom(&mut b)
             .map_err(|e| anyhow::anyhow!("no randomness for the id: {e}"))?;
-        // RFC 9562 version 4, variant 10.
-        b[6] = (b[6] & 0x0f) | 0x40;
-        b[8] = (b[8] & 0x3f) | 0x80;
-        let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-        let id = format!(
-            "urn:uuid:{}-{}-{}-{}-{}",
-            &h[0..8],
-            &h[8..12],
-            &h[12..16],
-            &h[16..20],
-            &h[20..32]
-        );
+        // RFC 9562 version 4: random.
+        let id = cellproof_core::urn_uuid(b, 4);
         p.insert("id".into(), id.into());
     }
     Ok(())

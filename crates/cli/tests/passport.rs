@@ -86,6 +86,36 @@ fn issuer_and_certifier_workflow_verifies_end_to_end() {
     let digest_out = ok(&run(&["digest", a_jws_path.to_str().unwrap()]));
     let digest = digest_out.split_whitespace().next().unwrap().to_owned();
     assert_eq!(digest, cellproof_core::sha256_b64(a_jws.as_bytes()));
+    // Signed as VC 2.0 JSON-LD (SPEC.md 1.2 section 3): the undefined-terms context added last,
+    // a random urn:uuid id added, neither given in the claims.
+    let signed: Value = serde_json::from_slice(
+        &cellproof_core::b64_decode(a_jws.split('.').nth(1).unwrap(), "payload").unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        signed["@context"],
+        json!([
+            "https://www.w3.org/ns/credentials/v2",
+            "https://www.w3.org/ns/credentials/undefined-terms/v2"
+        ])
+    );
+    let id = signed["id"].as_str().unwrap();
+    assert!(
+        id.len() == 45 && id.starts_with("urn:uuid:") && id.as_bytes()[23] == b'4',
+        "{id}"
+    );
+    // A context that does not start with VC 2.0's is refused, not patched.
+    let foreign = write(
+        d,
+        "foreign.json",
+        &json!({"@context": ["https://evil.example/ctx", "https://www.w3.org/ns/credentials/v2"],
+            "type": ["VerifiableCredential", "ConformityAttestation"], "issuer": w.certifier.did,
+            "credentialSubject": {"id": CO_SUPPLIER, "assessment": [{"topic": "x", "conformance": true}]}})
+        .to_string(),
+    );
+    let o = run(&["attest", "--key", &cert_key, "--claims", &foreign]);
+    assert_ne!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("@context"));
     // Not an attestation: refused with a sentence, exit 2.
     let bad = write(d, "bad.json", r#"{"type":["VerifiableCredential"]}"#);
     let o = run(&["attest", "--key", &cert_key, "--claims", &bad]);

@@ -211,3 +211,22 @@ pub fn sign_json(typ: Typ, payload: &Value, key: &KeyPair) -> String {
         false,
     )
 }
+
+/// A credential `id` (SPEC.md 1.2 section 3): `urn:uuid:` of 16 bytes the caller brings (the
+/// core draws no randomness), stamped RFC 9562 `version` (4 random, 8 derived) and variant 10.
+pub fn urn_uuid(mut bytes: [u8; 16], version: u8) -> String {
+    if let Some(b) = bytes.get_mut(6) {
+        *b = (*b & 0x0f) | (version << 4);
+    }
+    if let Some(b) = bytes.get_mut(8) {
+        *b = (*b & 0x3f) | 0x80;
+    }
+    let mut out = String::from("urn:uuid:");
+    for (i, b) in bytes.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            out.push('-');
+        }
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}

@@ -67,7 +67,8 @@ pub use inspection::{
     MAX_DIFFS, MAX_EVIDENCE, MAX_PACK, MAX_PHOTO, MAX_REPORT, PACK_FORMAT, REPORT_TYPE,
 };
 pub use issue::{
-    issue_credential, sign_json, sign_status_list, sign_trust_list, IssuedCredential, KeyPair,
+    issue_credential, sign_json, sign_status_list, sign_trust_list, urn_uuid, IssuedCredential,
+    KeyPair,
 };
 pub use json::parse_object;
 pub use jws::{
