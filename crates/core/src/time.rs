@@ -154,6 +154,24 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 
 #[cfg(test)]
 mod tests {
+
+    /// The page's clock as JS gives it: NaN, infinities and negatives are 0 (the clock floor
+    /// decides), fractions are cut, a number beyond u64 saturates instead of wrapping.
+    #[test]
+    fn js_seconds_are_read_safely() {
+        for (js, want) in [
+            (f64::NAN, 0),
+            (f64::INFINITY, 0),
+            (f64::NEG_INFINITY, 0),
+            (-5.0, 0),
+            (0.0, 0),
+            (1_796_083_200.9, 1_796_083_200),
+            (1e30, u64::MAX),
+        ] {
+            assert_eq!(UnixTime::from_js_secs(js), UnixTime(want), "{js}");
+        }
+    }
+
     use super::*;
 
     #[test]
