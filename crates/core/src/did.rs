@@ -6,7 +6,7 @@
 use serde_json::{Map, Value};
 
 use crate::error::Error;
-use crate::trust::PublicKey;
+use crate::jws::AnyKey;
 
 /// Largest DID document read, in bytes (SPEC.md section 2.2).
 pub const MAX_DID_DOCUMENT: usize = 64 * 1024;
@@ -54,11 +54,12 @@ fn absolute(id: &str, did: &str) -> String {
     }
 }
 
-/// The Ed25519 key a DID document gives `did` for a header's `kid` (SPEC.md section 2.2): the
+/// The key a DID document gives `did` for a header's `kid` (SPEC.md section 2.2): the
 /// document's `id` is the DID (else `did_unresolvable`); the `kid` names a `verificationMethod`
-/// listed in `assertionMethod`, of type `JsonWebKey` or `JsonWebKey2020`, with an Ed25519
-/// `publicKeyJwk` (else `key_unknown`; a malformed Ed25519 key is `key_invalid`).
-pub fn did_key(document: &str, did: &str, kid: &str) -> Result<[u8; 32], Error> {
+/// listed in `assertionMethod`, of type `JsonWebKey` or `JsonWebKey2020`, with a
+/// `publicKeyJwk` (else `key_unknown`) that is Ed25519 or P-256 (a malformed one, a private
+/// one or a point off the curve is `key_invalid`).
+pub fn did_key(document: &str, did: &str, kid: &str) -> Result<AnyKey, Error> {
     let unresolvable = |reason: &str| Error::DidUnresolvable {
         did: did.to_owned(),
         reason: reason.to_owned(),
@@ -112,9 +113,5 @@ pub fn did_key(document: &str, did: &str, kid: &str) -> Result<[u8; 32], Error> 
         }
     }
     let jwk = method.get("publicKeyJwk").ok_or_else(unknown)?;
-    if jwk.get("kty").and_then(Value::as_str) != Some("OKP") {
-        // P-256 (ES256) is not read by this verifier: the key is unknown to it.
-        return Err(unknown());
-    }
-    Ok(PublicKey::from_jwk(jwk)?.x)
+    AnyKey::from_jwk(jwk)
 }

@@ -121,6 +121,17 @@ impl Jws {
     /// expected here, inflating a `zip: "DEF"` payload (credentials only) and parsing the
     /// payload as strict JSON. `limit` bounds the compact text.
     pub fn parse(compact: &str, expected: Typ, limit: usize) -> Result<Jws, Error> {
+        Self::parse_with(compact, expected, limit, false)
+    }
+
+    /// [`Jws::parse`] for a passport obtained by resolution (SPEC.md section 1): `ES256` is
+    /// read as well as Ed25519; its signature is checked only by [`Jws::verify_key`] under a
+    /// key from a did:web document.
+    pub fn parse_resolved(compact: &str, expected: Typ, limit: usize) -> Result<Jws, Error> {
+        Self::parse_with(compact, expected, limit, true)
+    }
+
+    fn parse_with(compact: &str, expected: Typ, limit: usize, es256: bool) -> Result<Jws, Error> {
         if compact.len() > limit {
             return Err(Error::InputTooLarge { what: "JWS", limit });
         }
@@ -133,7 +144,7 @@ impl Jws {
         let header_bytes = b64_decode(h, "header")?;
         let payload_bytes = b64_decode(p, "payload")?;
         let sig_bytes = b64_decode(s, "signature")?;
-        let header = check_header(&json::parse_object(&header_bytes)?, expected)?;
+        let header = check_header(&json::parse_object(&header_bytes)?, expected, es256)?;
         let payload_json = if header.deflated {
             inflate(&payload_bytes)?
         } else {
@@ -179,10 +190,38 @@ impl Jws {
         &self.signature
     }
 
-    /// Verifies the signature with strict Ed25519 under `key`.
+    /// Verifies the signature with strict Ed25519 under `key`. An `ES256` header (read only by
+    /// [`Jws::parse_resolved`]) is `alg_unsupported` here: Ed25519 keys (trust lists) never
+    /// check it.
     pub fn verify(self, key: &[u8; 32]) -> Result<VerifiedJws, Error> {
+        self.ed25519_only()?;
         verify_ed25519_strict(key, self.signing_input.as_bytes(), &self.signature)?;
         Ok(VerifiedJws { jws: self })
+    }
+
+    fn ed25519_only(&self) -> Result<(), Error> {
+        match self.header.alg.as_str() {
+            ALG_ES256 => Err(Error::AlgUnsupported {
+                alg: ALG_ES256.to_owned(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Verifies under a key of either kind (a did:web document's, SPEC.md sections 1 and 2.2):
+    /// Ed25519 strictly for `EdDSA`/`Ed25519`, P-256 ECDSA with SHA-256 for `ES256`. A header
+    /// whose `alg` is not the key's is `signature_invalid`.
+    pub fn verify_key(self, key: &AnyKey) -> Result<VerifiedJws, Error> {
+        match (key, self.header.alg.as_str()) {
+            (AnyKey::Ed25519(k), alg) if alg != ALG_ES256 => self.verify(k),
+            (AnyKey::P256(k), ALG_ES256) => {
+                verify_es256(k, self.signing_input.as_bytes(), &self.signature)?;
+                Ok(VerifiedJws { jws: self })
+            }
+            _ => Err(Error::SignatureInvalid {
+                reason: "the header's alg is not the algorithm of the key",
+            }),
+        }
     }
 
     /// Verifies under the first of `keys` that accepts the signature; returns which one. With
@@ -192,6 +231,7 @@ impl Jws {
         let mut last = Error::SignatureInvalid {
             reason: "no candidate key",
         };
+        self.ed25519_only()?;
         for (i, key) in keys.iter().enumerate() {
             match verify_ed25519_strict(key, self.signing_input.as_bytes(), &self.signature) {
                 Ok(()) => return Ok((VerifiedJws { jws: self }, i)),
@@ -223,7 +263,101 @@ impl Jws {
     }
 }
 
-fn check_header(h: &Map<String, Value>, expected: Typ) -> Result<Header, Error> {
+/// The `alg` of ECDSA P-256 with SHA-256 (RFC 7518 section 3.4).
+pub const ALG_ES256: &str = "ES256";
+
+/// A key that checks a resolved passport's signature (SPEC.md sections 1 and 2.2): Ed25519, or
+/// P-256 from a did:web document.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AnyKey {
+    /// An Ed25519 public key.
+    Ed25519([u8; 32]),
+    /// A P-256 public key, on the curve.
+    P256(p256::ecdsa::VerifyingKey),
+}
+
+impl AnyKey {
+    /// Reads a public JWK: OKP Ed25519 as [`crate::PublicKey::from_jwk`], or EC P-256 with `x`
+    /// and `y` of 32 bytes each, a point on the curve and no `d` (else `key_invalid`).
+    pub fn from_jwk(jwk: &Value) -> Result<AnyKey, Error> {
+        if jwk.get("kty").and_then(Value::as_str) != Some("EC") {
+            return crate::trust::PublicKey::from_jwk(jwk).map(|k| AnyKey::Ed25519(k.x));
+        }
+        let invalid = |reason| Error::KeyInvalid { reason };
+        if jwk.get("crv").and_then(Value::as_str) != Some("P-256") {
+            return Err(invalid("an EC key must be on curve P-256"));
+        }
+        if jwk.get("d").is_some() {
+            return Err(invalid("a public JWK must not carry the private key"));
+        }
+        let coord = |name: &str| -> Result<[u8; 32], Error> {
+            let text = jwk
+                .get(name)
+                .and_then(Value::as_str)
+                .ok_or(invalid("a P-256 key needs x and y"))?;
+            b64_decode(text, "payload")
+                .map_err(|_| invalid("x or y is not base64url"))?
+                .try_into()
+                .map_err(|_| invalid("x or y is not 32 bytes"))
+        };
+        let mut sec1 = [0u8; 65];
+        sec1[0] = 4;
+        sec1[1..33].copy_from_slice(&coord("x")?);
+        sec1[33..].copy_from_slice(&coord("y")?);
+        p256::ecdsa::VerifyingKey::from_sec1_bytes(&sec1)
+            .map(AnyKey::P256)
+            .map_err(|_| invalid("the P-256 point is not on the curve"))
+    }
+
+    /// The public JWK form (no `kid`).
+    pub fn to_jwk(&self) -> Value {
+        match self {
+            AnyKey::Ed25519(x) => {
+                serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": b64_encode(x)})
+            }
+            AnyKey::P256(k) => {
+                let point = k.to_encoded_point(false);
+                serde_json::json!({"kty": "EC", "crv": "P-256",
+                    "x": b64_encode(point.x().map(|x| x.as_slice()).unwrap_or_default()),
+                    "y": b64_encode(point.y().map(|y| y.as_slice()).unwrap_or_default())})
+            }
+        }
+    }
+}
+
+/// ES256 (RFC 7518 section 3.4): the 64-byte `R || S` signature (never DER); `r` or `s` zero
+/// or not below the group order is `signature_invalid`; a high `s` is accepted, as JOSE does.
+pub fn verify_es256(
+    key: &p256::ecdsa::VerifyingKey,
+    message: &[u8],
+    signature: &[u8; 64],
+) -> Result<(), Error> {
+    use p256::ecdsa::signature::Verifier as _;
+    let sig =
+        p256::ecdsa::Signature::from_slice(signature).map_err(|_| Error::SignatureInvalid {
+            reason: "r or s is zero or not below the group order",
+        })?;
+    key.verify(message, &sig)
+        .map_err(|_| Error::SignatureInvalid {
+            reason: "ES256 signature does not verify",
+        })
+}
+
+/// Signs `payload` as a compact ES256 JWS (RFC 6979 nonces): the demo's and the tests' issuer
+/// outside every trust list. Cellproof's own artifacts are Ed25519 ([`sign`]).
+pub fn sign_es256(typ: Typ, kid: &str, payload: &[u8], key: &p256::ecdsa::SigningKey) -> String {
+    use p256::ecdsa::signature::Signer as _;
+    let header = serde_json::json!({"alg": ALG_ES256, "kid": kid, "typ": typ.as_str()});
+    let signing_input = format!(
+        "{}.{}",
+        b64_encode(header.to_string().as_bytes()),
+        b64_encode(payload)
+    );
+    let sig: p256::ecdsa::Signature = key.sign(signing_input.as_bytes());
+    format!("{signing_input}.{}", b64_encode(&sig.to_bytes()))
+}
+
+fn check_header(h: &Map<String, Value>, expected: Typ, es256: bool) -> Result<Header, Error> {
     let obj = Obj::new(h, "header");
     for name in FORBIDDEN_HEADERS {
         if h.contains_key(name) {
@@ -233,7 +367,8 @@ fn check_header(h: &Map<String, Value>, expected: Typ) -> Result<Header, Error> 
         }
     }
     let alg = obj.opt_str("alg")?.unwrap_or_default();
-    if alg != "EdDSA" && alg != "Ed25519" {
+    let es256_here = es256 && alg == ALG_ES256 && expected == Typ::Vc;
+    if alg != "EdDSA" && alg != "Ed25519" && !es256_here {
         return Err(Error::AlgUnsupported {
             alg: alg.to_owned(),
         });

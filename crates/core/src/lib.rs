@@ -72,10 +72,12 @@ pub use issue::{
 };
 pub use json::parse_object;
 pub use jws::{
-    b64_decode, b64_encode, inflate, verify_ed25519_many, verify_ed25519_strict, Header, Jws, Typ,
-    VerifiedJws, MAX_INFLATED,
+    b64_decode, b64_encode, inflate, sign_es256, verify_ed25519_many, verify_ed25519_strict,
+    verify_es256, AnyKey, Header, Jws, Typ, VerifiedJws, ALG_ES256, MAX_INFLATED,
 };
 pub use label::{Label, LabelForm, UntpPayload};
+/// The P-256 crate the ES256 keys come from (SPEC.md section 1), for shells that sign or read them.
+pub use p256;
 pub use passport::{
     check_attestation_upload, check_document, check_passport_upload, sha256_b64, topics,
     AttestationOutcome, AttestationResult, CheckedAttestation, CheckedPassport, PassportChain,
@@ -103,8 +105,9 @@ pub use status::{
 };
 pub use time::{format_rfc3339, parse_rfc3339, UnixTime};
 pub use trust::{
-    stores_from_held, Accepted, Accreditation, Authority, Entity, IssuerMatch, ListAge, PublicKey,
-    Recognition, Resolution, Scope, TrustList, TrustStore, Via, CREDENTIAL_ROLES, MAX_PENDING,
+    same_kid, stores_from_held, Accepted, Accreditation, Authority, Entity, IssuerMatch, ListAge,
+    PublicKey, Recognition, Resolution, Scope, TrustList, TrustStore, Via, CREDENTIAL_ROLES,
+    MAX_PENDING,
 };
 pub use vc::{
     verify_vc, UnverifiedVc, VcKind, VerifiedVc, ATTESTATION, PASSPORT, REPORT, RESTRICTED,

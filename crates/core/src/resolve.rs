@@ -538,10 +538,11 @@ impl<'c, 'a> Resolved<'c, 'a> {
             .map(String::as_str)
             .unwrap_or_default();
         // A Cellproof passport, else a UNTP Digital Product Passport (SPEC.md section 3.5).
-        let parsed = UnverifiedVc::parse(current, &vc::PASSPORT).map(|v| (v, false));
+        // ES256 is read here, for a passport obtained by resolution only (SPEC.md section 1).
+        let parsed = UnverifiedVc::parse_resolved(current, &vc::PASSPORT).map(|v| (v, false));
         let parsed = match parsed {
             Err(Error::PassportInvalid { .. }) => {
-                UnverifiedVc::parse(current, &vc::UNTP_DPP).map(|v| (v, true))
+                UnverifiedVc::parse_resolved(current, &vc::UNTP_DPP).map(|v| (v, true))
             }
             other => other,
         };
@@ -616,7 +617,14 @@ impl<'c, 'a> Resolved<'c, 'a> {
                     _ => None,
                 };
                 let trust_error = match (res.key, did_key) {
-                    (Some(key), _) | (None, Some(Ok(key))) => {
+                    (Some(key), _) => {
+                        self.stages.record(
+                            Stage::Signature,
+                            vc.signature_under(&crate::jws::AnyKey::Ed25519(key)),
+                        );
+                        e
+                    }
+                    (None, Some(Ok(key))) => {
                         self.stages
                             .record(Stage::Signature, vc.signature_under(&key));
                         e

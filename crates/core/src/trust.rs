@@ -849,7 +849,7 @@ impl TrustStore {
             .filter_map(|(h, e)| {
                 e.keys
                     .iter()
-                    .find(|k| k.kid.as_deref() == Some(kid))
+                    .find(|k| k.kid.as_deref().is_some_and(|k| same_kid(iss, k, kid)))
                     .map(|k| (*h, *e, k))
             })
             .collect();
@@ -1039,4 +1039,17 @@ pub fn stores_from_held(
         }
     }
     (trust, status)
+}
+
+/// Whether a listed key id and a header's `kid` name the same key of entity `iss` (SPEC.md
+/// section 1): `{iss}#{k}` is key `k` of `iss`, so `k1` and `did:web:acme.example#k1` are one
+/// key of `did:web:acme.example`. Another DID's `{did}#{k}` is not (a mandated agent's key).
+pub fn same_kid(iss: &str, listed: &str, kid: &str) -> bool {
+    let local = |k: &'_ str| -> String {
+        match k.strip_prefix(iss).and_then(|r| r.strip_prefix('#')) {
+            Some(rest) if !rest.is_empty() => rest.to_owned(),
+            _ => k.to_owned(),
+        }
+    };
+    listed == kid || local(listed) == local(kid)
 }

@@ -106,7 +106,19 @@ pub struct VerifiedVc {
 impl UnverifiedVc {
     /// Parses the compact JWS (`vc+jwt`, at most `kind.max` bytes) and reads its envelope.
     pub fn parse(compact: &str, kind: &VcKind) -> Result<UnverifiedVc, Error> {
-        let jws = Jws::parse(compact.trim(), Typ::Vc, kind.max)?;
+        Self::read(Jws::parse(compact.trim(), Typ::Vc, kind.max)?, kind)
+    }
+
+    /// [`UnverifiedVc::parse`] for a passport obtained by resolution: `ES256` is read too
+    /// (SPEC.md section 1); only a did:web document's P-256 key can check it.
+    pub fn parse_resolved(compact: &str, kind: &VcKind) -> Result<UnverifiedVc, Error> {
+        Self::read(
+            Jws::parse_resolved(compact.trim(), Typ::Vc, kind.max)?,
+            kind,
+        )
+    }
+
+    fn read(jws: Jws, kind: &VcKind) -> Result<UnverifiedVc, Error> {
         let (issuer, valid_from) =
             vc_envelope(jws.unverified_payload(), kind.vc_type).map_err(kind.invalid)?;
         Ok(UnverifiedVc {
@@ -144,8 +156,8 @@ impl UnverifiedVc {
 
     /// Whether the strict signature holds under `key`, for a verdict's signature stage when
     /// the issuer lookup failed but named a key (as the label's credential is checked).
-    pub(crate) fn signature_under(&self, key: &[u8; 32]) -> Result<(), Error> {
-        self.jws.clone().verify(key).map(|_verified| ())
+    pub(crate) fn signature_under(&self, key: &crate::jws::AnyKey) -> Result<(), Error> {
+        self.jws.clone().verify_key(key).map(|_verified| ())
     }
 
     /// Checks the strict signature under an issuer the caller resolved itself (a verdict

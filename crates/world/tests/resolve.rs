@@ -6,10 +6,12 @@
 
 use std::collections::BTreeMap;
 
+use cellproof_core::p256::ecdsa::{Signature, SigningKey};
 use cellproof_core::{
     passport_links, plan, sha256_b64, verify, verify_resolved, Ask, Context, Fetched, Outcome,
     Overall, PassportChain, Purpose, Stage, StatusStore, TrustStore, UnixTime, Verdict,
 };
+use cellproof_core::{AnyKey, Typ};
 use cellproof_world::{World, DAY, YEAR};
 use serde_json::{json, Value};
 
@@ -688,10 +690,11 @@ fn a_did_document_that_does_not_vouch_for_the_key_gives_no_key() {
         let v = with_did(&f, &jws, Some(bad));
         assert_eq!(v.code, Some("did_unresolvable"));
     }
-    // A P-256 key: this verifier reads Ed25519 only, the key is unknown to it.
-    let p256 = doc.replace("\"kty\":\"OKP\"", "\"kty\":\"EC\"");
-    let v = with_did(&f, &jws, Some(&p256));
-    assert_eq!(v.code, Some("key_unknown"));
+    // An EC key on another curve than P-256 (here Ed25519's name): not a key this reads.
+    let ec = doc.replace("\"kty\":\"OKP\"", "\"kty\":\"EC\"");
+    let v = with_did(&f, &jws, Some(&ec));
+    assert_eq!(v.overall, Overall::Invalid);
+    assert_eq!(v.code, Some("key_invalid"));
     // A JWK carrying its private part: refused as a key.
     let mut with_d: Value = serde_json::from_str(&doc).unwrap();
     with_d["verificationMethod"][0]["publicKeyJwk"]["d"] = "AAAA".into();
@@ -701,6 +704,194 @@ fn a_did_document_that_does_not_vouch_for_the_key_gives_no_key() {
     // A did:web issuer that claims the GTIN of a listed company does not become it: the
     // verdict names the DID, not ACME.
     assert!(v.issuer.is_none());
+}
+
+/// A passport of `DPP_DID` signed with ES256 under `sk` (kid `{DPP_DID}#p256-1`, a DID URL),
+/// and that DID's document listing the P-256 public key `jwk` for assertions.
+fn es256_case(f: &Fixture, sk: &SigningKey, jwk: Value) -> (String, String) {
+    let kid = format!("{DPP_DID}#p256-1");
+    let mut p = f.w.passport(&f.w.acme, URL, 1, None, &[], T0 - DAY);
+    p["issuer"] = DPP_DID.into();
+    let jws = cellproof_core::sign_es256(Typ::Vc, &kid, p.to_string().as_bytes(), sk);
+    let doc = json!({"@context": ["https://www.w3.org/ns/did/v1"], "id": DPP_DID,
+        "verificationMethod": [{"id": kid, "type": "JsonWebKey", "controller": DPP_DID,
+            "publicKeyJwk": jwk}],
+        "assertionMethod": [kid]});
+    (jws, doc.to_string())
+}
+
+/// The compact JWS with its signature replaced.
+fn with_signature(jws: &str, sig: &[u8]) -> String {
+    let (input, _) = jws.rsplit_once('.').unwrap();
+    format!("{input}.{}", cellproof_core::b64_encode(sig))
+}
+
+#[test]
+fn es256_passports_of_did_web_issuers_verify_under_their_p256_key_only() {
+    let f = fixture();
+    let sk = SigningKey::from_slice(&[9; 32]).unwrap();
+    let jwk = AnyKey::P256(*sk.verifying_key()).to_jwk();
+    let (jws, doc) = es256_case(&f, &sk, jwk.clone());
+    let v = with_did(&f, &jws, Some(&doc));
+    assert_eq!(v.overall, Overall::Unverifiable, "{v:#?}");
+    assert_eq!(v.code, Some("issuer_unknown"));
+    assert_eq!(v.issuer_did.as_deref(), Some(DPP_DID));
+    assert_eq!(stage(&v, Stage::Signature).0, Outcome::Passed, "{v:#?}");
+    assert_eq!(stage(&v, Stage::Binding).0, Outcome::Passed);
+
+    // Signed by another P-256 key than the document lists: a forgery.
+    let other = SigningKey::from_slice(&[10; 32]).unwrap();
+    let (forged, _) = es256_case(&f, &other, jwk.clone());
+    let v = with_did(&f, &forged, Some(&doc));
+    assert_eq!(
+        (v.overall, v.code),
+        (Overall::Invalid, Some("signature_invalid"))
+    );
+
+    // JOSE does not forbid a high S: (r, n - s) verifies as (r, s) does.
+    let sig = cellproof_core::b64_decode(jws.rsplit('.').next().unwrap(), "signature").unwrap();
+    let parsed = Signature::from_slice(&sig).unwrap();
+    let (r, s) = parsed.split_scalars();
+    let flipped = Signature::from_scalars(r, -s).unwrap();
+    assert_ne!(flipped.to_bytes().as_slice(), sig.as_slice());
+    let v = with_did(&f, &with_signature(&jws, &flipped.to_bytes()), Some(&doc));
+    assert_eq!(stage(&v, Stage::Signature).0, Outcome::Passed, "{v:#?}");
+
+    // r zero, s at the group order or above, a DER signature: signature_invalid, never a panic.
+    const N: &str = "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551";
+    let n: Vec<u8> = (0..32)
+        .map(|i| u8::from_str_radix(&N[2 * i..2 * i + 2], 16).unwrap())
+        .collect();
+    let mut r0 = sig.clone();
+    r0[..32].fill(0);
+    let mut s_n = sig.clone();
+    s_n[32..].copy_from_slice(&n);
+    let mut s_max = sig.clone();
+    s_max[32..].fill(0xff);
+    let mut der = vec![0x30, 0x44, 0x02, 0x20];
+    der.extend_from_slice(&sig[..32]);
+    der.extend_from_slice(&[0x02, 0x20]);
+    der.extend_from_slice(&sig[32..]);
+    for bad in [r0, s_n, s_max, der] {
+        let v = with_did(&f, &with_signature(&jws, &bad), Some(&doc));
+        assert_eq!(
+            (v.overall, v.code),
+            (Overall::Invalid, Some("signature_invalid")),
+            "{v:#?}"
+        );
+    }
+
+    // A point off the curve, a coordinate of 31 bytes, a private key in the JWK, another
+    // curve: key_invalid.
+    let mut off = jwk.clone();
+    let mut y = cellproof_core::b64_decode(jwk["y"].as_str().unwrap(), "payload").unwrap();
+    y[31] ^= 1;
+    off["y"] = cellproof_core::b64_encode(&y).into();
+    let mut short = jwk.clone();
+    short["x"] = cellproof_core::b64_encode(&[1; 31]).into();
+    let mut private = jwk.clone();
+    private["d"] = cellproof_core::b64_encode(&sk.to_bytes()).into();
+    let mut p384 = jwk.clone();
+    p384["crv"] = "P-384".into();
+    for bad in [off, short, private, p384] {
+        let (_, doc) = es256_case(&f, &sk, bad.clone());
+        let v = with_did(&f, &jws, Some(&doc));
+        assert_eq!(
+            (v.overall, v.code),
+            (Overall::Invalid, Some("key_invalid")),
+            "{bad}"
+        );
+    }
+
+    // The document gives an Ed25519 key under that kid: the alg is not the key's.
+    let ed = cellproof_core::KeyPair::from_secret("p256-1", &[7; 32]);
+    let (_, ed_doc) = es256_case(&f, &sk, ed.public().to_jwk());
+    let v = with_did(&f, &jws, Some(&ed_doc));
+    assert_eq!(
+        (v.overall, v.code),
+        (Overall::Invalid, Some("signature_invalid"))
+    );
+}
+
+#[test]
+fn es256_is_refused_everywhere_but_a_did_web_passport() {
+    let f = fixture();
+    let sk = SigningKey::from_slice(&[9; 32]).unwrap();
+    // ACME, which a trust list names, signing ES256: trust-list keys stay Ed25519.
+    let p = f.w.passport(&f.w.acme, URL, 1, None, &[], T0 - DAY);
+    let kid = f.w.acme.key.kid.clone();
+    let jws = cellproof_core::sign_es256(Typ::Vc, &kid, p.to_string().as_bytes(), &sk);
+    let v = with_did(&f, &jws, None);
+    assert_eq!(
+        (v.overall, v.code),
+        (Overall::Invalid, Some("alg_unsupported")),
+        "{v:#?}"
+    );
+    // A label's own credential signed ES256 (header alg only): refused at decode.
+    let header = cellproof_core::b64_encode(br#"{"alg":"ES256","kid":"k1","typ":"vc+jwt"}"#);
+    let vc = format!(
+        "{header}.{}.{}",
+        cellproof_core::b64_encode(b"{}"),
+        "A".repeat(86)
+    );
+    assert_eq!(
+        cellproof_core::Jws::parse(&vc, Typ::Vc, 10_000)
+            .unwrap_err()
+            .code(),
+        "alg_unsupported"
+    );
+    assert!(cellproof_core::Jws::parse_resolved(&vc, Typ::Vc, 10_000).is_ok());
+    // Only a vc+jwt may be ES256 even when resolving: a status list or trust list may not.
+    let header = cellproof_core::b64_encode(br#"{"alg":"ES256","kid":"k1","typ":"bp+jwt"}"#);
+    let bp = format!(
+        "{header}.{}.{}",
+        cellproof_core::b64_encode(b"{}"),
+        "A".repeat(86)
+    );
+    assert_eq!(
+        cellproof_core::Jws::parse_resolved(&bp, Typ::Credential, 10_000)
+            .unwrap_err()
+            .code(),
+        "alg_unsupported"
+    );
+}
+
+#[test]
+fn a_kid_written_as_a_did_url_names_the_listed_key() {
+    let f = fixture();
+    // ACME's passport signed under `{did}#{kid}` (SPEC.md section 1): the same key.
+    let p = f.w.passport(&f.w.acme, URL, 1, None, &[], T0 - DAY);
+    let issuer = cellproof_world::Issuer {
+        key: cellproof_core::KeyPair::from_secret(
+            &format!("{}#{}", f.w.acme.did, f.w.acme.key.kid),
+            &f.w.acme.key.signing.to_bytes(),
+        ),
+        ..f.w.acme.clone()
+    };
+    let v = with_did(&f, &f.w.sign_vc(&issuer, &p), None);
+    assert_eq!(v.overall, Overall::Valid, "{v:#?}");
+    // Another entity's DID in front of ACME's kid is not ACME's key (a mandated agent's form).
+    let issuer = cellproof_world::Issuer {
+        key: cellproof_core::KeyPair::from_secret(
+            &format!("{}#{}", f.w.denchi.did, f.w.acme.key.kid),
+            &f.w.acme.key.signing.to_bytes(),
+        ),
+        ..f.w.acme.clone()
+    };
+    let v = with_did(&f, &f.w.sign_vc(&issuer, &p), None);
+    assert_eq!(
+        (v.overall, v.code),
+        (Overall::Unverifiable, Some("key_unknown")),
+        "{v:#?}"
+    );
+    assert!(cellproof_core::same_kid("did:web:a", "k1", "did:web:a#k1"));
+    assert!(cellproof_core::same_kid("did:web:a", "did:web:a#k1", "k1"));
+    assert!(!cellproof_core::same_kid(
+        "did:web:a",
+        "k1",
+        "did:web:ab#k1"
+    ));
+    assert!(!cellproof_core::same_kid("did:web:a", "k1", "did:web:a#"));
 }
 
 #[test]

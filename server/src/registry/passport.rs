@@ -218,7 +218,11 @@ fn forged(jws: &Jws, gate: &Gate, iss: &str) -> Result<(), UploadError> {
         .flat_map(|(list, _)| list.entities.iter())
         .filter(|e| e.id == iss)
         .flat_map(|e| e.keys.iter())
-        .filter(|k| k.kid.as_deref() == Some(kid))
+        .filter(|k| {
+            k.kid
+                .as_deref()
+                .is_some_and(|k| cellproof_core::same_kid(iss, k, kid))
+        })
         .map(|k| k.x)
         .collect();
     if keys.is_empty() {
