@@ -261,7 +261,7 @@ export async function resolve(input, scan = null) {
   // An issuer no trust list names, by a did:web DID (SPEC.md 2.2): its DID document checks the
   // signature (the verdict stays unverifiable `issuer_unknown`, never valid); a document that
   // cannot be had is the empty text, which the core calls `did_unresolvable`.
-  const didUrl = v?.issuerDid && verifier.didWebUrl(v.issuerDid);
+  const didUrl = v?.issuerDid && verifier.didWebUrl(v.issuerDid, LOOPBACK.has(location.hostname));
   if (didUrl && fetched.kind !== 'failed') {
     checking(input, didUrl);
     fetched.didDocument = await get(didUrl, 'did', LIMITS.did, deadline).then((r) => r.body, () => '');

@@ -20,12 +20,30 @@ pub enum Command {
         /// Key id.
         #[arg(long)]
         kid: String,
+        /// The issuer's DID: the key id becomes the DID URL `{did}#{kid}` (SPEC.md section 1),
+        /// so that generic VC-JOSE-COSE verifiers find the key in the issuer's DID document.
+        /// Recommended for every new key.
+        #[arg(long)]
+        did: Option<String>,
         /// Where to write the private JWK (created with mode 0600).
         #[arg(long)]
         out: PathBuf,
         /// Overwrite an existing file.
         #[arg(long)]
         force: bool,
+    },
+    /// Write an issuer's `did:web` DID document (SPEC.md sections 1 and 2.2): each key a
+    /// `JsonWebKey` listed for assertions, public parts only. Prints where to publish it.
+    DidDocument {
+        /// The issuer's DID (`did:web:...`).
+        #[arg(long)]
+        did: String,
+        /// The issuer's keys (public or private JWK files; only public parts are written).
+        #[arg(long = "key", required = true)]
+        keys: Vec<PathBuf>,
+        /// Write the document here instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Trust lists (SPEC.md section 4).
     #[command(subcommand)]

@@ -29,7 +29,13 @@ pub enum Outcome {
 
 pub fn run(cli: Cli) -> Result<Outcome> {
     match cli.command {
-        Command::Keygen { kid, out, force } => keygen(&kid, &out, force),
+        Command::Keygen {
+            kid,
+            did,
+            out,
+            force,
+        } => keygen(&kid, did.as_deref(), &out, force),
+        Command::DidDocument { did, keys, out } => did_document(&did, &keys, out.as_deref()),
         Command::TrustList(TrustListCmd::Sign { key, input, out }) => {
             trust_list_sign(&key, &input, out.as_deref())
         }
@@ -99,10 +105,18 @@ fn write_secret(path: &Path, text: &str, force: bool) -> Result<()> {
         .with_context(|| format!("writing {}", path.display()))
 }
 
-fn keygen(kid: &str, out: &Path, force: bool) -> Result<Outcome> {
-    if kid.is_empty() {
-        bail!("--kid must not be empty");
+fn keygen(kid: &str, did: Option<&str>, out: &Path, force: bool) -> Result<Outcome> {
+    if kid.is_empty() || kid.contains('#') {
+        bail!("--kid must not be empty or contain '#' (give the DID with --did)");
     }
+    let kid = match did {
+        Some(did) if cellproof_core::did_web_url(did).is_none() => {
+            bail!("--did {did} is not a did:web DID this tool can publish a document for")
+        }
+        Some(did) => format!("{did}#{kid}"),
+        None => kid.to_owned(),
+    };
+    let kid = kid.as_str();
     let mut secret = [0u8; 32];
     getrandom::getrandom(&mut secret)
         .map_err(|e| anyhow::anyhow!("the system random source failed: {e}"))?;
@@ -114,6 +128,50 @@ fn keygen(kid: &str, out: &Path, force: bool) -> Result<Outcome> {
         "thumbprint (RFC 7638, SHA-256): {}",
         cellproof_core::jwk_thumbprint(&key.public())
     );
+    Ok(Outcome::Success)
+}
+
+fn did_document(did: &str, keys: &[std::path::PathBuf], out: Option<&Path>) -> Result<Outcome> {
+    let Some(url) = cellproof_core::did_web_url(did) else {
+        bail!("--did {did} is not a did:web DID (did:web:HOST or did:web:HOST:PATH)");
+    };
+    let mut read = Vec::new();
+    for path in keys {
+        let jwk = read_json(path)?;
+        let kid = jwk
+            .get("kid")
+            .and_then(serde_json::Value::as_str)
+            .filter(|k| !k.is_empty())
+            .with_context(|| format!("{}: the JWK has no kid", path.display()))?
+            .to_owned();
+        if let Some(other) = kid.split_once('#').map(|(d, _)| d).filter(|d| *d != did) {
+            bail!(
+                "{}: the key id {kid} names another DID ({other}), not {did}",
+                path.display()
+            );
+        }
+        // A private JWK is read as its public part: `d` never reaches the document.
+        let key = match jwk.get("d") {
+            Some(_) => cellproof_core::AnyKey::Ed25519(
+                KeyPair::from_private_jwk(&jwk)
+                    .with_context(|| {
+                        format!("{} is not a usable private Ed25519 JWK", path.display())
+                    })?
+                    .public()
+                    .x,
+            ),
+            None => cellproof_core::AnyKey::from_jwk(&jwk)
+                .map_err(|e| anyhow::anyhow!("{}: {e} ({})", path.display(), e.code()))?,
+        };
+        read.push((kid, key));
+    }
+    let pairs: Vec<(&str, cellproof_core::AnyKey)> = read
+        .iter()
+        .map(|(k, key)| (k.as_str(), key.clone()))
+        .collect();
+    let doc = cellproof_core::did_document(did, &pairs);
+    write_out(out, &serde_json::to_string_pretty(&doc)?)?;
+    eprintln!("publish it at {url} (application/did+json)");
     Ok(Outcome::Success)
 }
 
@@ -409,7 +467,7 @@ fn verify_online(
     let Some(url) = v
         .issuer_did
         .as_deref()
-        .and_then(cellproof_core::did_web_url)
+        .and_then(|did| cellproof_core::did_web_url_dev(did, a.insecure_loopback))
     else {
         return Ok(v);
     };

@@ -469,3 +469,53 @@ fn verify_names_the_label_form_and_identifier_of_a_label_without_a_credential() 
     );
     assert!(!out.contains("checked online"), "{out}");
 }
+
+#[test]
+fn keygen_with_a_did_writes_a_did_url_kid_and_did_document_publishes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let did = "did:web:cells.acme.example";
+    let key = d.join("k.jwk");
+    let o = run(&["keygen", "--kid", "k1", "--did", did, "--out", p(&key)]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    let public = stdout_json(&o);
+    assert_eq!(public["kid"], format!("{did}#k1"));
+    // The document from the private JWK: public parts only, the key listed for assertions.
+    let doc_path = d.join("did.json");
+    let o = run(&[
+        "did-document",
+        "--did",
+        did,
+        "--key",
+        p(&key),
+        "--out",
+        p(&doc_path),
+    ]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr)
+        .contains("https://cells.acme.example/.well-known/did.json"));
+    let text = std::fs::read_to_string(&doc_path).unwrap();
+    assert!(!text.contains("\"d\""), "{text}");
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(doc["id"], did);
+    assert_eq!(doc["assertionMethod"][0], format!("{did}#k1"));
+    // What a verifier reads from it for the header's kid is the key keygen made.
+    let found = cellproof_core::did_key(&text, did, &format!("{did}#k1")).unwrap();
+    let made = cellproof_core::AnyKey::from_jwk(&public).unwrap();
+    assert_eq!(found, made);
+    // A key of another DID, a DID that is not did:web, a kid with '#': refused with a sentence.
+    let o = run(&[
+        "did-document",
+        "--did",
+        "did:web:evil.example",
+        "--key",
+        p(&key),
+    ]);
+    assert_eq!(code(&o), 2);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("names another DID"));
+    let o = run(&["did-document", "--did", "did:key:z6Mk", "--key", p(&key)]);
+    assert_eq!(code(&o), 2);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not a did:web DID"));
+    let o = run(&["keygen", "--kid", "a#b", "--out", p(&d.join("x.jwk"))]);
+    assert_eq!(code(&o), 2);
+}

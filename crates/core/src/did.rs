@@ -43,6 +43,29 @@ pub fn did_web_url(did: &str) -> Option<String> {
     })
 }
 
+/// [`did_web_url`], except that a loopback host (`localhost`, `127.*`, `[::1]`) is asked over
+/// http when `loopback_http` is set: what a shell allows for development and demos (the CLI's
+/// `--insecure-loopback`, a page served from loopback), as for every other hop; the did:web
+/// method itself knows https only.
+pub fn did_web_url_dev(did: &str, loopback_http: bool) -> Option<String> {
+    let url = did_web_url(did)?;
+    let rest = url.strip_prefix("https://").unwrap_or_default();
+    let host = rest.split('/').next().unwrap_or_default();
+    let name = match host.rsplit_once(':') {
+        Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => host,
+    };
+    let loopback = name.eq_ignore_ascii_case("localhost")
+        || name == "[::1]"
+        || name
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    Some(match loopback_http && loopback {
+        true => format!("http://{rest}"),
+        false => url,
+    })
+}
+
 /// A DID URL in absolute form: `#k` and a bare `k` become `{did}#k`.
 fn absolute(id: &str, did: &str) -> String {
     if let Some(frag) = id.strip_prefix('#') {
@@ -114,4 +137,28 @@ pub fn did_key(document: &str, did: &str, kid: &str) -> Result<AnyKey, Error> {
     }
     let jwk = method.get("publicKeyJwk").ok_or_else(unknown)?;
     AnyKey::from_jwk(jwk)
+}
+
+/// The DID document an issuer publishes at [`did_web_url`] (SPEC.md sections 1 and 2.2): each
+/// key a `JsonWebKey` verification method `{did}#{k}` (a key id already written as a DID URL of
+/// `did` keeps its fragment), listed under `assertionMethod`, public parts only.
+pub fn did_document(did: &str, keys: &[(&str, AnyKey)]) -> Value {
+    let methods: Vec<Value> = keys
+        .iter()
+        .map(|(kid, key)| {
+            serde_json::json!({
+                "id": absolute(kid, did),
+                "type": "JsonWebKey",
+                "controller": did,
+                "publicKeyJwk": key.to_jwk(),
+            })
+        })
+        .collect();
+    let ids: Vec<Value> = methods.iter().map(|m| m["id"].clone()).collect();
+    serde_json::json!({
+        "@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/jwk/v1"],
+        "id": did,
+        "verificationMethod": methods,
+        "assertionMethod": ids,
+    })
 }

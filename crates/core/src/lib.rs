@@ -56,7 +56,7 @@ pub use credential::{
     contains_lead, numeric_decode, numeric_encode, recycled_content, Credential, RecycledShare,
     Scan, StatusRef, CATEGORIES, MAX_SCAN, RECYCLED_MINIMUMS,
 };
-pub use did::{did_key, did_web_url, MAX_DID_DOCUMENT};
+pub use did::{did_document, did_key, did_web_url, did_web_url_dev, MAX_DID_DOCUMENT};
 pub use error::{Class, Error, Stage, CODES};
 pub use gs1::{check_gtin, gtin_with_check_digit, pct_decode, DigitalLink};
 pub use gs1_compress::{decompress_path, MAX_COMPRESSED};

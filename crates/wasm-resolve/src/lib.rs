@@ -113,10 +113,12 @@ impl Resolver {
     }
 
     /// Where a `did:web` DID's document is (`https://{host}/.well-known/did.json`), or `null`
-    /// for another DID or one whose host or path would change the URL's meaning.
+    /// for another DID or one whose host or path would change the URL's meaning. With
+    /// `loopback_http` (a page served from loopback), a loopback DID host is asked over http,
+    /// as every other hop of such a page may be.
     #[wasm_bindgen(js_name = didWebUrl)]
-    pub fn did_web_url(&self, did: &str) -> Option<String> {
-        cellproof_core::did_web_url(did)
+    pub fn did_web_url(&self, did: &str, loopback_http: bool) -> Option<String> {
+        cellproof_core::did_web_url_dev(did, loopback_http)
     }
 }
 

@@ -895,6 +895,37 @@ fn a_kid_written_as_a_did_url_names_the_listed_key() {
 }
 
 #[test]
+fn did_web_urls_of_loopback_hosts_are_http_only_where_the_shell_allows_it() {
+    use cellproof_core::did_web_url_dev;
+    let local = "did:web:127.0.0.1%3A8081";
+    assert_eq!(
+        did_web_url_dev(local, true).as_deref(),
+        Some("http://127.0.0.1:8081/.well-known/did.json")
+    );
+    assert_eq!(
+        did_web_url_dev(local, false).as_deref(),
+        Some("https://127.0.0.1:8081/.well-known/did.json")
+    );
+    assert_eq!(
+        did_web_url_dev("did:web:localhost:issuers:x", true).as_deref(),
+        Some("http://localhost/issuers/x/did.json")
+    );
+    // Not loopback: https whatever the shell allows (a name that starts like one, a private
+    // address).
+    for did in [
+        "did:web:127.0.0.1.evil.example",
+        "did:web:localhost.evil.example",
+        "did:web:10.0.0.1",
+        "did:web:dpp.example.org",
+    ] {
+        assert!(
+            did_web_url_dev(did, true).unwrap().starts_with("https://"),
+            "{did}"
+        );
+    }
+}
+
+#[test]
 fn did_web_urls_follow_the_method_and_refuse_tricks() {
     use cellproof_core::did_web_url;
     assert_eq!(
