@@ -865,6 +865,23 @@ pub fn untp_open(body: &str, untp: &crate::label::UntpPayload) -> Result<String,
     Ok(text)
 }
 
+/// The envelope [`untp_open`] decrypts: `text` under AES-256-GCM with `key` and `iv`, as UNTP's
+/// reference implementation writes it (for issuers, the demo and tests; the IV must never be
+/// reused under one key).
+pub fn untp_encrypt(text: &str, key: &[u8; 32], iv: &[u8; 12]) -> String {
+    use aes_gcm::aead::{Aead, KeyInit};
+    use base64::Engine as _;
+    let b64 = |x: &[u8]| base64::engine::general_purpose::STANDARD.encode(x);
+    let cipher = aes_gcm::Aes256Gcm::new(key.into());
+    // Encryption fails only past AES-GCM's message length bound (64 GiB); the text is a credential.
+    let mut out = cipher
+        .encrypt(aes_gcm::Nonce::from_slice(iv), text.as_bytes())
+        .unwrap_or_default();
+    let tag = out.split_off(out.len().saturating_sub(16));
+    serde_json::json!({"cipherText": b64(&out), "iv": b64(iv), "tag": b64(&tag), "type": "aes-256-gcm"})
+        .to_string()
+}
+
 fn untp_decrypt(body: &str, key_hex: &str) -> Result<String, Error> {
     use aes_gcm::aead::{Aead, KeyInit};
     use base64::Engine as _;

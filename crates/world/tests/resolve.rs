@@ -1322,3 +1322,20 @@ fn the_walk_over_the_plan_is_one_policy_for_every_shell() {
         (10_000, 30_000, 256 * 1024, 4 * 1024 * 1024, 64 * 1024, 5)
     );
 }
+
+#[test]
+fn the_core_writes_the_untp_envelope_byte_for_byte_as_the_reference_does() {
+    let (key, iv) = ([3u8; 32], [4u8; 12]);
+    let text = "eyJhbGciOiJFZERTQSJ9.e30.sig";
+    let ours = cellproof_core::resolve::untp_encrypt(text, &key, &iv);
+    assert_eq!(ours, untp_encrypt(text, &key, &iv));
+    let payload = cellproof_core::UntpPayload {
+        uri: "https://dpp.example/p".into(),
+        key: Some("03".repeat(32)),
+        hash: None,
+    };
+    assert_eq!(
+        cellproof_core::resolve::untp_open(&ours, &payload).unwrap(),
+        text
+    );
+}
