@@ -73,6 +73,8 @@ pub struct Demo {
     dir: PathBuf,
     /// The world (keys from the stored seed, URLs from the current public URL).
     pub world: World,
+    /// The world that is not Cellproof's, on its own loopback origin (demo_foreign.rs).
+    pub foreign: Option<std::sync::Arc<crate::demo_foreign::Foreign>>,
 }
 
 impl Demo {
@@ -107,7 +109,11 @@ impl Demo {
             let p = dir.join("keys").join(format!("{name}.jwk"));
             write_private(&p, key.to_private_jwk().to_string().as_bytes())?;
         }
-        Ok(Demo { dir, world })
+        Ok(Demo {
+            dir,
+            world,
+            foreign: None,
+        })
     }
 
     /// The pinned roots of the demo ecosystems.
@@ -194,6 +200,11 @@ impl Demo {
                 }
                 v
             }).collect::<Vec<_>>(),
+            // Labels without a credential (SPEC.md 2.1), verified by resolving online (2.2).
+            "resolvedSamples": self.resolved_samples(&samples, &public_url),
+            "foreign": self.foreign.as_ref().map(|f| json!({
+                "origin": f.origin, "issuer": f.entity.id,
+            })),
             "bundle": format!("{public_url}/v1/bundle"),
             "inspectors": [reader_json(&self.world.msa)],
             "recyclers": [reader_json(&self.world.recycler)],
@@ -215,6 +226,31 @@ impl Demo {
         Ok(manifest)
     }
 
+    /// The manifest's `resolvedSamples`: `plain-link` and `element-string` (ACME's
+    /// `passport-valid` battery as a plain Digital Link of this registry and as a DataMatrix
+    /// element string) and the foreign origin's samples, each with its expected verdict.
+    fn resolved_samples(&self, samples: &[Sample], public_url: &str) -> Vec<Value> {
+        let mut out = Vec::new();
+        if let Some(s) = samples.iter().find(|s| s.name == "passport-valid") {
+            let mut parts = s.path.split('/');
+            if let (Some("01"), Some(gtin), Some("21"), Some(serial)) =
+                (parts.next(), parts.next(), parts.next(), parts.next())
+            {
+                let expect = json!({"overall": "valid", "code": null});
+                out.push(json!({"name": "plain-link", "url": format!("{public_url}/{}", s.path),
+                    "issuer": s.issuer, "expect": expect,
+                    "about": "passport-valid's battery as a plain GS1 Digital Link of this registry (no credential in the label)"}));
+                out.push(json!({"name": "element-string", "url": format!("(01){gtin}(21){serial}"),
+                    "issuer": s.issuer, "expect": expect,
+                    "about": "passport-valid's battery as a GS1 DataMatrix element string, resolved at the registry that served the page"}));
+            }
+        }
+        if let Some(f) = &self.foreign {
+            out.extend(f.samples.iter().cloned());
+        }
+        out
+    }
+
     fn ensure_trust_list(&self, reg: &mut Registry, eco: &str, now: u64) -> anyhow::Result<()> {
         let authority = Authority {
             id: reg.settings().authority_did.clone(),
@@ -229,6 +265,10 @@ impl Demo {
             {
                 e.status_base = Some(reg.status_base(&i.slug));
             }
+        }
+        // The foreign resolver's did:web manufacturer (demo_foreign.rs) is a Catena-X member.
+        if let (Some(f), "catena-x") = (&self.foreign, eco) {
+            list.entities.push(f.entity.clone());
         }
         if let Some(held) = reg.trust().list(eco) {
             let same = held.entities == list.entities && held.authorities == list.authorities;
@@ -797,6 +837,7 @@ mod tests {
         let demo = Demo {
             dir: dir.path().join("demo"),
             world,
+            foreign: None,
         };
         let w = &demo.world;
         let item = format!("{url}/01/04012345000016/21/HOME0001");

@@ -28,6 +28,7 @@ mod clock;
 mod config;
 mod cors;
 mod demo;
+mod demo_foreign;
 mod errors;
 mod metrics;
 mod problem;
@@ -55,5 +56,5 @@ pub use registry::{
     MAX_ALLOCATE, MAX_JWS_BODY, MAX_LEAD, MAX_TRUST_LIST_BODY,
 };
 pub use routes::{OPENAPI, ROUTES};
-pub use startup::{did_web, method_label, Application, CSP};
+pub use startup::{did_web, method_label, Application, CSP, CSP_LOOPBACK};
 pub use telemetry::init as init_telemetry;

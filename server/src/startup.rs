@@ -29,6 +29,8 @@ pub struct Application {
     operator_token: String,
     manifest: Option<serde_json::Value>,
     server: Server,
+    /// The demo's foreign origin (demo_foreign.rs), served beside the registry.
+    foreign: Option<Server>,
     registry: Arc<Mutex<Registry>>,
     clock: Arc<dyn Clock>,
 }
@@ -113,6 +115,14 @@ pub const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval';
     connect-src 'self' https:; img-src 'self' data: blob:; style-src 'self'; worker-src 'self'; \
     manifest-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
+/// [`CSP`] for a development or demo server on http loopback: the page may also fetch from
+/// other loopback origins over http (the demo's foreign resolver, a local one), as SPEC.md 2.2
+/// lets a page served from loopback do.
+pub const CSP_LOOPBACK: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+    connect-src 'self' https: http://127.0.0.1:* http://localhost:*; img-src 'self' data: blob:; \
+    style-src 'self'; worker-src 'self'; manifest-src 'self'; frame-ancestors 'none'; \
+    base-uri 'none'; form-action 'none'";
+
 /// The security headers of every response: `(name, value)`, HSTS last and only over HTTPS.
 pub(crate) const SECURITY_HEADERS: [(&str, &str); 5] = [
     ("Content-Security-Policy", CSP),
@@ -127,12 +137,16 @@ pub(crate) const SECURITY_HEADERS: [(&str, &str); 5] = [
 ];
 
 /// Security headers added to every response (a handler's own value wins).
-fn security_headers(https: bool) -> DefaultHeaders {
+fn security_headers(https: bool, loopback_dev: bool) -> DefaultHeaders {
     let n = if https { 5 } else { 4 };
     SECURITY_HEADERS
         .iter()
         .take(n)
-        .fold(DefaultHeaders::new(), |h, (k, v)| h.add((*k, *v)))
+        .map(|(k, v)| match (*k, loopback_dev) {
+            ("Content-Security-Policy", true) => (*k, CSP_LOOPBACK),
+            _ => (*k, *v),
+        })
+        .fold(DefaultHeaders::new(), |h, (k, v)| h.add((k, v)))
 }
 
 impl Application {
@@ -166,11 +180,27 @@ impl Application {
         };
         let clock = config.clock.clone();
         let t = clock.now();
-        let demo = if config.demo {
+        let mut demo = if config.demo {
             Some(Demo::load_or_create(&config.data_dir, &public_url, t)?)
         } else {
             None
         };
+        // The demo's world that is not Cellproof's, on a second loopback origin: the next port
+        // when it is free, else any.
+        let foreign_listener = match &demo {
+            Some(_) => Some(
+                TcpListener::bind((addr.ip(), addr.port().wrapping_add(1).max(1)))
+                    .or_else(|_| TcpListener::bind((addr.ip(), 0)))
+                    .context("binding the demo's foreign origin")?,
+            ),
+            None => None,
+        };
+        if let (Some(d), Some(l)) = (demo.as_mut(), &foreign_listener) {
+            let origin = format!("http://{}", l.local_addr()?);
+            d.foreign = Some(Arc::new(crate::demo_foreign::Foreign::build(
+                &d.world, &origin, t,
+            )?));
+        }
         let mut pins = config.pinned_roots.clone();
         if let Some(d) = &demo {
             for (eco, pk) in d.pins() {
@@ -227,6 +257,7 @@ impl Application {
         });
         let web_dir = config.web_dir.clone();
         let https = public_url.starts_with("https://");
+        let loopback_dev = (config.dev || config.demo) && !https && addr.ip().is_loopback();
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -236,7 +267,7 @@ impl Application {
                 .wrap(from_fn(track))
                 // Public reads for browser verifiers on other origins (cors.rs).
                 .wrap(from_fn(crate::cors::cors))
-                .wrap(security_headers(https))
+                .wrap(security_headers(https, loopback_dev))
                 .wrap(Compress::default())
                 .wrap(TracingLogger::default())
                 // Outermost: published GETs answered from memory before logging, compression
@@ -249,7 +280,15 @@ impl Application {
             server = server.workers(w.max(1));
         }
         let server = server.listen(listener)?.run();
+        let foreign = match (
+            foreign_listener,
+            demo.as_ref().and_then(|d| d.foreign.clone()),
+        ) {
+            (Some(l), Some(f)) => Some(crate::demo_foreign::serve(l, f)?),
+            _ => None,
+        };
         Ok(Application {
+            foreign,
             port: addr.port(),
             public_url,
             operator_token: token,
@@ -303,7 +342,15 @@ impl Application {
                 }
             }
         });
+        let foreign = self.foreign.map(|f| {
+            let handle = f.handle();
+            (tokio::spawn(f), handle)
+        });
         let out = self.server.await;
+        if let Some((task, handle)) = foreign {
+            handle.stop(true).await;
+            task.abort();
+        }
         ticker.abort();
         out
     }

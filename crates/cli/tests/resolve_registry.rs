@@ -252,3 +252,99 @@ fn a_plain_link_and_an_element_string_resolve_at_the_real_registry_to_a_valid_pa
     assert_eq!(j["code"], "resolution_limit", "{}", text(&o));
     assert_eq!(j["overall"], "unverifiable", "{j}");
 }
+
+/// SPEC.md 1.2 sections 2.1 to 3.5 end to end: every label form of the demo's manifest
+/// (`resolvedSamples`: this registry's plain link and element string; the foreign origin's
+/// plain links to a UNTP passport of a did:web issuer in Catena-X and to an ES256 passport of an
+/// issuer in no list, and a UNTP verification link with an encrypted, hash-committed credential)
+/// verifies online as the manifest says, and offline says it carries no signature.
+#[test]
+fn every_resolved_demo_sample_verifies_online_across_both_origins_as_the_manifest_says() {
+    let reg = Registry::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let held = reg.sync(tmp.path());
+    let foreign = reg.manifest["foreign"]["origin"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(foreign, reg.url);
+    let samples = reg.manifest["resolvedSamples"].as_array().unwrap().clone();
+    let names: Vec<&str> = samples
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "plain-link",
+            "element-string",
+            "foreign-untp",
+            "foreign-untrusted",
+            "untp-link"
+        ]
+    );
+    for s in &samples {
+        let (name, url) = (s["name"].as_str().unwrap(), s["url"].as_str().unwrap());
+        let mut args = vec!["verify", "--resolve", "--json", "--insecure-loopback"];
+        args.extend(held.iter().map(String::as_str));
+        args.push(url);
+        let o = cellproof(&args);
+        let j: Value = serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|e| panic!("{name}: not a JSON verdict ({e}): {}", text(&o)));
+        assert_eq!(
+            (&j["overall"], &j["code"]),
+            (&s["expect"]["overall"], &s["expect"]["code"]),
+            "{name}: {}",
+            text(&o)
+        );
+        assert_eq!(j["source"]["kind"], "resolved", "{name}: {j}");
+        // The signature held in every case, under the trust list's key or the DID document's.
+        assert_eq!(stage(&j, "signature")["outcome"], "passed", "{name}: {j}");
+        if name.starts_with("foreign") || name == "untp-link" {
+            assert!(
+                j["source"]["url"].as_str().unwrap().starts_with(&foreign),
+                "{name}: {j}"
+            );
+        }
+        match name {
+            "foreign-untrusted" => {
+                assert_eq!(j["issuerDid"], s["issuer"], "{j}");
+                // Its DID document was asked, over http only because the host is loopback.
+                let err = String::from_utf8_lossy(&o.stderr);
+                assert!(
+                    err.contains(&format!("asked {foreign}/untrusted/did.json: DID document")),
+                    "{err}"
+                );
+            }
+            "foreign-untp" | "untp-link" => {
+                assert_eq!(j["issuer"]["id"], s["issuer"], "{name}: {j}");
+            }
+            _ => {}
+        }
+        // Offline, the same label carries no signature: unverifiable, never invalid.
+        let mut args = vec!["verify", "--json"];
+        args.extend(held.iter().map(String::as_str));
+        args.push(url);
+        let o = cellproof(&args);
+        let j: Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(j["overall"], "unverifiable", "{name}: {j}");
+        assert_eq!(j["code"], "no_embedded_credential", "{name}: {j}");
+    }
+    // Without --insecure-loopback the foreign origin's http is not asked: unverifiable.
+    let untrusted = samples
+        .iter()
+        .find(|s| s["name"] == "foreign-untrusted")
+        .unwrap();
+    let o = cellproof(&[
+        "verify",
+        "--resolve",
+        "--json",
+        untrusted["url"].as_str().unwrap(),
+    ]);
+    let j: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        (j["overall"].as_str(), j["code"].as_str()),
+        (Some("unverifiable"), Some("resolution_limit")),
+        "{j}"
+    );
+}
