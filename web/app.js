@@ -11,7 +11,7 @@
 
 import init, * as wasm from './pkg/cellproof_wasm.js';
 import * as store from './store.js';
-import { t, detectLang, setLang, applyStatic, lang, tc } from './i18n.js';
+import { t, detectLang, setLang, loadLang, applyStatic, lang, tc } from './i18n.js';
 import { state, metrics, events, nowSecs, mergeSession } from './state.js';
 import { stamp, fmtAge } from './format.js';
 import { $, el, download } from './dom.js';
@@ -28,7 +28,9 @@ const camera = () => import('./camera.js');
 const renderRoots = () => roots().then((m) => m.renderRoots()).catch(() => {});
 
 async function main() {
-  setLang(detectLang());
+  const l = detectLang();
+  await loadLang(l).catch(() => {});
+  setLang(l);
   $('lang').value = lang();
   applyStatic();
   bindUi();
@@ -152,7 +154,8 @@ function leftInspector() {
 // ---------- UI wiring ----------
 
 function bindUi() {
-  $('lang').addEventListener('change', (e) => {
+  $('lang').addEventListener('change', async (e) => {
+    await loadLang(e.target.value).catch(() => {});
     setLang(e.target.value);
     applyStatic();
     renderNet();

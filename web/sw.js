@@ -5,9 +5,9 @@
 // kept, and QR fragments never reach the network at all. Nor are the answers of online
 // resolution (web/resolve.js: linksets, passports, chains, from this registry or any other):
 // those requests say `cache: 'no-store'` and are left to the network.
-const CACHE = 'cellproof-shell-v5';
+const CACHE = 'cellproof-shell-v6';
 const SHELL = [
-  '/', '/index.html', '/app.js', '/i18n.js', '/store.js', '/scanner.js', '/scan-worker.js',
+  '/', '/index.html', '/app.js', '/i18n.js', '/i18n-de.js', '/i18n-ja.js', '/store.js', '/scanner.js', '/scan-worker.js',
   // app.js's modules (docs/web.md, "Modules"), those loaded after the first verdict included.
   '/state.js', '/format.js', '/dom.js', '/sync.js', '/verify.js', '/verdict-view.js', '/session.js',
   '/passport-panel.js', '/roots.js', '/export.js', '/pack.js', '/camera.js',

@@ -98,6 +98,10 @@ function details(v) {
     const path = i.recognizedBy ? `${i.eco}, ${t('recognised_by')} ${i.recognizedBy}` : i.eco;
     fact(dl, t('issuer'), `${i.name}${i.reg ? ` (${i.reg.scheme} ${i.reg.id})` : ''}`);
     fact(dl, t('trust_path'), path);
+  } else if (v.issuerDid) {
+    // A did:web issuer no accepted trust list names (SPEC.md 2.2): named, never vouched for.
+    dl.append(el('dt', { text: t('signed_by') }),
+      el('dd', { 'data-testid': 'issuer-did', text: t('did_unlisted', { did: v.issuerDid }) }));
   } else if (v.claims) {
     fact(dl, t('issuer'), v.claims.iss);
   }

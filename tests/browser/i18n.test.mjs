@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { repo } from './support/env.mjs';
 
-const { translations, LANGS } = await import(new URL('../../web/i18n.js', import.meta.url));
+const { loadAll, LANGS } = await import(new URL('../../web/i18n.js', import.meta.url));
+const translations = await loadAll();
 
 test('every documented code is translated in en, de, ja', async () => {
   const doc = await readFile(`${repo}/docs/error-codes.md`, 'utf8');

@@ -408,3 +408,63 @@ test('a model-level link (no AI 21): item_not_serialised, never resolved, never 
   assert.deepEqual(asked, []);
   await context.close();
 });
+
+/** The manifest's labels without a credential (issue 17's demo samples), with their expected
+ * verdicts: this registry's plain link and element string, and the foreign origin's. */
+function resolvedSamples() {
+  const samples = env.server.manifest.resolvedSamples;
+  assert.deepEqual(samples.map((s) => s.name), ['plain-link', 'element-string', 'foreign-untp', 'foreign-untrusted', 'untp-link']);
+  return samples;
+}
+
+test('every demo sample of another world verifies against the two origins: scanner field online and offline, the plain link from a stock camera', async () => {
+  const foreign = env.server.manifest.foreign.origin;
+  assert.notEqual(foreign, env.server.url);
+  const context = await env.browser.newContext();
+  const gs1 = await watchGs1(context);
+  const page = await context.newPage();
+  await page.goto(`${env.server.url}/`);
+  await pageReady(page);
+  const input = page.getByTestId('manual-input');
+  for (const s of resolvedSamples()) {
+    await page.evaluate(() => { document.getElementById('verdict').dataset.overall = ''; });
+    await input.fill(s.url);
+    await input.press('Enter');
+    const v = await shown(page);
+    assert.equal(v.overall, s.expect.overall, `${s.name}: ${v.text}`);
+    assert.equal(v.code, s.expect.code ?? '', `${s.name}: ${v.text}`);
+    assert.ok(v.source, `${s.name}: names where the passport came from`);
+    const from = s.name.startsWith('foreign') || s.name === 'untp-link' ? new URL(foreign).host : host();
+    assert.equal(v.source.host, from, s.name);
+    if (s.name === 'foreign-untrusted') {
+      // ES256 under the DID document's P-256 key: signed by a DID no list names, never genuine.
+      assert.match(v.text, new RegExp(s.issuer.replace(/[.%]/g, '\\$&')), v.text);
+      assert.doesNotMatch(v.text, /Not genuine/);
+    } else {
+      assert.match(v.text, /Genuine/, `${s.name}: ${v.text}`);
+    }
+  }
+  assert.deepEqual(gs1, [], 'every label was answered where it said, or by the page\'s registry');
+  // A stock camera opening the registry's plain link shows that battery's verdict.
+  const plain = resolvedSamples().find((s) => s.name === 'plain-link');
+  await page.goto(plain.url);
+  await assertResolvedValid(page, host());
+  // Offline: every one of them carries no signature of its own, and nothing is asked.
+  await page.goto(`${env.server.url}/`);
+  await pageReady(page);
+  await page.evaluate(() => navigator.serviceWorker.ready);
+  await page.waitForFunction(() => navigator.serviceWorker.controller != null);
+  const asked = [];
+  context.on('request', (r) => { if (!r.url().startsWith(env.server.url)) asked.push(r.url()); });
+  await context.setOffline(true);
+  for (const s of resolvedSamples()) {
+    await page.evaluate(() => { document.getElementById('verdict').dataset.overall = ''; });
+    await input.fill(s.url);
+    await input.press('Enter');
+    const v = await shown(page);
+    assertPlain(v, 'no_embedded_credential');
+    assert.match(v.text, SENTENCE, s.name);
+  }
+  assert.deepEqual(asked, [], 'offline: nothing asked');
+  await context.close();
+});
