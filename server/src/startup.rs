@@ -234,6 +234,9 @@ impl Application {
         }
         let committer = crate::registry::Committer::start(registry.clone(), clock.clone())
             .context("starting the group committer")?;
+        let loopback_dev = (config.dev || config.demo)
+            && !public_url.starts_with("https://")
+            && addr.ip().is_loopback();
         let state = web::Data::new(AppState {
             registry: registry.clone(),
             committer,
@@ -254,10 +257,10 @@ impl Application {
             })
             .to_string(),
             pack_gate: Default::default(),
+            csp: if loopback_dev { CSP_LOOPBACK } else { CSP },
         });
         let web_dir = config.web_dir.clone();
         let https = public_url.starts_with("https://");
-        let loopback_dev = (config.dev || config.demo) && !https && addr.ip().is_loopback();
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())

@@ -211,15 +211,15 @@ async fn invented_http_methods_share_one_metrics_label() {
 }
 
 fn assert_security_headers(r: &reqwest::Response, what: &str) {
+    assert_security_headers_with(r, what, cellproof_server::CSP_LOOPBACK);
+}
+
+/// The headers every response carries, `csp` its policy: the test registry is a demo on http
+/// loopback, whose page may also ask other loopback origins over http (the demo's foreign
+/// resolver, `CSP_LOOPBACK`); that is the only difference from every other deployment's `CSP`.
+fn assert_security_headers_with(r: &reqwest::Response, what: &str, csp: &str) {
     let h = r.headers();
-    // The test registry is a demo on http loopback: its page may also ask other loopback
-    // origins over http (the demo's foreign resolver); that is the only difference from the
-    // policy of every other deployment.
-    assert_eq!(
-        h["content-security-policy"],
-        cellproof_server::CSP_LOOPBACK,
-        "{what}"
-    );
+    assert_eq!(h["content-security-policy"], csp, "{what}");
     assert_eq!(
         cellproof_server::CSP_LOOPBACK.replace(" http://127.0.0.1:* http://localhost:*", ""),
         cellproof_server::CSP
@@ -277,7 +277,7 @@ async fn every_response_carries_the_security_headers() {
     let url = format!("http://127.0.0.1:{}/v1/bundle", https.port());
     tokio::spawn(https.run_until_stopped());
     let r = app.client.get(url).send().await.unwrap();
-    assert_security_headers(&r, "https registry");
+    assert_security_headers_with(&r, "https registry", cellproof_server::CSP);
     assert_eq!(r.headers()["strict-transport-security"], "max-age=63072000");
 }
 

@@ -84,6 +84,9 @@ pub struct AppState {
     pub web_dir: PathBuf,
     /// Public URL, no trailing slash.
     pub public_url: String,
+    /// The Content-Security-Policy every response carries (`startup::CSP`, or
+    /// `startup::CSP_LOOPBACK` for a demo or dev server on http loopback).
+    pub csp: &'static str,
     /// `Cache-Control: max-age` of published artifacts.
     pub ttl: u64,
     /// `GET /v1/roots`: the pinned ecosystem roots, as JSON, for verifier pages.

@@ -204,6 +204,11 @@ pub async fn published_fast_path(
         4
     };
     for (k, v) in crate::startup::SECURITY_HEADERS.iter().take(n) {
+        let v = if *k == "Content-Security-Policy" {
+            state.csp
+        } else {
+            v
+        };
         headers.insert(
             header::HeaderName::from_static(static_lower(k)),
             header::HeaderValue::from_static(v),
