@@ -417,6 +417,9 @@ pub enum PublicError {
     PageMissing,
     /// `GET /v1/status-compact?since=` with something other than Unix seconds or a cursor.
     SinceInvalid,
+    /// `GET /v1/passports/{gtin}/{serial}?at=` with something other than one RFC 3339
+    /// date-time (SPEC.md 1.2 section 6.2).
+    AtInvalid,
     /// `/v1/pack` past its bound of packs at once or bytes per second (`Retry-After`).
     PackBusy,
     /// Internal failure.
@@ -465,6 +468,12 @@ impl PublicError {
                 StatusCode::BAD_REQUEST,
                 "Invalid since",
                 "since must be a Cellproof-Cursor value or a validFrom in Unix seconds (0 to 2^64 - 1)",
+            ),
+            E::AtInvalid => Problem::new(
+                "at-invalid",
+                StatusCode::BAD_REQUEST,
+                "Invalid at",
+                "at must be one RFC 3339 date-time, e.g. 2027-03-14T09:00:00Z",
             ),
             E::PackBusy => Problem::new(
                 "pack-busy",

@@ -1281,3 +1281,112 @@ async fn packs_carry_the_public_documents_of_the_named_batteries_within_a_byte_b
         );
     }
 }
+
+/// SPEC.md 1.2 section 6.2, point in time: `?at=` answers the chain as the registry had
+/// accepted it then (a version or attestation counts from the request that stored it), read
+/// from the store; before the first version 404; a future time (year 9999) as of now; a time
+/// before 1970 (year 0) before everything; anything but one RFC 3339 date-time 400
+/// `at-invalid`. Runs on PostgreSQL too when the suite is pointed at it.
+#[tokio::test]
+async fn a_chain_read_as_of_a_time_shows_what_was_accepted_then() {
+    use cellproof_server::{Clock, ManualClock};
+    use std::sync::Arc;
+    let t0 = now();
+    let clock = Arc::new(ManualClock::new(t0));
+    let c: Arc<dyn Clock> = clock.clone();
+    let app = spawn_app_with(move |config| config.clock = c).await;
+    let w = &app.world;
+    let (_, url) = battery(&app, "ASOF0001");
+    let co = w.attestation(&w.certifier, CO, SOURCING, &["Co"], valid());
+    let list = vec![listed(SOURCING, &["Co"], CO, co.clone())];
+    // t0: version 1, which lists an attestation not held yet.
+    let v1 = w.sign_vc(
+        &w.acme,
+        &w.passport(&w.acme, &url, 1, None, &list, t0 - 2 * DAY),
+    );
+    assert_eq!(post_vc(&app, "/v1/passports", &v1).await.0, 200);
+    // t0 + 100: the attestation, then version 2.
+    clock.set(t0 + 100);
+    assert_eq!(post_vc(&app, "/v1/attestations", &co).await.0, 200);
+    let v2 = w.sign_vc(
+        &w.acme,
+        &w.passport(&w.acme, &url, 2, Some(&v1), &list, t0 - DAY),
+    );
+    assert_eq!(post_vc(&app, "/v1/passports", &v2).await.0, 200);
+    clock.set(t0 + 200);
+    let base = app.url("/v1/passports/04012345000016/ASOF0001");
+    let at = |t: &str| format!("{base}?at={t}");
+    let rfc = |t: u64| format_rfc3339(t);
+    let get = |u: String| {
+        let client = app.client.clone();
+        async move {
+            let r = client.get(u).send().await.unwrap();
+            let s = r.status().as_u16();
+            (s, r.text().await.unwrap())
+        }
+    };
+    let co_digest = sha256_b64(co.as_bytes());
+    // Before the first version: 404.
+    let (s, body) = get(at(&rfc(t0 - 1))).await;
+    assert_eq!(s, 404, "{body}");
+    assert!(body.contains("passport-not-held"), "{body}");
+    // At t0 and t0 + 99: version 1 alone, its attestation not yet accepted.
+    for t in [t0, t0 + 50, t0 + 99] {
+        let (s, body) = get(at(&rfc(t))).await;
+        assert_eq!(s, 200, "{body}");
+        let c = PassportChain::from_json(&body).unwrap();
+        assert_eq!(c.versions, vec![v1.clone()], "at {t}");
+        assert!(c.attestations.is_empty(), "at {t}: {body}");
+    }
+    // At t0 + 100: both versions and the attestation.
+    let (s, body) = get(at(&rfc(t0 + 100))).await;
+    assert_eq!(s, 200, "{body}");
+    let c = PassportChain::from_json(&body).unwrap();
+    assert_eq!(c.versions, vec![v1.clone(), v2.clone()]);
+    assert_eq!(c.attestations[&co_digest], co);
+    // The same instant with an offset, its `+` percent-encoded or not.
+    let plus_one = rfc(t0 + 100 + 3600).replace('Z', "+01:00");
+    for q in [plus_one.replace('+', "%2B"), plus_one.clone()] {
+        let (s, body) = get(at(&q)).await;
+        assert_eq!(s, 200, "{q}: {body}");
+        assert_eq!(
+            PassportChain::from_json(&body).unwrap().versions.len(),
+            2,
+            "{q}"
+        );
+    }
+    // The future (year 9999) is now; year 0 is before everything.
+    let (s_now, now_body) = get(base.clone()).await;
+    assert_eq!(s_now, 200);
+    let (s, body) = get(at("9999-12-31T23:59:59Z")).await;
+    assert_eq!((s, &body), (200, &now_body));
+    let (s, body) = get(at("0000-01-01T00:00:00Z")).await;
+    assert_eq!(s, 404, "{body}");
+    // Anything else: 400 at-invalid, never a guess.
+    for bad in [
+        "",
+        "yesterday",
+        "1796083200",
+        "2027-01-01",
+        "2027-01-01T00:00:00",
+        "2027-13-01T00:00:00Z",
+        "2027-01-01T00:00:00Z&at=2027-01-02T00:00:00Z",
+        "%ZZ",
+    ] {
+        let (s, body) = get(at(bad)).await;
+        assert_eq!(s, 400, "{bad}: {body}");
+        assert!(body.contains("at-invalid"), "{bad}: {body}");
+    }
+    // Many distinct times: each one answered from the store, none kept (no cache to fill).
+    for i in 0..200 {
+        let (s, _) = get(at(&rfc(t0 - 1000 + i * 7))).await;
+        assert!(s == 200 || s == 404, "{s}");
+    }
+    // A battery without any passport: 404 at any time.
+    let (s, _) = get(app.url(&format!(
+        "/v1/passports/04012345000016/NOPE1?at={}",
+        rfc(t0)
+    )))
+    .await;
+    assert_eq!(s, 404);
+}

@@ -161,6 +161,22 @@ pub enum PassportCmd {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Fetch a battery's passport chain from a registry (SPEC.md 6.2): as of now or, with
+    /// --at, as the registry had accepted it then (EN 18222's read by identifier and date).
+    /// Prints the chain JSON; exit 1 when the registry holds none (by then).
+    Get {
+        /// The registry's base URL, e.g. `https://registry.example`.
+        #[arg(long)]
+        registry: String,
+        /// The battery: `01/{gtin}/21/{serial}`, a Digital Link URL or a GS1 element string.
+        item: String,
+        /// A past time (RFC 3339 or Unix seconds): the chain as accepted then.
+        #[arg(long)]
+        at: Option<String>,
+        /// Write the chain here instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

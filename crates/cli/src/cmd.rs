@@ -42,6 +42,12 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::StatusList(a) => status_list(&a),
         Command::Issue(a) => issue(&a),
         Command::Verify(a) => verify_cmd(&a),
+        Command::Passport(PassportCmd::Get {
+            registry,
+            item,
+            at,
+            out,
+        }) => passport_get(&registry, &item, at.as_deref(), out.as_deref()),
         Command::Passport(PassportCmd::Sign {
             key,
             passport,
@@ -172,6 +178,81 @@ fn did_document(did: &str, keys: &[std::path::PathBuf], out: Option<&Path>) -> R
     let doc = cellproof_core::did_document(did, &pairs);
     write_out(out, &serde_json::to_string_pretty(&doc)?)?;
     eprintln!("publish it at {url} (application/did+json)");
+    Ok(Outcome::Success)
+}
+
+fn passport_get(
+    registry: &str,
+    item: &str,
+    at: Option<&str>,
+    out: Option<&Path>,
+) -> Result<Outcome> {
+    let input = if item.starts_with("01/") {
+        format!("https://id.invalid/{item}")
+    } else {
+        item.to_owned()
+    };
+    let label = cellproof_core::Label::parse(&input)
+        .map_err(|e| anyhow::anyhow!("{item}: {e} ({})", e.code()))?;
+    let Some(battery) = label.item() else {
+        bail!("{item} names no single battery (a GTIN and a serial, AI 01 and 21)");
+    };
+    // `01/{gtin}/21/{serial}` with the serial percent-encoded as Digital Links write it.
+    let path = battery.path();
+    let (gtin, serial) = path
+        .strip_prefix("01/")
+        .and_then(|p| p.split_once("/21/"))
+        .context("the battery's Digital Link path")?;
+    let mut url = format!(
+        "{}/v1/passports/{gtin}/{serial}",
+        registry.trim_end_matches('/')
+    );
+    let when = match at {
+        Some(t) => {
+            let t = crate::inputs::time(Some(t))?;
+            let text = cellproof_core::format_rfc3339(t.0);
+            url.push_str(&format!("?at={text}"));
+            Some(text)
+        }
+        None => None,
+    };
+    let client = reqwest::blocking::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .context("building the HTTP client")?;
+    let r = client
+        .get(&url)
+        .header("Accept", "application/json")
+        .send()
+        .with_context(|| format!("GET {url}"))?;
+    let status = r.status();
+    let body = r.text().with_context(|| format!("reading {url}"))?;
+    if status.as_u16() == 404 {
+        eprintln!(
+            "{url}: the registry holds no passport of {}{}",
+            battery.path(),
+            when.as_deref()
+                .map(|w| format!(" as of {w}"))
+                .unwrap_or_default()
+        );
+        return Ok(Outcome::NotValid);
+    }
+    if !status.is_success() {
+        bail!("GET {url}: HTTP {status}: {}", output::safe(&body));
+    }
+    let chain = cellproof_core::PassportChain::from_json(&body)
+        .map_err(|e| anyhow::anyhow!("{url}: not a passport chain: {e} ({})", e.code()))?;
+    eprintln!(
+        "{}: {} version(s), {} attestation(s){}",
+        battery.path(),
+        chain.versions.len(),
+        chain.attestations.len(),
+        when.as_deref()
+            .map(|w| format!(", as accepted by {w}"))
+            .unwrap_or_default()
+    );
+    let pretty = serde_json::to_string_pretty(&serde_json::from_str::<Value>(&body)?)?;
+    write_out(out, &pretty)?;
     Ok(Outcome::Success)
 }
 

@@ -36,8 +36,8 @@ pub use issuer::{
 };
 pub use operator::{valid_list_id, Onboard};
 pub use passport::{
-    document_digests, subject_of, valid_digest, DocumentAck, PassportAck, DEFAULT_DOCUMENT_QUOTA,
-    DEFAULT_MAX_DOCUMENT, MAX_PACK_ITEMS,
+    document_digests, listed_digests, subject_of, valid_digest, DocumentAck, PassportAck,
+    DEFAULT_DOCUMENT_QUOTA, DEFAULT_MAX_DOCUMENT, MAX_PACK_ITEMS,
 };
 pub use publication::{Artifact, Published, AUDIT_HEAD_KEY};
 pub use sync::{DeltaPlan, Since, SyncHistory, COMPACT_KEY, CURSOR_HEADER};

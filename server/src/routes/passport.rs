@@ -329,6 +329,12 @@ pub async fn chain(
     req: HttpRequest,
 ) -> Result<HttpResponse, PublicError> {
     let path = battery_path(&req, "/v1/passports")?;
+    // Point in time (SPEC.md 1.2 section 6.2): the chain as accepted then, from the store; a
+    // time not before now answers as of now.
+    match at_param(req.query_string())? {
+        Some(at) if at < state.clock.now() => return chain_at(&state, path, at).await,
+        _ => {}
+    }
     let a = state
         .published
         .get(&format!("passport/{path}"))
@@ -340,6 +346,74 @@ pub async fn chain(
         header::HeaderValue::from_static("no-cache"),
     );
     Ok(r)
+}
+
+/// `at` of a query (SPEC.md 1.2 section 6.2): `None` without one; one RFC 3339 date-time in
+/// Unix seconds, a well-formed one before 1970 as 0 (before any version); else `at-invalid`
+/// (two `at`s, an empty one, a number, a date without a time or offset).
+fn at_param(query: &str) -> Result<Option<u64>, PublicError> {
+    let values: Vec<String> = query
+        .split('&')
+        .filter_map(|kv| kv.split_once('=').or(Some((kv, ""))))
+        .filter(|(k, _)| *k == "at")
+        .map(|(_, v)| {
+            // `+` of an offset may arrive as itself or as `%2B`; a space is never in RFC 3339.
+            cellproof_core::pct_decode(v, false)
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or(PublicError::AtInvalid)
+        })
+        .collect::<Result<_, _>>()?;
+    let text = match values.as_slice() {
+        [] => return Ok(None),
+        [one] => one.as_str(),
+        _ => return Err(PublicError::AtInvalid),
+    };
+    if let Ok(t) = cellproof_core::parse_rfc3339(text) {
+        return Ok(Some(t));
+    }
+    // Before 1970: the same text in a leap year after it parses, and its year is earlier.
+    let year = text.get(..4).and_then(|y| y.parse::<u32>().ok());
+    let shaped = text
+        .get(4..)
+        .is_some_and(|rest| cellproof_core::parse_rfc3339(&format!("2000{rest}")).is_ok());
+    match (year, shaped) {
+        (Some(y), true) if y < 1970 => Ok(Some(0)),
+        _ => Err(PublicError::AtInvalid),
+    }
+}
+
+/// The chain of `path` as the registry had accepted it at `at`, read from the store per
+/// request (never cached: every distinct `at` is one indexed query, no memory kept).
+async fn chain_at(state: &AppState, path: String, at: u64) -> Result<HttpResponse, PublicError> {
+    let store = state.store.clone();
+    let body = web::block(
+        move || -> Result<Option<String>, crate::store::StoreError> {
+            let versions = store.versions_at(&path, at)?;
+            let Some(current) = versions.last() else {
+                return Ok(None);
+            };
+            let listed = crate::registry::listed_digests(current);
+            let attestations: serde_json::Map<String, serde_json::Value> = store
+                .attestations_at(&listed, at)?
+                .into_iter()
+                .map(|(d, jws)| (d, serde_json::Value::String(jws)))
+                .collect();
+            Ok(Some(
+                serde_json::json!({"versions": versions, "attestations": attestations}).to_string(),
+            ))
+        },
+    )
+    .await
+    .map_err(|_| PublicError::Internal)?
+    .map_err(|e| {
+        tracing::error!(error = %e, "point-in-time read failed");
+        PublicError::Internal
+    })?
+    .ok_or(PublicError::PassportNotHeld)?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .body(body))
 }
 
 /// The items of a pack request: `?items=01/{gtin}/21/{serial},...` or a JSON body

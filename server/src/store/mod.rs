@@ -448,6 +448,26 @@ pub trait Store: Send + Sync + 'static {
             "this storage backend cannot read restricted sections (asked for {path})"
         )))
     }
+    /// A battery's passport versions as the registry had accepted them at `at` (Unix
+    /// seconds; SPEC.md 1.2 section 6.2, point in time): those accepted at or before `at`,
+    /// oldest first. Read per request, never cached. The default refuses, as for
+    /// [`Store::restricted_sections`].
+    fn versions_at(&self, path: &str, at: u64) -> Result<Vec<String>, StoreError> {
+        Err(StoreError::Backend(format!(
+            "this storage backend cannot read versions as of a time (asked for {path} at {at})"
+        )))
+    }
+    /// `(digest, jws)` of those of `digests` that were accepted at or before `at`.
+    fn attestations_at(
+        &self,
+        digests: &[String],
+        at: u64,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        Err(StoreError::Backend(format!(
+            "this storage backend cannot read attestations as of a time ({} asked at {at})",
+            digests.len()
+        )))
+    }
     /// The inspection reports of one battery, oldest first (SPEC.md section 6.4). The default
     /// refuses, as for [`Store::restricted_sections`].
     fn reports(&self, path: &str) -> Result<Vec<ReportRow>, StoreError> {

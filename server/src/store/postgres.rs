@@ -67,6 +67,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "document_uploader",
         include_str!("../../migrations/0006_document_uploader.sql"),
     ),
+    (
+        7,
+        "accepted_at",
+        include_str!("../../migrations/0007_accepted_at.sql"),
+    ),
 ];
 
 /// Bumps the change version once for this transaction (first thing in a commit that writes
@@ -987,8 +992,9 @@ async fn commit_once(
         exec(
             &tx,
             cache,
-            "INSERT INTO passports (path, version, digest, jws) VALUES ($1, $2, $3, $4)",
-            &[&p.path, &i(p.version)?, &p.digest, &p.jws],
+            "INSERT INTO passports (path, version, digest, jws, accepted_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+            &[&p.path, &i(p.version)?, &p.digest, &p.jws, &i(now)?],
         )
         .await?;
     }
@@ -1006,8 +1012,9 @@ async fn commit_once(
         exec(
             &tx,
             cache,
-            "INSERT INTO attestations (digest, jws) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-            &[&a.digest, &a.jws],
+            "INSERT INTO attestations (digest, jws, accepted_at) VALUES ($1, $2, $3) \
+             ON CONFLICT DO NOTHING",
+            &[&a.digest, &a.jws, &i(now)?],
         )
         .await?;
     }
@@ -1419,6 +1426,46 @@ impl Store for PostgresStore {
                 .await
                 .map_err(be)
                 .map(|rows| rows.iter().map(restricted_row).collect());
+            (c, r)
+        })
+    }
+
+    fn versions_at(&self, path: &str, at: u64) -> Result<Vec<String>, StoreError> {
+        let path = path.to_owned();
+        let at = i64::try_from(at).unwrap_or(i64::MAX);
+        self.run(move |c| async move {
+            let r = c
+                .client
+                .query(
+                    "SELECT jws FROM passports WHERE path = $1 \
+                     AND COALESCE(accepted_at, 0) <= $2 ORDER BY version",
+                    &[&path, &at],
+                )
+                .await
+                .map_err(be)
+                .map(|rows| rows.iter().map(|r| r.get(0)).collect());
+            (c, r)
+        })
+    }
+
+    fn attestations_at(
+        &self,
+        digests: &[String],
+        at: u64,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let digests = digests.to_vec();
+        let at = i64::try_from(at).unwrap_or(i64::MAX);
+        self.run(move |c| async move {
+            let r = c
+                .client
+                .query(
+                    "SELECT digest, jws FROM attestations WHERE digest = ANY($1) \
+                     AND COALESCE(accepted_at, 0) <= $2",
+                    &[&digests, &at],
+                )
+                .await
+                .map_err(be)
+                .map(|rows| rows.iter().map(|r| (r.get(0), r.get(1))).collect());
             (c, r)
         })
     }

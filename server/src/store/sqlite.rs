@@ -130,6 +130,33 @@ impl SqliteStore {
         }
         conn.execute_batch("CREATE INDEX IF NOT EXISTS documents_uploader ON documents (uploader)")
             .map_err(be)?;
+        // Databases from before point-in-time reads (PostgreSQL's migration 7,
+        // server/migrations/0007_accepted_at.sql): rows take their upload's audit time.
+        let has_accepted: bool = conn
+            .query_row(
+                "SELECT COUNT(*) FROM pragma_table_info('passports') WHERE name = 'accepted_at'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map_err(be)?
+            > 0;
+        if !has_accepted {
+            conn.execute_batch(
+                "ALTER TABLE passports ADD COLUMN accepted_at INTEGER; \
+                 ALTER TABLE attestations ADD COLUMN accepted_at INTEGER; \
+                 UPDATE passports SET accepted_at = (SELECT MIN(at) FROM audit \
+                   WHERE action IN ('passport.upload', 'demo.seed') \
+                   AND json_extract(detail, '$.digest') = passports.digest); \
+                 UPDATE attestations SET accepted_at = (SELECT MIN(at) FROM audit \
+                   WHERE action IN ('attestation.upload', 'demo.seed') \
+                   AND json_extract(detail, '$.digest') = attestations.digest);",
+            )
+            .map_err(be)?;
+        }
+        conn.execute_batch(
+            "CREATE INDEX IF NOT EXISTS passports_path_accepted ON passports (path, accepted_at)",
+        )
+        .map_err(be)?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
         })
@@ -497,8 +524,9 @@ impl Store for SqliteStore {
         }
         for p in &b.passports {
             tx.execute(
-                "INSERT INTO passports (path, version, digest, jws) VALUES (?1, ?2, ?3, ?4)",
-                params![p.path, i(p.version)?, p.digest, p.jws],
+                "INSERT INTO passports (path, version, digest, jws, accepted_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![p.path, i(p.version)?, p.digest, p.jws, i(now)?],
             )
             .map_err(be)?;
         }
@@ -512,8 +540,9 @@ impl Store for SqliteStore {
         }
         for a in &b.attestations {
             tx.execute(
-                "INSERT OR IGNORE INTO attestations (digest, jws) VALUES (?1, ?2)",
-                params![a.digest, a.jws],
+                "INSERT OR IGNORE INTO attestations (digest, jws, accepted_at) \
+                 VALUES (?1, ?2, ?3)",
+                params![a.digest, a.jws, i(now)?],
             )
             .map_err(be)?;
         }
@@ -673,6 +702,49 @@ impl Store for SqliteStore {
     fn reports(&self, path: &str) -> Result<Vec<ReportRow>, StoreError> {
         let conn = self.conn()?;
         query_reports(&conn, Some(path))
+    }
+
+    fn versions_at(&self, path: &str, at: u64) -> Result<Vec<String>, StoreError> {
+        let conn = self.conn()?;
+        let at = i64::try_from(at).unwrap_or(i64::MAX);
+        let mut q = conn
+            .prepare_cached(
+                "SELECT jws FROM passports WHERE path = ?1 AND COALESCE(accepted_at, 0) <= ?2 \
+                 ORDER BY version",
+            )
+            .map_err(be)?;
+        let rows = q
+            .query_map(params![path, at], |r| r.get(0))
+            .map_err(be)?
+            .collect::<Result<Vec<String>, _>>()
+            .map_err(be);
+        rows
+    }
+
+    fn attestations_at(
+        &self,
+        digests: &[String],
+        at: u64,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let conn = self.conn()?;
+        let at = i64::try_from(at).unwrap_or(i64::MAX);
+        let mut q = conn
+            .prepare_cached(
+                "SELECT digest, jws FROM attestations WHERE digest = ?1 \
+                 AND COALESCE(accepted_at, 0) <= ?2",
+            )
+            .map_err(be)?;
+        let mut out = Vec::new();
+        for d in digests {
+            let row = q
+                .query_map(params![d, at], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(be)?
+                .next()
+                .transpose()
+                .map_err(be)?;
+            out.extend(row);
+        }
+        Ok(out)
     }
 }
 
