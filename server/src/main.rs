@@ -69,6 +69,18 @@ async fn main() -> anyhow::Result<()> {
                 let _ = writeln!(out, "  sample {name}: {url}");
             }
         }
+        if let Some(origin) = m["foreign"]["origin"].as_str() {
+            let _ = writeln!(
+                out,
+                "labels without a credential, verified online (paste into the page's scanner \
+                 field; the foreign resolver is {origin}):"
+            );
+        }
+        for s in m["resolvedSamples"].as_array().into_iter().flatten() {
+            if let (Some(name), Some(url)) = (s["name"].as_str(), s["url"].as_str()) {
+                let _ = writeln!(out, "  {name}: {url}");
+            }
+        }
     }
     let _ = out.flush();
     app.run_until_stopped().await?;
