@@ -609,11 +609,26 @@ impl Demo {
         version: u64,
         prev: Option<&str>,
         list: &[Listed],
-        docs: (&str, &str),
+        refs: Refs<'_>,
         valid_from: u64,
     ) -> String {
+        let Refs { docs, status } = refs;
         let w = &self.world;
         let mut p = w.passport(&w.acme, url, version, prev, list, valid_from);
+        // SPEC.md 1.2 section 3.1: the passport's own status entries, at the list and index of
+        // its label's `st`, so that a verifier holding only the passport sees a revocation.
+        let (list_url, index) = status;
+        if let Some(o) = p.as_object_mut() {
+            o.insert(
+                "credentialStatus".into(),
+                json!([Purpose::Revocation, Purpose::Suspension]
+                    .iter()
+                    .map(|purpose| json!({"type": "BitstringStatusListEntry",
+                        "statusPurpose": purpose.as_str(), "statusListIndex": index.to_string(),
+                        "statusListCredential": purpose.list_url(list_url, "3")}))
+                    .collect::<Vec<_>>()),
+            );
+        }
         let public_url = &w.registry;
         let mut link = |ptr: &str, digest: &str| {
             if let Some(Value::Object(o)) = p.pointer_mut(ptr) {
@@ -680,14 +695,19 @@ impl Demo {
                         _ => Variant::Valid,
                     };
                     let list = self.attestations(reg, &url, variant, now)?;
-                    let v1 = self.passport(&url, 1, None, &list, docs, now - 2 * DAY);
+                    let base = reg.status_base(&w.acme.slug);
+                    let st = Refs {
+                        docs,
+                        status: (base.as_str(), index),
+                    };
+                    let v1 = self.passport(&url, 1, None, &list, st, now - 2 * DAY);
                     if name == "passport-tampered" {
                         // Another validly signed version 1: what the registry serves.
-                        let other = self.passport(&url, 1, None, &list, docs, now - 3 * DAY);
+                        let other = self.passport(&url, 1, None, &list, st, now - 3 * DAY);
                         self.post_passport(reg, &other, now)?;
                     } else {
                         self.post_passport(reg, &v1, now)?;
-                        let v2 = self.passport(&url, 2, Some(&v1), &list, docs, now - DAY);
+                        let v2 = self.passport(&url, 2, Some(&v1), &list, st, now - DAY);
                         self.post_passport(reg, &v2, now)?;
                     }
                     if let Variant::Revocable(i) = variant {
@@ -725,6 +745,14 @@ impl Demo {
         }
         Ok(out)
     }
+}
+
+/// What a demo passport links: its two documents' digests (carbon footprint, conformity) and
+/// its label's status list base and index.
+#[derive(Clone, Copy)]
+struct Refs<'a> {
+    docs: (&'a str, &'a str),
+    status: (&'a str, u64),
 }
 
 fn signed(key: &KeyPair, payload: Value) -> String {

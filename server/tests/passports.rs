@@ -1390,3 +1390,79 @@ async fn a_chain_read_as_of_a_time_shows_what_was_accepted_then() {
     .await;
     assert_eq!(s, 404);
 }
+
+/// SPEC.md 1.2 section 3.1: the demo's passports carry their battery's status entries (the list
+/// and index of the label's `st`), so a verifier that resolved a plain link, holding the
+/// passport and not the label, sees the battery revoked once its issuer revokes it.
+#[tokio::test]
+async fn a_resolved_passport_carries_its_batterys_status_and_a_revocation_reaches_it() {
+    let app = spawn_app().await;
+    let s = sample(&app, "passport-valid");
+    let label = s["url"].as_str().unwrap();
+    let plain = label.split('#').next().unwrap().to_owned();
+    let chain_url = s["passport"].as_str().unwrap().to_owned();
+    let index = s["index"].as_u64().unwrap();
+    let resolved =
+        |trust: &cellproof_core::TrustStore, status: &cellproof_core::StatusStore, body: &str| {
+            let ctx = Context::new(trust, status, UnixTime(now()));
+            cellproof_core::verify_resolved(
+                &plain,
+                &cellproof_core::Fetched::Chain {
+                    url: &chain_url,
+                    body,
+                },
+                &ctx,
+            )
+        };
+    let (_, body) = chain(&app, &chain_url).await;
+    let c = PassportChain::from_json(&body).unwrap();
+    for v in &c.versions {
+        let payload: Value = serde_json::from_slice(
+            &cellproof_core::b64_decode(v.split('.').nth(1).unwrap(), "payload").unwrap(),
+        )
+        .unwrap();
+        let entries = payload["credentialStatus"].as_array().unwrap();
+        let purposes: Vec<&str> = entries
+            .iter()
+            .map(|e| e["statusPurpose"].as_str().unwrap())
+            .collect();
+        assert_eq!(purposes, ["revocation", "suspension"]);
+        for e in entries {
+            assert_eq!(e["statusListIndex"], index.to_string().as_str());
+        }
+        assert_eq!(
+            entries[0]["statusListCredential"],
+            app.url("/v1/status/acme/3").as_str()
+        );
+    }
+    let (trust, status) = app.stores().await;
+    let v = resolved(&trust, &status, &body);
+    assert_eq!((v.overall, v.code), (Overall::Valid, None), "{v:#?}");
+    let st = v
+        .stages
+        .iter()
+        .find(|s| s.stage == cellproof_core::Stage::Status)
+        .unwrap();
+    assert_eq!(st.outcome, cellproof_core::Outcome::Passed, "{v:#?}");
+    // ACME revokes the battery: the resolved passport alone now says so.
+    let (iss, key) = app.acme();
+    let r = app
+        .post_jwt(
+            "/v1/status",
+            common::update(&app.address, &key, &iss, "3", index, "revocation", true),
+        )
+        .await;
+    assert_eq!(r.0, 200, "{}", r.1);
+    let mut revoked = None;
+    for _ in 0..50 {
+        let (trust, status) = app.stores().await;
+        let v = resolved(&trust, &status, &body);
+        if v.code == Some("revoked") {
+            revoked = Some(v);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let v = revoked.expect("the revocation reaches the resolved passport within 5 s");
+    assert_eq!(v.overall, Overall::Invalid);
+}

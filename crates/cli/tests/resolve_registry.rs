@@ -319,7 +319,8 @@ fn every_resolved_demo_sample_verifies_online_across_both_origins_as_the_manifes
             "foreign-untp" | "untp-link" => {
                 assert_eq!(j["issuer"]["id"], s["issuer"], "{name}: {j}");
             }
-            _ => {}
+            // The registry's passports carry their battery's status entries (SPEC.md 3.1).
+            _ => assert_eq!(stage(&j, "status")["outcome"], "passed", "{name}: {j}"),
         }
         // Offline, the same label carries no signature: unverifiable, never invalid.
         let mut args = vec!["verify", "--json"];
