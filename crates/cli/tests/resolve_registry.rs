@@ -359,58 +359,33 @@ fn passport_get_reads_a_chain_now_and_as_of_a_time() {
     let label = reg.sample("passport-valid");
     let (gtin, serial) = gtin_serial(&label);
     let path = format!("01/{gtin}/21/{serial}");
-    let o = cellproof(&["passport", "get", "--registry", &reg.url, &path]);
+    // `cellproof passport get --registry URL [--at AT] ITEM`.
+    let get = |at: Option<&str>, item: &str| {
+        let mut args = vec!["passport", "get", "--registry", reg.url.as_str()];
+        args.extend(at.map(|a| ["--at", a]).into_iter().flatten());
+        args.push(item);
+        cellproof(&args)
+    };
+    let o = get(None, &path);
     assert!(o.status.success(), "{}", text(&o));
     let chain: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(chain["versions"].as_array().unwrap().len(), 2, "{chain}");
     // The same battery named by its label URL or its element string.
     for item in [label.clone(), format!("(01){gtin}(21){serial}")] {
-        let o = cellproof(&["passport", "get", "--registry", &reg.url, &item]);
+        let o = get(None, &item);
         assert!(o.status.success(), "{item}: {}", text(&o));
         assert_eq!(serde_json::from_slice::<Value>(&o.stdout).unwrap(), chain);
     }
     // In the year 2000 the registry had accepted nothing of it.
-    let o = cellproof(&[
-        "passport",
-        "get",
-        "--registry",
-        &reg.url,
-        "--at",
-        "2000-01-01T00:00:00Z",
-        &path,
-    ]);
+    let o = get(Some("2000-01-01T00:00:00Z"), &path);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(o.stdout.is_empty());
     assert!(String::from_utf8_lossy(&o.stderr).contains("as of 2000-01-01T00:00:00Z"));
     // A time in the future reads as now.
-    let o = cellproof(&[
-        "passport",
-        "get",
-        "--registry",
-        &reg.url,
-        "--at",
-        "2999-01-01T00:00:00Z",
-        &path,
-    ]);
+    let o = get(Some("2999-01-01T00:00:00Z"), &path);
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(serde_json::from_slice::<Value>(&o.stdout).unwrap(), chain);
     // Not a time, not a single battery: usage errors.
-    let o = cellproof(&[
-        "passport",
-        "get",
-        "--registry",
-        &reg.url,
-        "--at",
-        "soon",
-        &path,
-    ]);
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    let o = cellproof(&[
-        "passport",
-        "get",
-        "--registry",
-        &reg.url,
-        &format!("01/{gtin}"),
-    ]);
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert_eq!(get(Some("soon"), &path).status.code(), Some(2));
+    assert_eq!(get(None, &format!("01/{gtin}")).status.code(), Some(2));
 }

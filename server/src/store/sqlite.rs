@@ -98,29 +98,13 @@ impl SqliteStore {
             .map_err(be)?;
         conn.execute_batch(SCHEMA).map_err(be)?;
         // Databases from before issuers were bound to an ecosystem (SPEC.md 1.1 section 4).
-        let has_eco: bool = conn
-            .query_row(
-                "SELECT COUNT(*) FROM pragma_table_info('issuers') WHERE name = 'eco'",
-                [],
-                |r| r.get::<_, i64>(0),
-            )
-            .map_err(be)?
-            > 0;
-        if !has_eco {
+        if !has_column(&conn, "issuers", "eco")? {
             conn.execute_batch("ALTER TABLE issuers ADD COLUMN eco TEXT")
                 .map_err(be)?;
         }
         // Databases from before documents recorded their uploader (PostgreSQL's migration 6,
         // server/migrations/0006_document_uploader.sql): earlier documents count for no one.
-        let has_uploader: bool = conn
-            .query_row(
-                "SELECT COUNT(*) FROM pragma_table_info('documents') WHERE name = 'uploader'",
-                [],
-                |r| r.get::<_, i64>(0),
-            )
-            .map_err(be)?
-            > 0;
-        if !has_uploader {
+        if !has_column(&conn, "documents", "uploader")? {
             conn.execute_batch(
                 "ALTER TABLE documents ADD COLUMN uploader TEXT; \
                  ALTER TABLE documents ADD COLUMN size INTEGER; \
@@ -132,15 +116,7 @@ impl SqliteStore {
             .map_err(be)?;
         // Databases from before point-in-time reads (PostgreSQL's migration 7,
         // server/migrations/0007_accepted_at.sql): rows take their upload's audit time.
-        let has_accepted: bool = conn
-            .query_row(
-                "SELECT COUNT(*) FROM pragma_table_info('passports') WHERE name = 'accepted_at'",
-                [],
-                |r| r.get::<_, i64>(0),
-            )
-            .map_err(be)?
-            > 0;
-        if !has_accepted {
+        if !has_column(&conn, "passports", "accepted_at")? {
             conn.execute_batch(
                 "ALTER TABLE passports ADD COLUMN accepted_at INTEGER; \
                  ALTER TABLE attestations ADD COLUMN accepted_at INTEGER; \
@@ -746,6 +722,17 @@ impl Store for SqliteStore {
         }
         Ok(out)
     }
+}
+
+/// Whether `table` has `column` (databases from before a column was added get it at start).
+fn has_column(conn: &Connection, table: &str, column: &str) -> Result<bool, StoreError> {
+    conn.query_row(
+        "SELECT COUNT(*) FROM pragma_table_info(?1) WHERE name = ?2",
+        params![table, column],
+        |r| r.get::<_, i64>(0),
+    )
+    .map(|n| n > 0)
+    .map_err(be)
 }
 
 /// Reports of one battery, or all of them, oldest first.
