@@ -55,15 +55,25 @@ pub fn did_web_url_dev(did: &str, loopback_http: bool) -> Option<String> {
         Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
         _ => host,
     };
-    let loopback = name.eq_ignore_ascii_case("localhost")
-        || name == "[::1]"
-        || name
-            .parse::<std::net::Ipv4Addr>()
-            .is_ok_and(|ip| ip.is_loopback());
+    let loopback =
+        name.eq_ignore_ascii_case("localhost") || name == "[::1]" || is_ipv4_loopback(name);
     Some(match loopback_http && loopback {
         true => format!("http://{rest}"),
         false => url,
     })
+}
+
+/// `127.a.b.c` written as four decimal octets (the core reads no sockets: no `std::net`).
+fn is_ipv4_loopback(host: &str) -> bool {
+    let octets: Vec<&str> = host.split('.').collect();
+    octets.len() == 4
+        && octets.first() == Some(&"127")
+        && octets.iter().all(|o| {
+            !o.is_empty()
+                && o.len() <= 3
+                && o.bytes().all(|b| b.is_ascii_digit())
+                && o.parse::<u16>().is_ok_and(|n| n <= 255)
+        })
 }
 
 /// A DID URL in absolute form: `#k` and a bare `k` become `{did}#k`.

@@ -916,6 +916,9 @@ fn did_web_urls_of_loopback_hosts_are_http_only_where_the_shell_allows_it() {
         "did:web:127.0.0.1.evil.example",
         "did:web:localhost.evil.example",
         "did:web:10.0.0.1",
+        "did:web:127.1",
+        "did:web:127.0.0.256",
+        "did:web:127.0.0.01a",
         "did:web:dpp.example.org",
     ] {
         assert!(
