@@ -141,6 +141,30 @@ pub enum Error {
     },
     /// A UNTP link's `hash` is not the SHA-256 of the credential its `uri` served.
     UntpHashMismatch,
+    /// A `BatteryLifecycleEvent` that is malformed or says what its status may not (SPEC.md
+    /// 1.2 section 3.4).
+    EventInvalid {
+        /// Why.
+        reason: String,
+    },
+    /// A lifecycle event's `previousStatus` is not the battery's current status (a stale or
+    /// raced event, SPEC.md 3.4).
+    LifecycleConflict {
+        /// The status held.
+        held: &'static str,
+        /// The event's `previousStatus`.
+        claimed: &'static str,
+    },
+    /// A lifecycle transition the table of SPEC.md 3.4 does not allow: after `recycled`, back
+    /// to `original`, by a role not listed for the new status, or to the same status.
+    LifecycleTransitionForbidden {
+        /// The held status.
+        from: &'static str,
+        /// The event's `newStatus`.
+        to: &'static str,
+        /// Why.
+        reason: &'static str,
+    },
     /// The resolver knows no passport for the label's battery (no passport link, or 404).
     PassportNotLinked {
         /// The identifier asked about.
@@ -616,6 +640,9 @@ impl Error {
             Error::PassportNotLinked { .. } => "passport_not_linked",
             Error::UntpDecryptFailed { .. } => "untp_decrypt_failed",
             Error::UntpHashMismatch => "untp_hash_mismatch",
+            Error::EventInvalid { .. } => "event_invalid",
+            Error::LifecycleConflict { .. } => "lifecycle_conflict",
+            Error::LifecycleTransitionForbidden { .. } => "lifecycle_transition_forbidden",
             Error::GtinInvalid => "gtin_invalid",
             Error::SerialInvalid => "serial_invalid",
             Error::FragmentNotNumeric { .. } => "fragment_not_numeric",
@@ -751,6 +778,16 @@ impl fmt::Display for Error {
             Error::UntpHashMismatch => f.write_str(
                 "the credential at the UNTP link's uri does not hash to the link's hash",
             ),
+            Error::EventInvalid { reason } => {
+                write!(f, "the lifecycle event is not valid: {reason}")
+            }
+            Error::LifecycleConflict { held, claimed } => write!(
+                f,
+                "the event says the battery was {claimed}, but it is {held}: recorded on a stale status"
+            ),
+            Error::LifecycleTransitionForbidden { from, to, reason } => {
+                write!(f, "a battery that is {from} cannot become {to}: {reason}")
+            }
             Error::PassportNotLinked { identifier } => write!(
                 f,
                 "the resolver links no passport to {identifier}"
@@ -1034,6 +1071,13 @@ pub const CODES: &[(&str, Stage, Class)] = &[
     ("passport_not_linked", Stage::Resolve, Class::Unverifiable),
     ("untp_decrypt_failed", Stage::Resolve, Class::Unverifiable),
     ("untp_hash_mismatch", Stage::Resolve, Class::Invalid),
+    ("event_invalid", Stage::Status, Class::Invalid),
+    ("lifecycle_conflict", Stage::Status, Class::Invalid),
+    (
+        "lifecycle_transition_forbidden",
+        Stage::Status,
+        Class::Invalid,
+    ),
     ("gtin_invalid", Stage::Decode, Class::Invalid),
     ("serial_invalid", Stage::Decode, Class::Invalid),
     ("fragment_not_numeric", Stage::Decode, Class::Invalid),

@@ -36,6 +36,7 @@ mod issue;
 mod json;
 mod jws;
 mod label;
+pub mod lifecycle;
 mod passport;
 mod report;
 mod request;
