@@ -344,7 +344,7 @@ pub fn verify_es256(
 }
 
 /// Signs `payload` as a compact ES256 JWS (RFC 6979 nonces): the demo's and the tests' issuer
-/// outside every trust list. Cellproof's own artifacts are Ed25519 ([`sign`]).
+/// outside every trust list. Cellproof's own artifacts are Ed25519.
 pub fn sign_es256(typ: Typ, kid: &str, payload: &[u8], key: &p256::ecdsa::SigningKey) -> String {
     use p256::ecdsa::signature::Signer as _;
     let header = serde_json::json!({"alg": ALG_ES256, "kid": kid, "typ": typ.as_str()});
