@@ -572,7 +572,15 @@ fn verify_online(
         ),
     };
     say(&line);
-    Ok(v)
+    // A document that cannot be had is the empty text, as the page hands it to the core:
+    // `did_unresolvable`, unverifiable, the DID named.
+    let ctx = Context {
+        did_document: Some(""),
+        ..*ctx
+    };
+    Ok(cellproof_core::resolve::verify_resolved(
+        input, &fetched, &ctx,
+    ))
 }
 
 /// Link objects (`{"linkURL", "linkName", "hashDigest", ...}`, SPEC.md section 3.2) anywhere in a

@@ -254,11 +254,12 @@ impl Fetcher {
         let status = response.status();
         let answered = response.url().to_string();
         if status == reqwest::StatusCode::NOT_FOUND {
-            return Err(fail(
-                Some(&answered),
-                NOT_LINKED,
-                "404: the resolver knows no such item".into(),
-            ));
+            // A DID document that is not there is the DID's failure, not the item's.
+            let (code, why) = match want {
+                Want::DidDocument => ("did_unresolvable", "404: no DID document at this URL"),
+                _ => (NOT_LINKED, "404: the resolver knows no such item"),
+            };
+            return Err(fail(Some(&answered), code, why.into()));
         }
         if !status.is_success() {
             return Err(fail(

@@ -191,18 +191,21 @@ fn a_linkset_without_a_passport_link_is_not_linked_and_a_404_too() {
 
 #[test]
 fn a_did_web_issuer_s_document_is_asked_and_the_verdict_names_the_did() {
-    use std::sync::{Arc, Mutex};
     // SPEC.md section 2.2: a resolved passport signed by a did:web issuer that no trust list
-    // names. Its DID document is asked at https://{host}/.well-known/did.json (here a loopback
-    // server without TLS: the handshake fails, so the signature stays unchecked), and the
-    // verdict is unverifiable issuer_unknown naming the DID, never valid.
+    // names. Its DID document is asked at {host}/.well-known/did.json (over http here only
+    // because the host is loopback and --insecure-loopback allows it), and the verdict is
+    // unverifiable, naming the DID, never valid: did_unresolvable without a document,
+    // issuer_unknown with the signature checked under the document's key, invalid for a
+    // forgery.
+    use std::sync::{Arc, Mutex};
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
     let w = cellproof_world::World::new("cli-did-web", "https://registry.example", now - 86_400);
     let passport: Arc<Mutex<String>> = Arc::default();
-    let served = Arc::clone(&passport);
+    let document: Arc<Mutex<Option<String>>> = Arc::default();
+    let (served, doc) = (Arc::clone(&passport), Arc::clone(&document));
     let (base, log) = serve(move |target, _| {
         if target.contains("linkType=linkset") {
             let label = target.split('?').next().unwrap_or_default();
@@ -212,6 +215,11 @@ fn a_did_web_issuer_s_document_is_asked_and_the_verdict_names_the_did() {
             response("200 OK", &[], linkset.to_string().as_bytes())
         } else if target == "/passport" {
             response("200 OK", &[], served.lock().unwrap().as_bytes())
+        } else if let (true, Some(d)) = (
+            target == "/.well-known/did.json",
+            doc.lock().unwrap().clone(),
+        ) {
+            response("200 OK", &[], d.as_bytes())
         } else {
             response("404 Not Found", &[], b"")
         }
@@ -222,13 +230,19 @@ fn a_did_web_issuer_s_document_is_asked_and_the_verdict_names_the_did() {
     let mut p = w.passport(&w.acme, &label, 1, None, &[], now - 3_600);
     p["issuer"] = did.clone().into();
     *passport.lock().unwrap() = w.sign_vc(&w.acme, &p);
+    let doc_for = |key: &cellproof_core::KeyPair| {
+        let vm = format!("{did}#{}", w.acme.key.kid);
+        serde_json::json!({"id": did, "verificationMethod": [{"id": vm, "type": "JsonWebKey",
+            "controller": did, "publicKeyJwk": key.public().to_jwk()}],
+            "assertionMethod": [vm]})
+        .to_string()
+    };
 
-    // The handshake waits for a server hello that never comes: a short request timeout.
-    let quick = [("CELLPROOF_RESOLVE_TIMEOUT_MS", "1000")];
-    let (j, o) = resolve_json(&["--insecure-loopback", &label], &quick);
+    // No document there: did_unresolvable, the DID named, the signature unchecked.
+    let (j, o) = resolve_json(&["--insecure-loopback", &label], &[]);
     assert_eq!(
         (j["overall"].as_str(), j["code"].as_str()),
-        (Some("unverifiable"), Some("issuer_unknown")),
+        (Some("unverifiable"), Some("did_unresolvable")),
         "{}",
         text(&o)
     );
@@ -237,29 +251,52 @@ fn a_did_web_issuer_s_document_is_asked_and_the_verdict_names_the_did() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
         err.contains(&format!(
-            "asked https://127.0.0.1:{port}/.well-known/did.json: DID document resolver_unreachable"
+            "asked http://127.0.0.1:{port}/.well-known/did.json: DID document did_unresolvable"
         )),
         "{}",
         text(&o)
     );
-    // Linkset, passport, then the DID document's (failed) TLS handshake, logged once the
-    // server thread saw the connection close.
+    // Linkset, passport, DID document.
     let waited = Instant::now();
     while log.lock().unwrap().len() < 3 && waited.elapsed() < Duration::from_secs(5) {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert_eq!(log.lock().unwrap().len(), 3);
-    // For people: who signed it.
-    let o = cellproof(
-        &["verify", "--resolve", "--insecure-loopback", &label],
-        &quick,
+
+    // The document lists the signing key: the signature holds, the issuer is still unknown.
+    *document.lock().unwrap() = Some(doc_for(&w.acme.key));
+    let (j, o) = resolve_json(&["--insecure-loopback", &label], &[]);
+    assert_eq!(
+        (j["overall"].as_str(), j["code"].as_str()),
+        (Some("unverifiable"), Some("issuer_unknown")),
+        "{}",
+        text(&o)
     );
+    let signature = j["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stage"] == "signature")
+        .unwrap();
+    assert_eq!(signature["outcome"], "passed", "{j}");
+    // For people: who signed it.
+    let o = cellproof(&["verify", "--resolve", "--insecure-loopback", &label], &[]);
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(
         out.contains(&format!(
             "signed by {did}, whom none of your trust lists names"
         )),
         "{out}"
+    );
+
+    // The document lists another key: a forgery, invalid.
+    *document.lock().unwrap() = Some(doc_for(&w.denchi.key));
+    let (j, o) = resolve_json(&["--insecure-loopback", &label], &[]);
+    assert_eq!(
+        (j["overall"].as_str(), j["code"].as_str()),
+        (Some("invalid"), Some("signature_invalid")),
+        "{}",
+        text(&o)
     );
 }
 

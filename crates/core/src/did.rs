@@ -97,6 +97,9 @@ pub fn did_key(document: &str, did: &str, kid: &str) -> Result<AnyKey, Error> {
         did: did.to_owned(),
         reason: reason.to_owned(),
     };
+    if document.trim().is_empty() {
+        return Err(unresolvable("the DID document could not be fetched"));
+    }
     if document.len() > MAX_DID_DOCUMENT {
         return Err(unresolvable("the DID document is larger than 64 KiB"));
     }
