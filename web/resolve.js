@@ -18,6 +18,7 @@ import initResolve, * as wasm from '/pkg/cellproof_resolve.js';
 import * as store from './store.js';
 import { t } from './i18n.js';
 import { state, metrics, nowSecs, isVerdict, emit } from './state.js';
+import { compactChain } from './sync.js';
 import { $ } from './dom.js';
 import { showVerdict } from './verdict-view.js';
 
@@ -38,6 +39,9 @@ function heldResolver() {
   if (held?.at !== at) {
     held?.resolver.free();
     held = { at, resolver: new wasm.Resolver(JSON.stringify(state.roots ?? []), JSON.stringify(state.verifier.held())) };
+    // Status lists the page holds only in the compact form (docs/status-sync.md): the passport's
+    // own credentialStatus is checked against them as the label's status is.
+    for (const body of compactChain(state.verifier)) held.resolver.loadCompact(new Uint8Array(body));
   }
   return held.resolver;
 }

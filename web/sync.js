@@ -14,6 +14,16 @@ import { $ } from './dom.js';
 /** Deltas kept before a sync fetches the full compact body again (as the CLI does). */
 const MAX_CHAIN = 30;
 
+/** The compact status bodies each verifier was built from (full first, then deltas): a list
+ * held only in the compact form has no W3C text in `held()`, so another module that rebuilds
+ * the page's lists (online resolution, web/resolve.js) loads these too. */
+const chains = new WeakMap();
+
+/** The compact bodies behind verifier `v` (empty for none). */
+export function compactChain(v) {
+  return chains.get(v) ?? [];
+}
+
 /** A verifier with the pinned `roots` and the stored lists (restores the clock floor). */
 export function buildVerifier(roots, saved) {
   const v = new Verifier();
@@ -22,6 +32,7 @@ export function buildVerifier(roots, saved) {
   // The compact status bodies as received, full first, then the deltas in the order they were
   // applied (docs/web.md, "Sync"): each is verified again, as on the day it came.
   for (const body of saved?.chain ?? []) v.loadCompact(new Uint8Array(body));
+  chains.set(v, saved?.chain ?? []);
   return v;
 }
 
@@ -182,6 +193,7 @@ async function syncOnce(prefetched) {
     metrics.lastSync = { via: metrics.syncVia, fallback, fetchMs: data.fetchMs ?? null, verifyMs: storeStart - verifyStart,
       storeMs: performance.now() - storeStart, statusLists: statusCount };
     state.verifier?.free();
+    chains.set(v, newChain);
     Object.assign(state, { verifier: v, roots, syncedAt });
     metrics.synced = performance.now();
     const refused = [...report.trust, ...report.status].filter((r) => !r.ok);

@@ -41,6 +41,16 @@ impl Resolver {
         Resolver { trust, status }
     }
 
+    /// Loads a compact or delta status body the page's verifier loaded (`docs/status-sync.md`;
+    /// lists held only in that form are not in `held()`), verified again here. Returns whether
+    /// every list in it was kept.
+    #[wasm_bindgen(js_name = loadCompact)]
+    pub fn load_compact(&mut self, body: &[u8]) -> bool {
+        self.status
+            .insert_compact(body, &self.trust)
+            .is_ok_and(|r| r.iter().all(|(_, l)| l.is_ok()))
+    }
+
     /// Where to ask online for a label without an embedded credential: `[{url, linkset}]` in
     /// order, or `{error: {code, message}}` for a label that cannot be read. `resolvers_json`
     /// is the configured resolver roots for element strings.
