@@ -154,7 +154,8 @@ pub fn did_key(document: &str, did: &str, kid: &str) -> Result<AnyKey, Error> {
 
 /// The DID document an issuer publishes at [`did_web_url`] (SPEC.md sections 1 and 2.2): each
 /// key a `JsonWebKey` verification method `{did}#{k}` (a key id already written as a DID URL of
-/// `did` keeps its fragment), listed under `assertionMethod`, public parts only.
+/// `did` keeps its fragment), listed under `assertionMethod`, public parts only. Its contexts
+/// are DID Core's and W3C Controlled Identifiers', which defines `JsonWebKey`.
 pub fn did_document(did: &str, keys: &[(&str, AnyKey)]) -> Value {
     let methods: Vec<Value> = keys
         .iter()
@@ -169,7 +170,7 @@ pub fn did_document(did: &str, keys: &[(&str, AnyKey)]) -> Value {
         .collect();
     let ids: Vec<Value> = methods.iter().map(|m| m["id"].clone()).collect();
     serde_json::json!({
-        "@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/jwk/v1"],
+        "@context": ["https://www.w3.org/ns/did/v1", "https://www.w3.org/ns/cid/v1"],
         "id": did,
         "verificationMethod": methods,
         "assertionMethod": ids,
