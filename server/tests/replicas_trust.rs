@@ -6,7 +6,8 @@
 //! What one replica accepts, the other serves and authenticates against within one poll
 //! interval ([`POLL`], 250 ms; the tests allow [`WITHIN`], a few intervals, for a loaded
 //! machine): a trust list uploaded through A (an inspector removed from it is refused by B), a
-//! passport or attestation uploaded through A; an authority key created and activated through
+//! passport or attestation uploaded through A (read as of a past time, `?at=`, at once, from the
+//! database); an authority key created and activated through
 //! B (which does not sign) signs the lists A signs, after A's next tick. A trust-list upload
 //! writes only its own ecosystem's row and never lowers a `seq` the database holds
 //! (docs/deploy.md).
@@ -206,9 +207,23 @@ async fn a_passport_and_an_attestation_uploaded_through_one_replica_are_served_b
     assert_eq!(s, 200, "{v}");
     let (s, v) = p.post(p.public(), "/v1/passports", media, v1.clone()).await;
     assert_eq!((s, &v["version"]), (200, &json!(1)), "{v}");
+    let accepted = now();
 
     let chain = format!("{}/v1/passports/04012345000016/REPL0001", p.b_addr);
     let digest = sha256_b64(co.as_bytes());
+    // Read as of a past time (SPEC.md 1.2 section 6.2), B answers from the database: what A
+    // accepted a second ago is there at once, with no poll interval to wait.
+    std::thread::sleep(std::time::Duration::from_millis(1_100));
+    let (s, body) = p
+        .get(format!(
+            "{chain}?at={}",
+            cellproof_core::format_rfc3339(accepted)
+        ))
+        .await;
+    assert_eq!(s, 200, "{body}");
+    let c: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(c["versions"], json!([v1]));
+    assert_eq!(c["attestations"][&digest], co.as_str());
     let took = within("B does not serve the passport A accepted", || async {
         let (s, body) = p.get(chain.clone()).await;
         if s != 200 {
