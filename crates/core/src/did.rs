@@ -43,7 +43,7 @@ pub fn did_web_url(did: &str) -> Option<String> {
     })
 }
 
-/// [`did_web_url`], except that a loopback host (`localhost`, `127.*`, `[::1]`) is asked over
+/// [`did_web_url`], except that a loopback host (`localhost`, `127.*`) is asked over
 /// http when `loopback_http` is set: what a shell allows for development and demos (the CLI's
 /// `--insecure-loopback`, a page served from loopback), as for every other hop; the did:web
 /// method itself knows https only.
@@ -55,8 +55,8 @@ pub fn did_web_url_dev(did: &str, loopback_http: bool) -> Option<String> {
         Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
         _ => host,
     };
-    let loopback =
-        name.eq_ignore_ascii_case("localhost") || name == "[::1]" || is_ipv4_loopback(name);
+    // An IPv6 literal cannot be a did:web host (`did_web_url` refuses brackets).
+    let loopback = name.eq_ignore_ascii_case("localhost") || is_ipv4_loopback(name);
     Some(match loopback_http && loopback {
         true => format!("http://{rest}"),
         false => url,

@@ -347,14 +347,28 @@ pub fn verify_es256(
 /// outside every trust list. Cellproof's own artifacts are Ed25519.
 pub fn sign_es256(typ: Typ, kid: &str, payload: &[u8], key: &p256::ecdsa::SigningKey) -> String {
     use p256::ecdsa::signature::Signer as _;
-    let header = serde_json::json!({"alg": ALG_ES256, "kid": kid, "typ": typ.as_str()});
-    let signing_input = format!(
-        "{}.{}",
-        b64_encode(header.to_string().as_bytes()),
-        b64_encode(payload)
-    );
-    let sig: p256::ecdsa::Signature = key.sign(signing_input.as_bytes());
-    format!("{signing_input}.{}", b64_encode(&sig.to_bytes()))
+    let input = signing_input(ALG_ES256, typ, kid, false, payload);
+    let sig: p256::ecdsa::Signature = key.sign(input.as_bytes());
+    format!("{input}.{}", b64_encode(&sig.to_bytes()))
+}
+
+/// `header.payload` of a compact JWS: the header `{alg, kid, typ[, zip]}`, the payload (raw
+/// DEFLATE with `zip: "DEF"` when `zip`), each base64url.
+fn signing_input(alg: &str, typ: Typ, kid: &str, zip: bool, payload: &[u8]) -> String {
+    let mut header = Map::new();
+    header.insert("alg".into(), alg.into());
+    header.insert("kid".into(), kid.into());
+    header.insert("typ".into(), typ.as_str().into());
+    if zip {
+        header.insert("zip".into(), "DEF".into());
+    }
+    let header = Value::Object(header).to_string();
+    let body = if zip {
+        deflate(payload)
+    } else {
+        payload.to_vec()
+    };
+    format!("{}.{}", b64_encode(header.as_bytes()), b64_encode(&body))
 }
 
 fn check_header(h: &Map<String, Value>, expected: Typ, es256: bool) -> Result<Header, Error> {
@@ -436,20 +450,7 @@ pub fn sign(
     deflate_payload: bool,
 ) -> String {
     let zip = deflate_payload && typ == Typ::Credential;
-    let mut header = Map::new();
-    header.insert("alg".into(), "EdDSA".into());
-    header.insert("kid".into(), kid.into());
-    header.insert("typ".into(), typ.as_str().into());
-    if zip {
-        header.insert("zip".into(), "DEF".into());
-    }
-    let header = Value::Object(header).to_string();
-    let body = if zip {
-        deflate(payload)
-    } else {
-        payload.to_vec()
-    };
-    let input = format!("{}.{}", b64_encode(header.as_bytes()), b64_encode(&body));
+    let input = signing_input("EdDSA", typ, kid, zip, payload);
     let sig = key.sign(input.as_bytes());
     format!("{input}.{}", b64_encode(&sig.to_bytes()))
 }

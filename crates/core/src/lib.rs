@@ -104,7 +104,7 @@ pub use status::{
     decode_encoded_list, encode_list, status_list_payload, Bitstring, Purpose, StatusList,
     StatusListSpec, StatusStore, MIN_ENTRIES, UNDEFINED_TERMS_CONTEXT, VC_CONTEXT,
 };
-pub use time::{format_rfc3339, parse_rfc3339, UnixTime};
+pub use time::{format_rfc3339, parse_rfc3339, parse_rfc3339_saturating, UnixTime};
 pub use trust::{
     same_kid, stores_from_held, Accepted, Accreditation, Authority, Entity, IssuerMatch, ListAge,
     PublicKey, Recognition, Resolution, Scope, TrustList, TrustStore, Via, CREDENTIAL_ROLES,

@@ -163,15 +163,11 @@ fn invalid(reason: impl Into<String>) -> Error {
 }
 
 fn battery_of(url: &str, what: &str) -> Result<DigitalLink, Error> {
-    let path = url
-        .split_once("://")
-        .and_then(|(_, rest)| rest.find('/').map(|i| &rest[i..]))
-        .ok_or_else(|| invalid(format!("{what} is not a Digital Link URL")))?;
     if url.contains(['?', '#']) {
         return Err(invalid(format!("{what} carries a query or fragment")));
     }
-    DigitalLink::parse_path(path)
-        .map_err(|e| invalid(format!("{what} is not a battery's Digital Link: {e}")))
+    crate::credential::parse_link_url(url)
+        .map_err(|e| invalid(format!("{what} is not a battery's Digital Link URL: {e}")))
 }
 
 impl LifecycleEvent {

@@ -616,15 +616,8 @@ impl<'c, 'a> Resolved<'c, 'a> {
                     }
                     _ => None,
                 };
-                let trust_error = match (res.key, did_key) {
-                    (Some(key), _) => {
-                        self.stages.record(
-                            Stage::Signature,
-                            vc.signature_under(&crate::jws::AnyKey::Ed25519(key)),
-                        );
-                        e
-                    }
-                    (None, Some(Ok(key))) => {
+                let trust_error = match (res.key.map(crate::jws::AnyKey::Ed25519), did_key) {
+                    (Some(key), _) | (None, Some(Ok(key))) => {
                         self.stages
                             .record(Stage::Signature, vc.signature_under(&key));
                         e

@@ -37,6 +37,22 @@ pub fn parse_rfc3339(s: &str) -> Result<u64, Error> {
         field: "date-time".into(),
         reason: "is not an RFC 3339 date-time",
     };
+    u64::try_from(parse_rfc3339_signed(s)?).map_err(|_| bad())
+}
+
+/// [`parse_rfc3339`], except that a well-formed date-time before 1970 (year 0 included) is 0
+/// rather than an error: for a reader asking "as of when" (SPEC.md 1.2 section 6.2), a time
+/// before Unix time is before everything.
+pub fn parse_rfc3339_saturating(s: &str) -> Result<u64, Error> {
+    parse_rfc3339_signed(s).map(|t| u64::try_from(t).unwrap_or(0))
+}
+
+/// Seconds since 1970 (negative before it) of an RFC 3339 date-time.
+fn parse_rfc3339_signed(s: &str) -> Result<i64, Error> {
+    let bad = || Error::ClaimInvalid {
+        field: "date-time".into(),
+        reason: "is not an RFC 3339 date-time",
+    };
     let b = s.as_bytes();
     if b.len() < 20 || b.len() > 40 {
         return Err(bad());
@@ -97,7 +113,7 @@ pub fn parse_rfc3339(s: &str) -> Result<u64, Error> {
     let days = days_from_civil(year, month, day);
     let local =
         days * 86_400 + i64::try_from(hour * 3600 + minute * 60 + second).map_err(|_| bad())?;
-    u64::try_from(local - offset).map_err(|_| bad())
+    Ok(local - offset)
 }
 
 /// Formats Unix seconds as RFC 3339 UTC (`2026-11-28T16:41:10Z`).
@@ -157,6 +173,22 @@ mod tests {
 
     /// The page's clock as JS gives it: NaN, infinities and negatives are 0 (the clock floor
     /// decides), fractions are cut, a number beyond u64 saturates instead of wrapping.
+    #[test]
+    fn saturating_reads_times_before_1970_as_0_and_refuses_the_rest() {
+        assert_eq!(parse_rfc3339_saturating("0000-01-01T00:00:00Z").unwrap(), 0);
+        assert_eq!(parse_rfc3339_saturating("1969-12-31T23:59:59Z").unwrap(), 0);
+        assert_eq!(parse_rfc3339_saturating("1970-01-01T00:00:01Z").unwrap(), 1);
+        assert!(parse_rfc3339("1969-12-31T23:59:59Z").is_err());
+        for bad in [
+            "0000-13-01T00:00:00Z",
+            "yesterday",
+            "1969-12-31",
+            "1969-12-31T23:59:59",
+        ] {
+            assert!(parse_rfc3339_saturating(bad).is_err(), "{bad}");
+        }
+    }
+
     #[test]
     fn js_seconds_are_read_safely() {
         for (js, want) in [

@@ -368,18 +368,9 @@ fn at_param(query: &str) -> Result<Option<u64>, PublicError> {
         [one] => one.as_str(),
         _ => return Err(PublicError::AtInvalid),
     };
-    if let Ok(t) = cellproof_core::parse_rfc3339(text) {
-        return Ok(Some(t));
-    }
-    // Before 1970: the same text in a leap year after it parses, and its year is earlier.
-    let year = text.get(..4).and_then(|y| y.parse::<u32>().ok());
-    let shaped = text
-        .get(4..)
-        .is_some_and(|rest| cellproof_core::parse_rfc3339(&format!("2000{rest}")).is_ok());
-    match (year, shaped) {
-        (Some(y), true) if y < 1970 => Ok(Some(0)),
-        _ => Err(PublicError::AtInvalid),
-    }
+    cellproof_core::parse_rfc3339_saturating(text)
+        .map(Some)
+        .map_err(|_| PublicError::AtInvalid)
 }
 
 /// The chain of `path` as the registry had accepted it at `at`, read from the store per
