@@ -106,22 +106,29 @@ pub fn method_label(m: &actix_web::http::Method) -> String {
     }
 }
 
+/// The one Content-Security-Policy, with `extra` sources for `connect-src`.
+macro_rules! csp {
+    ($extra:literal) => {
+        concat!(
+            "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self' https:",
+            $extra,
+            "; img-src 'self' data: blob:; style-src 'self'; worker-src 'self'; \
+             manifest-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+        )
+    };
+}
+
 /// The Content-Security-Policy of everything served. The page loads only its own scripts,
 /// styles, worker and WebAssembly (`wasm-unsafe-eval` compiles the module, nothing else is
 /// evaluated), and may not be framed. It fetches from this registry, and over https from the
 /// resolver a label names (SPEC.md 2.2: a plain Digital Link of another registry, GS1's
 /// resolver for an element string), directly, never through a proxy.
-pub const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
-    connect-src 'self' https:; img-src 'self' data: blob:; style-src 'self'; worker-src 'self'; \
-    manifest-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+pub const CSP: &str = csp!("");
 
 /// [`CSP`] for a development or demo server on http loopback: the page may also fetch from
 /// other loopback origins over http (the demo's foreign resolver, a local one), as SPEC.md 2.2
 /// lets a page served from loopback do.
-pub const CSP_LOOPBACK: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
-    connect-src 'self' https: http://127.0.0.1:* http://localhost:*; img-src 'self' data: blob:; \
-    style-src 'self'; worker-src 'self'; manifest-src 'self'; frame-ancestors 'none'; \
-    base-uri 'none'; form-action 'none'";
+pub const CSP_LOOPBACK: &str = csp!(" http://127.0.0.1:* http://localhost:*");
 
 /// The security headers of every response: `(name, value)`, HSTS last and only over HTTPS.
 pub(crate) const SECURITY_HEADERS: [(&str, &str); 5] = [
@@ -137,16 +144,22 @@ pub(crate) const SECURITY_HEADERS: [(&str, &str); 5] = [
 ];
 
 /// Security headers added to every response (a handler's own value wins).
-fn security_headers(https: bool, loopback_dev: bool) -> DefaultHeaders {
+fn security_headers(https: bool, csp: &'static str) -> DefaultHeaders {
     let n = if https { 5 } else { 4 };
     SECURITY_HEADERS
         .iter()
         .take(n)
-        .map(|(k, v)| match (*k, loopback_dev) {
-            ("Content-Security-Policy", true) => (*k, CSP_LOOPBACK),
-            _ => (*k, *v),
-        })
+        .map(|(k, v)| (*k, with_csp(k, v, csp)))
         .fold(DefaultHeaders::new(), |h, (k, v)| h.add((k, v)))
+}
+
+/// A security header's value, the policy in force for `Content-Security-Policy`.
+pub(crate) fn with_csp(name: &str, value: &'static str, csp: &'static str) -> &'static str {
+    if name == "Content-Security-Policy" {
+        csp
+    } else {
+        value
+    }
 }
 
 impl Application {
@@ -237,6 +250,7 @@ impl Application {
         let loopback_dev = (config.dev || config.demo)
             && !public_url.starts_with("https://")
             && addr.ip().is_loopback();
+        let csp = if loopback_dev { CSP_LOOPBACK } else { CSP };
         let state = web::Data::new(AppState {
             registry: registry.clone(),
             committer,
@@ -257,7 +271,7 @@ impl Application {
             })
             .to_string(),
             pack_gate: Default::default(),
-            csp: if loopback_dev { CSP_LOOPBACK } else { CSP },
+            csp,
         });
         let web_dir = config.web_dir.clone();
         let https = public_url.starts_with("https://");
@@ -270,7 +284,7 @@ impl Application {
                 .wrap(from_fn(track))
                 // Public reads for browser verifiers on other origins (cors.rs).
                 .wrap(from_fn(crate::cors::cors))
-                .wrap(security_headers(https, loopback_dev))
+                .wrap(security_headers(https, csp))
                 .wrap(Compress::default())
                 .wrap(TracingLogger::default())
                 // Outermost: published GETs answered from memory before logging, compression

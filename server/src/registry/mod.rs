@@ -36,7 +36,7 @@ pub use issuer::{
 };
 pub use operator::{valid_list_id, Onboard};
 pub use passport::{
-    document_digests, listed_digests, subject_of, valid_digest, DocumentAck, PassportAck,
+    chain_document, document_digests, subject_of, valid_digest, DocumentAck, PassportAck,
     DEFAULT_DOCUMENT_QUOTA, DEFAULT_MAX_DOCUMENT, MAX_PACK_ITEMS,
 };
 pub use publication::{Artifact, Published, AUDIT_HEAD_KEY};

@@ -64,6 +64,25 @@ pub struct DocumentAck {
     pub url: String,
 }
 
+/// A chain as `GET /v1/passports/{gtin}/{serial}` serves it (SPEC.md section 6.2): every
+/// version, oldest first, and `(digest, jws)` of those attestations the current version lists
+/// that `held` returns (from memory, or from the store as of a time). `None` without a version.
+pub fn chain_document<E>(
+    versions: &[String],
+    held: impl FnOnce(&[String]) -> Result<Vec<(String, String)>, E>,
+) -> Result<Option<Value>, E> {
+    let Some(current) = versions.last() else {
+        return Ok(None);
+    };
+    let attestations: Map<String, Value> = held(&listed_digests(current))?
+        .into_iter()
+        .map(|(d, jws)| (d, Value::String(jws)))
+        .collect();
+    Ok(Some(
+        json!({"versions": versions, "attestations": attestations}),
+    ))
+}
+
 /// The `hashDigest`s the passport's `attestations[]` lists (our own stored, verified bytes).
 pub fn listed_digests(jws: &str) -> Vec<String> {
     subject_of(jws)
@@ -687,15 +706,15 @@ impl Registry {
     /// the current version lists that the registry holds.
     fn chain_json(&self, path: &str) -> Option<Value> {
         let versions = self.passports.get(path)?;
-        let current = versions.last()?;
-        let attestations: Map<String, Value> = listed_digests(current)
-            .into_iter()
-            .filter_map(|d| {
-                let jws = self.attestations.get(&d)?.clone();
-                Some((d, Value::String(jws)))
-            })
-            .collect();
-        Some(json!({"versions": versions, "attestations": attestations}))
+        chain_document(versions, |listed| {
+            Ok::<_, std::convert::Infallible>(
+                listed
+                    .iter()
+                    .filter_map(|d| Some((d.clone(), self.attestations.get(d)?.clone())))
+                    .collect(),
+            )
+        })
+        .unwrap_or_default()
     }
 
     /// Publishes a battery's chain and current version.

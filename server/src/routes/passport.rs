@@ -380,18 +380,10 @@ async fn chain_at(state: &AppState, path: String, at: u64) -> Result<HttpRespons
     let body = web::block(
         move || -> Result<Option<String>, crate::store::StoreError> {
             let versions = store.versions_at(&path, at)?;
-            let Some(current) = versions.last() else {
-                return Ok(None);
-            };
-            let listed = crate::registry::listed_digests(current);
-            let attestations: serde_json::Map<String, serde_json::Value> = store
-                .attestations_at(&listed, at)?
-                .into_iter()
-                .map(|(d, jws)| (d, serde_json::Value::String(jws)))
-                .collect();
-            Ok(Some(
-                serde_json::json!({"versions": versions, "attestations": attestations}).to_string(),
-            ))
+            let doc = crate::registry::chain_document(&versions, |listed| {
+                store.attestations_at(listed, at)
+            })?;
+            Ok(doc.map(|d| d.to_string()))
         },
     )
     .await

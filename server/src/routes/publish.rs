@@ -204,11 +204,7 @@ pub async fn published_fast_path(
         4
     };
     for (k, v) in crate::startup::SECURITY_HEADERS.iter().take(n) {
-        let v = if *k == "Content-Security-Policy" {
-            state.csp
-        } else {
-            v
-        };
+        let v = crate::startup::with_csp(k, v, state.csp);
         headers.insert(
             header::HeaderName::from_static(static_lower(k)),
             header::HeaderValue::from_static(v),
