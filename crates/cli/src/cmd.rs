@@ -187,15 +187,14 @@ fn passport_get(
     at: Option<&str>,
     out: Option<&Path>,
 ) -> Result<Outcome> {
-    let input = if item.starts_with("01/") {
-        format!("https://id.invalid/{item}")
+    let read = |e: cellproof_core::Error| anyhow::anyhow!("{item}: {e} ({})", e.code());
+    let battery = if item.starts_with("01/") {
+        cellproof_core::DigitalLink::parse_path(&format!("/{item}")).map_err(read)?
     } else {
-        item.to_owned()
-    };
-    let label = cellproof_core::Label::parse(&input)
-        .map_err(|e| anyhow::anyhow!("{item}: {e} ({})", e.code()))?;
-    let Some(battery) = label.item() else {
-        bail!("{item} names no single battery (a GTIN and a serial, AI 01 and 21)");
+        let Some(battery) = cellproof_core::Label::parse(item).map_err(read)?.item() else {
+            bail!("{item} names no single battery (a GTIN and a serial, AI 01 and 21)");
+        };
+        battery
     };
     // `01/{gtin}/21/{serial}` with the serial percent-encoded as Digital Links write it.
     let path = battery.path();
@@ -216,10 +215,7 @@ fn passport_get(
         }
         None => None,
     };
-    let client = reqwest::blocking::Client::builder()
-        .timeout(std::time::Duration::from_secs(30))
-        .build()
-        .context("building the HTTP client")?;
+    let client = crate::inputs::registry_client(30)?;
     let r = client
         .get(&url)
         .header("Accept", "application/json")
@@ -552,30 +548,23 @@ fn verify_online(
     else {
         return Ok(v);
     };
-    let line = match fetcher.get(&url, crate::fetch::Want::DidDocument) {
-        Ok(doc) => {
-            let line = format!("asked {}: DID document", doc.url);
-            say(&line);
-            let ctx = Context {
-                did_document: Some(&doc.body),
-                ..*ctx
-            };
-            return Ok(cellproof_core::resolve::verify_resolved(
-                input, &fetched, &ctx,
-            ));
-        }
-        Err(f) => format!(
-            "asked {}: DID document {} ({})",
-            f.url.as_deref().unwrap_or(&url),
-            f.code,
-            f.detail
+    // A document that cannot be had is the empty text, as the page hands it to the core:
+    // `did_unresolvable`, unverifiable, the DID named.
+    let (line, document) = match fetcher.get(&url, crate::fetch::Want::DidDocument) {
+        Ok(doc) => (format!("asked {}: DID document", doc.url), doc.body),
+        Err(f) => (
+            format!(
+                "asked {}: DID document {} ({})",
+                f.url.as_deref().unwrap_or(&url),
+                f.code,
+                f.detail
+            ),
+            String::new(),
         ),
     };
     say(&line);
-    // A document that cannot be had is the empty text, as the page hands it to the core:
-    // `did_unresolvable`, unverifiable, the DID named.
     let ctx = Context {
-        did_document: Some(""),
+        did_document: Some(&document),
         ..*ctx
     };
     Ok(cellproof_core::resolve::verify_resolved(

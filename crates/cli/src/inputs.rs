@@ -116,3 +116,13 @@ pub fn luma(path: &Path) -> Result<(u32, u32, Vec<u8>)> {
     let (w, h) = gray.dimensions();
     Ok((w, h, gray.into_raw()))
 }
+
+/// The HTTP client for a registry the user named (`sync`, `publish`, `passport get`): rustls,
+/// at most `timeout_secs` per request. Online resolution has its own, held to SPEC.md 2.2's
+/// limits (`fetch.rs`).
+pub fn registry_client(timeout_secs: u64) -> Result<reqwest::blocking::Client> {
+    reqwest::blocking::Client::builder()
+        .timeout(std::time::Duration::from_secs(timeout_secs))
+        .build()
+        .context("building the HTTP client")
+}

@@ -156,10 +156,7 @@ pub fn publish(
         Item::Attestation(_) => (1, 0),
         Item::Passport(v, _) => (2, *v),
     });
-    let client = reqwest::blocking::Client::builder()
-        .timeout(std::time::Duration::from_secs(60))
-        .build()
-        .context("building the HTTP client")?;
+    let client = crate::inputs::registry_client(60)?;
     let mut refused = 0usize;
     for (path, item) in items {
         let name = crate::output::safe(&path.display().to_string());

@@ -187,10 +187,7 @@ pub fn sync(registry: &str, dir: &Path, roots: &[String]) -> Result<Outcome> {
         bail!("give the ecosystem roots to trust with --root ECO=JWKFILE");
     }
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let client = reqwest::blocking::Client::builder()
-        .timeout(std::time::Duration::from_secs(120))
-        .build()
-        .context("building the HTTP client")?;
+    let client = crate::inputs::registry_client(120)?;
     let empty: [&Path; 0] = [];
     let mut stores = inputs::stores(roots, &empty, &empty)?;
     // What is held from earlier syncs, verified again: what the registry serves now is offered
