@@ -518,4 +518,17 @@ fn keygen_with_a_did_writes_a_did_url_kid_and_did_document_publishes_it() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("not a did:web DID"));
     let o = run(&["keygen", "--kid", "a#b", "--out", p(&d.join("x.jwk"))]);
     assert_eq!(code(&o), 2);
+    // A DID no document can be published for: refused before any key is made.
+    let o = run(&[
+        "keygen",
+        "--kid",
+        "k1",
+        "--did",
+        "did:key:z6Mk",
+        "--out",
+        p(&d.join("y.jwk")),
+    ]);
+    assert_eq!(code(&o), 2);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not a did:web DID"));
+    assert!(!d.join("y.jwk").exists());
 }
