@@ -137,6 +137,8 @@ export default {
     revoked: 'Der Aussteller hat diesen Pass widerrufen.',
     suspended: 'Der Aussteller hat diesen Pass ausgesetzt.',
     superseded: 'Für diese Batterie gibt es einen neueren Pass (umgewidmet oder wiederaufbereitet).',
+    passport_ceased: 'Diese Batterie wurde recycelt, ihr Pass ist erloschen. Ein Etikett, das noch im Umlauf ist, wurde kopiert oder auf eine andere Batterie übertragen.',
+    lifecycle_waste: 'Diese Batterie wurde zu Abfall erklärt: Die Verantwortung ging auf den Hersteller, eine Organisation für Herstellerverantwortung oder einen Abfallbewirtschafter über.',
     status_unknown: 'Dieses Gerät hat keine Statusliste für diese Batterie. Online synchronisieren.',
     status_stale: 'Die Statusliste auf diesem Gerät ist veraltet. Online synchronisieren.',
     status_list_too_short: 'Eine Statusliste ist zum Schutz der Privatsphäre zu kurz und wurde abgelehnt.',

@@ -150,6 +150,8 @@ const codes = {
     revoked: 'The issuer has revoked this passport.',
     suspended: 'The issuer has suspended this passport.',
     superseded: 'A newer passport exists for this battery (repurposed or remanufactured).',
+    passport_ceased: 'This battery was recycled and its passport has ended. A label still in circulation was copied or moved to another battery.',
+    lifecycle_waste: 'This battery was declared waste: responsibility passed to its producer, a producer responsibility organisation or a waste operator.',
     status_unknown: 'This device has no status list for this battery. Sync when online.',
     status_stale: 'The status list on this device is out of date. Sync when online.',
     status_list_too_short: 'A status list is too short to protect privacy and was refused.',

@@ -163,6 +163,14 @@ pub fn verdict_text(v: &Verdict) -> String {
                     StatusState::Unknown => "unknown",
                     StatusState::Stale => "STALE",
                     StatusState::NotChecked => "not checked",
+                    StatusState::Ceased => "RECYCLED (passport ceased)",
+                };
+                // The lifecycle entry says which status it holds (SPEC.md 3.4).
+                let state = match (&v.lifecycle, s.purpose, s.state) {
+                    (Some(l), cellproof_core::Purpose::Lifecycle, StatusState::Ok) => {
+                        l.status.as_str()
+                    }
+                    _ => state,
                 };
                 let a = s
                     .age

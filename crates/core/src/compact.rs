@@ -56,7 +56,8 @@ pub struct CompactRecord {
     pub ttl_ms: u64,
     /// `None` for a full record; for a delta, the `validFrom` of the version it applies to.
     pub base: Option<u64>,
-    /// Entries (bits) of the list.
+    /// Bits of the list: its entries times its `statusSize` (3 for a lifecycle list, SPEC.md
+    /// 3.4, whose positions are then bit positions).
     pub entries: u64,
     /// Strictly increasing indexes: the set bits (full) or the flipped bits (delta).
     pub positions: Vec<u64>,
@@ -465,17 +466,6 @@ fn decode_stream(stream: &[u8], lists: u64) -> Result<Vec<Decoded>, Error> {
     Ok(out)
 }
 
-/// The purpose a list `id`'s suffix names (SPEC.md section 5).
-fn purpose_of(id: &str) -> Purpose {
-    if id.ends_with("-suspension") {
-        Purpose::Suspension
-    } else if id.ends_with("-refresh") {
-        Purpose::Refresh
-    } else {
-        Purpose::Revocation
-    }
-}
-
 /// What [`StatusStore::insert_compact`] did with each record: the list id, kept or refused.
 pub type CompactOutcome = Vec<(String, Result<(), Error>)>;
 
@@ -575,20 +565,27 @@ impl StatusStore {
                 issuer: iss.to_owned(),
             });
         }
+        // A record counts bits (SPEC.md 3.4: a lifecycle list's three bits per entry are
+        // coded bit by bit, like a one-bit list's); the id's suffix says how to read them.
+        let purpose = Purpose::of_id(&d.id);
         let mut bits = match d.base {
             None => Bitstring::zeroed(d.entries),
             Some(base) => {
                 let held = cands
                     .iter()
                     .find_map(|(eco, _)| self.held_at(eco, &d.id, base))
-                    .filter(|l| l.bits.entries() == d.entries && l.bits.status_size() == 1)
+                    .filter(|l| {
+                        l.bits.bit_len() == d.entries
+                            && l.bits.status_size() == purpose.status_size()
+                    })
                     .ok_or_else(|| Error::StatusDeltaBase { list: d.id.clone() })?;
-                held.bits.clone()
+                held.bits.clone().resized(1)?
             }
         };
-        if bits.entries() < crate::status::MIN_ENTRIES {
+        let min_bits = crate::status::MIN_ENTRIES * u64::from(purpose.status_size());
+        if bits.entries() < min_bits {
             return Err(Error::StatusListTooShort {
-                entries: bits.entries(),
+                entries: bits.entries() / u64::from(purpose.status_size()),
             });
         }
         let delta = d.base.is_some();
@@ -596,8 +593,9 @@ impl StatusStore {
             let on = !delta || bits.get(p)? == 0;
             bits.set(p, on)
         })?;
+        let bits = bits.resized(purpose.status_size())?;
         let list = StatusList {
-            purpose: purpose_of(&d.id),
+            purpose,
             id: d.id,
             issuer: iss.to_owned(),
             kid: kid.to_owned(),

@@ -388,6 +388,14 @@ pub enum Error {
     Suspended,
     /// The refresh bit is set: a newer passport exists (a notice, not a failure).
     Superseded,
+    /// The lifecycle list says the battery was recycled: its passport has ceased to exist
+    /// (Regulation (EU) 2023/1542 Art. 77(8); SPEC.md 1.2 section 3.4), so a label still in
+    /// circulation was copied or moved to another battery. Decides before `revoked`.
+    PassportCeased,
+    /// The lifecycle list says the battery became waste (a notice, not a failure):
+    /// responsibility passed to its producer, a producer responsibility organisation or a waste
+    /// operator (Art. 77(7) second subparagraph).
+    LifecycleWaste,
     /// The revocation list the credential points at is not available.
     StatusUnknown {
         /// The list URL.
@@ -683,6 +691,8 @@ impl Error {
             Error::Revoked => "revoked",
             Error::Suspended => "suspended",
             Error::Superseded => "superseded",
+            Error::PassportCeased => "passport_ceased",
+            Error::LifecycleWaste => "lifecycle_waste",
             Error::StatusUnknown { .. } => "status_unknown",
             Error::StatusStale { .. } => "status_stale",
             Error::StatusListTooShort { .. } => "status_list_too_short",
@@ -900,6 +910,14 @@ impl fmt::Display for Error {
             Error::Revoked => f.write_str("the issuer has revoked this credential"),
             Error::Suspended => f.write_str("the issuer has suspended this credential"),
             Error::Superseded => f.write_str("a newer passport exists for this battery"),
+            Error::PassportCeased => f.write_str(
+                "the battery was recycled and its passport has ceased to exist: a label still in \
+                 circulation was copied or moved to another battery",
+            ),
+            Error::LifecycleWaste => f.write_str(
+                "the battery was declared waste: responsibility passed to its producer, a \
+                 producer responsibility organisation or a waste operator",
+            ),
             Error::StatusUnknown { list } => {
                 write!(f, "the status list {list} is not available, so revocation is unknown")
             }
@@ -1118,6 +1136,8 @@ pub const CODES: &[(&str, Stage, Class)] = &[
     ("revoked", Stage::Status, Class::Invalid),
     ("suspended", Stage::Status, Class::Invalid),
     ("superseded", Stage::Status, Class::Notice),
+    ("passport_ceased", Stage::Status, Class::Invalid),
+    ("lifecycle_waste", Stage::Status, Class::Notice),
     ("status_unknown", Stage::Status, Class::Unverifiable),
     ("status_stale", Stage::Status, Class::Unverifiable),
     ("status_list_too_short", Stage::Status, Class::Invalid),

@@ -114,6 +114,7 @@ pub use vc::{
     verify_vc, UnverifiedVc, VcKind, VerifiedVc, ATTESTATION, PASSPORT, REPORT, RESTRICTED,
 };
 pub use verdict::{
-    IssuerInfo, Notice, Outcome, Overall, Source, StageResult, StatusCheck, StatusState, Verdict,
+    IssuerInfo, LifecycleInfo, Notice, Outcome, Overall, Source, StageResult, StatusCheck,
+    StatusState, Verdict,
 };
 pub use verify::{passport_digest, verify, verify_many, Context};

@@ -13,7 +13,8 @@ use crate::vc::VcKind;
 use crate::verify::MAX_CLOCK_SKEW;
 
 /// A battery's lifecycle status (SPEC.md 3.4), with its value in the 3-bit lifecycle list.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum LifecycleStatus {
     /// `0x0`: as placed on the market.
     Original,
@@ -93,7 +94,7 @@ pub fn status_messages() -> Value {
 }
 
 /// Who took over a battery that became waste (Art. 77(7) second subparagraph).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct ResponsibleParty {
     /// Its DID or other identifier.
     pub id: String,

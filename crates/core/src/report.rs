@@ -239,6 +239,10 @@ pub struct VerdictJson {
     /// The issuer's DID when no accepted trust list names it (`did:web`, SPEC.md 2.2).
     #[serde(rename = "issuerDid", skip_serializing_if = "Option::is_none")]
     pub issuer_did: Option<String>,
+    /// The battery's lifecycle (SPEC.md 1.2 sections 3.4 and 7): `{"status", "event"?,
+    /// "successor"?, "responsibleParty"?, "eventDate"?}`, when a lifecycle list was held.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lifecycle: Option<crate::verdict::LifecycleInfo>,
 }
 
 fn outcome_str(o: Outcome) -> &'static str {
@@ -260,6 +264,7 @@ fn state_str(s: StatusState) -> &'static str {
         StatusState::Unknown => "unknown",
         StatusState::Stale => "stale",
         StatusState::NotChecked => "not_checked",
+        StatusState::Ceased => "ceased",
     }
 }
 
@@ -346,6 +351,7 @@ impl From<&Verdict> for VerdictJson {
             }),
             source: v.source.clone(),
             issuer_did: v.issuer_did.clone(),
+            lifecycle: v.lifecycle.clone(),
         }
     }
 }

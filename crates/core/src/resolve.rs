@@ -681,19 +681,21 @@ impl<'c, 'a> Resolved<'c, 'a> {
                 Some("the passport has no status entry".into()),
             ),
             (Ok(_), None) => self.stages.skip(Stage::Status),
-            (Ok(entries), Some(m)) => check_status(
-                &m.eco,
-                entries
-                    .into_iter()
-                    .map(|e| (e.purpose, e.list, e.index))
-                    .collect(),
-                ctx,
-                now,
-                &mut self.stages,
-                &mut parts.status,
-                &mut parts.notices,
-                &mut parts.data,
-            ),
+            (Ok(entries), Some(m)) => {
+                parts.lifecycle = check_status(
+                    &m.eco,
+                    entries
+                        .into_iter()
+                        .map(|e| (e.purpose, e.list, e.index))
+                        .collect(),
+                    ctx,
+                    now,
+                    &mut self.stages,
+                    &mut parts.status,
+                    &mut parts.notices,
+                    &mut parts.data,
+                );
+            }
         }
         // The chain and the attestations its current version lists.
         // Without a Digital Link to bind to (a UNTP passport of a non-GS1 product), a Cellproof
@@ -795,6 +797,7 @@ impl<'c, 'a> Resolved<'c, 'a> {
             label: Some(self.label),
             source: parts.source,
             issuer_did: parts.issuer_did,
+            lifecycle: parts.lifecycle,
         }
     }
 }
@@ -802,6 +805,7 @@ impl<'c, 'a> Resolved<'c, 'a> {
 /// What a resolved verdict collects besides its stages.
 #[derive(Default)]
 struct Parts {
+    lifecycle: Option<crate::verdict::LifecycleInfo>,
     scanned: Option<DigitalLink>,
     source: Option<Source>,
     issuer_did: Option<String>,

@@ -43,24 +43,69 @@ pub enum Purpose {
     Suspension,
     /// A newer passport exists (repurposed or remanufactured battery).
     Refresh,
+    /// The battery's lifecycle status (SPEC.md 1.2 section 3.4): W3C `statusPurpose`
+    /// `message`, three bits per entry, the values of [`crate::lifecycle::LifecycleStatus`].
+    Lifecycle,
 }
 
 impl Purpose {
-    /// All purposes in the order the status stage checks them.
+    /// The one-bit purposes, in the order the status stage checks them; the only ones a
+    /// status update (`op: "status"`) may set.
     pub const ALL: [Purpose; 3] = [Purpose::Revocation, Purpose::Suspension, Purpose::Refresh];
 
-    /// The W3C `statusPurpose` value.
+    /// Every list a list id has (SPEC.md sections 5 and 3.4): the one-bit purposes, then the
+    /// lifecycle list.
+    pub const LISTS: [Purpose; 4] = [
+        Purpose::Revocation,
+        Purpose::Suspension,
+        Purpose::Refresh,
+        Purpose::Lifecycle,
+    ];
+
+    /// The purpose's name in verdicts, requests and the registry's store (`lifecycle` for the
+    /// lifecycle list, whose W3C `statusPurpose` is [`Purpose::w3c`] `message`).
     pub fn as_str(self) -> &'static str {
         match self {
             Purpose::Revocation => "revocation",
             Purpose::Suspension => "suspension",
             Purpose::Refresh => "refresh",
+            Purpose::Lifecycle => "lifecycle",
         }
     }
 
-    /// Parses a `statusPurpose` value.
+    /// The W3C `statusPurpose` value.
+    pub fn w3c(self) -> &'static str {
+        match self {
+            Purpose::Lifecycle => "message",
+            p => p.as_str(),
+        }
+    }
+
+    /// Parses a one-bit purpose's name (a status update's `purpose`, a `statusPurpose`).
     pub fn parse(s: &str) -> Option<Self> {
         Purpose::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+
+    /// Parses any purpose's name, `lifecycle` included (the registry's store).
+    pub fn parse_any(s: &str) -> Option<Self> {
+        Purpose::LISTS.into_iter().find(|p| p.as_str() == s)
+    }
+
+    /// Bits per entry: 3 for the lifecycle list, 1 for the others.
+    pub fn status_size(self) -> u8 {
+        match self {
+            Purpose::Lifecycle => crate::lifecycle::LIFECYCLE_STATUS_SIZE,
+            _ => 1,
+        }
+    }
+
+    /// The purpose a list id's suffix names (SPEC.md sections 5 and 3.4).
+    pub fn of_id(id: &str) -> Purpose {
+        Purpose::LISTS
+            .into_iter()
+            .rev()
+            .find(|p| !p.suffix().is_empty() && id.ends_with(p.suffix()))
+            .unwrap_or(Purpose::Revocation)
     }
 
     /// The suffix after `{statusBase}{listId}` (SPEC.md section 5).
@@ -69,6 +114,7 @@ impl Purpose {
             Purpose::Revocation => "",
             Purpose::Suspension => "-suspension",
             Purpose::Refresh => "-refresh",
+            Purpose::Lifecycle => "-lifecycle",
         }
     }
 
@@ -140,11 +186,29 @@ impl Bitstring {
 
     /// An all-zero list of `entries` entries of one bit.
     pub fn zeroed(entries: u64) -> Self {
-        let n = usize::try_from(entries.div_ceil(8)).unwrap_or(0);
+        Self::zeroed_sized(entries, 1)
+    }
+
+    /// An all-zero list of `entries` entries of `status_size` bits (1 to 8).
+    pub fn zeroed_sized(entries: u64, status_size: u8) -> Self {
+        let status_size = status_size.clamp(1, 8);
+        let bits = entries.saturating_mul(u64::from(status_size));
+        let n = usize::try_from(bits.div_ceil(8)).unwrap_or(0);
         Bitstring {
             bytes: vec![0; n],
-            status_size: 1,
+            status_size,
         }
+    }
+
+    /// Length in bits (a multiple of 8): what a compact record's `entries` counts.
+    pub fn bit_len(&self) -> u64 {
+        u64::try_from(self.bytes.len()).unwrap_or(0) * 8
+    }
+
+    /// The same bytes read with another entry size (a compact record decoded bit by bit,
+    /// then read as the lifecycle list it is).
+    pub fn resized(self, status_size: u8) -> Result<Self, Error> {
+        Self::new(self.bytes, status_size)
     }
 
     /// Number of entries.
@@ -184,6 +248,32 @@ impl Bitstring {
             .copied()
             .unwrap_or(0);
         (byte >> (7 - bit % 8)) & 1
+    }
+
+    /// Sets entry `index` to `value` (its low `statusSize` bits; the first bit the most
+    /// significant).
+    pub fn set_value(&mut self, index: u64, value: u8) -> Result<(), Error> {
+        let entries = self.entries();
+        if index >= entries || (self.status_size < 8 && value >> self.status_size != 0) {
+            return Err(Error::StatusIndexOutOfRange { index, entries });
+        }
+        let size = u64::from(self.status_size);
+        for k in 0..size {
+            let bit = index * size + k;
+            let on = (value >> (size - 1 - k)) & 1 == 1;
+            let mask = 1u8 << (7 - bit % 8);
+            if let Some(b) = usize::try_from(bit / 8)
+                .ok()
+                .and_then(|i| self.bytes.get_mut(i))
+            {
+                if on {
+                    *b |= mask;
+                } else {
+                    *b &= !mask;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Sets a one-bit entry.
@@ -277,13 +367,16 @@ pub fn status_list_payload(spec: &StatusListSpec<'_>, bits: &Bitstring) -> Value
     let mut subject = serde_json::json!({
         "id": format!("{}#list", spec.id),
         "type": "BitstringStatusList",
-        "statusPurpose": spec.purpose.as_str(),
+        "statusPurpose": spec.purpose.w3c(),
         "encodedList": encode_list(bits.bytes()),
         "ttl": spec.ttl_ms,
     });
-    if bits.status_size() != 1 {
-        if let Some(m) = subject.as_object_mut() {
+    if let Some(m) = subject.as_object_mut() {
+        if bits.status_size() != 1 {
             m.insert("statusSize".into(), bits.status_size().into());
+        }
+        if spec.purpose == Purpose::Lifecycle {
+            m.insert("statusMessage".into(), crate::lifecycle::status_messages());
         }
     }
     serde_json::json!({
@@ -358,12 +451,12 @@ fn read_payload(p: &Map<String, Value>, bits: bool) -> Result<StatusList, Error>
             "credentialSubject.type must be BitstringStatusList",
         ));
     }
-    let purpose = cs_o
-        .opt_str("statusPurpose")
-        .ok()
-        .flatten()
-        .and_then(Purpose::parse)
-        .ok_or_else(|| invalid("statusPurpose must be revocation, suspension or refresh"))?;
+    // SPEC.md sections 5 and 3.4: the id's suffix names the purpose, and the
+    // `statusPurpose` must be its W3C name.
+    let purpose = Purpose::of_id(&id);
+    if cs_o.opt_str("statusPurpose").ok().flatten() != Some(purpose.w3c()) {
+        return Err(invalid("statusPurpose does not match the list id's suffix"));
+    }
     let ttl = cs_o
         .opt_u64("ttl")
         .map_err(|_| invalid("ttl must be a non-negative integer"))?;
@@ -372,6 +465,21 @@ fn read_payload(p: &Map<String, Value>, bits: bool) -> Result<StatusList, Error>
         .map_err(|_| invalid("statusSize must be an integer"))?
         .unwrap_or(1);
     let size = u8::try_from(size).map_err(|_| invalid("statusSize must be 1 to 8"))?;
+    if size != purpose.status_size() {
+        return Err(invalid(
+            "statusSize must be 3 for a lifecycle list and 1 for the others",
+        ));
+    }
+    if purpose == Purpose::Lifecycle {
+        // W3C: a list with statusSize > 1 carries a message for every value (2^statusSize);
+        // SPEC.md 3.4 fixes them. The plural spelling is accepted too.
+        let messages = cs.get("statusMessage").or_else(|| cs.get("statusMessages"));
+        if messages != Some(&crate::lifecycle::status_messages()) {
+            return Err(invalid(
+                "a lifecycle list's statusMessage must name the eight values of SPEC.md 3.4",
+            ));
+        }
+    }
     let encoded = cs_o
         .str("encodedList")
         .map_err(|_| invalid("encodedList is missing"))?;
@@ -380,17 +488,6 @@ fn read_payload(p: &Map<String, Value>, bits: bool) -> Result<StatusList, Error>
     } else {
         Bitstring::zeroed(0)
     };
-    // SPEC.md section 5: the id's suffix names the purpose.
-    let suffix_purpose = if id.ends_with("-suspension") {
-        Purpose::Suspension
-    } else if id.ends_with("-refresh") {
-        Purpose::Refresh
-    } else {
-        Purpose::Revocation
-    };
-    if suffix_purpose != purpose {
-        return Err(invalid("statusPurpose does not match the list id's suffix"));
-    }
     Ok(StatusList {
         id,
         issuer,

@@ -77,6 +77,28 @@ pub enum StatusState {
     Stale,
     /// Not checked (no list for an optional purpose).
     NotChecked,
+    /// The lifecycle list says `recycled`: the passport has ceased to exist (SPEC.md 3.4).
+    Ceased,
+}
+
+/// The battery's life after its first use, as the lifecycle list and, online, its events tell
+/// (SPEC.md 1.2 sections 3.4 and 7: `{"status", "event"?, "successor"?, "responsibleParty"?}`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct LifecycleInfo {
+    /// The status the lifecycle list holds.
+    pub status: crate::lifecycle::LifecycleStatus,
+    /// The `id` of the verified event that set it, when the verifier holds it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// The successor passports' Digital Link URLs that event names.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub successor: Vec<String>,
+    /// Who took over a battery that became waste, as that event names it.
+    #[serde(rename = "responsibleParty", skip_serializing_if = "Option::is_none")]
+    pub responsible_party: Option<crate::lifecycle::ResponsibleParty>,
+    /// When the event says it happened (RFC 3339), when held.
+    #[serde(rename = "eventDate", skip_serializing_if = "Option::is_none")]
+    pub event_date: Option<String>,
 }
 
 /// One status purpose's check.
@@ -224,6 +246,9 @@ pub struct Verdict {
     /// trust lists names".
     #[serde(rename = "issuerDid", skip_serializing_if = "Option::is_none")]
     pub issuer_did: Option<String>,
+    /// The battery's lifecycle (SPEC.md 1.2 section 3.4), when a lifecycle list was held.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lifecycle: Option<LifecycleInfo>,
 }
 
 /// Collects stage results while verifying.

@@ -18,11 +18,14 @@ use crate::credential::{Credential, Scan};
 use crate::error::{Error, Stage};
 use crate::jws::{Jws, VerifiedJws};
 use crate::label::{Label, LabelForm};
+use crate::lifecycle::LifecycleStatus;
 use crate::passport::{AttestationOutcome, PassportChain, PassportCtx};
 use crate::status::{Purpose, StatusStore};
 use crate::time::UnixTime;
 use crate::trust::{ListAge, Resolution, TrustStore, CREDENTIAL_ROLES};
-use crate::verdict::{overall_of, IssuerInfo, Notice, Stages, StatusCheck, StatusState, Verdict};
+use crate::verdict::{
+    overall_of, IssuerInfo, LifecycleInfo, Notice, Stages, StatusCheck, StatusState, Verdict,
+};
 
 /// Clock skew tolerated on a credential's `iat` before it counts as issued in the future.
 pub const MAX_CLOCK_SKEW: u64 = 300;
@@ -196,6 +199,7 @@ fn finish(
     let signature_ok;
     let mut passport = None;
     let mut attestations = Vec::new();
+    let mut lifecycle = None;
     if let (Some(scan), Some(cred), Some(res)) = (&scan, &credential, &resolution) {
         // Signature.
         signature_ok = matches!(signature, Some(Ok(_)));
@@ -277,19 +281,21 @@ fn finish(
             (Some(_), Err(_)) => stages.skip(Stage::Status),
             (Some(st), Ok(m)) => match &m.entity.status_base {
                 // The lists of the label's `st` sit under the issuer's `statusBase`.
-                Some(base) => check_status(
-                    &m.eco,
-                    Purpose::ALL
-                        .iter()
-                        .map(|p| (*p, p.list_url(base, &st.list), st.index))
-                        .collect(),
-                    ctx,
-                    now,
-                    &mut stages,
-                    &mut status,
-                    &mut notices,
-                    &mut data,
-                ),
+                Some(base) => {
+                    lifecycle = check_status(
+                        &m.eco,
+                        Purpose::LISTS
+                            .iter()
+                            .map(|p| (*p, p.list_url(base, &st.list), st.index))
+                            .collect(),
+                        ctx,
+                        now,
+                        &mut stages,
+                        &mut status,
+                        &mut notices,
+                        &mut data,
+                    )
+                }
                 None => stages.fail(
                     Stage::Status,
                     Error::StatusUnknown {
@@ -337,6 +343,7 @@ fn finish(
         label,
         source: None,
         issuer_did: None,
+        lifecycle,
     }
 }
 
@@ -435,7 +442,8 @@ pub fn passport_digest(compact: &str) -> String {
 
 /// Checks the status lists a credential names, one `(purpose, list URL, index)` each
 /// (SPEC.md section 5): a missing revocation list is `status_unknown`, the others optional.
-/// Only a list held under the issuer's home ecosystem `eco` speaks for it.
+/// Only a list held under the issuer's home ecosystem `eco` speaks for it. The lifecycle list
+/// (SPEC.md 3.4) is read by [`lifecycle_entry`]; its status is returned.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn check_status(
     eco: &str,
@@ -446,13 +454,32 @@ pub(crate) fn check_status(
     out: &mut Vec<StatusCheck>,
     notices: &mut Vec<Notice>,
     data: &mut Vec<ListAge>,
-) {
+) -> Option<LifecycleInfo> {
     let mut failure: Option<Error> = None;
     let mut superseded = false;
+    let mut lifecycle = None;
     for (purpose, url, index) in refs {
         // Only a list held under the issuer's home ecosystem speaks for it (SPEC.md section 5):
         // one signed by an authority of another ecosystem says nothing about this issuer.
         let list = ctx.status.get(eco, &url, ctx.trust);
+        if purpose == Purpose::Lifecycle {
+            let (state, age, info) = lifecycle_entry(list, &url, index, now, notices, data);
+            lifecycle = info.map(|status| LifecycleInfo {
+                status,
+                event: None,
+                successor: Vec::new(),
+                responsible_party: None,
+                event_date: None,
+            });
+            out.push(StatusCheck {
+                purpose,
+                list: url,
+                index,
+                state,
+                age,
+            });
+            continue;
+        }
         let (state, age) = match list {
             None => {
                 // SPEC.md section 5: the revocation list is required, the others optional.
@@ -488,7 +515,7 @@ pub(crate) fn check_status(
                             });
                             (StatusState::Stale, Some(age.age))
                         }
-                        Purpose::Refresh => {
+                        Purpose::Refresh | Purpose::Lifecycle => {
                             superseded = true;
                             (StatusState::Superseded, Some(age.age))
                         }
@@ -523,6 +550,14 @@ pub(crate) fn check_status(
             age,
         });
     }
+    // SPEC.md 3.4: `recycled` decides before `revoked` (a 1.1 verifier sees the revocation
+    // bit the registry set with it).
+    if lifecycle
+        .as_ref()
+        .is_some_and(|l| l.status == LifecycleStatus::Recycled)
+    {
+        failure = Some(Error::PassportCeased);
+    }
     match failure {
         Some(e) => stages.fail(Stage::Status, e),
         None if superseded => {
@@ -534,4 +569,66 @@ pub(crate) fn check_status(
         }
         None => stages.pass(Stage::Status),
     }
+    lifecycle
+}
+
+/// Reads a battery's entry of its lifecycle list (SPEC.md 1.2 section 3.4): no list is not
+/// checked, never a failure; `0x6`, `0x7` or an index outside the list make the lifecycle
+/// unknown with a notice (the list's other entries stay usable); `recycled` is final even on
+/// an expired list; `waste` is the notice `lifecycle_waste`; other values from an expired
+/// list are shown with their age and the notice `status_stale`.
+fn lifecycle_entry(
+    list: Option<&crate::status::StatusList>,
+    url: &str,
+    index: u64,
+    now: u64,
+    notices: &mut Vec<Notice>,
+    data: &mut Vec<ListAge>,
+) -> (StatusState, Option<u64>, Option<LifecycleStatus>) {
+    let Some(l) = list else {
+        return (StatusState::NotChecked, None, None);
+    };
+    let age = l.age(now);
+    data.push(age.clone());
+    let value = match l.bits.get(index) {
+        Ok(v) => v,
+        Err(e) => {
+            notices.push(Notice {
+                code: e.code(),
+                message: format!("this battery's lifecycle is unknown: {e}"),
+            });
+            return (StatusState::Unknown, Some(age.age), None);
+        }
+    };
+    let Some(status) = LifecycleStatus::from_value(value) else {
+        notices.push(Notice {
+            code: "status_list_invalid",
+            message: format!(
+                "the lifecycle list gives this battery the undefined value 0x{value:x}: its \
+                 lifecycle is unknown"
+            ),
+        });
+        return (StatusState::Unknown, Some(age.age), None);
+    };
+    if status == LifecycleStatus::Recycled {
+        return (StatusState::Ceased, Some(age.age), Some(status));
+    }
+    if status == LifecycleStatus::Waste {
+        notices.push(Notice {
+            code: "lifecycle_waste",
+            message: Error::LifecycleWaste.to_string(),
+        });
+    }
+    if age.stale {
+        notices.push(Notice {
+            code: "status_stale",
+            message: Error::StatusStale {
+                list: url.to_owned(),
+                age: age.age,
+            }
+            .to_string(),
+        });
+        return (StatusState::Stale, Some(age.age), Some(status));
+    }
+    (StatusState::Ok, Some(age.age), Some(status))
 }

@@ -354,6 +354,35 @@ impl World {
         sign_status_list(&status_list_payload(&spec, &bits), &self.authority)
     }
 
+    /// A signed lifecycle list (SPEC.md 1.2 section 3.4: `statusPurpose` `message`, three bits
+    /// per entry) with `values` set at their indexes (raw 3-bit values, so `0x6` and `0x7`
+    /// can be written too).
+    pub fn lifecycle_list(
+        &self,
+        issuer: &Issuer,
+        list_id: &str,
+        values: &[(u64, u8)],
+        valid_from: u64,
+        valid_until: u64,
+    ) -> String {
+        let purpose = Purpose::Lifecycle;
+        let mut bits = Bitstring::zeroed_sized(MIN_ENTRIES, purpose.status_size());
+        for &(i, v) in values {
+            // Indexes come from the world's own constants, all below MIN_ENTRIES.
+            let _ = bits.set_value(i, v);
+        }
+        let id = purpose.list_url(&self.status_base(issuer), list_id);
+        let spec = StatusListSpec {
+            id: &id,
+            issuer: &self.authority_did,
+            purpose,
+            valid_from,
+            valid_until,
+            ttl_ms: 300_000,
+        };
+        sign_status_list(&status_list_payload(&spec, &bits), &self.authority)
+    }
+
     /// The reference claims as a map (with the `url` member).
     pub fn reference_claims(&self) -> Map<String, Value> {
         match serde_json::from_str(REFERENCE_CLAIMS) {

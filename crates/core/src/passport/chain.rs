@@ -10,6 +10,7 @@ use super::{
 };
 use crate::error::Error;
 use crate::json::Obj;
+use crate::lifecycle::LifecycleStatus;
 use crate::status::Purpose;
 use crate::trust::IssuerMatch;
 use crate::vc::{self, UnverifiedVc};
@@ -148,12 +149,16 @@ pub(crate) fn status_entries(p: &Map<String, Value>) -> Result<Vec<Entry>, Error
         .into_iter()
         .map(|v| {
             let m = v.as_object().ok_or(bad("must be an object"))?;
+            // SPEC.md 3.4: a lifecycle entry is W3C's `message` purpose.
             let purpose = m
                 .get("statusPurpose")
                 .and_then(Value::as_str)
-                .and_then(Purpose::parse)
+                .and_then(|s| match s {
+                    "message" => Some(Purpose::Lifecycle),
+                    s => Purpose::parse(s),
+                })
                 .ok_or(bad(
-                    "statusPurpose must be revocation, suspension or refresh",
+                    "statusPurpose must be revocation, suspension, refresh or message",
                 ))?;
             let index = match m.get("statusListIndex") {
                 Some(Value::String(s)) => s.parse::<u64>().ok(),
@@ -189,6 +194,20 @@ pub(super) fn check_status(
             all_checked = false;
             continue;
         };
+        if e.purpose == Purpose::Lifecycle {
+            // SPEC.md 3.4: only `recycled` fails a passport; an undefined value or an
+            // index outside the list leaves its lifecycle unknown.
+            if list
+                .bits
+                .get(e.index)
+                .ok()
+                .and_then(LifecycleStatus::from_value)
+                == Some(LifecycleStatus::Recycled)
+            {
+                return Err(Error::PassportCeased);
+            }
+            continue;
+        }
         let set = list.bits.get(e.index)? != 0;
         match (e.purpose, set) {
             (Purpose::Revocation, true) => return Err(Error::Revoked),
