@@ -105,6 +105,9 @@ impl Demo {
             ("jqa", &world.jqa.key),
             ("msa", &world.msa.key),
             ("recycler", &world.recycler.key),
+            ("repurposer", &world.repurposer.key),
+            ("remanufacturer", &world.remanufacturer.key),
+            ("waste-operator", &world.waste_operator.key),
         ] {
             let p = dir.join("keys").join(format!("{name}.jwk"));
             write_private(&p, key.to_private_jwk().to_string().as_bytes())?;
@@ -164,6 +167,12 @@ impl Demo {
                 s
             }
         };
+        // And the lifecycle samples (SPEC.md 1.2 section 3.4), once.
+        if !samples.iter().any(|s| s.name == "recycled") {
+            let more = self.make_lifecycle_samples(&mut reg, now)?;
+            samples.extend(more);
+            write_file(&samples_path, &serde_json::to_vec_pretty(&samples)?, false)?;
+        }
         // Data directories from before passports gain the passport samples once.
         if !samples.iter().any(|s| s.name == "passport-valid") {
             let more = self.make_passport_samples(&mut reg, now)?;
@@ -208,6 +217,8 @@ impl Demo {
             "bundle": format!("{public_url}/v1/bundle"),
             "inspectors": [reader_json(&self.world.msa)],
             "recyclers": [reader_json(&self.world.recycler)],
+            // Who records a battery's life after first use (SPEC.md 1.2 section 3.4).
+            "actors": self.actors(),
         });
         // The token file exists unless the token comes from the configuration.
         let token_file = self.dir.parent().map(|d| d.join("operator-token"));
@@ -368,6 +379,133 @@ impl Demo {
             });
         }
         Ok(out)
+    }
+}
+
+impl Demo {
+    /// The lifecycle samples (SPEC.md 1.2 section 3.4), ACME labels on list 3 whose batteries
+    /// lived on, each through events recorded by the demo's actors on `POST /v1/lifecycle`'s
+    /// own path: `repurposed-original` (repurposed by the repurposer, naming a second-life
+    /// battery's passport: valid, `superseded`), `waste` (declared waste by the recycler,
+    /// responsibility with the waste operator: valid, notice `lifecycle_waste`) and `recycled`
+    /// (waste, then recycled: invalid `passport_ceased`).
+    fn make_lifecycle_samples(&self, reg: &mut Registry, now: u64) -> anyhow::Result<Vec<Sample>> {
+        use cellproof_core::lifecycle::LifecycleStatus as L;
+        let w = &self.world;
+        let public_url = reg.settings().public_url.clone();
+        let successor = vec![(
+            format!("{public_url}/01/04071234000018/21/SL2029A0001"),
+            cellproof_world::urn_uuid(&[&w.seed, "second-life", "SL2029A0001"]),
+        )];
+        let plan: [(&str, Vec<(&Issuer, L, L)>); 3] = [
+            (
+                "repurposed-original",
+                vec![(&w.repurposer, L::Original, L::Repurposed)],
+            ),
+            ("waste", vec![(&w.recycler, L::Original, L::Waste)]),
+            (
+                "recycled",
+                vec![
+                    (&w.recycler, L::Original, L::Waste),
+                    (&w.recycler, L::Waste, L::Recycled),
+                ],
+            ),
+        ];
+        let mut out = Vec::new();
+        for (n, (name, events)) in plan.into_iter().enumerate() {
+            let issuer = &w.acme;
+            let list = "3";
+            let alloc = signed(
+                &issuer.key,
+                json!({"iss": issuer.did, "iat": now, "jti": jti()?, "aud": public_url,
+                       "op": "allocate", "list": list, "count": 1}),
+            );
+            let a = reg
+                .gate()
+                .authenticate(alloc.as_bytes(), Op::Allocate, now)
+                .map_err(|e| anyhow!("demo allocation: {e}"))?;
+            let index = *reg
+                .allocate(a, now)
+                .map_err(|e| anyhow!("demo allocation: {e}"))?
+                .indexes
+                .first()
+                .ok_or_else(|| anyhow!("demo allocation returned nothing"))?;
+            let serial = format!("CPL{}{:03}", name.to_ascii_uppercase().replace('-', ""), n);
+            let serial: String = serial.chars().take(20).collect();
+            let st = format!("{list}/{index}");
+            let claims = w.sample_claims(issuer, &serial, Some(&st), &public_url);
+            let issued = w
+                .issue(issuer, &claims, now)
+                .map_err(|e| anyhow!("demo credential {name}: {e}"))?;
+            let path = claims
+                .get("sub")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            reg.register_item(
+                ItemRow {
+                    path: path.clone(),
+                    slug: issuer.slug.clone(),
+                    list_id: list.into(),
+                    index,
+                },
+                now,
+            )
+            .map_err(|e| anyhow!("demo item: {e}"))?;
+            let url = format!("{public_url}/{path}");
+            for (k, (actor, from, to)) in events.into_iter().enumerate() {
+                let succ: &[(String, String)] = if to == L::Repurposed { &successor } else { &[] };
+                // Dated a minute apart, the last a minute ago.
+                let at = now.saturating_sub(120) + 60 * u64::try_from(k).unwrap_or(0);
+                let event = w.lifecycle_event(actor, &url, from, to, succ, at);
+                let req = signed(
+                    &actor.key,
+                    json!({"iss": actor.did, "iat": now, "jti": jti()?, "aud": public_url,
+                           "op": "lifecycle", "item": path, "event": event}),
+                );
+                let a = reg
+                    .gate()
+                    .authenticate(req.as_bytes(), Op::Lifecycle, now)
+                    .map_err(|e| anyhow!("demo lifecycle {name}: {e}"))?;
+                match reg.apply_group(vec![a], now).pop() {
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => return Err(anyhow!("demo lifecycle {name}: {e}")),
+                    None => return Err(anyhow!("demo lifecycle {name}: no answer")),
+                }
+            }
+            out.push(Sample {
+                name: name.into(),
+                eco: issuer.eco.clone(),
+                issuer: issuer.did.clone(),
+                path,
+                fragment: issued.fragment,
+                jws: issued.jws,
+                list: list.into(),
+                index,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The manifest's `actors`: who records a battery's life after its first use (SPEC.md
+    /// 1.2 section 3.4), each `{did, kid, key, eco, roles}`.
+    fn actors(&self) -> Vec<Value> {
+        let w = &self.world;
+        [
+            &w.repurposer,
+            &w.remanufacturer,
+            &w.waste_operator,
+            &w.recycler,
+        ]
+        .into_iter()
+        .map(|i| {
+            let mut v = reader_json(i);
+            if let Some(o) = v.as_object_mut() {
+                o.insert("roles".into(), json!(i.roles));
+            }
+            v
+        })
+        .collect()
     }
 }
 

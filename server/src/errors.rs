@@ -127,6 +127,42 @@ pub enum UpdateError {
         /// Free indexes left.
         free: u64,
     },
+    /// The lifecycle event is malformed, unverifiable, not the requester's or does not carry
+    /// what its status must (SPEC.md 1.2 section 3.4).
+    EventInvalid {
+        /// What is wrong.
+        detail: String,
+    },
+    /// The transition table does not allow it, for this signer or at all.
+    TransitionForbidden {
+        /// The core's message.
+        detail: String,
+    },
+    /// `previousStatus` is not the held status (a stale event, or another got there first).
+    LifecycleConflict {
+        /// The core's message.
+        detail: String,
+    },
+    /// The battery was recycled: its passport has ceased to exist, nothing follows.
+    PassportCeased {
+        /// The battery.
+        path: String,
+    },
+    /// A successor passport already held does not list the battery among its predecessors.
+    LineageMismatch {
+        /// What does not match.
+        detail: String,
+    },
+    /// The event (by its `id`) was applied already.
+    EventReplayed {
+        /// The event's id.
+        id: String,
+    },
+    /// No battery with this path is registered here.
+    ItemUnknown {
+        /// The path.
+        path: String,
+    },
     /// Internal failure: nothing was acknowledged.
     Internal,
 }
@@ -264,6 +300,54 @@ impl UpdateError {
                 StatusCode::CONFLICT,
                 "List full",
                 format!("only {free} free indexes are left in this list"),
+            ),
+            E::EventInvalid { detail } => Problem::new(
+                "event-invalid",
+                bad,
+                "Invalid lifecycle event",
+                detail.clone(),
+            )
+            .with_code("event_invalid"),
+            E::TransitionForbidden { detail } => Problem::new(
+                "transition-forbidden",
+                StatusCode::FORBIDDEN,
+                "Lifecycle transition forbidden",
+                detail.clone(),
+            )
+            .with_code("lifecycle_transition_forbidden"),
+            E::LifecycleConflict { detail } => Problem::new(
+                "lifecycle-conflict",
+                StatusCode::CONFLICT,
+                "Lifecycle status changed",
+                detail.clone(),
+            )
+            .with_code("lifecycle_conflict"),
+            E::PassportCeased { path } => Problem::new(
+                "passport-ceased",
+                StatusCode::CONFLICT,
+                "Passport ceased",
+                format!(
+                    "{path} was recycled: its passport has ceased to exist and nothing follows"
+                ),
+            )
+            .with_code("passport_ceased"),
+            E::LineageMismatch { detail } => Problem::new(
+                "lineage-mismatch",
+                StatusCode::CONFLICT,
+                "Successor does not name this battery",
+                detail.clone(),
+            ),
+            E::EventReplayed { id } => Problem::new(
+                "event-replayed",
+                StatusCode::CONFLICT,
+                "Event applied already",
+                format!("the event {id} was applied already: an event is applied once"),
+            ),
+            E::ItemUnknown { path } => Problem::new(
+                "item-unknown",
+                StatusCode::NOT_FOUND,
+                "Unknown battery",
+                format!("no battery {path} is registered here"),
             ),
             E::Internal => Problem::internal(),
         }

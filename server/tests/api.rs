@@ -66,8 +66,9 @@ async fn publishes_trust_lists_status_lists_and_bundle() {
     let base = acme.status_base.clone().unwrap();
     assert_eq!(base, app.url("/v1/status/acme/"));
     assert!(common::held(&status, &format!("{base}3")).is_some());
-    // ACME's lists 3 and 4, Denchi's 7, the certifier's 1: three purposes each.
-    assert_eq!(common::held_ids(&status), 12);
+    // ACME's lists 3 and 4, Denchi's 7, the certifier's 1: three purposes and the lifecycle
+    // list (SPEC.md 1.2 section 3.4) each.
+    assert_eq!(common::held_ids(&status), 16);
 }
 
 #[tokio::test]
@@ -554,8 +555,9 @@ async fn authority_key_rotation_re_signs_every_list() {
         .unwrap();
     assert_eq!(r.status(), 200);
     let v: Value = r.json().await.unwrap();
-    // ACME's lists 3 and 4, Denchi's 7 and the certifier's 1, three purposes each.
-    assert_eq!(v["resigned"], 12);
+    // ACME's lists 3 and 4, Denchi's 7 and the certifier's 1, three purposes and the
+    // lifecycle list each.
+    assert_eq!(v["resigned"], 16);
     let served = app.get_text("/v1/status/acme/3").await;
     let header = served.split('.').next().unwrap();
     let header: Value =
@@ -563,8 +565,9 @@ async fn authority_key_rotation_re_signs_every_list() {
     assert_eq!(header["kid"], kid.as_str());
     // Verifiers still accept every list, and the demo samples keep their verdicts.
     let (trust, status) = app.stores().await;
-    // ACME's lists 3 and 4, Denchi's 7, the certifier's 1: three purposes each.
-    assert_eq!(common::held_ids(&status), 12);
+    // ACME's lists 3 and 4, Denchi's 7, the certifier's 1: three purposes and the lifecycle
+    // list (SPEC.md 1.2 section 3.4) each.
+    assert_eq!(common::held_ids(&status), 16);
     let revoked = sample(&app, "revoked");
     let v = verify(&revoked, &Context::new(&trust, &status, UnixTime(now())));
     assert_eq!(v.code, Some("revoked"));

@@ -217,3 +217,98 @@ async fn two_replicas_one_killed_mid_stream_lose_nothing_acknowledged() {
         r.wait().unwrap();
     }
 }
+
+/// Two replicas racing on one battery's lifecycle (SPEC.md 1.2 sections 3.4 and 6.2): for each
+/// of several batteries, a recycler's `original -> waste` goes to A while a repurposer's
+/// `original -> repurposed` goes to B at the same moment. Exactly one is acknowledged, the
+/// other is `lifecycle-conflict` (never two acknowledged events on one status), and both
+/// replicas serve the winner's status.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_replicas_racing_on_one_batterys_lifecycle_acknowledge_one_event() {
+    use cellproof_core::lifecycle::LifecycleStatus as L;
+    let two = pair();
+    let (client, manifest) = (two.client.clone(), two.manifest.clone());
+    let (public, b_addr) = (two.public().to_owned(), two.b_addr.clone());
+    let w = common::demo_world(two.dir_a.path(), &public);
+    let successor = vec![(
+        format!("{public}/01/04071234000018/21/SLRACE0001"),
+        "urn:uuid:00000000-0000-4000-8000-0000000000c3".to_owned(),
+    )];
+    let mut winners = Vec::new();
+    for name in [
+        "valid",
+        "suspended",
+        "superseded",
+        "revoked",
+        "passport-valid",
+    ] {
+        let url = manifest["samples"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap()["url"]
+            .as_str()
+            .unwrap()
+            .split('#')
+            .next()
+            .unwrap()
+            .to_owned();
+        let path = url.strip_prefix(&format!("{public}/")).unwrap().to_owned();
+        let at = common::now() - 60;
+        let req = |actor: &cellproof_world::Issuer, new: L, succ: &[(String, String)]| {
+            let event = w.lifecycle_event(actor, &url, L::Original, new, succ, at);
+            cellproof_core::sign_json(
+                cellproof_core::Typ::RegistryRequest,
+                &serde_json::json!({"iss": actor.did, "iat": common::now(), "jti": common::jti(),
+                    "aud": public, "op": "lifecycle", "item": path, "event": event}),
+                &actor.key,
+            )
+        };
+        let to_a = req(&w.recycler, L::Waste, &[]);
+        let to_b = req(&w.repurposer, L::Repurposed, &successor);
+        let (ra, rb) = tokio::join!(
+            two.post(&public, "/v1/lifecycle", "application/jwt", to_a),
+            two.post(&b_addr, "/v1/lifecycle", "application/jwt", to_b),
+        );
+        let ok: Vec<&(u16, Value)> = [&ra, &rb].into_iter().filter(|r| r.0 == 200).collect();
+        assert_eq!(
+            ok.len(),
+            1,
+            "{name}: exactly one acknowledged: {ra:?} {rb:?}"
+        );
+        let lost = if ra.0 == 200 { &rb } else { &ra };
+        assert_eq!(lost.0, 409, "{name}: {lost:?}");
+        assert_eq!(
+            common::kind(&lost.1),
+            "lifecycle-conflict",
+            "{name}: {lost:?}"
+        );
+        assert_eq!(ok[0].1["seq"], 1, "{name}");
+        winners.push((path, ok[0].1["status"].as_str().unwrap().to_owned()));
+    }
+    // Both replicas serve each winner's event as the battery's only one.
+    for (path, status) in &winners {
+        let api = format!(
+            "/v1/passports/{}",
+            path.trim_start_matches("01/").replace("/21/", "/")
+        );
+        for base in [public.as_str(), b_addr.as_str()] {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                let r = client.get(format!("{base}{api}")).send().await.unwrap();
+                if r.status() == 404 {
+                    // Labels without a passport: no chain to read (the lists say it all).
+                    break;
+                }
+                let v: Value = r.json().await.unwrap();
+                let events = v["events"].as_array().map_or(0, Vec::len);
+                if events == 1 {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "{base}{api}: {v} ({status})");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}

@@ -18,7 +18,7 @@ use crate::prereq::{self, postgres_url};
 use crate::{root, sh};
 
 /// The server's test suites that run a second time against PostgreSQL.
-const POSTGRES_SUITES: &[&str] = &["api", "durability", "security", "passports"];
+const POSTGRES_SUITES: &[&str] = &["api", "durability", "security", "passports", "lifecycle"];
 
 fn postgres_suites(url: &str) -> Result<()> {
     let mut args = vec!["test", "--workspace"];

@@ -325,7 +325,7 @@ impl Scan {
 
 /// The Digital Link of an `http(s)://host[/prefix]/01/{gtin}/21/{serial}` URL without its
 /// fragment (issuers check their claims' `url` against `sub` with it).
-pub(crate) fn parse_link_url(url: &str) -> Result<DigitalLink, Error> {
+pub fn parse_link_url(url: &str) -> Result<DigitalLink, Error> {
     let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
     if !(lower.starts_with("https://") || lower.starts_with("http://")) {
         return Err(Error::UrlInvalid {

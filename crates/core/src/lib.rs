@@ -54,8 +54,8 @@ pub use compact::{
     CompactOutcome, CompactRecord, COMPACT_MEDIA_TYPE, MAX_COMPACT, MAX_COMPACT_ENTRIES, MAX_RICE,
 };
 pub use credential::{
-    contains_lead, numeric_decode, numeric_encode, recycled_content, Credential, RecycledShare,
-    Scan, StatusRef, CATEGORIES, MAX_SCAN, RECYCLED_MINIMUMS,
+    contains_lead, numeric_decode, numeric_encode, parse_link_url, recycled_content, Credential,
+    RecycledShare, Scan, StatusRef, CATEGORIES, MAX_SCAN, RECYCLED_MINIMUMS,
 };
 pub use did::{did_document, did_key, did_web_url, did_web_url_dev, MAX_DID_DOCUMENT};
 pub use error::{Class, Error, Stage, CODES};

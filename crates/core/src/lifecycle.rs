@@ -137,6 +137,74 @@ pub struct LifecycleEvent {
     pub responsible: Option<ResponsibleParty>,
 }
 
+/// What a new event says, for [`event_payload`].
+#[derive(Clone, Debug)]
+pub struct NewEvent<'a> {
+    /// `urn:uuid:...`.
+    pub id: &'a str,
+    /// The actor's DID.
+    pub issuer: &'a str,
+    /// The battery's Digital Link URL (without fragment).
+    pub battery: &'a str,
+    /// Its passport identifier.
+    pub passport_identifier: &'a str,
+    /// The status the actor holds as current.
+    pub previous: LifecycleStatus,
+    /// The new status.
+    pub new: LifecycleStatus,
+    /// When it happened (Unix seconds); also the event's `validFrom`.
+    pub event_date: u64,
+    /// Successor passports: `(Digital Link URL, passportIdentifier)`.
+    pub successors: &'a [(String, String)],
+    /// Who took over a battery that became waste.
+    pub responsible: Option<&'a ResponsibleParty>,
+}
+
+/// The payload of a `BatteryLifecycleEvent` (SPEC.md 1.2 section 3.4), VC 2.0 with the
+/// undefined-terms context last (SPEC.md section 3), to be signed as a `vc+jwt` by the actor.
+pub fn event_payload(e: &NewEvent<'_>) -> Value {
+    let date = crate::time::format_rfc3339(e.event_date);
+    let mut cs = serde_json::json!({
+        "id": e.battery,
+        "passportIdentifier": e.passport_identifier,
+        "previousStatus": e.previous.as_str(),
+        "newStatus": e.new.as_str(),
+        "eventDate": date,
+    });
+    if let Some(m) = cs.as_object_mut() {
+        let mut successors: Vec<Value> = e
+            .successors
+            .iter()
+            .map(|(id, pi)| serde_json::json!({"id": id, "passportIdentifier": pi}))
+            .collect();
+        // One successor as an object, several as an array (SPEC.md 3.4).
+        match (successors.pop(), successors.is_empty()) {
+            (None, _) => {}
+            (Some(one), true) => {
+                m.insert("successor".into(), one);
+            }
+            (Some(last), false) => {
+                successors.push(last);
+                m.insert("successor".into(), Value::Array(successors));
+            }
+        }
+        if let Some(r) = e.responsible {
+            m.insert(
+                "responsibleParty".into(),
+                serde_json::json!({"id": r.id, "name": r.name, "role": r.role}),
+            );
+        }
+    }
+    serde_json::json!({
+        "@context": [crate::status::VC_CONTEXT, crate::status::UNDEFINED_TERMS_CONTEXT],
+        "type": ["VerifiableCredential", "BatteryLifecycleEvent"],
+        "id": e.id,
+        "issuer": e.issuer,
+        "validFrom": date,
+        "credentialSubject": cs,
+    })
+}
+
 /// The roles that may record some transition (SPEC.md 3.4 table), besides the passport's
 /// issuer and its mandated agents, who may record any.
 pub const EVENT_ROLES: [&str; 7] = [

@@ -43,11 +43,19 @@ pub enum Op {
     Document,
     /// `POST /v1/restricted` and report reads (sections 6.3, 6.4).
     Read,
+    /// `POST /v1/lifecycle`: record a lifecycle event (1.2 sections 3.4, 6.2).
+    Lifecycle,
 }
 
 impl Op {
     /// Every operation.
-    pub const ALL: [Op; 4] = [Op::Status, Op::Allocate, Op::Document, Op::Read];
+    pub const ALL: [Op; 5] = [
+        Op::Status,
+        Op::Allocate,
+        Op::Document,
+        Op::Read,
+        Op::Lifecycle,
+    ];
 
     /// The `op` member's value.
     pub fn as_str(self) -> &'static str {
@@ -56,6 +64,7 @@ impl Op {
             Op::Allocate => "allocate",
             Op::Document => "document",
             Op::Read => "read",
+            Op::Lifecycle => "lifecycle",
         }
     }
 
@@ -71,6 +80,7 @@ impl Op {
             Op::Allocate => &["list", "count"],
             Op::Document => &["digest"],
             Op::Read => &["item", "tier"],
+            Op::Lifecycle => &["item", "event"],
         }
     }
 }
@@ -109,6 +119,13 @@ pub enum Operation {
         /// `legitimate-interest` or `authority`.
         tier: String,
     },
+    /// `op: "lifecycle"` (SPEC.md 1.2 section 6.2).
+    Lifecycle {
+        /// Digital Link path of the battery.
+        item: String,
+        /// The `BatteryLifecycleEvent` `vc+jwt`, signed by the requester.
+        event: String,
+    },
 }
 
 impl Operation {
@@ -119,6 +136,7 @@ impl Operation {
             Operation::Allocate { .. } => Op::Allocate,
             Operation::Document { .. } => Op::Document,
             Operation::Read { .. } => Op::Read,
+            Operation::Lifecycle { .. } => Op::Lifecycle,
         }
     }
 }
@@ -262,7 +280,7 @@ fn parse_payload(p: &Map<String, Value>) -> Result<Request, Error> {
     let o = Obj::new(p, "");
     let op_name = o.str("op")?;
     let op = Op::parse(op_name)
-        .ok_or_else(|| o.err("op", "is not status, allocate, document or read"))?;
+        .ok_or_else(|| o.err("op", "is not status, allocate, document, read or lifecycle"))?;
     const ENVELOPE: [&str; 5] = ["iss", "iat", "jti", "aud", "op"];
     if let Some(extra) = p
         .keys()
@@ -312,6 +330,16 @@ fn parse_payload(p: &Map<String, Value>) -> Result<Request, Error> {
         Op::Read => Operation::Read {
             item: bounded(&o, "item", MAX_ID, "must be a path of 1 to 512 bytes")?.to_owned(),
             tier: bounded(&o, "tier", MAX_TIER, "must be 1 to 32 bytes")?.to_owned(),
+        },
+        Op::Lifecycle => Operation::Lifecycle {
+            item: bounded(&o, "item", MAX_ID, "must be a path of 1 to 512 bytes")?.to_owned(),
+            event: bounded(
+                &o,
+                "event",
+                crate::lifecycle::EVENT.max,
+                "must be a compact JWS of 1 to 16 KiB",
+            )?
+            .to_owned(),
         },
     };
     Ok(Request {

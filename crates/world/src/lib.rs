@@ -102,8 +102,17 @@ pub struct World {
     /// restricted tiers and seals inspection reports (SPEC.md sections 6.3 and 6.4).
     pub msa: Issuer,
     /// A battery recycler (catena-x, role `recycler`): a legitimate interest, so it reads the
-    /// `legitimate-interest` tier only (`docs/inspection.md`).
+    /// `legitimate-interest` tier only (`docs/inspection.md`); it records `waste` and
+    /// `recycled` lifecycle events (SPEC.md 1.2 section 3.4).
     pub recycler: Issuer,
+    /// A repurposer that places second-life batteries on the market (catena-x, roles
+    /// `repurposer` and `operator`, its own GS1 company prefix): records `repurposed` and
+    /// issues the successor passports (SPEC.md 1.2 section 3.4).
+    pub repurposer: Issuer,
+    /// A remanufacturer (catena-x, role `remanufacturer`).
+    pub remanufacturer: Issuer,
+    /// A waste operator (catena-x, role `waste-operator`).
+    pub waste_operator: Issuer,
 }
 
 impl World {
@@ -125,6 +134,7 @@ impl World {
                 let gcp = match slug {
                     "acme" => vec!["4012345".to_owned()],
                     "denchi" => vec!["4589012".to_owned()],
+                    "repurposer" => vec!["4071234".to_owned()],
                     _ => Vec::new(),
                 };
                 Issuer {
@@ -193,6 +203,30 @@ impl World {
                 ("BPNL", "BPNL000000000007"),
                 &["recycler"],
             ),
+            repurposer: issuer(
+                "repurposer",
+                "did:web:second-life.example",
+                "Second Life Storage GmbH",
+                "catena-x",
+                ("BPNL", "BPNL000000000011"),
+                &["repurposer", "operator"],
+            ),
+            remanufacturer: issuer(
+                "remanufacturer",
+                "did:web:reman.example",
+                "Example Reman GmbH",
+                "catena-x",
+                ("BPNL", "BPNL000000000012"),
+                &["remanufacturer"],
+            ),
+            waste_operator: issuer(
+                "waste-operator",
+                "did:web:waste.example",
+                "Example Waste Services GmbH",
+                "catena-x",
+                ("BPNL", "BPNL000000000013"),
+                &["waste-operator"],
+            ),
             registry,
         }
     }
@@ -221,8 +255,12 @@ impl World {
             roles: i.roles.clone(),
             reg: Some(i.reg.clone()),
             keys: vec![key],
-            // Inspectors and recyclers issue nothing that has a status.
-            status_base: (!i.roles.iter().any(|r| r == "inspector" || r == "recycler"))
+            // Only manufacturers, operators and certifiers issue what has a status; inspectors,
+            // recyclers and the other lifecycle actors issue nothing that has one.
+            status_base: i
+                .roles
+                .iter()
+                .any(|r| matches!(r.as_str(), "manufacturer" | "operator" | "certifier"))
                 .then(|| self.status_base(i)),
             gcp: i.gcp.clone(),
             accreditation: self.accreditation(i),
@@ -296,6 +334,9 @@ impl World {
                     self.entity(&self.certifier, key_window),
                     self.entity(&self.msa, key_window),
                     self.entity(&self.recycler, key_window),
+                    self.entity(&self.repurposer, key_window),
+                    self.entity(&self.remanufacturer, key_window),
+                    self.entity(&self.waste_operator, key_window),
                 ],
                 vec![Recognition {
                     eco: "ouranos".into(),
@@ -381,6 +422,54 @@ impl World {
             ttl_ms: 300_000,
         };
         sign_status_list(&status_list_payload(&spec, &bits), &self.authority)
+    }
+
+    /// A `BatteryLifecycleEvent` (SPEC.md 1.2 section 3.4) signed by `actor`: the battery at
+    /// `battery_url` goes from `previous` to `new` at `at`, naming `successors`
+    /// (`(url, passportIdentifier)`) and, for waste, a responsible party (the world's waste
+    /// operator). Its `id` is derived from everything it says.
+    #[allow(clippy::too_many_arguments)]
+    pub fn lifecycle_event(
+        &self,
+        actor: &Issuer,
+        battery_url: &str,
+        previous: cellproof_core::lifecycle::LifecycleStatus,
+        new: cellproof_core::lifecycle::LifecycleStatus,
+        successors: &[(String, String)],
+        at: u64,
+    ) -> String {
+        use cellproof_core::lifecycle::{
+            event_payload, LifecycleStatus, NewEvent, ResponsibleParty,
+        };
+        let at_s = at.to_string();
+        let id = urn_uuid(&[
+            &self.seed,
+            "event",
+            &actor.did,
+            battery_url,
+            previous.as_str(),
+            new.as_str(),
+            &at_s,
+            &successors.len().to_string(),
+        ]);
+        let party = ResponsibleParty {
+            id: self.waste_operator.did.clone(),
+            name: self.waste_operator.name.clone(),
+            role: "waste-operator".into(),
+        };
+        let pi = urn_uuid(&[&self.seed, "passport", battery_url]);
+        let payload = event_payload(&NewEvent {
+            id: &id,
+            issuer: &actor.did,
+            battery: battery_url,
+            passport_identifier: &pi,
+            previous,
+            new,
+            event_date: at,
+            successors,
+            responsible: (new == LifecycleStatus::Waste).then_some(&party),
+        });
+        cellproof_core::sign_json(cellproof_core::Typ::Vc, &payload, &actor.key)
     }
 
     /// The reference claims as a map (with the `url` member).

@@ -422,9 +422,24 @@ fn an_edited_verdict_breaks_the_signature_and_an_edited_pack_its_digest() {
     );
     // Editing an artifact in the pack: its digest no longer matches.
     let mut edited_pack = pack.clone();
-    let (k, v) = edited_pack.trust_lists.iter().next().unwrap();
+    // The list of the other ecosystem (the inspector's own must still enrol it, or the
+    // check stops at the report's signer).
+    let (k, v) = edited_pack
+        .trust_lists
+        .iter()
+        .find(|(_, v)| {
+            let payload = v.split('.').nth(1).unwrap();
+            let json = cellproof_core::b64_decode(payload, "payload").unwrap();
+            !String::from_utf8_lossy(&json).contains(&f.w.msa.did)
+        })
+        .unwrap();
     let (k, v) = (k.clone(), v.clone());
-    edited_pack.trust_lists.insert(k, v.replacen('A', "B", 1));
+    // One character of the payload (after the header, which must still parse).
+    let dot = v.find('.').unwrap();
+    let at = dot + 1 + v[dot + 1..].find('A').unwrap();
+    let mut edited = v.clone();
+    edited.replace_range(at..=at, "B");
+    edited_pack.trust_lists.insert(k, edited);
     let c = f.check(&report, &edited_pack);
     assert!(!c.stands);
     assert!(

@@ -139,6 +139,11 @@ impl Registry {
             std::mem::take(&mut snap.passports),
             std::mem::take(&mut snap.attestations),
         );
+        for e in std::mem::take(&mut snap.events) {
+            let path = e.path.clone();
+            self.hold_event(e);
+            self.publish_passport(&path);
+        }
         let mut new_issuers = false;
         for i in snap.issuers {
             let e = self.issuers.entry(i.slug).or_insert_with(|| {
@@ -176,8 +181,10 @@ impl Registry {
         }
         let mut changed = Vec::new();
         for s in snap.status {
-            let (Some(p), Ok(bits)) = (Purpose::parse(&s.purpose), Bitstring::new(s.bits, 1))
-            else {
+            let Some(p) = Purpose::parse_any(&s.purpose) else {
+                continue;
+            };
+            let Ok(bits) = Bitstring::new(s.bits, p.status_size()) else {
                 continue;
             };
             let Some(list) = self

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::{Arc, Mutex};
 
+use cellproof_core::lifecycle::{LifecycleEvent, EVENT, EVENT_ROLES};
 use cellproof_core::{
     Bitstring, Error as CoreError, Expect, Op, Operation, ParsedRequest, Purpose, TrustStore,
 };
@@ -53,16 +54,32 @@ struct Binding {
 /// `jti` is checked at commit, in the same transaction as the change.
 #[derive(Clone, Debug)]
 pub struct Authenticated {
-    iss: String,
-    iat: u64,
-    jti: String,
+    pub(super) iss: String,
+    pub(super) iat: u64,
+    pub(super) jti: String,
     slug: String,
-    operation: Operation,
+    pub(super) operation: Operation,
     digest: String,
     /// The request as authenticated, and the snapshot's generation: checked again at commit
     /// when the snapshot changed since (a key removed meanwhile, through another replica).
     text: Arc<str>,
     generation: u64,
+    /// `op: "lifecycle"`: the event, verified as its signer's credential.
+    pub(super) event: Option<Arc<CheckedEvent>>,
+}
+
+/// A lifecycle event checked at the door (SPEC.md 3.4): a `BatteryLifecycleEvent` `vc+jwt`
+/// signed by the requester, its issuer found with an event role, its subject read.
+#[derive(Debug)]
+pub struct CheckedEvent {
+    /// The compact `vc+jwt`.
+    pub jws: String,
+    /// Base64url SHA-256 of `jws`.
+    pub digest: String,
+    /// Its subject.
+    pub event: LifecycleEvent,
+    /// The signer's roles in its home trust list.
+    pub roles: Vec<String>,
 }
 
 /// Roles that may own status lists: manufacturers and operators for their credentials and
@@ -135,6 +152,9 @@ impl Gate {
             },
             e => malformed(&e),
         })?;
+        if op == Op::Lifecycle {
+            return self.authenticate_lifecycle(parsed, body, text, now);
+        }
         let iat = parsed.unverified().iat;
         let binding = self.bindings.get(&parsed.unverified().iss);
         if let Some(b) = binding {
@@ -177,6 +197,80 @@ impl Gate {
             digest: digest_hex(body),
             text: Arc::from(text),
             generation: self.generation,
+            event: None,
+        })
+    }
+
+    /// `op: "lifecycle"` (SPEC.md 1.2 section 6.2): the envelope from an entity with an event
+    /// role (SPEC.md 3.4 table, or the issuer roles), in its home ecosystem when onboarded;
+    /// the event a `BatteryLifecycleEvent` signed by the same entity, verified as its
+    /// credential (`event-invalid` otherwise), about the request's `item`. Who may record
+    /// what, and whether it follows the held status, is checked at commit.
+    fn authenticate_lifecycle(
+        &self,
+        parsed: ParsedRequest,
+        body: &[u8],
+        text: &str,
+        now: u64,
+    ) -> Result<Authenticated, UpdateError> {
+        let iat = parsed.unverified().iat;
+        let binding = self.bindings.get(&parsed.unverified().iss);
+        if binding.is_some_and(|b| b.eco.is_none()) {
+            return Err(UpdateError::NotBound {
+                iss: parsed.unverified().iss.clone(),
+            });
+        }
+        let home = binding.and_then(|b| b.eco.as_deref());
+        let expect = Expect {
+            aud: &self.public_url,
+            op: Op::Lifecycle,
+            roles: &EVENT_ROLES,
+            home,
+        };
+        let trust = home
+            .and_then(|eco| self.homes.get(eco))
+            .unwrap_or(&self.trust);
+        let verified = parsed
+            .verify(trust, &expect, now)
+            .map_err(|e| verify_error(e, iat, now))?;
+        let r = verified.request;
+        let Operation::Lifecycle { item, event } = &r.operation else {
+            return Err(UpdateError::Internal);
+        };
+        let invalid = |detail: String| UpdateError::EventInvalid { detail };
+        let vc = cellproof_core::verify_vc(event, &EVENT, trust, now)
+            .map_err(|e| invalid(format!("{} ({})", e, e.code())))?;
+        if vc.issuer != r.iss || vc.signer.eco != verified.issuer.eco {
+            return Err(invalid(format!(
+                "the event is signed by {}, the request by {}: an actor records its own events",
+                vc.issuer, r.iss
+            )));
+        }
+        let ev = LifecycleEvent::from_payload(vc.payload()).map_err(|e| invalid(e.to_string()))?;
+        let dl = cellproof_core::DigitalLink::parse_path(item).map_err(|e| malformed(&e))?;
+        if ev.battery != dl {
+            return Err(invalid(format!(
+                "the event is about {}, the request about {}",
+                ev.battery.path(),
+                dl.path()
+            )));
+        }
+        let checked = CheckedEvent {
+            jws: event.trim().to_owned(),
+            digest: cellproof_core::sha256_b64(event.trim().as_bytes()),
+            event: ev,
+            roles: vc.signer.entity.roles.clone(),
+        };
+        Ok(Authenticated {
+            iss: r.iss,
+            iat: r.iat,
+            jti: r.jti,
+            slug: String::new(),
+            operation: r.operation,
+            digest: digest_hex(body),
+            text: Arc::from(text),
+            generation: self.generation,
+            event: Some(Arc::new(checked)),
         })
     }
 }
@@ -191,6 +285,7 @@ impl Gate {
         }
         let op = match a.operation {
             Operation::Allocate { .. } => Op::Allocate,
+            Operation::Lifecycle { .. } => Op::Lifecycle,
             _ => Op::Status,
         };
         Some(self.authenticate(a.text.as_bytes(), op, now))
@@ -511,7 +606,10 @@ impl Registry {
                 return Ok(reqs.iter().map(|_| Err(e.clone())).collect());
             }
         };
-        let mut w = Work::default();
+        let mut w = Work {
+            now,
+            ..Work::default()
+        };
         let planned: Vec<Result<Planned, UpdateError>> = reqs
             .iter()
             .zip(seen)
@@ -593,6 +691,9 @@ impl Registry {
                 l.allocated = bits;
             }
         }
+        for e in std::mem::take(&mut w.batch.events) {
+            self.hold_event(e);
+        }
         for key in &signed {
             self.publish_status(&key.0, &key.1, key.2);
         }
@@ -635,6 +736,13 @@ impl Registry {
                     Planned::Allocate { list, indexes } => {
                         IssuerAck::Allocate(AllocateAck { list, indexes })
                     }
+                    Planned::Lifecycle { mut ack, keys } => {
+                        ack.published = keys.iter().all(|k| signed.contains(k));
+                        ack.audit = audit;
+                        // The chain route lists the battery's events: serve it at once.
+                        self.publish_passport(&ack.item);
+                        IssuerAck::Lifecycle(ack)
+                    }
                 })
             })
             .collect())
@@ -655,6 +763,7 @@ impl Registry {
                 value,
             } => self.plan_status(a, list, *index, *purpose, *value, w)?,
             Operation::Allocate { list, count } => self.plan_allocate(a, list, *count, w)?,
+            Operation::Lifecycle { .. } => self.plan_lifecycle(a, w)?,
             _ => return Err(UpdateError::Internal),
         };
         w.batch.jtis.push(JtiRow {
@@ -810,10 +919,17 @@ pub enum IssuerAck {
     Status(UpdateAck),
     /// `POST /v1/allocate`.
     Allocate(AllocateAck),
+    /// `POST /v1/lifecycle`.
+    Lifecycle(super::lifecycle::LifecycleAck),
 }
 
 /// What an accepted request of a group will answer once the group is committed.
-enum Planned {
+pub(super) enum Planned {
+    Lifecycle {
+        ack: super::lifecycle::LifecycleAck,
+        /// The lifecycle list it changes (published with it or by the next tick).
+        keys: Vec<(String, String, Purpose)>,
+    },
     Status {
         url: String,
         list: String,
@@ -831,12 +947,16 @@ enum Planned {
 
 /// A group's working state: copies of what its requests change, and the batch.
 #[derive(Default)]
-struct Work {
-    purposes: BTreeMap<(String, String, Purpose), PurposeState>,
-    changed: BTreeSet<(String, String, Purpose)>,
+pub(super) struct Work {
+    pub(super) purposes: BTreeMap<(String, String, Purpose), PurposeState>,
+    pub(super) changed: BTreeSet<(String, String, Purpose)>,
     allocated: BTreeMap<(String, String), Bitstring>,
     jtis: HashSet<(String, String)>,
-    batch: Batch,
+    pub(super) batch: Batch,
+    /// Lifecycle event ids the group applies.
+    pub(super) event_ids: HashSet<String>,
+    /// The group's time.
+    pub(super) now: u64,
 }
 
 /// Attempts of a group that another replica's commit got in the way of (each re-reads).
@@ -941,6 +1061,7 @@ mod tests {
             // Built here, not authenticated: never older than the registry's snapshot.
             text: Arc::from(""),
             generation: u64::MAX,
+            event: None,
         }
     }
 

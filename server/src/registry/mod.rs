@@ -13,6 +13,7 @@
 mod follow;
 mod inspector;
 mod issuer;
+mod lifecycle;
 mod operator;
 mod passport;
 mod publication;
@@ -27,7 +28,7 @@ use cellproof_core::{
 };
 use serde_json::{json, Value};
 
-use crate::store::{AuthorityKeyRow, Batch, ItemRow, NewAudit, Store, StoreError};
+use crate::store::{AuthorityKeyRow, Batch, EventRow, ItemRow, NewAudit, Store, StoreError};
 
 pub use follow::settled;
 pub use inspector::{ReadRequest, ReportsAnswer, RestrictedAnswer};
@@ -154,6 +155,10 @@ pub struct Registry {
     items: BTreeMap<String, ItemRow>,
     /// Public passport versions by battery path, oldest first.
     passports: BTreeMap<String, Vec<String>>,
+    /// Applied lifecycle events by battery path, in `seq` order (SPEC.md 1.2 section 3.4).
+    events: BTreeMap<String, Vec<EventRow>>,
+    /// Every applied event's `id` -> its battery path (an event is applied once).
+    event_ids: BTreeMap<String, String>,
     /// Digest of every public version -> (battery path, version).
     passport_digests: BTreeMap<String, (String, u64)>,
     /// Who may set a document's media type: the issuers whose versions link it.
@@ -220,6 +225,8 @@ impl Registry {
                 .map(|i| (i.path.clone(), i))
                 .collect(),
             passports: BTreeMap::new(),
+            events: BTreeMap::new(),
+            event_ids: BTreeMap::new(),
             passport_digests: BTreeMap::new(),
             document_links: Default::default(),
             restricted: snap
@@ -244,6 +251,9 @@ impl Registry {
             signs: true,
             replicated: false,
         };
+        for e in snap.events {
+            reg.hold_event(e);
+        }
         // Ordered by path and version: each battery's versions arrive oldest first.
         for p in snap.passports {
             reg.passport_digests
@@ -309,9 +319,9 @@ impl Registry {
             }
         }
         for s in snap.status {
-            let purpose = Purpose::parse(&s.purpose)
+            let purpose = Purpose::parse_any(&s.purpose)
                 .ok_or_else(|| anyhow::anyhow!("unknown purpose {}", s.purpose))?;
-            let bits = Bitstring::new(s.bits, 1)
+            let bits = Bitstring::new(s.bits, purpose.status_size())
                 .map_err(|e| anyhow::anyhow!("bits of {}: {e}", s.list_id))?;
             // A changed public URL or authority DID changes the list's id or issuer: re-sign.
             let expected = purpose.list_url(&reg.status_base(&s.slug), &s.list_id);
@@ -338,6 +348,7 @@ impl Registry {
                 list.purposes.insert(purpose, state);
             }
         }
+        reg.add_lifecycle_lists(now)?;
         reg.resign(now)?;
         reg.publish_everything();
         reg.publish_passports();
@@ -403,7 +414,7 @@ impl Registry {
     pub fn item(&self, path: &str) -> Option<(ItemRow, Vec<(Purpose, String)>)> {
         let it = self.items.get(path)?;
         let base = self.status_base(&it.slug);
-        let urls = Purpose::ALL
+        let urls = Purpose::LISTS
             .iter()
             .map(|p| (*p, p.list_url(&base, &it.list_id)))
             .collect();
@@ -521,7 +532,11 @@ mod tests {
             &served,
             &reg.published.get("status/a/1").unwrap()
         ));
-        assert_eq!(reg.tick(t + 50).unwrap(), 3, "half-life: every purpose");
+        assert_eq!(
+            reg.tick(t + 50).unwrap(),
+            4,
+            "half-life: every purpose, the lifecycle list too"
+        );
         let s = reg.purpose_state("a", "1", Purpose::Revocation).unwrap();
         assert_eq!((s.valid_from, s.valid_until), (t + 50, t + 150));
         assert_ne!(served.body, reg.published.get("status/a/1").unwrap().body);
@@ -545,7 +560,7 @@ mod tests {
         let ahead = t + 3 * 3600;
         assert_eq!(
             reg.tick(ahead).unwrap(),
-            3,
+            4,
             "half-life passed in the jumped clock"
         );
         let back = t + 20;

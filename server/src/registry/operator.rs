@@ -223,8 +223,8 @@ impl Registry {
                 continue;
             }
             let mut purposes = BTreeMap::new();
-            for p in Purpose::ALL {
-                let bits = Bitstring::zeroed(LIST_ENTRIES);
+            for p in Purpose::LISTS {
+                let bits = Bitstring::zeroed_sized(LIST_ENTRIES, p.status_size());
                 let jws = self.sign(&req.slug, lid, p, &bits, now);
                 let s = PurposeState {
                     bits,

@@ -704,9 +704,13 @@ impl Registry {
 
     /// The chain JSON of a battery: every public version, oldest first, and every attestation
     /// the current version lists that the registry holds.
+    ///
+    /// From 1.2 (SPEC.md section 6.2), for a battery with a life after its first use: its
+    /// applied lifecycle `events` (oldest first) and the `successors` they name (paths); both
+    /// absent while it has none, so a 1.1 chain keeps its shape.
     fn chain_json(&self, path: &str) -> Option<Value> {
         let versions = self.passports.get(path)?;
-        chain_document(versions, |listed| {
+        let mut doc = chain_document(versions, |listed| {
             Ok::<_, std::convert::Infallible>(
                 listed
                     .iter()
@@ -714,7 +718,13 @@ impl Registry {
                     .collect(),
             )
         })
-        .unwrap_or_default()
+        .unwrap_or_default()?;
+        let events = self.events_of(path);
+        if let (false, Some(m)) = (events.is_empty(), doc.as_object_mut()) {
+            m.insert("events".into(), json!(events));
+            m.insert("successors".into(), json!(self.successors_of(path)));
+        }
+        Some(doc)
     }
 
     /// Publishes a battery's chain and current version.

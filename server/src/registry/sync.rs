@@ -252,7 +252,7 @@ fn full_record(id: &str, c: &Current) -> CompactRecord {
         valid_until: c.valid_until,
         ttl_ms: c.ttl_ms,
         base: None,
-        entries: c.bits.entries(),
+        entries: c.bits.bit_len(),
         positions: set_positions(&c.bits),
     }
 }
@@ -281,7 +281,7 @@ fn record(item: &Item) -> CompactRecord {
                 valid_until: c.valid_until,
                 ttl_ms: c.ttl_ms,
                 base: Some(*base),
-                entries: c.bits.entries(),
+                entries: c.bits.bit_len(),
                 positions: out,
             }
         }

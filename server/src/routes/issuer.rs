@@ -80,6 +80,22 @@ pub async fn status(
     Ok(HttpResponse::Ok().json(ack))
 }
 
+/// `POST /v1/lifecycle` (SPEC.md 1.2 section 6.2).
+#[tracing::instrument(skip_all)]
+pub async fn lifecycle(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, UpdateError> {
+    let r = run(&state, &req, payload, Op::Lifecycle).await;
+    count(&state, "lifecycle", &r);
+    let IssuerAck::Lifecycle(ack) = r? else {
+        return Err(UpdateError::Internal);
+    };
+    tracing::info!(item = %ack.item, status = ack.status.as_str(), "lifecycle event applied");
+    Ok(HttpResponse::Ok().json(ack))
+}
+
 /// `POST /v1/allocate`.
 #[tracing::instrument(skip_all)]
 pub async fn allocate(

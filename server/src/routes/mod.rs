@@ -33,6 +33,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/roots"),
     ("post", "/v1/status"),
     ("post", "/v1/allocate"),
+    ("post", "/v1/lifecycle"),
     ("get", "/v1/audit"),
     ("get", "/v1/audit/head"),
     ("post", "/v1/operator/trust-lists"),
@@ -102,6 +103,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     // server's profile samples under the update load). Static paths that overlap no other.
     cfg.route("/v1/status", web::post().to(issuer::status))
         .route("/v1/allocate", web::post().to(issuer::allocate))
+        .route("/v1/lifecycle", web::post().to(issuer::lifecycle))
         .route("/healthz", web::get().to(ops::healthz))
         .route("/metrics", web::get().to(ops::metrics))
         .route("/v1/openapi.json", web::get().to(ops::openapi))

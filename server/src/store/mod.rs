@@ -97,6 +97,24 @@ pub struct PassportRow {
     pub jws: String,
 }
 
+/// A lifecycle event a registry applied (SPEC.md 1.2 sections 3.4 and 6.2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventRow {
+    /// `01/{gtin}/21/{serial}` of the battery.
+    pub path: String,
+    /// Position among the battery's events, from 1: (path, seq) is unique, so two writers
+    /// applying an event on the same status cannot both commit.
+    pub seq: u64,
+    /// The event's `id` (`urn:uuid:...`), unique.
+    pub event_id: String,
+    /// Base64url SHA-256 of `jws`.
+    pub digest: String,
+    /// The compact `vc+jwt`.
+    pub jws: String,
+    /// When the registry applied it (Unix seconds).
+    pub accepted_at: u64,
+}
+
 /// A restricted passport section (SPEC.md section 6.3): kept apart from the public versions,
 /// never served by a public route.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -297,6 +315,10 @@ pub struct Batch {
     pub audit: Vec<NewAudit>,
     /// Inspection reports to insert (the same digest again is ignored).
     pub reports: Vec<ReportRow>,
+    /// Lifecycle events to insert. One whose (path, seq) or event id is held already
+    /// (another writer applied an event on the same status since this one read it) fails
+    /// the batch with [`StoreError::Conflict`], committing nothing.
+    pub events: Vec<EventRow>,
 }
 
 impl Batch {
@@ -317,6 +339,7 @@ impl Batch {
             && self.attestations.is_empty()
             && self.documents.is_empty()
             && self.reports.is_empty()
+            && self.events.is_empty()
             && self.audit.is_empty()
     }
 }
@@ -344,6 +367,8 @@ pub struct Snapshot {
     pub attestations: Vec<AttestationRow>,
     /// Inspection reports (kept in memory only to answer repeated uploads).
     pub reports: Vec<ReportRow>,
+    /// Lifecycle events, by battery and `seq`.
+    pub events: Vec<EventRow>,
 }
 
 /// Storage failures.

@@ -30,8 +30,8 @@ use tokio_postgres::{
 };
 
 use super::{
-    AttestationRow, AuditEntry, AuthorityKeyRow, Batch, IssuerRow, ItemRow, ListRow, PassportRow,
-    Probed, ReportRow, RestrictedRow, Snapshot, StatusRow, Store, StoreError,
+    AttestationRow, AuditEntry, AuthorityKeyRow, Batch, EventRow, IssuerRow, ItemRow, ListRow,
+    PassportRow, Probed, ReportRow, RestrictedRow, Snapshot, StatusRow, Store, StoreError,
 };
 
 /// The migrations, in order: `(version, name, SQL)`. Never edit an applied one (its
@@ -71,6 +71,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         7,
         "accepted_at",
         include_str!("../../migrations/0007_accepted_at.sql"),
+    ),
+    (
+        8,
+        "lifecycle_events",
+        include_str!("../../migrations/0008_lifecycle_events.sql"),
     ),
 ];
 
@@ -544,6 +549,15 @@ async fn load(client: &mut Client) -> Result<(Snapshot, i64), StoreError> {
             jws: r.get(1),
         });
     }
+    for r in rows(
+        &tx,
+        "SELECT path, seq, event_id, digest, jws, accepted_at FROM lifecycle_events \
+         ORDER BY path, seq",
+    )
+    .await?
+    {
+        s.events.push(event_row(&r));
+    }
     tx.commit().await.map_err(be)?;
     Ok((s, version))
 }
@@ -586,6 +600,17 @@ fn authority_key_row(r: &Row) -> Result<AuthorityKeyRow, StoreError> {
 }
 
 /// `path, version, digest, jws`.
+fn event_row(r: &Row) -> EventRow {
+    EventRow {
+        path: r.get(0),
+        seq: u(r.get(1)),
+        event_id: r.get(2),
+        digest: r.get(3),
+        jws: r.get(4),
+        accepted_at: u(r.get(5)),
+    }
+}
+
 fn passport_row(r: &Row) -> PassportRow {
     PassportRow {
         path: r.get(0),
@@ -686,6 +711,16 @@ async fn changes(
                 jws: r.get(1),
             })
             .collect(),
+        // Per battery in the order applied: a replica appends them in order.
+        events: since(
+            "SELECT path, seq, event_id, digest, jws, accepted_at FROM lifecycle_events \
+             WHERE version > $1 ORDER BY path, seq",
+        )
+        .await
+        .map_err(be)?
+        .iter()
+        .map(event_row)
+        .collect(),
         // Documents are read from the database per request (`Store::document`): every
         // replica serves one as soon as it is committed, nothing is held to refresh.
         ..Snapshot::default()
@@ -997,6 +1032,32 @@ async fn commit_once(
             &[&p.path, &i(p.version)?, &p.digest, &p.jws, &i(now)?],
         )
         .await?;
+    }
+    for e in &b.events {
+        // The compare-and-set of a transition (migration 8): a row held at (path, seq), or
+        // the event applied already, refuses the whole batch.
+        let n = exec(
+            &tx,
+            cache,
+            "INSERT INTO lifecycle_events (path, seq, event_id, digest, jws, accepted_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+            &[
+                &e.path,
+                &i(e.seq)?,
+                &e.event_id,
+                &e.digest,
+                &e.jws,
+                &i(now)?,
+            ],
+        )
+        .await?;
+        if n != 1 {
+            return Err(StoreError::Conflict(format!(
+                "{} already has event {} or event {} was applied",
+                e.path, e.seq, e.event_id
+            ))
+            .into());
+        }
     }
     for r in &b.restricted {
         exec(

@@ -7,8 +7,8 @@ use std::sync::Mutex;
 use rusqlite::{params, Connection, OptionalExtension as _};
 
 use super::{
-    AttestationRow, AuditEntry, AuthorityKeyRow, Batch, IssuerRow, ItemRow, ListRow, PassportRow,
-    ReportRow, RestrictedRow, Snapshot, StatusRow, Store, StoreError,
+    AttestationRow, AuditEntry, AuthorityKeyRow, Batch, EventRow, IssuerRow, ItemRow, ListRow,
+    PassportRow, ReportRow, RestrictedRow, Snapshot, StatusRow, Store, StoreError,
 };
 
 const SCHEMA: &str = r#"
@@ -39,6 +39,11 @@ CREATE TABLE IF NOT EXISTS reports (
     digest TEXT PRIMARY KEY, path TEXT NOT NULL, issuer TEXT NOT NULL, jws TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS reports_path ON reports (path);
 CREATE TABLE IF NOT EXISTS attestations (digest TEXT PRIMARY KEY, jws TEXT NOT NULL);
+-- Lifecycle events (PostgreSQL's migration 8, server/migrations/0008_lifecycle_events.sql).
+CREATE TABLE IF NOT EXISTS lifecycle_events (
+    path TEXT NOT NULL, seq INTEGER NOT NULL, event_id TEXT NOT NULL UNIQUE,
+    digest TEXT NOT NULL, jws TEXT NOT NULL, accepted_at INTEGER NOT NULL,
+    PRIMARY KEY (path, seq));
 CREATE TABLE IF NOT EXISTS documents (
     digest TEXT PRIMARY KEY, media_type TEXT NOT NULL, bytes BLOB NOT NULL,
     uploader TEXT, size INTEGER);
@@ -287,6 +292,26 @@ impl Store for SqliteStore {
             .collect::<Result<_, _>>()
             .map_err(be)?;
         let mut q = conn
+            .prepare(
+                "SELECT path, seq, event_id, digest, jws, accepted_at FROM lifecycle_events \
+                 ORDER BY path, seq",
+            )
+            .map_err(be)?;
+        s.events = q
+            .query_map([], |r| {
+                Ok(EventRow {
+                    path: r.get(0)?,
+                    seq: u(r.get(1)?),
+                    event_id: r.get(2)?,
+                    digest: r.get(3)?,
+                    jws: r.get(4)?,
+                    accepted_at: u(r.get(5)?),
+                })
+            })
+            .map_err(be)?
+            .collect::<Result<_, _>>()
+            .map_err(be)?;
+        let mut q = conn
             .prepare("SELECT digest, path, tier, jws FROM restricted_sections")
             .map_err(be)?;
         s.restricted = q
@@ -505,6 +530,22 @@ impl Store for SqliteStore {
                 params![p.path, i(p.version)?, p.digest, p.jws, i(now)?],
             )
             .map_err(be)?;
+        }
+        for e in &b.events {
+            let n = tx
+                .execute(
+                    "INSERT OR IGNORE INTO lifecycle_events \
+                     (path, seq, event_id, digest, jws, accepted_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![e.path, i(e.seq)?, e.event_id, e.digest, e.jws, i(now)?],
+                )
+                .map_err(be)?;
+            if n != 1 {
+                return Err(StoreError::Conflict(format!(
+                    "{} already has event {} or event {} was applied",
+                    e.path, e.seq, e.event_id
+                )));
+            }
         }
         for r in &b.restricted {
             tx.execute(

@@ -200,6 +200,12 @@ pub fn issuer_key(dir: &Path, manifest: &Value, eco: &str) -> (String, KeyPair) 
     )
 }
 
+/// A private key file of the demo data directory (`demo/keys/...`).
+pub fn issuer_key_file(dir: &Path, rel: &str) -> KeyPair {
+    let jwk: Value = serde_json::from_slice(&std::fs::read(dir.join(rel)).unwrap()).unwrap();
+    KeyPair::from_private_jwk(&jwk).unwrap()
+}
+
 pub fn jti() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
