@@ -132,6 +132,10 @@ pub enum Command {
     /// Signed registry requests (SPEC.md section 6.1), e.g. a restricted read (section 6.3).
     #[command(subcommand)]
     Request(crate::inspect::RequestCmd),
+    /// A battery's life after its first use (SPEC.md 1.2 section 3.4): record repurposing,
+    /// reuse, remanufacturing, waste and recycling on a registry.
+    #[command(subcommand)]
+    Lifecycle(crate::lifecycle::LifecycleCmd),
     /// Make a demo ecosystem, issue a sample credential, show its QR and verify it.
     Demo {
         /// Also write the demo's keys, lists and QR image to this directory.

@@ -73,6 +73,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Report(c) => crate::inspect::report(&c),
         Command::Request(c) => crate::inspect::request(&c),
         Command::Demo { out } => crate::cmd::demo(out.as_deref()),
+        Command::Lifecycle(c) => crate::lifecycle::run(&c),
     }
 }
 
@@ -181,21 +182,26 @@ fn did_document(did: &str, keys: &[std::path::PathBuf], out: Option<&Path>) -> R
     Ok(Outcome::Success)
 }
 
+/// The battery an item names: `01/{gtin}/21/{serial}`, a Digital Link URL or a GS1 element
+/// string.
+pub(crate) fn battery_of(item: &str) -> Result<cellproof_core::DigitalLink> {
+    let read = |e: cellproof_core::Error| anyhow::anyhow!("{item}: {e} ({})", e.code());
+    if item.starts_with("01/") {
+        return cellproof_core::DigitalLink::parse_path(&format!("/{item}")).map_err(read);
+    }
+    match cellproof_core::Label::parse(item).map_err(read)?.item() {
+        Some(battery) => Ok(battery),
+        None => bail!("{item} names no single battery (a GTIN and a serial, AI 01 and 21)"),
+    }
+}
+
 fn passport_get(
     registry: &str,
     item: &str,
     at: Option<&str>,
     out: Option<&Path>,
 ) -> Result<Outcome> {
-    let read = |e: cellproof_core::Error| anyhow::anyhow!("{item}: {e} ({})", e.code());
-    let battery = if item.starts_with("01/") {
-        cellproof_core::DigitalLink::parse_path(&format!("/{item}")).map_err(read)?
-    } else {
-        let Some(battery) = cellproof_core::Label::parse(item).map_err(read)?.item() else {
-            bail!("{item} names no single battery (a GTIN and a serial, AI 01 and 21)");
-        };
-        battery
-    };
+    let battery = battery_of(item)?;
     // `01/{gtin}/21/{serial}` with the serial percent-encoded as Digital Links write it.
     let path = battery.path();
     let (gtin, serial) = path

@@ -12,6 +12,7 @@ mod cmd;
 mod fetch;
 mod inputs;
 mod inspect;
+mod lifecycle;
 mod output;
 mod publish;
 mod resolve;

@@ -389,3 +389,131 @@ fn passport_get_reads_a_chain_now_and_as_of_a_time() {
     assert_eq!(get(Some("soon"), &path).status.code(), Some(2));
     assert_eq!(get(None, &format!("01/{gtin}")).status.code(), Some(2));
 }
+
+/// `cellproof lifecycle record` (SPEC.md 1.2 sections 3.4 and 6.2) against the real registry
+/// with the demo's actors: the repurposer records `repurposed` on `passport-valid` (its
+/// `passportIdentifier` read from the registry's chain), the chain lists the event, a
+/// recycler's `repurposed` is refused with its problem type (exit 1), and `cellproof verify`
+/// against the synced lists shows the battery superseded.
+#[test]
+fn lifecycle_record_applies_an_event_and_shows_the_refusals() {
+    let reg = Registry::start();
+    let dir = tempfile::tempdir().unwrap();
+    let actor = |role: &str| {
+        let a = reg.manifest["actors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["roles"].as_array().unwrap().iter().any(|r| r == role))
+            .unwrap()
+            .clone();
+        let key = reg._dir.path().join(a["key"].as_str().unwrap());
+        (a["did"].as_str().unwrap().to_owned(), key)
+    };
+    let label = reg.sample("passport-valid");
+    let path = label
+        .strip_prefix(&format!("{}/", reg.url))
+        .unwrap()
+        .split('#')
+        .next()
+        .unwrap()
+        .to_owned();
+    let successor = format!(
+        "{}/01/04071234000018/21/SLCLI0001=urn:uuid:00000000-0000-4000-8000-0000000000d4",
+        reg.url
+    );
+    let record = |did: &str, key: &Path, from: &str, to: &str, extra: &[&str]| {
+        let mut args = vec![
+            "lifecycle",
+            "record",
+            "--registry",
+            reg.url.as_str(),
+            "--key",
+            key.to_str().unwrap(),
+            "--iss",
+            did,
+            "--from",
+            from,
+            "--to",
+            to,
+        ];
+        args.extend_from_slice(extra);
+        args.push(path.as_str());
+        cellproof(&args)
+    };
+    // A recycler may not declare a battery repurposed: exit 1 with the problem type.
+    let (recycler, recycler_key) = actor("recycler");
+    let o = record(
+        &recycler,
+        &recycler_key,
+        "original",
+        "repurposed",
+        &["--successor", &successor],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("transition-forbidden"),
+        "{}",
+        text(&o)
+    );
+    // Repurposed without a successor: refused before anything is sent (exit 2).
+    let (repurposer, repurposer_key) = actor("repurposer");
+    let o = record(&repurposer, &repurposer_key, "original", "repurposed", &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    // The repurposer's event is applied.
+    let out = dir.path().join("event.jwt");
+    let o = record(
+        &repurposer,
+        &repurposer_key,
+        "original",
+        "repurposed",
+        &[
+            "--successor",
+            &successor,
+            "--event-out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let ack: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(ack["status"], "repurposed");
+    assert_eq!(ack["seq"], 1);
+    let event = std::fs::read_to_string(&out).unwrap();
+    // The chain lists exactly that event.
+    let o = cellproof(&["passport", "get", "--registry", reg.url.as_str(), &path]);
+    assert!(o.status.success(), "{}", text(&o));
+    let chain: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(chain["events"], serde_json::json!([event]));
+    // The same status again is a conflict now (the held status moved on).
+    let o = record(
+        &repurposer,
+        &repurposer_key,
+        "original",
+        "repurposed",
+        &["--successor", &successor],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("lifecycle-conflict"));
+    // A verifier that syncs sees it: superseded, lifecycle repurposed (within a second).
+    let mut last = Value::Null;
+    for _ in 0..30 {
+        let mut args = reg.sync(dir.path());
+        args.insert(0, "verify".into());
+        args.push("--json".into());
+        args.push(label.clone());
+        let all: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = cellproof(&all);
+        last = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
+        if last["lifecycle"]["status"] == "repurposed" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert_eq!(last["lifecycle"]["status"], "repurposed", "{last}");
+    assert_eq!(last["overall"], "valid");
+    assert!(last["notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n == "superseded"));
+}
