@@ -90,6 +90,22 @@ export function showVerdict(input, v, scan = null) {
   metrics.firstVerdict ??= metrics.lastVerdict; // tests/browser/weight.test.mjs
 }
 
+/** The battery's life after its first use (the verdict's `lifecycle`): what happened and when,
+ * the successor passports to follow, who is responsible for a waste battery. */
+function lifeLine(l) {
+  if (!l || l.status === 'original') return null;
+  const date = l.eventDate ? t('life_on', { date: new Date(l.eventDate).toLocaleDateString(lang()) }) : '';
+  const p = el('p', { class: l.status === 'recycled' ? 'warning' : 'lifecycle', 'data-testid': 'lifecycle',
+    'data-status': l.status, text: t('life_line', { status: t(`life_${l.status}`), date }) });
+  if (l.successor?.length) {
+    p.append(' ', t('life_successor'));
+    for (const s of l.successor) p.append(' ', el('a', { href: s, 'data-testid': 'successor-link', text: s.split('/').slice(3).join('/') }));
+  }
+  const r = l.responsibleParty;
+  if (r) p.append(' ', t('life_responsible', { name: r.name, role: t(`role_${r.role}`) }));
+  return p;
+}
+
 function details(v) {
   const frag = document.createDocumentFragment();
   const dl = el('dl', { class: 'facts' });
@@ -134,10 +150,14 @@ function details(v) {
     }
   }
   for (const s of v.status) {
+    // The lifecycle entry names the status its list holds (SPEC.md 1.2 section 3.4).
+    const ok = s.purpose === 'lifecycle' ? (v.lifecycle ? `life_${v.lifecycle.status}` : 'status_unknown') : `status_ok_${s.purpose}`;
     fact(dl, `${t('status')}: ${t(`purpose_${s.purpose}`)}`,
-      t(s.state === 'ok' ? `status_ok_${s.purpose}` : `status_${s.state}`) + (s.age != null ? ` (${fmtAge(s.age)})` : ''));
+      t(s.state === 'ok' ? ok : `status_${s.state}`) + (s.age != null ? ` (${fmtAge(s.age)})` : ''));
   }
   frag.append(dl);
+  const life = lifeLine(v.lifecycle);
+  if (life) frag.append(life);
   if (v.passport && panel) {
     frag.append(panel.passportPanel(v));
   } else if (v.passport) {

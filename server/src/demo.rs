@@ -397,7 +397,9 @@ impl Demo {
             format!("{public_url}/01/04071234000018/21/SL2029A0001"),
             cellproof_world::urn_uuid(&[&w.seed, "second-life", "SL2029A0001"]),
         )];
-        let plan: [(&str, Vec<(&Issuer, L, L)>); 3] = [
+        // (sample, the events recorded on it: actor, from, to)
+        type Recorded<'w> = Vec<(&'w Issuer, L, L)>;
+        let plan: [(&str, Recorded<'_>); 3] = [
             (
                 "repurposed-original",
                 vec![(&w.repurposer, L::Original, L::Repurposed)],
@@ -412,36 +414,49 @@ impl Demo {
             ),
         ];
         let mut out = Vec::new();
+        let gtin = gtin_with_check_digit("0401234500001").unwrap_or_default();
+        let (carbon, conformity) = (
+            self.put_document(
+                reg,
+                pdf_like("Carbon footprint declaration (Art. 7), EV battery 04012345000016"),
+                now,
+            )?,
+            self.put_document(
+                reg,
+                pdf_like("EU declaration of conformity (Art. 18), EV battery 04012345000016"),
+                now,
+            )?,
+        );
         for (n, (name, events)) in plan.into_iter().enumerate() {
             let issuer = &w.acme;
             let list = "3";
-            let alloc = signed(
-                &issuer.key,
-                json!({"iss": issuer.did, "iat": now, "jti": jti()?, "aud": public_url,
-                       "op": "allocate", "list": list, "count": 1}),
-            );
-            let a = reg
-                .gate()
-                .authenticate(alloc.as_bytes(), Op::Allocate, now)
-                .map_err(|e| anyhow!("demo allocation: {e}"))?;
-            let index = *reg
-                .allocate(a, now)
-                .map_err(|e| anyhow!("demo allocation: {e}"))?
-                .indexes
-                .first()
-                .ok_or_else(|| anyhow!("demo allocation returned nothing"))?;
+            let index = self.allocate_one(reg, issuer, list, now)?;
             let serial = format!("CPL{}{:03}", name.to_ascii_uppercase().replace('-', ""), n);
             let serial: String = serial.chars().take(20).collect();
-            let st = format!("{list}/{index}");
-            let claims = w.sample_claims(issuer, &serial, Some(&st), &public_url);
+            let path = format!("01/{gtin}/21/{serial}");
+            let url = format!("{public_url}/{path}");
+            let mut claims = w.sample_claims(
+                issuer,
+                &serial,
+                Some(&format!("{list}/{index}")),
+                &public_url,
+            );
+            claims.insert("sub".into(), path.clone().into());
+            claims.insert("url".into(), url.clone().into());
+            // A passport of its own (no attestations): its chain carries the events.
+            let base = reg.status_base(&issuer.slug);
+            let refs = Refs {
+                docs: (carbon.as_str(), conformity.as_str()),
+                status: (base.as_str(), index),
+            };
+            let v1 = self.passport(&url, 1, None, &[], refs, now - 2 * DAY);
+            self.post_passport(reg, &v1, now)?;
+            if let Some(Value::Object(bp)) = claims.get_mut("bp") {
+                bp.insert("dig".into(), passport_digest(&v1).into());
+            }
             let issued = w
                 .issue(issuer, &claims, now)
                 .map_err(|e| anyhow!("demo credential {name}: {e}"))?;
-            let path = claims
-                .get("sub")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned();
             reg.register_item(
                 ItemRow {
                     path: path.clone(),
@@ -452,7 +467,6 @@ impl Demo {
                 now,
             )
             .map_err(|e| anyhow!("demo item: {e}"))?;
-            let url = format!("{public_url}/{path}");
             for (k, (actor, from, to)) in events.into_iter().enumerate() {
                 let succ: &[(String, String)] = if to == L::Repurposed { &successor } else { &[] };
                 // Dated a minute apart, the last a minute ago.
@@ -536,11 +550,14 @@ impl Demo {
 }
 
 /// Samples whose battery has a passport chain (`GET /v1/passports/{gtin}/{serial}`).
-pub const PASSPORT_SAMPLES: [&str; 4] = [
+pub const PASSPORT_SAMPLES: [&str; 7] = [
     "passport-valid",
     "attestation-out-of-scope",
     "attestation-revoked",
     "passport-tampered",
+    "repurposed-original",
+    "waste",
+    "recycled",
 ];
 
 /// `{public_url}/v1/passports/{gtin}/{serial}` of a battery path `01/{gtin}/21/{serial}`.

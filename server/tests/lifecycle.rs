@@ -477,6 +477,58 @@ async fn the_demo_samples_show_a_life_after_first_use() {
     assert!(has_notice(&v, "lifecycle_waste"));
     let v = verdict(&app, "recycled").await;
     assert_eq!(v.code, Some("passport_ceased"));
+    // Online, with the chain the registry serves: who did what, when, and what follows.
+    let (trust, status) = app.stores().await;
+    let online = |name: &'static str| {
+        let chain_url = app.manifest["samples"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap()["passport"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let (client, trust, status, label) = (
+            app.client.clone(),
+            trust.clone(),
+            status.clone(),
+            sample_url(&app, name),
+        );
+        async move {
+            let text = client
+                .get(chain_url)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            let chain = cellproof_core::PassportChain::from_json(&text).unwrap();
+            let mut ctx = Context::new(&trust, &status, UnixTime(now()));
+            ctx.chain = Some(&chain);
+            verify(&label, &ctx)
+        }
+    };
+    let v = online("repurposed-original").await;
+    assert_eq!(v.code, None, "{:?}", v.message);
+    let l = v.lifecycle.unwrap();
+    assert!(l.event.as_deref().unwrap().starts_with("urn:uuid:"));
+    assert_eq!(
+        l.successor,
+        vec![format!("{}/01/04071234000018/21/SL2029A0001", app.address)]
+    );
+    let v = online("waste").await;
+    let l = v.lifecycle.as_ref().unwrap();
+    let party = l.responsible_party.as_ref().unwrap();
+    assert_eq!(party.role, "waste-operator");
+    assert!(v
+        .notices
+        .iter()
+        .any(|n| n.code == "lifecycle_waste" && n.message.contains(&party.name)));
+    let v = online("recycled").await;
+    assert_eq!(v.code, Some("passport_ceased"));
+    assert!(v.lifecycle.unwrap().event_date.is_some());
     // The manifest names the actors with their roles and keys.
     let actors = app.manifest["actors"].as_array().unwrap();
     let roles: Vec<&str> = actors

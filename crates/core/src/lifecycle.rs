@@ -453,6 +453,36 @@ pub fn check_transition(
     Ok(())
 }
 
+/// Fills the verdict's `lifecycle` details (SPEC.md 1.2 sections 3.4 and 7) from the newest of
+/// the battery's applied `events` (the chain's, oldest first) that verifies as an event of an
+/// entity of an accepted trust list, is about `battery` and set the status the lifecycle list
+/// holds: its `id`, date, successors and responsible party. An event that does not verify
+/// says nothing; the status stays the list's.
+pub(crate) fn describe(
+    info: &mut crate::verdict::LifecycleInfo,
+    events: &[String],
+    battery: &DigitalLink,
+    trust: &crate::TrustStore,
+    now: u64,
+) {
+    for jws in events.iter().rev() {
+        let Ok(vc) = crate::vc::verify_vc(jws, &EVENT, trust, now) else {
+            continue;
+        };
+        let Ok(e) = LifecycleEvent::from_payload(vc.payload()) else {
+            continue;
+        };
+        if e.battery != *battery || e.new != info.status {
+            continue;
+        }
+        info.event = Some(e.id);
+        info.event_date = Some(crate::time::format_rfc3339(e.event_date));
+        info.successor = e.successors.into_iter().map(|s| s.id).collect();
+        info.responsible_party = e.responsible;
+        return;
+    }
+}
+
 /// The bits a transition sets besides the lifecycle value (SPEC.md 3.4), so that 1.1 verifiers
 /// show `superseded` and `revoked`: the refresh bit when it names a successor, the revocation
 /// bit on `recycled`.

@@ -437,6 +437,7 @@ pub fn verify_resolved(input: &str, fetched: &Fetched<'_>, ctx: &Context<'_>) ->
         let chain = match fetched {
             Fetched::Chain { body, .. } => PassportChain::from_json(body).ok(),
             Fetched::Passport { body, .. } => unwrap_passport(body).ok().map(|v| PassportChain {
+                events: Vec::new(),
                 versions: vec![v],
                 attestations: Default::default(),
             }),
@@ -503,6 +504,7 @@ impl<'c, 'a> Resolved<'c, 'a> {
                     Ok(text) => (
                         url,
                         unwrap_passport(&text).map(|v| PassportChain {
+                            events: Vec::new(),
                             versions: vec![v],
                             attestations: Default::default(),
                         }),

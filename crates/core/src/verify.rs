@@ -310,6 +310,7 @@ fn finish(
             (Some(c), _) => Some(c),
             (None, Some(v1)) => {
                 single = PassportChain {
+                    events: Vec::new(),
                     versions: vec![v1.to_owned()],
                     attestations: Default::default(),
                 };
@@ -324,6 +325,23 @@ fn finish(
             _ => None,
         };
         (passport, attestations) = passport_stages(chain, pctx, &mut stages, &mut notices);
+        // The lifecycle's details from the chain's events (online, SPEC.md 1.2 section 3.4).
+        if let (Some(info), Some(chain)) = (lifecycle.as_mut(), chain) {
+            crate::lifecycle::describe(info, &chain.events, &cred.sub, ctx.trust, now);
+            if let Some(r) = &info.responsible_party {
+                for n in notices.iter_mut().filter(|n| n.code == "lifecycle_waste") {
+                    n.message = format!(
+                        "the battery was declared waste{}: responsibility passed to {} ({})",
+                        info.event_date
+                            .as_deref()
+                            .map(|d| format!(" on {d}"))
+                            .unwrap_or_default(),
+                        r.name,
+                        r.role
+                    );
+                }
+            }
+        }
     }
     let (stages, deciding) = stages.finish();
     Verdict {

@@ -65,6 +65,7 @@ fn chain_with(f: &Fixture, subject: &str, edit: impl Fn(&mut Value)) -> Passport
     edit(&mut p2);
     let v2 = w.sign_vc(&w.acme, &p2);
     PassportChain {
+        events: Vec::new(),
         versions: vec![v1, v2],
         attestations: BTreeMap::new(),
     }

@@ -125,7 +125,13 @@ pub struct PassportChain {
     pub versions: Vec<String>,
     /// Attestations by the `hashDigest` the passport lists them under.
     pub attestations: BTreeMap<String, String>,
+    /// The battery's applied lifecycle events, oldest first (SPEC.md 1.2 section 6.2: the
+    /// chain's `events`); empty for a 1.1 chain.
+    pub events: Vec<String>,
 }
+
+/// Most lifecycle events a chain may carry (a battery's life has few transitions).
+pub const MAX_EVENTS: usize = 64;
 
 impl PassportChain {
     /// Reads the registry's JSON form.
@@ -148,7 +154,15 @@ impl PassportChain {
                 attestations.insert(k.clone(), jws.to_owned());
             }
         }
+        let events = match map.get("events") {
+            None => Vec::new(),
+            Some(_) => o.strings("events")?,
+        };
+        if events.len() > MAX_EVENTS {
+            return Err(o.err("events", "holds too many lifecycle events"));
+        }
         Ok(PassportChain {
+            events,
             versions,
             attestations,
         })
