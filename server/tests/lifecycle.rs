@@ -216,6 +216,9 @@ async fn the_chain_lists_the_events_and_successors() {
         before.get("events").is_none(),
         "a 1.1 chain keeps its shape"
     );
+    // A second before the event: what a point-in-time read answers for then.
+    let then = now();
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
     let (s, a) = record(
         &app,
         &w.repurposer,
@@ -244,6 +247,26 @@ async fn the_chain_lists_the_events_and_successors() {
         json!(["01/04071234000018/21/SL2029A0001"])
     );
     assert_eq!(after["versions"], before["versions"]);
+    // Point in time (SPEC.md 6.2): before the event no events; now the same as the chain.
+    let at = |t: u64| {
+        let url = app.url(&format!(
+            "/v1/passports/{}?at={}",
+            path.trim_start_matches("01/").replace("/21/", "/"),
+            cellproof_core::format_rfc3339(t)
+        ));
+        let client = app.client.clone();
+        async move {
+            let r = client.get(url).send().await.unwrap();
+            assert_eq!(r.status(), 200);
+            r.json::<Value>().await.unwrap()
+        }
+    };
+    let past = at(then).await;
+    assert!(past.get("events").is_none(), "{past}");
+    assert_eq!(past["versions"], before["versions"]);
+    let present = at(now() + 5).await;
+    assert_eq!(present["events"], after["events"]);
+    assert_eq!(present["successors"], after["successors"]);
 }
 
 #[tokio::test]

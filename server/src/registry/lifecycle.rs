@@ -89,15 +89,14 @@ impl Registry {
 
     /// The successor paths the battery's applied events name (SPEC.md 6.2 `successors`).
     pub fn successors_of(&self, path: &str) -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
-        for e in self.events.get(path).into_iter().flatten() {
-            for s in event_successors(&e.jws) {
-                if !out.contains(&s) {
-                    out.push(s);
-                }
-            }
-        }
-        out
+        let events: Vec<String> = self
+            .events
+            .get(path)
+            .into_iter()
+            .flatten()
+            .map(|e| e.jws.clone())
+            .collect();
+        event_successors_all(&events)
     }
 
     /// Gives every list that has none its lifecycle list (lists onboarded before 1.2): all
@@ -311,6 +310,19 @@ impl Registry {
             "lifecycle.update",
         ))
     }
+}
+
+/// The successor paths applied events name, each once, in order.
+pub fn event_successors_all(events: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for e in events {
+        for s in event_successors(e) {
+            if !out.contains(&s) {
+                out.push(s);
+            }
+        }
+    }
+    out
 }
 
 /// The successor paths an applied event names (its stored, verified bytes).

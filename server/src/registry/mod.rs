@@ -14,6 +14,8 @@ mod follow;
 mod inspector;
 mod issuer;
 mod lifecycle;
+
+pub use lifecycle::event_successors_all;
 mod operator;
 mod passport;
 mod publication;

@@ -380,9 +380,19 @@ async fn chain_at(state: &AppState, path: String, at: u64) -> Result<HttpRespons
     let body = web::block(
         move || -> Result<Option<String>, crate::store::StoreError> {
             let versions = store.versions_at(&path, at)?;
-            let doc = crate::registry::chain_document(&versions, |listed| {
+            let mut doc = crate::registry::chain_document(&versions, |listed| {
                 store.attestations_at(listed, at)
             })?;
+            // The events applied by then (SPEC.md 1.2 section 6.2), as the current chain
+            // carries them: absent while there were none.
+            if let Some(m) = doc.as_mut().and_then(serde_json::Value::as_object_mut) {
+                let events = store.events_at(&path, at)?;
+                if !events.is_empty() {
+                    let successors = crate::registry::event_successors_all(&events);
+                    m.insert("events".into(), serde_json::json!(events));
+                    m.insert("successors".into(), serde_json::json!(successors));
+                }
+            }
             Ok(doc.map(|d| d.to_string()))
         },
     )

@@ -473,6 +473,14 @@ pub trait Store: Send + Sync + 'static {
             "this storage backend cannot read restricted sections (asked for {path})"
         )))
     }
+    /// A battery's lifecycle events as the registry had applied them at `at` (Unix seconds;
+    /// SPEC.md 1.2 section 6.2, point in time), oldest first. The default refuses, as for
+    /// [`Store::restricted_sections`].
+    fn events_at(&self, path: &str, at: u64) -> Result<Vec<String>, StoreError> {
+        Err(StoreError::Backend(format!(
+            "this storage backend cannot read lifecycle events (asked for {path} at {at})"
+        )))
+    }
     /// A battery's passport versions as the registry had accepted them at `at` (Unix
     /// seconds; SPEC.md 1.2 section 6.2, point in time): those accepted at or before `at`,
     /// oldest first. Read per request, never cached. The default refuses, as for

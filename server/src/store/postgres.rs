@@ -1491,6 +1491,24 @@ impl Store for PostgresStore {
         })
     }
 
+    fn events_at(&self, path: &str, at: u64) -> Result<Vec<String>, StoreError> {
+        let path = path.to_owned();
+        let at = i64::try_from(at).unwrap_or(i64::MAX);
+        self.run(move |c| async move {
+            let r = c
+                .client
+                .query(
+                    "SELECT jws FROM lifecycle_events WHERE path = $1 AND accepted_at <= $2 \
+                     ORDER BY seq",
+                    &[&path, &at],
+                )
+                .await
+                .map_err(be)
+                .map(|rows| rows.iter().map(|r| r.get(0)).collect());
+            (c, r)
+        })
+    }
+
     fn versions_at(&self, path: &str, at: u64) -> Result<Vec<String>, StoreError> {
         let path = path.to_owned();
         let at = i64::try_from(at).unwrap_or(i64::MAX);

@@ -721,6 +721,23 @@ impl Store for SqliteStore {
         query_reports(&conn, Some(path))
     }
 
+    fn events_at(&self, path: &str, at: u64) -> Result<Vec<String>, StoreError> {
+        let conn = self.conn()?;
+        let at = i64::try_from(at).unwrap_or(i64::MAX);
+        let mut q = conn
+            .prepare_cached(
+                "SELECT jws FROM lifecycle_events WHERE path = ?1 AND accepted_at <= ?2 \
+                 ORDER BY seq",
+            )
+            .map_err(be)?;
+        let rows = q
+            .query_map(params![path, at], |r| r.get(0))
+            .map_err(be)?
+            .collect::<Result<Vec<String>, _>>()
+            .map_err(be);
+        rows
+    }
+
     fn versions_at(&self, path: &str, at: u64) -> Result<Vec<String>, StoreError> {
         let conn = self.conn()?;
         let at = i64::try_from(at).unwrap_or(i64::MAX);
