@@ -106,6 +106,21 @@ function lifeLine(l) {
   return p;
 }
 
+/** A successor's originals (the verdict's `lineage`, SPEC.md 1.2 section 3.4), each with
+ * whether its passport was verified under its own issuer. */
+function lineageList(lineage) {
+  const ul = el('ul', { class: 'lineage', 'data-testid': 'lineage' });
+  for (const l of lineage) {
+    const what = l.outcome === 'verified' ? t('lineage_verified', { name: l.issuerName ?? l.issuer ?? '' })
+      : l.outcome === 'not_checked' ? t('lineage_not_checked') : `${t('lineage_failed_entry')} ${tc(l.code)}`;
+    ul.append(el('li', { 'data-testid': 'lineage-entry', 'data-outcome': l.outcome, 'data-code': l.code ?? '',
+      text: `${l.id.split('/').slice(3).join('/')}: ${what}` }));
+  }
+  const box = el('div', { class: 'lineage-box' });
+  box.append(el('p', { text: `${t('made_from')}:` }), ul);
+  return box;
+}
+
 function details(v) {
   const frag = document.createDocumentFragment();
   const dl = el('dl', { class: 'facts' });
@@ -158,6 +173,7 @@ function details(v) {
   frag.append(dl);
   const life = lifeLine(v.lifecycle);
   if (life) frag.append(life);
+  if (v.lineage?.length) frag.append(lineageList(v.lineage));
   if (v.passport && panel) {
     frag.append(panel.passportPanel(v));
   } else if (v.passport) {

@@ -127,12 +127,14 @@ impl Demo {
             .collect()
     }
 
-    fn issuers(&self) -> [(&Issuer, &'static [&'static str]); 3] {
+    fn issuers(&self) -> [(&Issuer, &'static [&'static str]); 4] {
         [
             (&self.world.acme, &["3", "4"]),
             (&self.world.denchi, &["7"]),
             // The certifier's attestations carry a revocation entry in its own list.
             (&self.world.certifier, &["1"]),
+            // Second Life Storage GmbH labels its second-life batteries (SPEC.md 1.2 3.4).
+            (&self.world.repurposer, &["5"]),
         ]
     }
 
@@ -399,9 +401,13 @@ impl Demo {
         )];
         // (sample, the events recorded on it: actor, from, to)
         type Recorded<'w> = Vec<(&'w Issuer, L, L)>;
-        let plan: [(&str, Recorded<'_>); 3] = [
+        let plan: [(&str, Recorded<'_>); 4] = [
             (
                 "repurposed-original",
+                vec![(&w.repurposer, L::Original, L::Repurposed)],
+            ),
+            (
+                "second-life-module",
                 vec![(&w.repurposer, L::Original, L::Repurposed)],
             ),
             ("waste", vec![(&w.recycler, L::Original, L::Waste)]),
@@ -414,6 +420,9 @@ impl Demo {
             ),
         ];
         let mut out = Vec::new();
+        let to_successor =
+            |name: &str| matches!(name, "repurposed-original" | "second-life-module");
+        let mut originals: Vec<(String, String)> = Vec::new();
         let gtin = gtin_with_check_digit("0401234500001").unwrap_or_default();
         let (carbon, conformity) = (
             self.put_document(
@@ -451,6 +460,9 @@ impl Demo {
             };
             let v1 = self.passport(&url, 1, None, &[], refs, now - 2 * DAY);
             self.post_passport(reg, &v1, now)?;
+            if to_successor(name) {
+                originals.push((url.clone(), v1.clone()));
+            }
             if let Some(Value::Object(bp)) = claims.get_mut("bp") {
                 bp.insert("dig".into(), passport_digest(&v1).into());
             }
@@ -498,7 +510,94 @@ impl Demo {
                 index,
             });
         }
+        out.push(self.second_life(reg, &successor, &originals, now)?);
         Ok(out)
+    }
+
+    /// `second-life`: the successor battery both `repurposed-original` and
+    /// `second-life-module` were made into (a stationary pack from two EV batteries' modules),
+    /// placed on the market by Second Life Storage GmbH with its own label and passport, whose
+    /// `metadata.predecessors` lists both originals with the digests of their latest versions
+    /// (SPEC.md 1.2 section 3.4). Valid, `lineage` verified twice.
+    fn second_life(
+        &self,
+        reg: &mut Registry,
+        successor: &[(String, String)],
+        originals: &[(String, String)],
+        now: u64,
+    ) -> anyhow::Result<Sample> {
+        let w = &self.world;
+        let issuer = &w.repurposer;
+        let (url, pid) = successor
+            .first()
+            .cloned()
+            .ok_or_else(|| anyhow!("no successor named"))?;
+        let public_url = reg.settings().public_url.clone();
+        let path = url
+            .strip_prefix(&format!("{public_url}/"))
+            .ok_or_else(|| anyhow!("successor {url} is not under {public_url}"))?
+            .to_owned();
+        let mut p = w.passport(issuer, &url, 1, None, &[], now - DAY);
+        p["credentialSubject"]["id"] = url.clone().into();
+        p["credentialSubject"]["metadata"]["passportIdentifier"] = pid.into();
+        p["credentialSubject"]["metadata"]["predecessors"] = Value::Array(
+            originals
+                .iter()
+                .map(|(u, v)| {
+                    let pid = crate::registry::subject_of(v)
+                        .and_then(|cs| {
+                            cs.get("metadata")?
+                                .get("passportIdentifier")?
+                                .as_str()
+                                .map(str::to_owned)
+                        })
+                        .unwrap_or_default();
+                    json!({"id": u, "digest": cellproof_core::sha256_b64(v.as_bytes()),
+                        "passportIdentifier": pid})
+                })
+                .collect(),
+        );
+        let v1 = w.sign_vc(issuer, &p);
+        self.post_passport(reg, &v1, now)?;
+        let list = "5";
+        let index = self.allocate_one(reg, issuer, list, now)?;
+        let serial = path.rsplit('/').next().unwrap_or_default().to_owned();
+        let mut claims = w.sample_claims(
+            issuer,
+            &serial,
+            Some(&format!("{list}/{index}")),
+            &public_url,
+        );
+        claims.insert("sub".into(), path.clone().into());
+        claims.insert("url".into(), url.clone().into());
+        if let Some(Value::Object(bp)) = claims.get_mut("bp") {
+            bp.insert("dig".into(), passport_digest(&v1).into());
+            // A second-life stationary storage battery.
+            bp.insert("cat".into(), "stationary".into());
+        }
+        let issued = w
+            .issue(issuer, &claims, now)
+            .map_err(|e| anyhow!("demo credential second-life: {e}"))?;
+        reg.register_item(
+            ItemRow {
+                path: path.clone(),
+                slug: issuer.slug.clone(),
+                list_id: list.into(),
+                index,
+            },
+            now,
+        )
+        .map_err(|e| anyhow!("demo item: {e}"))?;
+        Ok(Sample {
+            name: "second-life".into(),
+            eco: issuer.eco.clone(),
+            issuer: issuer.did.clone(),
+            path,
+            fragment: issued.fragment,
+            jws: issued.jws,
+            list: list.into(),
+            index,
+        })
     }
 
     /// The manifest's `actors`: who records a battery's life after its first use (SPEC.md
@@ -550,7 +649,7 @@ impl Demo {
 }
 
 /// Samples whose battery has a passport chain (`GET /v1/passports/{gtin}/{serial}`).
-pub const PASSPORT_SAMPLES: [&str; 7] = [
+pub const PASSPORT_SAMPLES: [&str; 9] = [
     "passport-valid",
     "attestation-out-of-scope",
     "attestation-revoked",
@@ -558,6 +657,8 @@ pub const PASSPORT_SAMPLES: [&str; 7] = [
     "repurposed-original",
     "waste",
     "recycled",
+    "second-life-module",
+    "second-life",
 ];
 
 /// `{public_url}/v1/passports/{gtin}/{serial}` of a battery path `01/{gtin}/21/{serial}`.

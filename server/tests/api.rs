@@ -66,9 +66,9 @@ async fn publishes_trust_lists_status_lists_and_bundle() {
     let base = acme.status_base.clone().unwrap();
     assert_eq!(base, app.url("/v1/status/acme/"));
     assert!(common::held(&status, &format!("{base}3")).is_some());
-    // ACME's lists 3 and 4, Denchi's 7, the certifier's 1: three purposes and the lifecycle
-    // list (SPEC.md 1.2 section 3.4) each.
-    assert_eq!(common::held_ids(&status), 16);
+    // ACME's lists 3 and 4, Denchi's 7, the certifier's 1, Second Life's 5: three purposes
+    // and the lifecycle list (SPEC.md 1.2 section 3.4) each.
+    assert_eq!(common::held_ids(&status), 20);
 }
 
 #[tokio::test]
@@ -555,9 +555,9 @@ async fn authority_key_rotation_re_signs_every_list() {
         .unwrap();
     assert_eq!(r.status(), 200);
     let v: Value = r.json().await.unwrap();
-    // ACME's lists 3 and 4, Denchi's 7 and the certifier's 1, three purposes and the
-    // lifecycle list each.
-    assert_eq!(v["resigned"], 16);
+    // ACME's lists 3 and 4, Denchi's 7, the certifier's 1 and Second Life's 5, three
+    // purposes and the lifecycle list each.
+    assert_eq!(v["resigned"], 20);
     let served = app.get_text("/v1/status/acme/3").await;
     let header = served.split('.').next().unwrap();
     let header: Value =
@@ -565,9 +565,9 @@ async fn authority_key_rotation_re_signs_every_list() {
     assert_eq!(header["kid"], kid.as_str());
     // Verifiers still accept every list, and the demo samples keep their verdicts.
     let (trust, status) = app.stores().await;
-    // ACME's lists 3 and 4, Denchi's 7, the certifier's 1: three purposes and the lifecycle
-    // list (SPEC.md 1.2 section 3.4) each.
-    assert_eq!(common::held_ids(&status), 16);
+    // ACME's lists 3 and 4, Denchi's 7, the certifier's 1, Second Life's 5: three purposes
+    // and the lifecycle list (SPEC.md 1.2 section 3.4) each.
+    assert_eq!(common::held_ids(&status), 20);
     let revoked = sample(&app, "revoked");
     let v = verify(&revoked, &Context::new(&trust, &status, UnixTime(now())));
     assert_eq!(v.code, Some("revoked"));
@@ -819,8 +819,8 @@ async fn onboarding_creates_lists_and_refuses_conflicts() {
         assert_eq!(kind(&v), problem, "{body}");
     }
     let issuers = app.operator_get("/v1/operator/issuers").await;
-    // The demo's ACME, Denchi and certifier, and volta.
-    assert_eq!(issuers.as_array().unwrap().len(), 4);
+    // The demo's ACME, Denchi, certifier and Second Life, and volta.
+    assert_eq!(issuers.as_array().unwrap().len(), 5);
 }
 
 #[tokio::test]

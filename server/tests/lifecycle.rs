@@ -71,7 +71,7 @@ async fn record(
 
 fn successor(app: &TestApp) -> Vec<(String, String)> {
     vec![(
-        format!("{}/01/04071234000018/21/SL2029A0001", app.address),
+        format!("{}/01/04071234000018/21/SL2029T0001", app.address),
         "urn:uuid:00000000-0000-4000-8000-0000000000a1".into(),
     )]
 }
@@ -132,7 +132,7 @@ async fn a_battery_lives_on_and_ends_and_a_1_1_verifier_sees_it() {
     )
     .await;
     assert_eq!(s, 200, "{a}");
-    assert_eq!(a["successors"], json!(["01/04071234000018/21/SL2029A0001"]));
+    assert_eq!(a["successors"], json!(["01/04071234000018/21/SL2029T0001"]));
     let v = verdict_at(&app, "valid", L::Repurposed).await;
     assert_eq!(v.code, None, "still genuine");
     assert!(
@@ -244,7 +244,7 @@ async fn the_chain_lists_the_events_and_successors() {
     assert_eq!(after["events"].as_array().unwrap().len(), 1);
     assert_eq!(
         after["successors"],
-        json!(["01/04071234000018/21/SL2029A0001"])
+        json!(["01/04071234000018/21/SL2029T0001"])
     );
     assert_eq!(after["versions"], before["versions"]);
     // Point in time (SPEC.md 6.2): before the event no events; now the same as the chain.
@@ -565,5 +565,48 @@ async fn the_demo_samples_show_a_life_after_first_use() {
     for a in actors {
         let key = common::issuer_key_file(app.dir.path(), a["key"].as_str().unwrap());
         assert_eq!(key.kid, a["kid"].as_str().unwrap());
+    }
+}
+
+#[tokio::test]
+async fn the_second_life_battery_shows_its_two_originals_verified() {
+    let app = spawn_app().await;
+    let (trust, status) = app.stores().await;
+    let chain_url = app.manifest["samples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "second-life")
+        .unwrap()["passport"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let text = app
+        .client
+        .get(chain_url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let chain = cellproof_core::PassportChain::from_json(&text).unwrap();
+    assert_eq!(chain.predecessors.len(), 2, "{text}");
+    let mut ctx = Context::new(&trust, &status, UnixTime(now()));
+    ctx.chain = Some(&chain);
+    let v = verify(&sample_url(&app, "second-life"), &ctx);
+    assert_eq!(v.code, None, "{:?}", v.message);
+    let outcomes: Vec<&str> = v.lineage.iter().map(|l| l.outcome).collect();
+    assert_eq!(outcomes, vec!["verified", "verified"], "{:?}", v.lineage);
+    assert!(v
+        .lineage
+        .iter()
+        .all(|l| l.issuer.as_deref() == Some(app.world.acme.did.as_str())));
+    // Its own life has just begun: original in its own list.
+    assert_eq!(v.lifecycle.as_ref().map(|l| l.status), Some(L::Original));
+    // Each original names it as successor, and shows superseded.
+    for name in ["repurposed-original", "second-life-module"] {
+        let v = verdict(&app, name).await;
+        assert!(has_notice(&v, "superseded"), "{name}");
     }
 }

@@ -76,3 +76,13 @@ test('offline_after_a_sync_the_lifecycle_list_decides_the_same', async () => {
   assert.match(v.text, /Life after first use\s*declared waste/);
   await context.close();
 });
+
+test('a_second_life_battery_shows_its_originals_each_verified', async () => {
+  const { context, page, v } = await open('second-life');
+  assert.equal(v.overall, 'valid');
+  const entries = page.getByTestId('lineage-entry');
+  assert.equal(await entries.count(), 2);
+  for (const o of await entries.evaluateAll((els) => els.map((e) => e.dataset.outcome))) assert.equal(o, 'verified');
+  assert.match(await page.getByTestId('lineage').textContent(), /verified, passport by ACME Cells GmbH/);
+  await context.close();
+});

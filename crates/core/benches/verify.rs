@@ -211,6 +211,7 @@ fn passport_bench(c: &mut Criterion) {
     let label = w.issue(&w.acme, &claims, T0 - 30 * DAY).unwrap().url();
     let chain = cellproof_core::PassportChain {
         events: Vec::new(),
+        predecessors: Default::default(),
         versions: vec![v1, v2],
         attestations: list
             .iter()

@@ -392,6 +392,18 @@ pub enum Error {
     /// (Regulation (EU) 2023/1542 Art. 77(8); SPEC.md 1.2 section 3.4), so a label still in
     /// circulation was copied or moved to another battery. Decides before `revoked`.
     PassportCeased,
+    /// A successor passport's predecessor: the original's latest version the verifier holds
+    /// does not hash to the `digest` the successor lists (SPEC.md 1.2 section 3.4; a lineage
+    /// entry's code, never the verdict's).
+    PredecessorDigestMismatch,
+    /// A successor passport's predecessor whose applied events, as the verifier holds them,
+    /// never named this battery as its successor (a lineage entry's code).
+    PredecessorUnconfirmed {
+        /// The original's Digital Link path.
+        original: String,
+    },
+    /// At least one predecessor of a successor passport failed its check (a notice).
+    LineageFailed,
     /// The lifecycle list says the battery became waste (a notice, not a failure):
     /// responsibility passed to its producer, a producer responsibility organisation or a waste
     /// operator (Art. 77(7) second subparagraph).
@@ -693,6 +705,9 @@ impl Error {
             Error::Superseded => "superseded",
             Error::PassportCeased => "passport_ceased",
             Error::LifecycleWaste => "lifecycle_waste",
+            Error::PredecessorDigestMismatch => "predecessor_digest_mismatch",
+            Error::PredecessorUnconfirmed { .. } => "predecessor_unconfirmed",
+            Error::LineageFailed => "lineage_failed",
             Error::StatusUnknown { .. } => "status_unknown",
             Error::StatusStale { .. } => "status_stale",
             Error::StatusListTooShort { .. } => "status_list_too_short",
@@ -913,6 +928,17 @@ impl fmt::Display for Error {
             Error::PassportCeased => f.write_str(
                 "the battery was recycled and its passport has ceased to exist: a label still in \
                  circulation was copied or moved to another battery",
+            ),
+            Error::PredecessorDigestMismatch => f.write_str(
+                "the original's latest passport version does not hash to the digest its \
+                 successor lists",
+            ),
+            Error::PredecessorUnconfirmed { original } => write!(
+                f,
+                "no lifecycle event of {original} names this battery as its successor"
+            ),
+            Error::LineageFailed => f.write_str(
+                "an original this battery's passport says it was made from did not verify",
             ),
             Error::LifecycleWaste => f.write_str(
                 "the battery was declared waste: responsibility passed to its producer, a \
@@ -1138,6 +1164,13 @@ pub const CODES: &[(&str, Stage, Class)] = &[
     ("superseded", Stage::Status, Class::Notice),
     ("passport_ceased", Stage::Status, Class::Invalid),
     ("lifecycle_waste", Stage::Status, Class::Notice),
+    (
+        "predecessor_digest_mismatch",
+        Stage::Passport,
+        Class::Notice,
+    ),
+    ("predecessor_unconfirmed", Stage::Passport, Class::Notice),
+    ("lineage_failed", Stage::Passport, Class::Notice),
     ("status_unknown", Stage::Status, Class::Unverifiable),
     ("status_stale", Stage::Status, Class::Unverifiable),
     ("status_list_too_short", Stage::Status, Class::Invalid),

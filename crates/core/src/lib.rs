@@ -37,6 +37,7 @@ mod json;
 mod jws;
 mod label;
 pub mod lifecycle;
+pub mod lineage;
 mod passport;
 mod report;
 mod request;

@@ -243,6 +243,11 @@ pub struct VerdictJson {
     /// "successor"?, "responsibleParty"?, "eventDate"?}`, when a lifecycle list was held.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lifecycle: Option<crate::verdict::LifecycleInfo>,
+    /// A successor passport's originals (SPEC.md 1.2 sections 3.4 and 7): `{"id",
+    /// "passportIdentifier", "outcome", "code"?, "issuer"?, "issuerName"?}` each; absent when
+    /// the passport lists none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lineage: Vec<crate::lineage::LineageEntry>,
 }
 
 fn outcome_str(o: Outcome) -> &'static str {
@@ -352,6 +357,7 @@ impl From<&Verdict> for VerdictJson {
             source: v.source.clone(),
             issuer_did: v.issuer_did.clone(),
             lifecycle: v.lifecycle.clone(),
+            lineage: v.lineage.clone(),
         }
     }
 }

@@ -438,6 +438,7 @@ pub fn verify_resolved(input: &str, fetched: &Fetched<'_>, ctx: &Context<'_>) ->
             Fetched::Chain { body, .. } => PassportChain::from_json(body).ok(),
             Fetched::Passport { body, .. } => unwrap_passport(body).ok().map(|v| PassportChain {
                 events: Vec::new(),
+                predecessors: Default::default(),
                 versions: vec![v],
                 attestations: Default::default(),
             }),
@@ -505,6 +506,7 @@ impl<'c, 'a> Resolved<'c, 'a> {
                         url,
                         unwrap_passport(&text).map(|v| PassportChain {
                             events: Vec::new(),
+                            predecessors: Default::default(),
                             versions: vec![v],
                             attestations: Default::default(),
                         }),
@@ -800,6 +802,7 @@ impl<'c, 'a> Resolved<'c, 'a> {
             source: parts.source,
             issuer_did: parts.issuer_did,
             lifecycle: parts.lifecycle,
+            lineage: Vec::new(),
         }
     }
 }

@@ -249,6 +249,10 @@ pub struct Verdict {
     /// The battery's lifecycle (SPEC.md 1.2 section 3.4), when a lifecycle list was held.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lifecycle: Option<LifecycleInfo>,
+    /// A successor passport's originals, one entry per predecessor (SPEC.md 1.2 section 3.4);
+    /// empty otherwise.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lineage: Vec<crate::lineage::LineageEntry>,
 }
 
 /// Collects stage results while verifying.

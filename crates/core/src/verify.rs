@@ -200,6 +200,7 @@ fn finish(
     let mut passport = None;
     let mut attestations = Vec::new();
     let mut lifecycle = None;
+    let mut lineage = Vec::new();
     if let (Some(scan), Some(cred), Some(res)) = (&scan, &credential, &resolution) {
         // Signature.
         signature_ok = matches!(signature, Some(Ok(_)));
@@ -311,6 +312,7 @@ fn finish(
             (None, Some(v1)) => {
                 single = PassportChain {
                     events: Vec::new(),
+                    predecessors: Default::default(),
                     versions: vec![v1.to_owned()],
                     attestations: Default::default(),
                 };
@@ -325,6 +327,23 @@ fn finish(
             _ => None,
         };
         (passport, attestations) = passport_stages(chain, pctx, &mut stages, &mut notices);
+        // A successor's originals (SPEC.md 1.2 section 3.4), once its own chain verified.
+        if let (Some(info), Some(chain)) = (&passport, chain) {
+            lineage = crate::lineage::check(
+                &info.subject,
+                &cred.sub,
+                &chain.predecessors,
+                ctx.trust,
+                ctx.status,
+                now,
+            );
+            if lineage.iter().any(|l| l.outcome == "failed") {
+                notices.push(Notice {
+                    code: "lineage_failed",
+                    message: Error::LineageFailed.to_string(),
+                });
+            }
+        }
         // The lifecycle's details from the chain's events (online, SPEC.md 1.2 section 3.4).
         if let (Some(info), Some(chain)) = (lifecycle.as_mut(), chain) {
             crate::lifecycle::describe(info, &chain.events, &cred.sub, ctx.trust, now);
@@ -362,6 +381,7 @@ fn finish(
         source: None,
         issuer_did: None,
         lifecycle,
+        lineage,
     }
 }
 

@@ -61,8 +61,9 @@ export interface IssuerEntry {
 }
 
 export interface StatusEntry {
-  purpose: "revocation" | "suspension" | "refresh";
-  state: "ok" | "revoked" | "suspended" | "superseded" | "unknown" | "stale" | "not_checked";
+  purpose: "revocation" | "suspension" | "refresh" | "lifecycle";
+  /** `ceased`: the lifecycle list says recycled (SPEC.md 1.2 section 3.4). */
+  state: "ok" | "revoked" | "suspended" | "superseded" | "unknown" | "stale" | "not_checked" | "ceased";
   list: string;
   index: Int;
   /** Seconds since the list's validFrom, when a list was used. */
@@ -108,6 +109,33 @@ export interface Verdict {
   source?: { kind: "embedded" | "resolved" | "backup" | "held"; url?: string };
   /** The issuer's DID when no accepted trust list names it (did:web, SPEC.md 2.2). */
   issuerDid?: string;
+  /** The battery's life after its first use, when its lifecycle list was held (SPEC.md 1.2
+   * section 3.4); the other members from the verified event in the passport chain. */
+  lifecycle?: Lifecycle;
+  /** A successor passport's originals, one entry per predecessor (SPEC.md 1.2 section 3.4). */
+  lineage?: LineageEntry[];
+}
+
+export interface Lifecycle {
+  status: "original" | "repurposed" | "reused" | "remanufactured" | "waste" | "recycled";
+  /** The event's `id` (urn:uuid). */
+  event?: string;
+  /** RFC 3339. */
+  eventDate?: string;
+  /** The successor passports' Digital Link URLs. */
+  successor?: string[];
+  responsibleParty?: { id: string; name: string; role: "producer" | "pro" | "waste-operator" };
+}
+
+export interface LineageEntry {
+  /** The original's Digital Link URL. */
+  id: string;
+  passportIdentifier: string;
+  outcome: "verified" | "not_checked" | "failed";
+  /** Stable code of a failure (docs/error-codes.md). */
+  code?: string;
+  issuer?: string;
+  issuerName?: string;
 }
 
 export interface PassportSummary {

@@ -71,6 +71,7 @@ fn fixture() -> Fixture {
     let label = w.issue(&w.acme, &claims, T0 - 30 * DAY).unwrap().url();
     let chain = PassportChain {
         events: Vec::new(),
+        predecessors: Default::default(),
         versions: vec![v1, v2],
         attestations: listed
             .iter()
@@ -871,6 +872,7 @@ fn a_passport_revoked_since_the_report_does_not_stand() {
     f.label = f.w.issue(&f.w.acme, &claims, T0 - 30 * DAY).unwrap().url();
     f.chain = PassportChain {
         events: Vec::new(),
+        predecessors: Default::default(),
         versions: vec![v1],
         attestations: BTreeMap::new(),
     };

@@ -12,6 +12,8 @@ use cellproof_core::{
 };
 use cellproof_world::{derive_key, World, DAY};
 
+// (The lineage tests below build passports with `World::passport` and `sign_vc`.)
+
 const T0: u64 = 1_796_083_200;
 const INDEX: u64 = 7;
 
@@ -329,4 +331,174 @@ fn the_compact_form_carries_the_lifecycle_list_bit_for_bit() {
         .stages
         .iter()
         .any(|r| r.outcome == Outcome::Failed && r.code == Some("passport_ceased")));
+}
+
+/// A successor passport made from two originals (SPEC.md 1.2 section 3.4), its chain with the
+/// originals' chains as the registry serves them (`predecessors`).
+struct Lineage {
+    w: World,
+    trust: TrustStore,
+    label: String,
+    chain: cellproof_core::PassportChain,
+    a_path: String,
+    b_path: String,
+}
+
+fn lineage_fixture(list_b_digest: Option<&str>, b_names_successor: bool) -> Lineage {
+    use cellproof_core::{passport_digest, PassportChain};
+    let w = world();
+    let t = trust(&w);
+    let host = "https://id.example";
+    let original = |serial: &str| {
+        let url = format!("{host}/01/04012345000016/21/{serial}");
+        let p = w.passport(&w.acme, &url, 1, None, &[], T0 - 3 * DAY);
+        (url, w.sign_vc(&w.acme, &p))
+    };
+    let (a_url, a_v1) = original("ORIGA");
+    let (b_url, b_v1) = original("ORIGB");
+    let s_serial = "SL0001";
+    let s_url = format!("{host}/01/04071234000018/21/{s_serial}");
+    let s_pid = "urn:uuid:00000000-0000-4000-8000-00000000e001";
+    let named = vec![(s_url.clone(), s_pid.to_owned())];
+    let event_a = w.lifecycle_event(
+        &w.repurposer,
+        &a_url,
+        LifecycleStatus::Original,
+        LifecycleStatus::Repurposed,
+        &named,
+        T0 - 2 * DAY,
+    );
+    let event_b = w.lifecycle_event(
+        &w.repurposer,
+        &b_url,
+        LifecycleStatus::Original,
+        LifecycleStatus::Waste,
+        &[],
+        T0 - 2 * DAY,
+    );
+    let digest = |jws: &str| cellproof_core::sha256_b64(jws.as_bytes());
+    let mut s = w.passport(&w.repurposer, &s_url, 1, None, &[], T0 - DAY);
+    s["credentialSubject"]["id"] = s_url.clone().into();
+    s["credentialSubject"]["metadata"]["passportIdentifier"] = s_pid.into();
+    s["credentialSubject"]["metadata"]["predecessors"] = serde_json::json!([
+        {"passportIdentifier": "urn:uuid:a", "id": a_url, "digest": digest(&a_v1)},
+        {"passportIdentifier": "urn:uuid:b", "id": b_url,
+         "digest": list_b_digest.map_or_else(|| digest(&b_v1), str::to_owned)},
+    ]);
+    let s_v1 = w.sign_vc(&w.repurposer, &s);
+    let mut claims = w.sample_claims(&w.repurposer, s_serial, None, host);
+    claims.insert(
+        "sub".into(),
+        format!("01/04071234000018/21/{s_serial}").into(),
+    );
+    claims.insert("url".into(), s_url.clone().into());
+    if let Some(serde_json::Value::Object(bp)) = claims.get_mut("bp") {
+        bp.insert("dig".into(), passport_digest(&s_v1).into());
+    }
+    let label = w.issue(&w.repurposer, &claims, T0 - DAY).unwrap().url();
+    let a_path = "01/04012345000016/21/ORIGA".to_owned();
+    let b_path = "01/04012345000016/21/ORIGB".to_owned();
+    let mut chain = PassportChain {
+        versions: vec![s_v1],
+        ..Default::default()
+    };
+    chain.predecessors.insert(
+        a_path.clone(),
+        PassportChain {
+            versions: vec![a_v1],
+            events: vec![event_a],
+            ..Default::default()
+        },
+    );
+    let mut b_events = vec![event_b];
+    if b_names_successor {
+        b_events.push(w.lifecycle_event(
+            &w.waste_operator,
+            &b_url,
+            LifecycleStatus::Waste,
+            LifecycleStatus::Repurposed,
+            &named,
+            T0 - DAY,
+        ));
+    }
+    chain.predecessors.insert(
+        b_path.clone(),
+        PassportChain {
+            versions: vec![b_v1],
+            events: b_events,
+            ..Default::default()
+        },
+    );
+    Lineage {
+        w,
+        trust: t,
+        label,
+        chain,
+        a_path,
+        b_path,
+    }
+}
+
+fn verdict_with(f: &Lineage, chain: &cellproof_core::PassportChain) -> cellproof_core::Verdict {
+    let s = StatusStore::new();
+    let mut ctx = Context::new(&f.trust, &s, UnixTime(T0 + 60));
+    ctx.chain = Some(chain);
+    verify(&f.label, &ctx)
+}
+
+#[test]
+fn a_successor_made_from_two_originals_verifies_each_under_its_own_issuer() {
+    let f = lineage_fixture(None, true);
+    let v = verdict_with(&f, &f.chain);
+    // The label has no status entry: no revocation list to need.
+    assert!(v.passport.is_some(), "{:?} {:?}", v.code, v.message);
+    let outcomes: Vec<(&str, Option<&str>)> =
+        v.lineage.iter().map(|l| (l.outcome, l.code)).collect();
+    assert_eq!(outcomes, vec![("verified", None), ("verified", None)]);
+    assert_eq!(v.lineage[0].issuer.as_deref(), Some(f.w.acme.did.as_str()));
+    assert!(!has_notice(&v, "lineage_failed"));
+    // Offline, or a registry that does not hold the originals: not checked, never failed.
+    let mut alone = f.chain.clone();
+    alone.predecessors.clear();
+    let v = verdict_with(&f, &alone);
+    assert!(v.lineage.iter().all(|l| l.outcome == "not_checked"));
+    assert!(!has_notice(&v, "lineage_failed"));
+}
+
+#[test]
+fn a_successor_claiming_an_original_that_never_named_it_fails_that_entry() {
+    // B's events never name the successor: the successor cannot make itself B's.
+    let f = lineage_fixture(None, false);
+    let v = verdict_with(&f, &f.chain);
+    let b = v.lineage.iter().find(|l| l.id.ends_with("ORIGB")).unwrap();
+    assert_eq!(
+        (b.outcome, b.code),
+        ("failed", Some("predecessor_unconfirmed"))
+    );
+    assert!(has_notice(&v, "lineage_failed"));
+    // The battery itself is still what its own passport says: lineage is a notice.
+    assert!(v.passport.is_some());
+    assert!(f.chain.predecessors.contains_key(&f.b_path));
+}
+
+#[test]
+fn a_predecessor_digest_that_matches_nothing_fails_that_entry() {
+    let f = lineage_fixture(Some("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"), true);
+    let v = verdict_with(&f, &f.chain);
+    let b = v.lineage.iter().find(|l| l.id.ends_with("ORIGB")).unwrap();
+    assert_eq!(
+        (b.outcome, b.code),
+        ("failed", Some("predecessor_digest_mismatch"))
+    );
+    let a = v.lineage.iter().find(|l| l.id.ends_with("ORIGA")).unwrap();
+    assert_eq!(a.outcome, "verified");
+    // An original's chain swapped for another passport (the successor's own, under A's path):
+    // its latest version is not the one listed, so that entry fails.
+    let mut swapped = f.chain.clone();
+    let own = f.chain.versions.clone();
+    swapped.predecessors.get_mut(&f.a_path).unwrap().versions = own;
+    let v = verdict_with(&f, &swapped);
+    let a = v.lineage.iter().find(|l| l.id.ends_with("ORIGA")).unwrap();
+    assert_eq!(a.outcome, "failed");
+    assert!(has_notice(&v, "lineage_failed"));
 }

@@ -110,6 +110,7 @@ fn run_with(f: &Fixture, list: &[Listed], edit: impl Fn(&mut PassportChain)) -> 
     let label = w.issue(&w.acme, &claims, T0 - 30 * DAY).unwrap().url();
     let mut chain = PassportChain {
         events: Vec::new(),
+        predecessors: Default::default(),
         versions: vec![v1, v2],
         attestations: list
             .iter()
@@ -629,6 +630,7 @@ fn a_passport_whose_ninth_status_entry_is_revoked_is_not_valid() {
         let label = w.issue(&w.acme, &claims, T0 - 30 * DAY).unwrap().url();
         let chain = PassportChain {
             events: Vec::new(),
+            predecessors: Default::default(),
             versions: vec![v1],
             attestations: BTreeMap::new(),
         };
@@ -708,6 +710,7 @@ fn run_payload(f: &Fixture, p: &Value, list: &[Listed]) -> Verdict {
     let label = w.issue(&w.acme, &claims, T0 - 30 * DAY).unwrap().url();
     let chain = PassportChain {
         events: Vec::new(),
+        predecessors: Default::default(),
         versions: vec![v1],
         attestations: list
             .iter()

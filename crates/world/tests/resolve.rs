@@ -66,6 +66,7 @@ fn chain_with(f: &Fixture, subject: &str, edit: impl Fn(&mut Value)) -> Passport
     let v2 = w.sign_vc(&w.acme, &p2);
     PassportChain {
         events: Vec::new(),
+        predecessors: Default::default(),
         versions: vec![v1, v2],
         attestations: BTreeMap::new(),
     }

@@ -141,8 +141,12 @@ impl Registry {
         );
         for e in std::mem::take(&mut snap.events) {
             let path = e.path.clone();
+            let successors = super::event_successors_all(std::slice::from_ref(&e.jws));
             self.hold_event(e);
             self.publish_passport(&path);
+            for s in successors {
+                self.publish_passport(&s);
+            }
         }
         let mut new_issuers = false;
         for i in snap.issuers {

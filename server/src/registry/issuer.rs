@@ -739,8 +739,12 @@ impl Registry {
                     Planned::Lifecycle { mut ack, keys } => {
                         ack.published = keys.iter().all(|k| signed.contains(k));
                         ack.audit = audit;
-                        // The chain route lists the battery's events: serve it at once.
+                        // The chain route lists the battery's events, and a successor's
+                        // chain its originals' (`predecessors`): serve them at once.
                         self.publish_passport(&ack.item);
+                        for s in &ack.successors {
+                            self.publish_passport(s);
+                        }
                         IssuerAck::Lifecycle(ack)
                     }
                 })

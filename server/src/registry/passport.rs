@@ -724,6 +724,29 @@ impl Registry {
             m.insert("events".into(), json!(events));
             m.insert("successors".into(), json!(self.successors_of(path)));
         }
+        // A successor passport: the originals' chains this registry holds (SPEC.md 1.2
+        // section 6.2 `predecessors`), so a verifier checks its lineage in one fetch.
+        let originals: serde_json::Map<String, Value> = versions
+            .last()
+            .and_then(|c| subject_of(c))
+            .and_then(|cs| cs.get("metadata")?.get("predecessors")?.as_array().cloned())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|p| p.get("id")?.as_str())
+            .filter_map(|id| cellproof_core::parse_link_url(id).ok())
+            .map(|dl| dl.path())
+            .filter(|p| p != path)
+            .filter_map(|p| {
+                let v = self.passports.get(&p)?;
+                Some((
+                    p.clone(),
+                    json!({"versions": v, "events": self.events_of(&p)}),
+                ))
+            })
+            .collect();
+        if let (false, Some(m)) = (originals.is_empty(), doc.as_object_mut()) {
+            m.insert("predecessors".into(), Value::Object(originals));
+        }
         Some(doc)
     }
 

@@ -447,6 +447,7 @@ pub fn verify_report(
         }
         let chain = (!versions.is_empty()).then(|| PassportChain {
             events: Vec::new(),
+            predecessors: Default::default(),
             versions: versions.values().map(|v| v.trim().to_owned()).collect(),
             attestations: attestations.clone(),
         });

@@ -128,6 +128,9 @@ pub struct PassportChain {
     /// The battery's applied lifecycle events, oldest first (SPEC.md 1.2 section 6.2: the
     /// chain's `events`); empty for a 1.1 chain.
     pub events: Vec<String>,
+    /// For a successor passport, the originals' chains (`versions` and `events`) by Digital
+    /// Link path (SPEC.md 1.2 section 6.2: the chain's `predecessors`).
+    pub predecessors: BTreeMap<String, PassportChain>,
 }
 
 /// Most lifecycle events a chain may carry (a battery's life has few transitions).
@@ -137,7 +140,26 @@ impl PassportChain {
     /// Reads the registry's JSON form.
     pub fn from_json(text: &str) -> Result<Self, Error> {
         let map = crate::json::parse_object(text.as_bytes())?;
-        let o = Obj::new(&map, "");
+        let mut chain = Self::from_map(&map)?;
+        if let Some(p) = Obj::new(&map, "").opt_obj("predecessors")? {
+            if p.len() > crate::lineage::MAX_PREDECESSORS {
+                return Err(Obj::new(&map, "").err("predecessors", "holds too many chains"));
+            }
+            for (path, v) in p {
+                let m = v.as_object().ok_or_else(|| {
+                    Obj::new(&map, "").err("predecessors", "must map paths to chains")
+                })?;
+                // One level: an original's own predecessors are not followed.
+                let mut c = Self::from_map(m)?;
+                c.predecessors.clear();
+                chain.predecessors.insert(path.clone(), c);
+            }
+        }
+        Ok(chain)
+    }
+
+    fn from_map(map: &Map<String, Value>) -> Result<Self, Error> {
+        let o = Obj::new(map, "");
         let versions = o.strings("versions")?;
         if versions.is_empty() || versions.len() > MAX_VERSIONS {
             return Err(o.err("versions", "must hold 1 to 256 passport versions"));
@@ -165,6 +187,7 @@ impl PassportChain {
             events,
             versions,
             attestations,
+            predecessors: BTreeMap::new(),
         })
     }
 }
