@@ -318,33 +318,11 @@ impl Demo {
         let public_url = reg.settings().public_url.clone();
         let mut out = Vec::new();
         for (n, (issuer, name, list, purpose)) in plan.into_iter().enumerate() {
-            let alloc = signed(
-                &issuer.key,
-                json!({"iss": issuer.did, "iat": now, "jti": jti()?, "aud": public_url,
-                       "op": "allocate", "list": list, "count": 1}),
-            );
-            let a = reg
-                .gate()
-                .authenticate(alloc.as_bytes(), Op::Allocate, now)
-                .map_err(|e| anyhow!("demo allocation: {e}"))?;
-            let index = *reg
-                .allocate(a, now)
-                .map_err(|e| anyhow!("demo allocation: {e}"))?
-                .indexes
-                .first()
-                .ok_or_else(|| anyhow!("demo allocation returned nothing"))?;
+            let index = self.allocate_one(reg, issuer, list, now)?;
             let serial = format!("CP{}{:03}", name.to_ascii_uppercase().replace('-', ""), n);
             let serial: String = serial.chars().take(20).collect();
             let st = format!("{list}/{index}");
             let claims = w.sample_claims(issuer, &serial, Some(&st), &public_url);
-            let issued = w
-                .issue(issuer, &claims, now)
-                .map_err(|e| anyhow!("demo credential {name}: {e}"))?;
-            let path = claims
-                .get("sub")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned();
             if let Some(p) = purpose {
                 let upd = signed(
                     &issuer.key,
@@ -359,26 +337,7 @@ impl Demo {
                 reg.status_update(a, now)
                     .map_err(|e| anyhow!("demo status update: {e}"))?;
             }
-            reg.register_item(
-                ItemRow {
-                    path: path.clone(),
-                    slug: issuer.slug.clone(),
-                    list_id: list.into(),
-                    index,
-                },
-                now,
-            )
-            .map_err(|e| anyhow!("demo item: {e}"))?;
-            out.push(Sample {
-                name: name.into(),
-                eco: issuer.eco.clone(),
-                issuer: issuer.did.clone(),
-                path,
-                fragment: issued.fragment,
-                jws: issued.jws,
-                list: list.into(),
-                index,
-            });
+            out.push(self.labelled(reg, name, issuer, (list, index), &claims, now)?);
         }
         Ok(out)
     }
@@ -466,19 +425,7 @@ impl Demo {
             if let Some(Value::Object(bp)) = claims.get_mut("bp") {
                 bp.insert("dig".into(), passport_digest(&v1).into());
             }
-            let issued = w
-                .issue(issuer, &claims, now)
-                .map_err(|e| anyhow!("demo credential {name}: {e}"))?;
-            reg.register_item(
-                ItemRow {
-                    path: path.clone(),
-                    slug: issuer.slug.clone(),
-                    list_id: list.into(),
-                    index,
-                },
-                now,
-            )
-            .map_err(|e| anyhow!("demo item: {e}"))?;
+            let sample = self.labelled(reg, name, issuer, (list, index), &claims, now)?;
             for (k, (actor, from, to)) in events.into_iter().enumerate() {
                 let succ: &[(String, String)] = if to == L::Repurposed { &successor } else { &[] };
                 // Dated a minute apart, the last a minute ago.
@@ -499,16 +446,7 @@ impl Demo {
                     None => return Err(anyhow!("demo lifecycle {name}: no answer")),
                 }
             }
-            out.push(Sample {
-                name: name.into(),
-                eco: issuer.eco.clone(),
-                issuer: issuer.did.clone(),
-                path,
-                fragment: issued.fragment,
-                jws: issued.jws,
-                list: list.into(),
-                index,
-            });
+            out.push(sample);
         }
         out.push(self.second_life(reg, &successor, &originals, now)?);
         Ok(out)
@@ -575,9 +513,29 @@ impl Demo {
             // A second-life stationary storage battery.
             bp.insert("cat".into(), "stationary".into());
         }
-        let issued = w
-            .issue(issuer, &claims, now)
-            .map_err(|e| anyhow!("demo credential second-life: {e}"))?;
+        self.labelled(reg, "second-life", issuer, (list, index), &claims, now)
+    }
+
+    /// Issues a sample's label credential from `claims` (its `sub` the battery's path) and
+    /// registers the battery as an item at its status entry.
+    fn labelled(
+        &self,
+        reg: &mut Registry,
+        name: &str,
+        issuer: &Issuer,
+        (list, index): (&str, u64),
+        claims: &serde_json::Map<String, Value>,
+        now: u64,
+    ) -> anyhow::Result<Sample> {
+        let path = claims
+            .get("sub")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let issued = self
+            .world
+            .issue(issuer, claims, now)
+            .map_err(|e| anyhow!("demo credential {name}: {e}"))?;
         reg.register_item(
             ItemRow {
                 path: path.clone(),
@@ -589,7 +547,7 @@ impl Demo {
         )
         .map_err(|e| anyhow!("demo item: {e}"))?;
         Ok(Sample {
-            name: "second-life".into(),
+            name: name.into(),
             eco: issuer.eco.clone(),
             issuer: issuer.did.clone(),
             path,

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use anyhow::{anyhow, bail, Context as _, Result};
 use cellproof_core::lifecycle::{event_payload, LifecycleStatus, NewEvent, ResponsibleParty};
 use cellproof_core::{sign_json, Typ};
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
 use crate::cmd::Outcome;
@@ -21,27 +21,12 @@ pub enum LifecycleCmd {
     Record(RecordArgs),
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum StatusArg {
-    Original,
-    Repurposed,
-    Reused,
-    Remanufactured,
-    Waste,
-    Recycled,
-}
-
-impl StatusArg {
-    fn status(self) -> LifecycleStatus {
-        match self {
-            StatusArg::Original => LifecycleStatus::Original,
-            StatusArg::Repurposed => LifecycleStatus::Repurposed,
-            StatusArg::Reused => LifecycleStatus::Reused,
-            StatusArg::Remanufactured => LifecycleStatus::Remanufactured,
-            StatusArg::Waste => LifecycleStatus::Waste,
-            StatusArg::Recycled => LifecycleStatus::Recycled,
-        }
-    }
+/// A lifecycle status by its wire name (`original`, `repurposed`, ...), the core's list.
+fn status(s: &str) -> Result<LifecycleStatus, String> {
+    LifecycleStatus::parse(s).ok_or_else(|| {
+        let names: Vec<&str> = LifecycleStatus::ALL.iter().map(|l| l.as_str()).collect();
+        format!("not a lifecycle status; one of {}", names.join(", "))
+    })
 }
 
 #[derive(Debug, Args)]
@@ -58,12 +43,13 @@ pub struct RecordArgs {
     pub iss: String,
     /// The battery: `01/{gtin}/21/{serial}`, a Digital Link URL or a GS1 element string.
     pub item: String,
-    /// The status the battery has now, as the actor knows it (`previousStatus`).
-    #[arg(long, value_enum)]
-    pub from: StatusArg,
+    /// The status the battery has now, as the actor knows it (`previousStatus`): original,
+    /// repurposed, reused, remanufactured, waste or recycled.
+    #[arg(long, value_parser = status)]
+    pub from: LifecycleStatus,
     /// The new status.
-    #[arg(long, value_enum)]
-    pub to: StatusArg,
+    #[arg(long, value_parser = status)]
+    pub to: LifecycleStatus,
     /// The battery's `passportIdentifier`; default: read from the registry's passport chain.
     #[arg(long)]
     pub passport_id: Option<String>,
@@ -145,8 +131,8 @@ fn record(a: &RecordArgs) -> Result<Outcome> {
         issuer: &a.iss,
         battery: &url,
         passport_identifier: &passport_id,
-        previous: a.from.status(),
-        new: a.to.status(),
+        previous: a.from,
+        new: a.to,
         event_date: date,
         successors: &successors,
         responsible: responsible.as_ref(),
@@ -197,8 +183,8 @@ fn record(a: &RecordArgs) -> Result<Outcome> {
         println!("{}", serde_json::to_string_pretty(&answer)?);
         eprintln!(
             "{path}: {} -> {} (event {id}, audit {})",
-            a.from.status().as_str(),
-            a.to.status().as_str(),
+            a.from.as_str(),
+            a.to.as_str(),
             answer["audit"]
         );
         return Ok(Outcome::Success);

@@ -278,22 +278,13 @@ impl Bitstring {
 
     /// Sets a one-bit entry.
     pub fn set(&mut self, index: u64, on: bool) -> Result<(), Error> {
-        let entries = self.entries();
-        if self.status_size != 1 || index >= entries {
-            return Err(Error::StatusIndexOutOfRange { index, entries });
+        if self.status_size != 1 {
+            return Err(Error::StatusIndexOutOfRange {
+                index,
+                entries: self.entries(),
+            });
         }
-        let mask = 1u8 << (7 - index % 8);
-        if let Some(b) = usize::try_from(index / 8)
-            .ok()
-            .and_then(|i| self.bytes.get_mut(i))
-        {
-            if on {
-                *b |= mask;
-            } else {
-                *b &= !mask;
-            }
-        }
-        Ok(())
+        self.set_value(index, u8::from(on))
     }
 }
 

@@ -500,25 +500,18 @@ pub(crate) fn check_status(
         // Only a list held under the issuer's home ecosystem speaks for it (SPEC.md section 5):
         // one signed by an authority of another ecosystem says nothing about this issuer.
         let list = ctx.status.get(eco, &url, ctx.trust);
-        if purpose == Purpose::Lifecycle {
-            let (state, age, info) = lifecycle_entry(list, &url, index, now, notices, data);
-            lifecycle = info.map(|status| LifecycleInfo {
-                status,
-                event: None,
-                successor: Vec::new(),
-                responsible_party: None,
-                event_date: None,
-            });
-            out.push(StatusCheck {
-                purpose,
-                list: url,
-                index,
-                state,
-                age,
-            });
-            continue;
-        }
         let (state, age) = match list {
+            _ if purpose == Purpose::Lifecycle => {
+                let (state, age, info) = lifecycle_entry(list, &url, index, now, notices, data);
+                lifecycle = info.map(|status| LifecycleInfo {
+                    status,
+                    event: None,
+                    successor: Vec::new(),
+                    responsible_party: None,
+                    event_date: None,
+                });
+                (state, age)
+            }
             None => {
                 // SPEC.md section 5: the revocation list is required, the others optional.
                 if purpose == Purpose::Revocation {
@@ -553,6 +546,7 @@ pub(crate) fn check_status(
                             });
                             (StatusState::Stale, Some(age.age))
                         }
+                        // (The lifecycle list was read above.)
                         Purpose::Refresh | Purpose::Lifecycle => {
                             superseded = true;
                             (StatusState::Superseded, Some(age.age))

@@ -383,6 +383,18 @@ impl World {
             // Indexes come from the world's own constants, all below MIN_ENTRIES.
             let _ = bits.set(i, true);
         }
+        self.sign_list(issuer, list_id, purpose, &bits, (valid_from, valid_until))
+    }
+
+    /// Signs `bits` as the status list of `issuer`'s `list_id` for `purpose`.
+    fn sign_list(
+        &self,
+        issuer: &Issuer,
+        list_id: &str,
+        purpose: Purpose,
+        bits: &Bitstring,
+        (valid_from, valid_until): (u64, u64),
+    ) -> String {
         let id = purpose.list_url(&self.status_base(issuer), list_id);
         let spec = StatusListSpec {
             id: &id,
@@ -392,7 +404,7 @@ impl World {
             valid_until,
             ttl_ms: 300_000,
         };
-        sign_status_list(&status_list_payload(&spec, &bits), &self.authority)
+        sign_status_list(&status_list_payload(&spec, bits), &self.authority)
     }
 
     /// A signed lifecycle list (SPEC.md 1.2 section 3.4: `statusPurpose` `message`, three bits
@@ -412,16 +424,7 @@ impl World {
             // Indexes come from the world's own constants, all below MIN_ENTRIES.
             let _ = bits.set_value(i, v);
         }
-        let id = purpose.list_url(&self.status_base(issuer), list_id);
-        let spec = StatusListSpec {
-            id: &id,
-            issuer: &self.authority_did,
-            purpose,
-            valid_from,
-            valid_until,
-            ttl_ms: 300_000,
-        };
-        sign_status_list(&status_list_payload(&spec, &bits), &self.authority)
+        self.sign_list(issuer, list_id, purpose, &bits, (valid_from, valid_until))
     }
 
     /// A `BatteryLifecycleEvent` (SPEC.md 1.2 section 3.4) signed by `actor`: the battery at

@@ -157,23 +157,13 @@ impl Gate {
         }
         let iat = parsed.unverified().iat;
         let binding = self.bindings.get(&parsed.unverified().iss);
-        if let Some(b) = binding {
-            if b.eco.is_none() {
-                return Err(UpdateError::NotBound {
-                    iss: parsed.unverified().iss.clone(),
-                });
-            }
-        }
-        let home = binding.and_then(|b| b.eco.as_deref());
+        let (home, trust) = self.home_trust(&parsed.unverified().iss)?;
         let expect = Expect {
             aud: &self.public_url,
             op,
             roles: &STATUS_ROLES,
             home,
         };
-        let trust = home
-            .and_then(|eco| self.homes.get(eco))
-            .unwrap_or(&self.trust);
         let verified = parsed
             .verify(trust, &expect, now)
             .map_err(|e| verify_error(e, iat, now))?;
@@ -201,6 +191,23 @@ impl Gate {
         })
     }
 
+    /// Where a requester is authenticated (SPEC.md section 4): an onboarded issuer in its one
+    /// home ecosystem alone (`issuer-not-bound` for one onboarded before bindings existed),
+    /// anyone else against every accepted trust list.
+    fn home_trust(&self, iss: &str) -> Result<(Option<&str>, &TrustStore), UpdateError> {
+        let binding = self.bindings.get(iss);
+        if binding.is_some_and(|b| b.eco.is_none()) {
+            return Err(UpdateError::NotBound {
+                iss: iss.to_owned(),
+            });
+        }
+        let home = binding.and_then(|b| b.eco.as_deref());
+        let trust = home
+            .and_then(|eco| self.homes.get(eco))
+            .unwrap_or(&self.trust);
+        Ok((home, trust))
+    }
+
     /// `op: "lifecycle"` (SPEC.md 1.2 section 6.2): the envelope from an entity with an event
     /// role (SPEC.md 3.4 table, or the issuer roles), in its home ecosystem when onboarded;
     /// the event a `BatteryLifecycleEvent` signed by the same entity, verified as its
@@ -214,22 +221,13 @@ impl Gate {
         now: u64,
     ) -> Result<Authenticated, UpdateError> {
         let iat = parsed.unverified().iat;
-        let binding = self.bindings.get(&parsed.unverified().iss);
-        if binding.is_some_and(|b| b.eco.is_none()) {
-            return Err(UpdateError::NotBound {
-                iss: parsed.unverified().iss.clone(),
-            });
-        }
-        let home = binding.and_then(|b| b.eco.as_deref());
+        let (home, trust) = self.home_trust(&parsed.unverified().iss)?;
         let expect = Expect {
             aud: &self.public_url,
             op: Op::Lifecycle,
             roles: &EVENT_ROLES,
             home,
         };
-        let trust = home
-            .and_then(|eco| self.homes.get(eco))
-            .unwrap_or(&self.trust);
         let verified = parsed
             .verify(trust, &expect, now)
             .map_err(|e| verify_error(e, iat, now))?;
@@ -340,22 +338,15 @@ impl Gate {
             })
         })?;
         let iat = parsed.unverified().iat;
-        let binding = self.bindings.get(&parsed.unverified().iss);
-        if binding.is_some_and(|b| b.eco.is_none()) {
-            return Err(UploadError::Envelope(UpdateError::NotBound {
-                iss: parsed.unverified().iss.clone(),
-            }));
-        }
-        let home = binding.and_then(|b| b.eco.as_deref());
+        let (home, trust) = self
+            .home_trust(&parsed.unverified().iss)
+            .map_err(UploadError::Envelope)?;
         let expect = Expect {
             aud: &self.public_url,
             op: Op::Document,
             roles: &DOCUMENT_ROLES,
             home,
         };
-        let trust = home
-            .and_then(|eco| self.homes.get(eco))
-            .unwrap_or(&self.trust);
         let verified = parsed
             .verify(trust, &expect, now)
             .map_err(|e| UploadError::Envelope(verify_error(e, iat, now)))?;
