@@ -185,6 +185,10 @@ impl Demo {
         if let Some(s) = samples.iter().find(|s| s.name == "passport-valid") {
             self.ensure_restricted(&mut reg, &s.path, now)?;
         }
+        // Every change the samples made is in the served lists from the start (the tick would
+        // publish what two events in one second left waiting a second later).
+        reg.resign(now)
+            .map_err(|e| anyhow!("demo lists not published: {e}"))?;
         let public_url = reg.settings().public_url.clone();
         drop(reg);
         let manifest = json!({

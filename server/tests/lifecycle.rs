@@ -610,3 +610,57 @@ async fn the_second_life_battery_shows_its_two_originals_verified() {
         assert!(has_notice(&v, "superseded"), "{name}");
     }
 }
+
+#[tokio::test]
+async fn an_inspectors_pack_carries_the_lifecycle_lists_events_and_originals() {
+    // Offline work (SPEC.md 6.2 packs): the verdict from a pack alone is the online one.
+    let app = spawn_app().await;
+    // The demo publishes its samples' lists before it serves (no wait for the tick).
+    let (_, recycled) = battery(&app, "recycled");
+    let (_, second) = battery(&app, "second-life");
+    let pack: Value = serde_json::from_str(
+        &app.get_text(&format!("/v1/pack?items={recycled},{second}"))
+            .await,
+    )
+    .unwrap();
+    let mut trust = cellproof_core::TrustStore::new();
+    for e in app.manifest["ecosystems"].as_array().unwrap() {
+        let root = cellproof_core::PublicKey::from_jwk(&e["root"]).unwrap();
+        trust.pin_root(e["eco"].as_str().unwrap(), &root);
+    }
+    let lists: Vec<&str> = pack["trustLists"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_else(|| {
+            pack["trustLists"]
+                .as_object()
+                .unwrap()
+                .values()
+                .filter_map(Value::as_str)
+                .collect()
+        });
+    for r in trust.insert_all(lists) {
+        r.unwrap();
+    }
+    let mut status = cellproof_core::StatusStore::new();
+    for s in pack["statusLists"].as_array().unwrap() {
+        status.insert(s.as_str().unwrap(), &trust).unwrap();
+    }
+    assert!(status.lists().any(|l| l.purpose == Purpose::Lifecycle));
+    let at = |path: &str| {
+        cellproof_core::PassportChain::from_json(&pack["passports"][path].to_string()).unwrap()
+    };
+    let chain = at(&recycled);
+    assert_eq!(chain.events.len(), 2);
+    let mut ctx = Context::new(&trust, &status, UnixTime(now()));
+    ctx.chain = Some(&chain);
+    let v = verify(&sample_url(&app, "recycled"), &ctx);
+    assert_eq!(v.code, Some("passport_ceased"));
+    assert!(v.lifecycle.unwrap().event.is_some());
+    let chain = at(&second);
+    assert_eq!(chain.predecessors.len(), 2);
+    ctx.chain = Some(&chain);
+    let v = verify(&sample_url(&app, "second-life"), &ctx);
+    assert_eq!(v.code, None, "{:?}", v.message);
+    assert!(v.lineage.iter().all(|l| l.outcome == "verified"));
+}
