@@ -499,7 +499,12 @@ pub(crate) fn check_status(
     for (purpose, url, index) in refs {
         // Only a list held under the issuer's home ecosystem speaks for it (SPEC.md section 5):
         // one signed by an authority of another ecosystem says nothing about this issuer.
-        let list = ctx.status.get(eco, &url, ctx.trust);
+        // A list of another purpose than the entry names says nothing for it (a passport's
+        // entry may name any URL; a lifecycle list's 3 bits are no revocation bit).
+        let list = ctx
+            .status
+            .get(eco, &url, ctx.trust)
+            .filter(|l| l.purpose == purpose);
         let (state, age) = match list {
             _ if purpose == Purpose::Lifecycle => {
                 let (state, age, info) = lifecycle_entry(list, &url, index, now, notices, data);

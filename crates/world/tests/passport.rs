@@ -870,3 +870,36 @@ fn an_unreadable_provenance_entry_or_identifier_is_passport_invalid() {
         .iter()
         .any(|a| a.topic == topics::SOURCING && a.outcome == AttestationOutcome::Declared));
 }
+
+/// A passport's `credentialStatus` entry naming one purpose and pointing at a list of another
+/// (SPEC.md sections 5 and 1.2 3.4): a `revocation` entry at the battery's `-lifecycle` list,
+/// whose entry holds `repurposed` (0x1). Before, the three bits read as a set revocation bit
+/// and a genuine, repurposed battery's passport was `revoked`; a list of another purpose now
+/// says nothing for the entry.
+#[test]
+fn a_status_entry_pointing_at_a_list_of_another_purpose_is_not_read_as_that_purpose() {
+    let mut f = fixture();
+    let w = &f.w;
+    let lifecycle_url = Purpose::Lifecycle.list_url(&w.status_base(&w.acme), "3");
+    let list = w.lifecycle_list(&w.acme, "3", &[(42, 1)], T0, T0 + DAY);
+    f.status.insert(&list, &f.trust).unwrap();
+    let mut p = w.passport(&w.acme, URL, 1, None, &[], T0 - 40 * DAY);
+    p["credentialStatus"] = serde_json::json!([{"type": "BitstringStatusListEntry",
+        "statusPurpose": "revocation", "statusListIndex": "42",
+        "statusListCredential": lifecycle_url}]);
+    let v1 = w.sign_vc(&w.acme, &p);
+    let mut claims = w.reference_claims();
+    if let Some(Value::Object(bp)) = claims.get_mut("bp") {
+        bp.insert("dig".into(), passport_digest(&v1).into());
+    }
+    let label = w.issue(&w.acme, &claims, T0 - 30 * DAY).unwrap().url();
+    let chain = PassportChain {
+        versions: vec![v1],
+        ..Default::default()
+    };
+    let mut ctx = Context::new(&f.trust, &f.status, UnixTime(T0 + 60));
+    ctx.chain = Some(&chain);
+    let v = verify(&label, &ctx);
+    assert_ne!(stage(&v, Stage::Passport).1, Some("revoked"), "{v:#?}");
+    assert_eq!(v.overall, Overall::Valid, "{:?}", v.code);
+}

@@ -190,7 +190,13 @@ pub(super) fn check_status(
     let mut all_checked = true;
     for e in status_entries(p)? {
         // Only a list held under the signer's home ecosystem speaks for it (SPEC.md section 5).
-        let Some(list) = cx.status.get(&m.eco, &e.list, cx.trust) else {
+        // A list of another purpose than the entry names says nothing for it (its bits mean
+        // something else: a lifecycle list's 3 bits are no revocation bit).
+        let Some(list) = cx
+            .status
+            .get(&m.eco, &e.list, cx.trust)
+            .filter(|l| l.purpose == e.purpose)
+        else {
             all_checked = false;
             continue;
         };
