@@ -407,14 +407,7 @@ impl Demo {
             let serial: String = serial.chars().take(20).collect();
             let path = format!("01/{gtin}/21/{serial}");
             let url = format!("{public_url}/{path}");
-            let mut claims = w.sample_claims(
-                issuer,
-                &serial,
-                Some(&format!("{list}/{index}")),
-                &public_url,
-            );
-            claims.insert("sub".into(), path.clone().into());
-            claims.insert("url".into(), url.clone().into());
+            let mut claims = self.claims_at(issuer, &path, (list, index), &public_url);
             // A passport of its own (no attestations): its chain carries the events.
             let base = reg.status_base(&issuer.slug);
             let refs = Refs {
@@ -503,21 +496,32 @@ impl Demo {
         self.post_passport(reg, &v1, now)?;
         let list = "5";
         let index = self.allocate_one(reg, issuer, list, now)?;
-        let serial = path.rsplit('/').next().unwrap_or_default().to_owned();
-        let mut claims = w.sample_claims(
-            issuer,
-            &serial,
-            Some(&format!("{list}/{index}")),
-            &public_url,
-        );
-        claims.insert("sub".into(), path.clone().into());
-        claims.insert("url".into(), url.clone().into());
+        let mut claims = self.claims_at(issuer, &path, (list, index), &public_url);
         if let Some(Value::Object(bp)) = claims.get_mut("bp") {
             bp.insert("dig".into(), passport_digest(&v1).into());
             // A second-life stationary storage battery.
             bp.insert("cat".into(), "stationary".into());
         }
         self.labelled(reg, "second-life", issuer, (list, index), &claims, now)
+    }
+
+    /// A sample label's claims for the battery at `path` (`01/{gtin}/21/{serial}`) under
+    /// this registry, with its status entry `list/index`.
+    fn claims_at(
+        &self,
+        issuer: &Issuer,
+        path: &str,
+        (list, index): (&str, u64),
+        public_url: &str,
+    ) -> serde_json::Map<String, Value> {
+        let serial = path.rsplit('/').next().unwrap_or_default();
+        let st = format!("{list}/{index}");
+        let mut claims = self
+            .world
+            .sample_claims(issuer, serial, Some(&st), public_url);
+        claims.insert("sub".into(), path.into());
+        claims.insert("url".into(), format!("{public_url}/{path}").into());
+        claims
     }
 
     /// Issues a sample's label credential from `claims` (its `sub` the battery's path) and
@@ -898,10 +902,7 @@ impl Demo {
             let path = format!("01/{gtin}/21/{serial}");
             let url = format!("{public_url}/{path}");
             let index = self.allocate_one(reg, &w.acme, "3", now)?;
-            let mut claims =
-                w.sample_claims(&w.acme, &serial, Some(&format!("3/{index}")), &public_url);
-            claims.insert("sub".into(), path.clone().into());
-            claims.insert("url".into(), url.clone().into());
+            let mut claims = self.claims_at(&w.acme, &path, ("3", index), &public_url);
             let committed = match name {
                 "gtin-not-issuer" => None,
                 _ => {

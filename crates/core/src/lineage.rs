@@ -56,6 +56,48 @@ impl LineageEntry {
     }
 }
 
+/// One `metadata.predecessors` item of a passport subject, as listed (unverified).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Listed {
+    /// The original's Digital Link URL.
+    pub id: String,
+    /// Its `passportIdentifier`.
+    pub passport_identifier: String,
+    /// Base64url SHA-256 of its latest version.
+    pub digest: String,
+    /// The battery `id` names, when it is a Digital Link URL.
+    pub battery: Option<DigitalLink>,
+}
+
+/// The `metadata.predecessors` a passport subject lists (SPEC.md 1.2 section 3.4), at most
+/// [`MAX_PREDECESSORS`] of them; the one reader for the verifier and the registry.
+pub fn listed(subject: &Map<String, Value>) -> Vec<Listed> {
+    subject
+        .get("metadata")
+        .and_then(|m| m.get("predecessors"))
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .take(MAX_PREDECESSORS)
+                .map(|p| {
+                    let text = |k: &str| {
+                        p.get(k)
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_owned()
+                    };
+                    Listed {
+                        battery: crate::credential::parse_link_url(&text("id")).ok(),
+                        id: text("id"),
+                        passport_identifier: text("passportIdentifier"),
+                        digest: text("digest"),
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// The lineage of a successor whose current version's subject is `current` and whose battery
 /// is `successor`, against the originals' chains in `held` (by Digital Link path). Empty when
 /// the passport lists no predecessors.
@@ -67,18 +109,16 @@ pub(crate) fn check(
     status: &StatusStore,
     now: u64,
 ) -> Vec<LineageEntry> {
-    let listed = current
+    let count = current
         .get("metadata")
         .and_then(|m| m.get("predecessors"))
         .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+        .map_or(0, Vec::len);
     let mut out = Vec::new();
-    for p in listed.iter().take(MAX_PREDECESSORS) {
-        let text = |k: &str| p.get(k).and_then(Value::as_str).unwrap_or_default();
-        let (id, pid, digest) = (text("id"), text("passportIdentifier"), text("digest"));
+    for p in listed(current) {
+        let (id, pid, digest) = (&p.id, &p.passport_identifier, p.digest.as_str());
         let entry = |outcome, code| LineageEntry::new(id, pid, outcome, code);
-        let Ok(original) = crate::credential::parse_link_url(id) else {
+        let Some(original) = p.battery.clone() else {
             out.push(entry("failed", Some("passport_invalid")));
             continue;
         };
@@ -101,7 +141,7 @@ pub(crate) fn check(
             },
         );
     }
-    if listed.len() > MAX_PREDECESSORS {
+    if count > MAX_PREDECESSORS {
         out.push(LineageEntry::new("", "", "failed", Some("limit_exceeded")));
     }
     out

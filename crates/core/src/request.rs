@@ -435,6 +435,24 @@ mod tests {
             ("iss not a DID", status(json!({"iss": "acme"}))),
             ("value 2", status(json!({"value": 2}))),
             ("bad purpose", status(json!({"purpose": "hold"}))),
+            // SPEC.md 1.2 3.4: only op lifecycle changes the lifecycle list; a status update
+            // naming it (to write a battery's 3 bits as one) is not a status update at all.
+            ("lifecycle purpose", status(json!({"purpose": "lifecycle"}))),
+            (
+                "lifecycle op without its event",
+                json!({"iss": "did:web:a", "iat": 1, "jti": "j", "aud": AUD, "op": "lifecycle",
+                       "item": "01/04012345000016/21/X"}),
+            ),
+            (
+                "lifecycle op carrying a status update's members",
+                status(json!({"op": "lifecycle", "item": "01/04012345000016/21/X",
+                              "event": "e"})),
+            ),
+            (
+                "lifecycle event over 16 KiB",
+                json!({"iss": "did:web:a", "iat": 1, "jti": "j", "aud": AUD, "op": "lifecycle",
+                       "item": "01/04012345000016/21/X", "event": "e".repeat(16 * 1024 + 1)}),
+            ),
         ] {
             assert_eq!(code(&payload), "claim_invalid", "{name}");
         }

@@ -791,6 +791,63 @@ impl Registry {
         w.allocated.get_mut(&key).ok_or(UpdateError::Internal)
     }
 
+    /// The working copy of one list purpose of the group.
+    pub(super) fn work_state<'w>(
+        &self,
+        key: &(String, String, Purpose),
+        w: &'w mut Work,
+    ) -> Result<&'w mut PurposeState, UpdateError> {
+        if !w.purposes.contains_key(key) {
+            let s = self
+                .purpose_state(&key.0, &key.1, key.2)
+                .cloned()
+                .ok_or(UpdateError::Internal)?;
+            w.purposes.insert(key.clone(), s);
+        }
+        w.purposes.get_mut(key).ok_or(UpdateError::Internal)
+    }
+
+    /// Sets entry `index` of a list purpose to `value` in the group's working state and
+    /// records each flipped bit for the store (bit positions of the bitstring: a lifecycle
+    /// entry is three of them).
+    pub(super) fn work_set(
+        &self,
+        key: &(String, String, Purpose),
+        index: u64,
+        value: u8,
+        w: &mut Work,
+    ) -> Result<(), UpdateError> {
+        let s = self.work_state(key, w)?;
+        let old = s.bits.get(index).map_err(internal)?;
+        if old == value {
+            return Ok(());
+        }
+        if s.signed.is_none() {
+            // The signed list keeps the bits it was signed with until it is re-signed
+            // (compact bodies and deltas are made from signed bits only).
+            s.signed = Some(s.bits.clone());
+        }
+        s.bits.set_value(index, value).map_err(internal)?;
+        let size = u64::from(key.2.status_size());
+        let mut changes = Vec::new();
+        for k in 0..size {
+            let shift = size - 1 - k;
+            let (was, now) = ((old >> shift) & 1, (value >> shift) & 1);
+            if was != now {
+                changes.push(BitChange {
+                    slug: key.0.clone(),
+                    list_id: key.1.clone(),
+                    purpose: key.2.as_str().into(),
+                    index: index * size + k,
+                    value: now == 1,
+                });
+            }
+        }
+        w.batch.bits.extend(changes);
+        w.changed.insert(key.clone());
+        Ok(())
+    }
+
     fn plan_status(
         &self,
         a: &Authenticated,
@@ -813,35 +870,17 @@ impl Registry {
             return Err(UpdateError::IndexNotAllocated { index });
         }
         let key = (a.slug.clone(), list_id.to_owned(), purpose);
-        if !w.purposes.contains_key(&key) {
-            let s = self
-                .purpose_state(&a.slug, list_id, purpose)
-                .cloned()
-                .ok_or(UpdateError::Internal)?;
-            w.purposes.insert(key.clone(), s);
-        }
-        let s = w.purposes.get_mut(&key).ok_or(UpdateError::Internal)?;
-        let old = s.bits.get(index).map_err(internal)? == 1;
+        let old = self
+            .work_state(&key, w)?
+            .bits
+            .get(index)
+            .map_err(internal)?
+            == 1;
         if purpose == Purpose::Revocation && old && !value {
             return Err(UpdateError::RevocationPermanent { index });
         }
         let changed = old != value;
-        if changed {
-            if s.signed.is_none() {
-                // The signed list keeps the bits it was signed with until it is re-signed
-                // (compact bodies and deltas are made from signed bits only).
-                s.signed = Some(s.bits.clone());
-            }
-            s.bits.set(index, value).map_err(internal)?;
-            w.changed.insert(key.clone());
-            w.batch.bits.push(BitChange {
-                slug: a.slug.clone(),
-                list_id: list_id.to_owned(),
-                purpose: purpose.as_str().into(),
-                index,
-                value,
-            });
-        }
+        self.work_set(&key, index, u8::from(value), w)?;
         let url = purpose.list_url(&self.status_base(&a.slug), list_id);
         let detail = json!({"jti": a.jti, "iat": a.iat, "list": url, "listId": list_id,
             "index": index, "purpose": purpose.as_str(), "value": value, "changed": changed});

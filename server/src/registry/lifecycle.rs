@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use super::issuer::{Authenticated, Planned, Work};
 use super::{PurposeState, Registry, LIST_ENTRIES};
 use crate::errors::UpdateError;
-use crate::store::{BitChange, EventRow, StatusRow};
+use crate::store::{EventRow, StatusRow};
 
 /// What `POST /v1/lifecycle` answers.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -58,13 +58,11 @@ fn internal(e: impl std::fmt::Display) -> UpdateError {
 /// Whether a passport version lists the battery `path` among its `metadata.predecessors`
 /// (SPEC.md 3.4), by the predecessor's Digital Link URL.
 fn lists_predecessor(jws: &str, path: &str) -> bool {
-    super::subject_of(jws)
-        .and_then(|cs| cs.get("metadata")?.get("predecessors")?.as_array().cloned())
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|p| p.get("id").and_then(Value::as_str))
-        .filter_map(|id| cellproof_core::parse_link_url(id).ok())
-        .any(|dl| dl.path() == path)
+    super::subject_of(jws).is_some_and(|cs| {
+        cellproof_core::lineage::listed(&cs)
+            .iter()
+            .any(|p| p.battery.as_ref().is_some_and(|b| b.path() == path))
+    })
 }
 
 impl Registry {
@@ -89,14 +87,7 @@ impl Registry {
 
     /// The successor paths the battery's applied events name (SPEC.md 6.2 `successors`).
     pub fn successors_of(&self, path: &str) -> Vec<String> {
-        let events: Vec<String> = self
-            .events
-            .get(path)
-            .into_iter()
-            .flatten()
-            .map(|e| e.jws.clone())
-            .collect();
-        event_successors_all(&events)
+        event_successors_all(&self.events_of(path))
     }
 
     /// Gives every list that has none its lifecycle list (lists onboarded before 1.2): all
@@ -145,61 +136,6 @@ impl Registry {
             now,
         )?;
         tracing::info!(lists = missing.len(), "lifecycle lists added");
-        Ok(())
-    }
-
-    /// The working copy of one list purpose of the group.
-    fn work_state<'w>(
-        &self,
-        key: &(String, String, Purpose),
-        w: &'w mut Work,
-    ) -> Result<&'w mut PurposeState, UpdateError> {
-        if !w.purposes.contains_key(key) {
-            let s = self
-                .purpose_state(&key.0, &key.1, key.2)
-                .cloned()
-                .ok_or(UpdateError::Internal)?;
-            w.purposes.insert(key.clone(), s);
-        }
-        w.purposes.get_mut(key).ok_or(UpdateError::Internal)
-    }
-
-    /// Sets entry `index` of a list purpose to `value` in the group's working state and
-    /// records each flipped bit for the store (bit positions of the bitstring: a lifecycle
-    /// entry is three of them).
-    fn work_set(
-        &self,
-        key: &(String, String, Purpose),
-        index: u64,
-        value: u8,
-        w: &mut Work,
-    ) -> Result<(), UpdateError> {
-        let s = self.work_state(key, w)?;
-        let old = s.bits.get(index).map_err(internal)?;
-        if old == value {
-            return Ok(());
-        }
-        if s.signed.is_none() {
-            s.signed = Some(s.bits.clone());
-        }
-        s.bits.set_value(index, value).map_err(internal)?;
-        let size = u64::from(key.2.status_size());
-        let mut changes = Vec::new();
-        for k in 0..size {
-            let shift = size - 1 - k;
-            let (was, now) = ((old >> shift) & 1, (value >> shift) & 1);
-            if was != now {
-                changes.push(BitChange {
-                    slug: key.0.clone(),
-                    list_id: key.1.clone(),
-                    purpose: key.2.as_str().into(),
-                    index: index * size + k,
-                    value: now == 1,
-                });
-            }
-        }
-        w.batch.bits.extend(changes);
-        w.changed.insert(key.clone());
         Ok(())
     }
 

@@ -729,11 +729,10 @@ impl Registry {
         let originals: serde_json::Map<String, Value> = versions
             .last()
             .and_then(|c| subject_of(c))
-            .and_then(|cs| cs.get("metadata")?.get("predecessors")?.as_array().cloned())
+            .map(|cs| cellproof_core::lineage::listed(&cs))
             .unwrap_or_default()
-            .iter()
-            .filter_map(|p| p.get("id")?.as_str())
-            .filter_map(|id| cellproof_core::parse_link_url(id).ok())
+            .into_iter()
+            .filter_map(|p| p.battery)
             .map(|dl| dl.path())
             .filter(|p| p != path)
             .filter_map(|p| {
